@@ -1,0 +1,58 @@
+# Two commands do all set-up on a fresh machine:
+#   make local   the whole API on 127.0.0.1:3000 over moto (writes .local/stack.json)
+#   make test    virtualenv, pinned dependencies, lint, template checks, every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13 (the Lambda runtime) where the machine has it, else any python3 >= 3.11.
+PY313 := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+PYTHON ?= $(or $(PY313),python3)
+VENV := .venv
+VPY := $(VENV)/bin/python
+SAMVENV := .venv-sam
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv lint typecheck template test test-fast e2e local bench clean
+
+help:
+	@echo "make local   run the whole API locally on 127.0.0.1:3000 (moto, no Docker)"
+	@echo "make test    set up .venv and run lint, template checks and every test"
+	@echo "make bench   run the benchmarks (prints tables)"
+
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -r requirements-dev.txt
+	$(VPY) -m pip install -q --no-deps -e .
+	@touch $@
+
+venv: $(VENV)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+typecheck: venv
+	$(VENV)/bin/mypy layers/auth_core/auth_core
+
+include make/template.mk
+
+test: venv lint typecheck template
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests
+
+test-fast: venv
+	$(VENV)/bin/python -m pytest -q -x tests/unit tests/functional
+
+e2e: venv
+	$(VENV)/bin/python -m pytest -q tests/e2e
+
+local: venv
+	$(VPY) -m local_stack serve
+
+bench: venv
+	$(VPY) bench/bench_core.py
+	$(VPY) bench/bench_authorizer.py
+
+clean:
+	rm -rf $(VENV) $(SAMVENV) .aws-sam .local build

@@ -1,0 +1,130 @@
+"""HTTP glue for the API functions: errors mapped to responses in exactly one place.
+
+Every HTTP function builds a Powertools ``APIGatewayHttpResolver`` and calls
+:func:`register_error_handlers` on it; no handler has its own try/except ladder.
+
+=============================  ======  ===============================================
+raised                          status  body
+=============================  ======  ===============================================
+``OAuthError`` subclasses       .status ``{"error": code}`` (+ ``WWW-Authenticate`` on 401)
+``SlowDownError``               429     ``{"error": "invalid_grant"}`` + ``Retry-After``
+``TokenError``                  401     ``{"error": "invalid_token"}`` + ``WWW-Authenticate``
+``AccessDeniedError``           403     ``{"error": "insufficient_scope"}``
+``KeyStoreError``               503     ``{"error": "temporarily_unavailable"}``
+anything else                   500     ``{"error": "server_error"}`` (stack trace to the log only)
+=============================  ======  ===============================================
+
+The body never says *why* a token or credential failed; the log line does (``reason``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from auth_core.errors import (
+    AccessDeniedError,
+    AuthError,
+    KeyStoreError,
+    OAuthError,
+    SlowDownError,
+    TokenError,
+)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+__all__ = ["NO_STORE", "error_body", "json_response", "register_error_handlers", "resolve_issuer"]
+
+#: RFC 6749 §5.1: token responses must not be cached.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    """A JSON ``Response`` with compact encoding."""
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":")),
+        headers=dict(headers or {}),
+    )
+
+
+def error_body(exc: AuthError) -> dict[str, str]:
+    """The public body of an error: the standard code and, for OAuth errors, a generic description."""
+    body = {"error": exc.error_code}
+    description = getattr(exc, "description", "")
+    if description:
+        body["error_description"] = description
+    return body
+
+
+def register_error_handlers(app: APIGatewayHttpResolver, logger: Any, metrics: Any | None = None) -> None:
+    """Install the one error mapping on ``app`` (see the module table)."""
+
+    def _count(name: str) -> None:
+        if metrics is not None:
+            from aws_lambda_powertools.metrics import MetricUnit  # noqa: PLC0415
+
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+    @app.exception_handler(OAuthError)
+    def _oauth(exc: OAuthError) -> Response:
+        logger.info("request refused", extra={"error_code": exc.error_code, "reason": exc.reason})
+        headers = dict(NO_STORE)
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="token", error="invalid_client"'
+        if isinstance(exc, SlowDownError):
+            headers["Retry-After"] = str(exc.retry_after)
+        return json_response(exc.status, error_body(exc), headers)
+
+    @app.exception_handler(TokenError)
+    def _token(exc: TokenError) -> Response:
+        logger.info("token rejected", extra={"reason": exc.reason})
+        _count("TokenRejected")
+        headers = {**NO_STORE, "WWW-Authenticate": 'Bearer error="invalid_token"'}
+        return json_response(401, {"error": "invalid_token"}, headers)
+
+    @app.exception_handler(AccessDeniedError)
+    def _denied(exc: AccessDeniedError) -> Response:
+        logger.info("access denied", extra={"reason": exc.reason})
+        headers = {**NO_STORE, "WWW-Authenticate": 'Bearer error="insufficient_scope"'}
+        return json_response(403, {"error": "insufficient_scope"}, headers)
+
+    @app.exception_handler(KeyStoreError)
+    def _keystore(exc: KeyStoreError) -> Response:
+        logger.exception("key store unavailable", extra={"reason": exc.reason})
+        _count("KeyStoreUnavailable")
+        return json_response(503, {"error": "temporarily_unavailable"}, {**NO_STORE, "Retry-After": "5"})
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error", extra={"reason": getattr(exc, "reason", type(exc).__name__)})
+        _count("ServerError")
+        return json_response(500, {"error": "server_error"}, NO_STORE)
+
+    @app.not_found
+    def _not_found(_exc: Exception) -> Response:
+        return json_response(404, {"error": "not_found"}, NO_STORE)
+
+
+def resolve_issuer(configured: str, event: Mapping[str, Any]) -> str:
+    """The issuer URL: the configured one, else ``https://{domainName}`` of the request.
+
+    Deriving it from API Gateway's ``requestContext.domainName`` (set by API Gateway, not by the
+    client) lets a fresh ``sam deploy`` work without a circular template reference; production
+    deployments set ``ISSUER`` to their custom domain.
+    """
+    if configured:
+        return configured
+    ctx = event.get("requestContext") or {}
+    domain = ctx.get("domainName") if isinstance(ctx, Mapping) else None
+    if not isinstance(domain, str) or not domain or "/" in domain:
+        from auth_core.errors import ConfigurationError  # noqa: PLC0415
+
+        raise ConfigurationError("ISSUER is not set and the request has no domain name")
+    scheme = "http" if domain.startswith(("127.0.0.1", "localhost")) else "https"
+    return f"{scheme}://{domain}"

@@ -1,0 +1,254 @@
+"""Settings: the one place the environment is read.
+
+Every function builds one :class:`Settings` per execution environment (``Settings.from_env()``
+inside a cached factory, never at import time) and passes it down. Explicit constructor
+arguments beat the environment, so tests build ``Settings(...)`` directly.
+
+Values that a given function does not need may stay empty; the component that needs one calls
+:meth:`Settings.require` and fails fast with :class:`ConfigurationError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from auth_core.errors import ConfigurationError
+
+__all__ = ["ENV_VARS", "Settings"]
+
+#: Supported signing algorithms (a key carries exactly one of these).
+SIGNING_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer") from exc
+    if not lo <= value <= hi:
+        raise ConfigurationError(f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be true or false")
+
+
+def _words(env: Mapping[str, str], name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    raw = env.get(name, "").replace(",", " ").split()
+    return tuple(raw) if raw else default
+
+
+def _route_scopes(env: Mapping[str, str], name: str) -> Mapping[str, tuple[str, ...]]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a JSON object") from exc
+    if not isinstance(doc, dict):
+        raise ConfigurationError(f"{name} must be a JSON object of 'METHOD /path' -> scopes")
+    out: dict[str, tuple[str, ...]] = {}
+    for route, scopes in doc.items():
+        if isinstance(scopes, str):
+            scopes = scopes.split()
+        if (
+            not isinstance(route, str)
+            or not isinstance(scopes, list)
+            or not all(isinstance(s, str) for s in scopes)
+        ):
+            raise ConfigurationError(f"{name}: {route!r} must map to a list of scope strings")
+        out[route] = tuple(scopes)
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed configuration. Field docs double as the README's configuration table."""
+
+    # --- identity of the issuer -------------------------------------------------------------
+    #: ISSUER: exact ``iss`` of issued tokens and the discovery base URL. Empty: derived per
+    #: request from the API's domain name (``https://{domainName}``), see ``auth_core.http``.
+    issuer: str = ""
+    #: AUDIENCE: ``aud`` of access tokens (the protected API's identifier).
+    audience: str = "api"
+    #: SIGNING_ALG: algorithm of newly created keys: RS256 (default; the only one API Gateway's
+    #: HTTP API JWT authorizer accepts), PS256, ES256 or EdDSA.
+    signing_alg: str = "RS256"
+
+    # --- token lifetimes --------------------------------------------------------------------
+    #: ACCESS_TOKEN_TTL: lifetime of issued access tokens, seconds.
+    access_token_ttl: int = 900
+    #: MAX_ACCESS_TOKEN_LIFETIME: verifiers reject tokens whose ``exp - iat`` exceeds this.
+    max_access_token_lifetime: int = 3600
+    #: CLOCK_LEEWAY: clock-skew tolerance for ``exp``/``nbf``/``iat``, seconds.
+    leeway: int = 60
+    #: REFRESH_SESSION_MAX_AGE: absolute lifetime of a refresh-token family, seconds.
+    refresh_max_age: int = 30 * 24 * 3600
+    #: REFRESH_IDLE_TIMEOUT: a refresh token unused this long is dead, seconds.
+    refresh_idle_timeout: int = 7 * 24 * 3600
+    #: REFRESH_GRACE_SECONDS: retry window (0-60) returning the byte-identical rotated pair.
+    refresh_grace_seconds: int = 10
+
+    # --- keys -------------------------------------------------------------------------------
+    #: SIGNING_KEYS_SECRET_ID: Secrets Manager id of the private key set (signers, rotation only).
+    signing_keys_secret_id: str = ""
+    #: PUBLIC_JWKS_SECRET_ID: Secrets Manager id of the public JWKS (verifiers).
+    public_jwks_secret_id: str = ""
+    #: KEY_CACHE_TTL: how long a fetched key set is used without refetching, seconds.
+    key_cache_ttl: int = 300
+    #: KEY_REFRESH_MIN_INTERVAL: at most one refetch per this window on an unknown kid, seconds.
+    key_refresh_min_interval: int = 10
+    #: KEY_STALE_MAX: serve the last good key set this long while the key store fails, seconds.
+    key_stale_max: int = 3600
+
+    # --- tables -----------------------------------------------------------------------------
+    #: USERS_TABLE: DynamoDB table of users.
+    users_table: str = ""
+    #: CLIENTS_TABLE: DynamoDB table of OAuth clients.
+    clients_table: str = ""
+    #: SESSIONS_TABLE: DynamoDB table of refresh-token families and tokens.
+    sessions_table: str = ""
+    #: REVOCATIONS_TABLE: DynamoDB table of revoked access-token jtis (TTL = token exp).
+    revocations_table: str = ""
+
+    # --- scopes and the authorizer ----------------------------------------------------------
+    #: SCOPES_SUPPORTED: scopes advertised by discovery and grantable at all.
+    scopes_supported: tuple[str, ...] = ("openid", "profile", "read", "write")
+    #: ROUTE_SCOPES: JSON ``{"GET /orders": ["read"]}``: scopes a route requires (all of them).
+    route_scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: CONTEXT_CLAIMS: extra claims copied into the authorizer context.
+    context_claims: tuple[str, ...] = ("roles",)
+    #: REVOCATION_CHECK: authorizer checks the jti deny list and ``tokens_valid_after``.
+    revocation_check: bool = True
+    #: REVOCATION_CACHE_TTL: how long the authorizer caches a revocation lookup, seconds.
+    revocation_cache_ttl: int = 30
+    #: IDENTITY_HEADER: header carrying the bearer token.
+    identity_header: str = "authorization"
+    #: VERIFIED_TOKEN_CACHE_SIZE: entries in the authorizer's verified-token cache (0 = off).
+    verified_token_cache_size: int = 10_000
+
+    # --- login protection -------------------------------------------------------------------
+    #: LOGIN_MAX_FAILURES: failed logins per user before throttling.
+    login_max_failures: int = 5
+    #: LOGIN_LOCKOUT_SECONDS: throttle window after too many failures, seconds.
+    login_lockout_seconds: int = 300
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read settings from ``env`` (default ``os.environ``); ``overrides`` win.
+
+        :raises ConfigurationError: a variable is present but invalid.
+        """
+        e = os.environ if env is None else env
+        values: dict[str, Any] = {
+            "issuer": e.get("ISSUER", "").strip().rstrip("/") if e.get("ISSUER", "").strip() else "",
+            "audience": e.get("AUDIENCE", "").strip() or cls.audience,
+            "signing_alg": e.get("SIGNING_ALG", "").strip() or cls.signing_alg,
+            "access_token_ttl": _int(e, "ACCESS_TOKEN_TTL", cls.access_token_ttl, 60, 86400),
+            "max_access_token_lifetime": _int(
+                e, "MAX_ACCESS_TOKEN_LIFETIME", cls.max_access_token_lifetime, 60, 86400
+            ),
+            "leeway": _int(e, "CLOCK_LEEWAY", cls.leeway, 0, 300),
+            "refresh_max_age": _int(e, "REFRESH_SESSION_MAX_AGE", cls.refresh_max_age, 300, 400 * 86400),
+            "refresh_idle_timeout": _int(
+                e, "REFRESH_IDLE_TIMEOUT", cls.refresh_idle_timeout, 300, 400 * 86400
+            ),
+            "refresh_grace_seconds": _int(e, "REFRESH_GRACE_SECONDS", cls.refresh_grace_seconds, 0, 60),
+            "signing_keys_secret_id": e.get("SIGNING_KEYS_SECRET_ID", "").strip(),
+            "public_jwks_secret_id": e.get("PUBLIC_JWKS_SECRET_ID", "").strip(),
+            "key_cache_ttl": _int(e, "KEY_CACHE_TTL", cls.key_cache_ttl, 1, 3600),
+            "key_refresh_min_interval": _int(
+                e, "KEY_REFRESH_MIN_INTERVAL", cls.key_refresh_min_interval, 1, 3600
+            ),
+            "key_stale_max": _int(e, "KEY_STALE_MAX", cls.key_stale_max, 0, 7 * 86400),
+            "users_table": e.get("USERS_TABLE", "").strip(),
+            "clients_table": e.get("CLIENTS_TABLE", "").strip(),
+            "sessions_table": e.get("SESSIONS_TABLE", "").strip(),
+            "revocations_table": e.get("REVOCATIONS_TABLE", "").strip(),
+            "scopes_supported": _words(e, "SCOPES_SUPPORTED", cls.scopes_supported),
+            "route_scopes": _route_scopes(e, "ROUTE_SCOPES"),
+            "context_claims": _words(e, "CONTEXT_CLAIMS", cls.context_claims),
+            "revocation_check": _bool(e, "REVOCATION_CHECK", cls.revocation_check),
+            "revocation_cache_ttl": _int(e, "REVOCATION_CACHE_TTL", cls.revocation_cache_ttl, 0, 3600),
+            "identity_header": (e.get("IDENTITY_HEADER", "").strip() or cls.identity_header).lower(),
+            "verified_token_cache_size": _int(
+                e, "VERIFIED_TOKEN_CACHE_SIZE", cls.verified_token_cache_size, 0, 1_000_000
+            ),
+            "login_max_failures": _int(e, "LOGIN_MAX_FAILURES", cls.login_max_failures, 1, 1000),
+            "login_lockout_seconds": _int(e, "LOGIN_LOCKOUT_SECONDS", cls.login_lockout_seconds, 1, 86400),
+        }
+        values.update(overrides)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Cross-field checks.
+
+        :raises ConfigurationError: on an inconsistent combination.
+        """
+        if self.signing_alg not in SIGNING_ALGORITHMS:
+            raise ConfigurationError(f"SIGNING_ALG must be one of {', '.join(SIGNING_ALGORITHMS)}")
+        if self.access_token_ttl > self.max_access_token_lifetime:
+            raise ConfigurationError("ACCESS_TOKEN_TTL must not exceed MAX_ACCESS_TOKEN_LIFETIME")
+        if self.issuer and not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ConfigurationError("ISSUER must be an https:// URL")
+
+    def require(self, name: str) -> str:
+        """Return the non-empty string setting ``name``.
+
+        :raises ConfigurationError: naming the environment variable when it is empty.
+        """
+        value = getattr(self, name)
+        if not value:
+            raise ConfigurationError(f"{ENV_VARS.get(name, name.upper())} is not set")
+        return str(value)
+
+
+#: field name -> environment variable, for error messages and the README table.
+ENV_VARS: dict[str, str] = {
+    "issuer": "ISSUER",
+    "audience": "AUDIENCE",
+    "signing_alg": "SIGNING_ALG",
+    "access_token_ttl": "ACCESS_TOKEN_TTL",
+    "max_access_token_lifetime": "MAX_ACCESS_TOKEN_LIFETIME",
+    "leeway": "CLOCK_LEEWAY",
+    "refresh_max_age": "REFRESH_SESSION_MAX_AGE",
+    "refresh_idle_timeout": "REFRESH_IDLE_TIMEOUT",
+    "refresh_grace_seconds": "REFRESH_GRACE_SECONDS",
+    "signing_keys_secret_id": "SIGNING_KEYS_SECRET_ID",
+    "public_jwks_secret_id": "PUBLIC_JWKS_SECRET_ID",
+    "key_cache_ttl": "KEY_CACHE_TTL",
+    "key_refresh_min_interval": "KEY_REFRESH_MIN_INTERVAL",
+    "key_stale_max": "KEY_STALE_MAX",
+    "users_table": "USERS_TABLE",
+    "clients_table": "CLIENTS_TABLE",
+    "sessions_table": "SESSIONS_TABLE",
+    "revocations_table": "REVOCATIONS_TABLE",
+    "scopes_supported": "SCOPES_SUPPORTED",
+    "route_scopes": "ROUTE_SCOPES",
+    "context_claims": "CONTEXT_CLAIMS",
+    "revocation_check": "REVOCATION_CHECK",
+    "revocation_cache_ttl": "REVOCATION_CACHE_TTL",
+    "identity_header": "IDENTITY_HEADER",
+    "verified_token_cache_size": "VERIFIED_TOKEN_CACHE_SIZE",
+    "login_max_failures": "LOGIN_MAX_FAILURES",
+    "login_lockout_seconds": "LOGIN_LOCKOUT_SECONDS",
+}
+assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete
