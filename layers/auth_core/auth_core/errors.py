@@ -41,7 +41,9 @@ __all__ = [
     "MissingClaimError",
     "NotYetValidError",
     "OAuthError",
+    "RevocationStoreError",
     "RevokedTokenError",
+    "RotationError",
     "SlowDownError",
     "TemporarilyUnavailableError",
     "TokenError",
@@ -94,6 +96,25 @@ class KeyFormatError(KeyStoreError):
     """A key set was fetched but is not a valid key set (bad JWK, duplicate kid, weak key...)."""
 
     reason = "key_format"
+
+
+class RotationError(KeyStoreError):
+    """A key-rotation step was refused or failed its checks (wrong stage, step out of order,
+    probe token not verifiable). Fails the rotation Lambda so Secrets Manager retries it; the
+    secrets are left as they were (appended by the keys owner)."""
+
+    reason = "rotation"
+
+
+class RevocationStoreError(AuthError):
+    """The revocation deny list could not be read (DynamoDB failed or throttled).
+
+    The authorizer fails closed *and loud*: this maps to a 500 from API Gateway and an ERROR log
+    with a metric, never to an Allow and never to a 401 that would hide the outage from alarms
+    (appended by the authorizer owner).
+    """
+
+    reason = "revocation_store_unavailable"
 
 
 # --------------------------------------------------------------------------- token rejection

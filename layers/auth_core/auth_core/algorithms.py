@@ -1,0 +1,477 @@
+"""Signature algorithms: the only module of the service that imports ``cryptography.hazmat``.
+
+Each key object is bound to exactly one JWS algorithm when it is built (RFC 8725 §3.1): the
+verifier asks the key chosen by ``kid`` to verify, so the token's ``alg`` can never pick the
+primitive. There is no HMAC class at all, so a public key can never be used as an HMAC secret
+(the RS256→HS256 confusion family, CVE-2016-10555 and successors).
+
+Supported (RFC 7518, RFC 8037):
+
+========  =========================================  ====================================
+alg       key                                        signature
+========  =========================================  ====================================
+RS256     RSA ≥ 2048 bits, odd e ≥ 3                  RSASSA-PKCS1-v1_5 SHA-256, len == |n|
+PS256     RSA ≥ 2048 bits, odd e ≥ 3                  RSASSA-PSS SHA-256, MGF1-SHA-256, salt 32
+ES256     EC P-256                                   raw r‖s, 64 octets, 1 ≤ r, s ≤ n−1
+EdDSA     OKP Ed25519                                64 octets (S < L checked by OpenSSL)
+========  =========================================  ====================================
+
+Padding, hash and ECDSA parameter objects are created once per key, not per call: the
+authorizer verifies on every request and the floor is ~40 µs.
+
+The JWK *members* of each key type (``n``/``e``, ``crv``/``x``/``y`` ...) are converted here
+because it needs the hazmat number classes; the JWK *document* rules (``kid``, ``alg``, ``use``)
+live in :mod:`auth_core.jwk`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+from auth_core._b64 import b64url_decode, b64url_encode
+from auth_core.errors import InvalidSignatureError, KeyFormatError
+
+__all__ = [
+    "ALGORITHMS",
+    "KTY_FOR_ALG",
+    "MIN_RSA_BITS",
+    "SigningKey",
+    "VerificationKey",
+    "generate_key",
+    "private_key_from_members",
+    "public_key_from_members",
+]
+
+#: Every algorithm a key may carry, in order of preference for documentation.
+ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+#: The one JWK ``kty`` each algorithm requires.
+KTY_FOR_ALG = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
+#: RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used".
+MIN_RSA_BITS = 2048
+_RSA_BITS_ALLOWED = (2048, 3072, 4096)
+
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_PUBLIC_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+
+
+# ================================================================================ base classes
+class VerificationKey:
+    """A public key bound to one JWS algorithm, identified by ``kid``.
+
+    :ivar kid: the key id (an RFC 7638 thumbprint for keys we generate).
+    :ivar alg: the one algorithm this key verifies; the token's ``alg`` must equal it.
+    """
+
+    __slots__ = ("alg", "kid")
+    kty: ClassVar[str] = ""
+
+    def __init__(self, kid: str, alg: str) -> None:
+        self.kid = kid
+        self.alg = alg
+
+    def verify(self, signature: bytes, signing_input: bytes) -> None:
+        """Check ``signature`` over ``signing_input``; return nothing on success.
+
+        Raises rather than returning a bool so that a forgotten check cannot pass.
+
+        :raises InvalidSignatureError: wrong length or shape, or the signature does not verify.
+        """
+        raise NotImplementedError
+
+    def public_members(self) -> dict[str, str]:
+        """The key-type members of the public JWK (``kty`` and the public numbers)."""
+        raise NotImplementedError
+
+    def to_jwk(self) -> dict[str, str]:
+        """The public JWK: key members plus ``kid``, ``alg`` and ``use: "sig"``."""
+        return {**self.public_members(), "kid": self.kid, "alg": self.alg, "use": "sig"}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kid={self.kid!r}, alg={self.alg!r})"
+
+
+class SigningKey:
+    """A private key bound to one JWS algorithm. Never logged: ``repr`` shows only kid/alg.
+
+    :ivar kid: the key id; equal to the kid of :meth:`public_key`.
+    :ivar alg: the one algorithm this key signs with.
+    """
+
+    __slots__ = ("_public", "alg", "kid")
+
+    def __init__(self, kid: str, alg: str, public: VerificationKey) -> None:
+        self.kid = kid
+        self.alg = alg
+        self._public = public
+
+    def sign(self, signing_input: bytes) -> bytes:
+        """Return the JWS signature octets over ``signing_input``."""
+        raise NotImplementedError
+
+    def private_members(self) -> dict[str, str]:
+        """The key-type members of the private JWK (public members plus private ones)."""
+        raise NotImplementedError
+
+    def public_key(self) -> VerificationKey:
+        """The matching verification key (same ``kid`` and ``alg``)."""
+        return self._public
+
+    def to_public_jwk(self) -> dict[str, str]:
+        """The public JWK (``kid``, ``alg``, ``use: "sig"``); safe to publish."""
+        return self._public.to_jwk()
+
+    def to_private_jwk(self) -> dict[str, str]:
+        """The private JWK including ``kid``, ``alg`` and ``use``. Secret: store only encrypted."""
+        return {**self.private_members(), "kid": self.kid, "alg": self.alg, "use": "sig"}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kid={self.kid!r}, alg={self.alg!r})"
+
+
+# ================================================================================ helpers
+def _fail(exc: BaseException | None = None) -> InvalidSignatureError:
+    err = InvalidSignatureError("signature verification failed")
+    if exc is not None:
+        err.__cause__ = exc
+    return err
+
+
+def _uint(value: int, length: int | None = None) -> str:
+    """JWK integer encoding (RFC 7518 §6.3.1.1): big-endian, minimal or fixed length."""
+    if length is None:
+        length = max(1, (value.bit_length() + 7) // 8)
+    return b64url_encode(value.to_bytes(length, "big"))
+
+
+def _member_bytes(members: Mapping[str, Any], name: str) -> bytes:
+    try:
+        raw = b64url_decode(members[name])
+    except KeyError as exc:
+        raise KeyFormatError(f"JWK member {name!r} is missing") from exc
+    except ValueError as exc:
+        raise KeyFormatError(f"JWK member {name!r} is not base64url") from exc
+    if not raw:
+        raise KeyFormatError(f"JWK member {name!r} is empty")
+    return raw
+
+
+def _member_int(members: Mapping[str, Any], name: str) -> int:
+    return int.from_bytes(_member_bytes(members, name), "big")
+
+
+def _pss_padding() -> padding.PSS:
+    # RFC 7518 §3.5: the salt size equals the hash output size (32 octets for SHA-256).
+    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+
+# ================================================================================ RSA
+class _RSAPublicKey(VerificationKey):
+    __slots__ = ("_hash", "_key", "_padding", "_size")
+    kty = "RSA"
+
+    def __init__(self, kid: str, alg: str, key: rsa.RSAPublicKey) -> None:
+        super().__init__(kid, alg)
+        if key.key_size < MIN_RSA_BITS:
+            raise KeyFormatError(f"RSA key of {key.key_size} bits is below {MIN_RSA_BITS}")
+        exponent = key.public_numbers().e
+        if exponent < 3 or exponent % 2 == 0:
+            raise KeyFormatError("RSA public exponent must be odd and at least 3")
+        self._key = key
+        self._size = (key.key_size + 7) // 8
+        self._padding: padding.AsymmetricPadding = (
+            padding.PKCS1v15() if alg == "RS256" else _pss_padding()
+        )
+        self._hash = hashes.SHA256()
+
+    def verify(self, signature: bytes, signing_input: bytes) -> None:
+        if len(signature) != self._size:  # RFC 7518 §3.3: exactly the modulus length
+            raise _fail()
+        try:
+            self._key.verify(signature, signing_input, self._padding, self._hash)
+        except InvalidSignature as exc:
+            raise _fail(exc) from exc
+
+    def public_members(self) -> dict[str, str]:
+        numbers = self._key.public_numbers()
+        return {"kty": "RSA", "n": _uint(numbers.n), "e": _uint(numbers.e)}
+
+
+class _RSAPrivateKey(SigningKey):
+    __slots__ = ("_hash", "_key", "_padding")
+
+    def __init__(self, kid: str, alg: str, key: rsa.RSAPrivateKey) -> None:
+        super().__init__(kid, alg, _RSAPublicKey(kid, alg, key.public_key()))
+        self._key = key
+        self._padding: padding.AsymmetricPadding = (
+            padding.PKCS1v15() if alg == "RS256" else _pss_padding()
+        )
+        self._hash = hashes.SHA256()
+
+    def sign(self, signing_input: bytes) -> bytes:
+        return self._key.sign(signing_input, self._padding, self._hash)
+
+    def private_members(self) -> dict[str, str]:
+        numbers = self._key.private_numbers()
+        return {
+            **self._public.public_members(),
+            "d": _uint(numbers.d),
+            "p": _uint(numbers.p),
+            "q": _uint(numbers.q),
+            "dp": _uint(numbers.dmp1),
+            "dq": _uint(numbers.dmq1),
+            "qi": _uint(numbers.iqmp),
+        }
+
+
+def _rsa_public_numbers(members: Mapping[str, Any]) -> rsa.RSAPublicNumbers:
+    n = _member_int(members, "n")
+    e = _member_int(members, "e")
+    if n.bit_length() < MIN_RSA_BITS:
+        raise KeyFormatError(f"RSA key of {n.bit_length()} bits is below {MIN_RSA_BITS}")
+    return rsa.RSAPublicNumbers(e, n)
+
+
+def _rsa_public(kid: str, alg: str, members: Mapping[str, Any]) -> VerificationKey:
+    try:
+        key = _rsa_public_numbers(members).public_key()
+    except ValueError as exc:
+        raise KeyFormatError("invalid RSA public key") from exc
+    return _RSAPublicKey(kid, alg, key)
+
+
+def _rsa_private(kid: str, alg: str, members: Mapping[str, Any]) -> SigningKey:
+    if "oth" in members:
+        raise KeyFormatError("multi-prime RSA keys are not supported")
+    public = _rsa_public_numbers(members)
+    numbers = rsa.RSAPrivateNumbers(
+        p=_member_int(members, "p"),
+        q=_member_int(members, "q"),
+        d=_member_int(members, "d"),
+        dmp1=_member_int(members, "dp"),
+        dmq1=_member_int(members, "dq"),
+        iqmp=_member_int(members, "qi"),
+        public_numbers=public,
+    )
+    try:
+        key = numbers.private_key()  # validates the CRT parameters against n, e, d
+    except ValueError as exc:
+        raise KeyFormatError("inconsistent RSA private key") from exc
+    return _RSAPrivateKey(kid, alg, key)
+
+
+# ================================================================================ ECDSA P-256
+class _ECPublicKey(VerificationKey):
+    __slots__ = ("_ecdsa", "_key")
+    kty = "EC"
+
+    def __init__(self, kid: str, alg: str, key: ec.EllipticCurvePublicKey) -> None:
+        super().__init__(kid, alg)
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise KeyFormatError("ES256 requires a P-256 key")
+        self._key = key
+        self._ecdsa = ec.ECDSA(hashes.SHA256())
+
+    def verify(self, signature: bytes, signing_input: bytes) -> None:
+        # RFC 7518 §3.4: exactly 64 octets R‖S. Never hand token bytes to the DER parser, and
+        # check the range explicitly (CVE-2022-21449 "psychic signatures": r = s = 0).
+        if len(signature) != 64:
+            raise _fail()
+        r = int.from_bytes(signature[:32], "big")
+        s = int.from_bytes(signature[32:], "big")
+        if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
+            raise _fail()
+        try:
+            self._key.verify(encode_dss_signature(r, s), signing_input, self._ecdsa)
+        except InvalidSignature as exc:
+            raise _fail(exc) from exc
+
+    def public_members(self) -> dict[str, str]:
+        numbers = self._key.public_numbers()
+        return {"kty": "EC", "crv": "P-256", "x": _uint(numbers.x, 32), "y": _uint(numbers.y, 32)}
+
+
+class _ECPrivateKey(SigningKey):
+    __slots__ = ("_ecdsa", "_key")
+
+    def __init__(self, kid: str, alg: str, key: ec.EllipticCurvePrivateKey) -> None:
+        super().__init__(kid, alg, _ECPublicKey(kid, alg, key.public_key()))
+        self._key = key
+        self._ecdsa = ec.ECDSA(hashes.SHA256())
+
+    def sign(self, signing_input: bytes) -> bytes:
+        r, s = decode_dss_signature(self._key.sign(signing_input, self._ecdsa))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    def private_members(self) -> dict[str, str]:
+        d = self._key.private_numbers().private_value
+        return {**self._public.public_members(), "d": _uint(d, 32)}
+
+
+def _ec_coordinates(members: Mapping[str, Any]) -> ec.EllipticCurvePublicNumbers:
+    if members.get("crv") != "P-256":
+        raise KeyFormatError("ES256 requires crv P-256")
+    x, y = _member_bytes(members, "x"), _member_bytes(members, "y")
+    if len(x) != 32 or len(y) != 32:  # RFC 7518 §6.2.1.2: full coordinate length
+        raise KeyFormatError("P-256 coordinates must be 32 octets")
+    return ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1())
+
+
+def _ec_public(kid: str, alg: str, members: Mapping[str, Any]) -> VerificationKey:
+    try:
+        key = _ec_coordinates(members).public_key()  # rejects points not on the curve
+    except ValueError as exc:
+        raise KeyFormatError("invalid P-256 public key") from exc
+    return _ECPublicKey(kid, alg, key)
+
+
+def _ec_private(kid: str, alg: str, members: Mapping[str, Any]) -> SigningKey:
+    public = _ec_coordinates(members)
+    d = _member_bytes(members, "d")
+    if len(d) != 32:
+        raise KeyFormatError("P-256 private scalar must be 32 octets")
+    try:
+        key = ec.EllipticCurvePrivateNumbers(int.from_bytes(d, "big"), public).private_key()
+    except ValueError as exc:  # d out of range or d·G ≠ (x, y)
+        raise KeyFormatError("inconsistent P-256 private key") from exc
+    return _ECPrivateKey(kid, alg, key)
+
+
+# ================================================================================ Ed25519
+class _Ed25519PublicKey(VerificationKey):
+    __slots__ = ("_key", "_verify")
+    kty = "OKP"
+
+    def __init__(self, kid: str, alg: str, key: ed25519.Ed25519PublicKey) -> None:
+        super().__init__(kid, alg)
+        self._key = key
+        self._verify = key.verify
+
+    def verify(self, signature: bytes, signing_input: bytes) -> None:
+        if len(signature) != 64:
+            raise _fail()
+        try:
+            self._verify(signature, signing_input)  # OpenSSL enforces S < L (RFC 8032 §5.1.7)
+        except InvalidSignature as exc:
+            raise _fail(exc) from exc
+
+    def public_members(self) -> dict[str, str]:
+        return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(self._key.public_bytes_raw())}
+
+
+class _Ed25519PrivateKey(SigningKey):
+    __slots__ = ("_key",)
+
+    def __init__(self, kid: str, alg: str, key: ed25519.Ed25519PrivateKey) -> None:
+        super().__init__(kid, alg, _Ed25519PublicKey(kid, alg, key.public_key()))
+        self._key = key
+
+    def sign(self, signing_input: bytes) -> bytes:
+        return self._key.sign(signing_input)
+
+    def private_members(self) -> dict[str, str]:
+        return {**self._public.public_members(), "d": b64url_encode(self._key.private_bytes_raw())}
+
+
+def _okp_check(members: Mapping[str, Any]) -> bytes:
+    if members.get("crv") != "Ed25519":
+        raise KeyFormatError("EdDSA keys must use crv Ed25519")
+    x = _member_bytes(members, "x")
+    if len(x) != 32:
+        raise KeyFormatError("Ed25519 public key must be 32 octets")
+    return x
+
+
+def _ed_public(kid: str, alg: str, members: Mapping[str, Any]) -> VerificationKey:
+    try:
+        key = ed25519.Ed25519PublicKey.from_public_bytes(_okp_check(members))
+    except ValueError as exc:
+        raise KeyFormatError("invalid Ed25519 public key") from exc
+    return _Ed25519PublicKey(kid, alg, key)
+
+
+def _ed_private(kid: str, alg: str, members: Mapping[str, Any]) -> SigningKey:
+    x = _okp_check(members)
+    d = _member_bytes(members, "d")
+    try:
+        key = ed25519.Ed25519PrivateKey.from_private_bytes(d)
+    except ValueError as exc:
+        raise KeyFormatError("invalid Ed25519 private key") from exc
+    if key.public_key().public_bytes_raw() != x:
+        raise KeyFormatError("Ed25519 private key does not match x")
+    return _Ed25519PrivateKey(kid, alg, key)
+
+
+# ================================================================================ factories
+_PUBLIC_LOADERS: dict[str, Callable[[str, str, Mapping[str, Any]], VerificationKey]] = {
+    "RS256": _rsa_public,
+    "PS256": _rsa_public,
+    "ES256": _ec_public,
+    "EdDSA": _ed_public,
+}
+_PRIVATE_LOADERS: dict[str, Callable[[str, str, Mapping[str, Any]], SigningKey]] = {
+    "RS256": _rsa_private,
+    "PS256": _rsa_private,
+    "ES256": _ec_private,
+    "EdDSA": _ed_private,
+}
+
+
+def _check_alg_kty(alg: str, members: Mapping[str, Any]) -> None:
+    if alg not in KTY_FOR_ALG:
+        raise KeyFormatError(f"unsupported algorithm {alg!r}" if isinstance(alg, str) else "bad alg")
+    if members.get("kty") != KTY_FOR_ALG[alg]:
+        raise KeyFormatError(f"{alg} requires kty {KTY_FOR_ALG[alg]}")
+
+
+def public_key_from_members(alg: str, kid: str, members: Mapping[str, Any]) -> VerificationKey:
+    """Build a verification key from JWK key-type members, bound to ``alg``.
+
+    :raises KeyFormatError: unsupported ``alg``, ``kty`` not the one ``alg`` requires, missing
+        or malformed members, weak RSA (< 2048 bits, even or tiny ``e``), wrong curve, a point
+        not on the curve, or private members present (a public JWK must not carry them).
+    """
+    _check_alg_kty(alg, members)
+    if not _PUBLIC_PRIVATE_MEMBERS.isdisjoint(members):
+        raise KeyFormatError("public JWK carries private key material")
+    return _PUBLIC_LOADERS[alg](kid, alg, members)
+
+
+def private_key_from_members(alg: str, kid: str, members: Mapping[str, Any]) -> SigningKey:
+    """Build a signing key from private JWK key-type members, bound to ``alg``.
+
+    :raises KeyFormatError: as :func:`public_key_from_members`, plus missing or inconsistent
+        private members.
+    """
+    _check_alg_kty(alg, members)
+    return _PRIVATE_LOADERS[alg](kid, alg, members)
+
+
+def generate_key(
+    alg: str, kid_for: Callable[[Mapping[str, str]], str], *, rsa_bits: int = 2048
+) -> SigningKey:
+    """Generate a fresh key for ``alg``; ``kid_for`` maps the public members to the key id.
+
+    :param rsa_bits: RSA modulus size for RS256/PS256: 2048 (default), 3072 or 4096.
+    :raises KeyFormatError: unsupported ``alg`` or RSA size.
+    """
+    if alg in ("RS256", "PS256"):
+        if rsa_bits not in _RSA_BITS_ALLOWED:
+            raise KeyFormatError(f"RSA key size must be one of {_RSA_BITS_ALLOWED}")
+        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+        kid = kid_for(_RSAPublicKey("", alg, rsa_key.public_key()).public_members())
+        return _RSAPrivateKey(kid, alg, rsa_key)
+    if alg == "ES256":
+        ec_key = ec.generate_private_key(ec.SECP256R1())
+        kid = kid_for(_ECPublicKey("", alg, ec_key.public_key()).public_members())
+        return _ECPrivateKey(kid, alg, ec_key)
+    if alg == "EdDSA":
+        ed_key = ed25519.Ed25519PrivateKey.generate()
+        kid = kid_for(_Ed25519PublicKey("", alg, ed_key.public_key()).public_members())
+        return _Ed25519PrivateKey(kid, alg, ed_key)
+    raise KeyFormatError("unsupported algorithm")

@@ -1,0 +1,181 @@
+"""RFC 9068 access-token claim rules (validation after the signature has verified).
+
+Policy, in check order (each failure raises the named :class:`~auth_core.errors.ClaimError`):
+
+1. presence: ``exp``, ``iat``, ``iss``, ``sub``, ``aud``, ``client_id``, ``jti`` are required
+   (RFC 9068 §2.2) → :class:`MissingClaimError`;
+2. types: NumericDates (``exp``, ``iat``, ``nbf``) are JSON numbers, not booleans, within
+   ±2^53; ``iss``, ``sub``, ``client_id``, ``jti`` non-empty strings; ``aud`` a string or a
+   non-empty array of strings; ``scope`` a string; ``roles`` an array of strings
+   → :class:`InvalidClaimError`;
+3. time, with ``leeway``: expired when ``now >= exp + leeway`` → :class:`ExpiredTokenError`;
+   ``now < nbf - leeway`` or ``iat > now + leeway`` → :class:`NotYetValidError`;
+   ``exp - iat > max_lifetime`` → :class:`InvalidClaimError` (reason ``lifetime``);
+4. ``iss`` equals the issuer exactly → :class:`InvalidIssuerError`;
+5. the audience equals ``aud`` or is an element of it (never a substring test)
+   → :class:`InvalidAudienceError`.
+
+Strings are compared exactly as signed: no case folding, no Unicode normalisation. Unknown
+claims are kept in :attr:`AccessTokenClaims.raw` and otherwise ignored (RFC 7519 §4).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from auth_core.errors import (
+    ExpiredTokenError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidIssuerError,
+    MissingClaimError,
+    NotYetValidError,
+)
+
+__all__ = ["REGISTERED_CLAIMS", "AccessTokenClaims", "ClaimsPolicy", "validate_access_token_claims"]
+
+#: Claims the issuer sets itself; extra claims may not override them.
+REGISTERED_CLAIMS = frozenset(
+    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "roles", "typ", "cnf"}
+)
+_MAX_NUMERIC_DATE = 2**53  # beyond this, int/float arithmetic stops being exact
+_ABSENT: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimsPolicy:
+    """What a verifier accepts.
+
+    :ivar issuer: the exact expected ``iss``.
+    :ivar audience: this API's identifier; must equal ``aud`` or be one of its elements.
+    :ivar leeway: clock-skew tolerance in seconds for ``exp``, ``nbf`` and ``iat``.
+    :ivar max_lifetime: largest accepted ``exp - iat``, seconds.
+    """
+
+    issuer: str
+    audience: str
+    leeway: int = 60
+    max_lifetime: int = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenClaims:
+    """The verified claims of an access token. ``raw`` holds every claim, read-only.
+
+    ``issued_at``/``expires_at`` are whole seconds, rounded down (non-integer NumericDates are
+    legal, RFC 7519 §2): rounding ``exp`` down only shortens a cache lifetime, rounding ``iat``
+    down only makes a revocation cut-off (``iat < not_before``) stricter. ``raw`` keeps the exact
+    values.
+    """
+
+    subject: str
+    client_id: str
+    scope: tuple[str, ...]
+    jti: str
+    issued_at: int
+    expires_at: int
+    issuer: str
+    audience: tuple[str, ...]
+    roles: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _invalid_date(name: str) -> InvalidClaimError:
+    return InvalidClaimError(name, f"{name} must be a NumericDate")
+
+
+def _invalid_string(name: str) -> InvalidClaimError:
+    return InvalidClaimError(name, f"{name} must be a non-empty string")
+
+
+def _strings(value: Any, name: str) -> tuple[str, ...]:
+    if type(value) is not list or not all(type(item) is str for item in value):
+        raise InvalidClaimError(name, f"{name} must be an array of strings")
+    return tuple(value)
+
+
+_NUMBER = (int, float)  # exact types: bool is an int subclass and must not pass
+_LIMIT = _MAX_NUMERIC_DATE
+
+
+def validate_access_token_claims(
+    claims: Mapping[str, Any], policy: ClaimsPolicy, now: float
+) -> AccessTokenClaims:
+    """Apply the module's rules to signature-verified ``claims`` at time ``now``.
+
+    Written flat on purpose: it runs on every authorizer call.
+
+    :raises MissingClaimError | InvalidClaimError | ExpiredTokenError | NotYetValidError |
+        InvalidIssuerError | InvalidAudienceError: see the module docstring.
+    """
+    try:
+        exp = claims["exp"]
+        iat = claims["iat"]
+        issuer = claims["iss"]
+        subject = claims["sub"]
+        aud = claims["aud"]
+        client_id = claims["client_id"]
+        jti = claims["jti"]
+    except KeyError as exc:
+        raise MissingClaimError(str(exc.args[0])) from None
+    # 1. types
+    if type(exp) not in _NUMBER or not -_LIMIT <= exp <= _LIMIT:
+        raise _invalid_date("exp")
+    if type(iat) not in _NUMBER or not -_LIMIT <= iat <= _LIMIT:
+        raise _invalid_date("iat")
+    nbf = claims.get("nbf", _ABSENT)
+    if nbf is not _ABSENT and (type(nbf) not in _NUMBER or not -_LIMIT <= nbf <= _LIMIT):
+        raise _invalid_date("nbf")
+    if type(issuer) is not str or not issuer:
+        raise _invalid_string("iss")
+    if type(subject) is not str or not subject:
+        raise _invalid_string("sub")
+    if type(client_id) is not str or not client_id:
+        raise _invalid_string("client_id")
+    if type(jti) is not str or not jti:
+        raise _invalid_string("jti")
+    if type(aud) is str:
+        audience: tuple[str, ...] = (aud,)
+    else:
+        audience = _strings(aud, "aud")
+        if not audience:
+            raise InvalidClaimError("aud", "aud must not be an empty array")
+    scope = claims.get("scope", "")
+    if type(scope) is not str:
+        raise InvalidClaimError("scope", "scope must be a space-separated string")
+    roles = claims.get("roles")
+    roles = () if roles is None and "roles" not in claims else _strings(roles, "roles")
+
+    # 2. time
+    leeway = policy.leeway
+    if now >= exp + leeway:
+        raise ExpiredTokenError("exp", "token expired")
+    if nbf is not _ABSENT and now < nbf - leeway:
+        raise NotYetValidError("nbf", "token not yet valid")
+    if iat > now + leeway:
+        raise NotYetValidError("iat", "token issued in the future")
+    if exp - iat > policy.max_lifetime:
+        raise InvalidClaimError("exp", "token lifetime exceeds the maximum", reason="lifetime")
+
+    # 3. issuer and audience: exact equality only
+    if issuer != policy.issuer:
+        raise InvalidIssuerError("iss", "unexpected issuer")
+    if policy.audience not in audience:  # tuple membership: element equality, never substring
+        raise InvalidAudienceError("aud", "token not intended for this audience")
+
+    return AccessTokenClaims(
+        subject,
+        client_id,
+        tuple(filter(None, scope.split(" "))),
+        jti,
+        iat if type(iat) is int else math.floor(iat),
+        exp if type(exp) is int else math.floor(exp),
+        issuer,
+        audience,
+        roles,
+        MappingProxyType(claims if type(claims) is dict else dict(claims)),
+    )

@@ -1,0 +1,125 @@
+"""The private key-set document: round trip, invariants, strict loading."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from auth_core.errors import KeyFormatError, KeyStoreError
+from auth_core.jwk import JWKSet
+from auth_core.keyset import KeyRecord, KeySet
+
+
+@pytest.fixture
+def keyset(signing_keys) -> KeySet:
+    return KeySet(
+        [
+            KeyRecord(signing_keys["RS256"], "retired", 100, 200, 300),
+            KeyRecord(signing_keys["ES256"], "active", 200, 300),
+            KeyRecord(signing_keys["EdDSA"], "next", 300),
+        ]
+    )
+
+
+def test_round_trip_through_json(keyset):
+    text = keyset.to_json()
+    again = KeySet.from_json(text)
+    assert again.to_dict() == keyset.to_dict()
+    assert [r.kid for r in again.records] == [r.kid for r in keyset.records]
+    doc = json.loads(text)
+    assert doc["version"] == 1
+    assert doc["keys"][0]["status"] == "retired" and doc["keys"][0]["retired_at"] == 300
+    assert doc["keys"][2]["activated_at"] is None
+
+
+def test_active_next_and_signing_key(keyset, signing_keys):
+    assert keyset.active is not None and keyset.active.kid == signing_keys["ES256"].kid
+    assert keyset.next is not None and keyset.next.kid == signing_keys["EdDSA"].kid
+    assert keyset.get_signing_key() is signing_keys["ES256"]
+    assert keyset.get(signing_keys["RS256"].kid).status == "retired"
+    assert keyset.get("nope") is None
+
+
+def test_public_jwks_holds_every_key_without_private_material(keyset):
+    jwks = keyset.public_jwks()
+    assert len(jwks["keys"]) == 3
+    assert all("d" not in k and k["use"] == "sig" for k in jwks["keys"])
+    assert JWKSet.from_dict(jwks).kids == {r.kid for r in keyset.records}
+
+
+def test_empty_key_set_has_no_signing_key():
+    empty = KeySet.empty()
+    assert empty.active is None and empty.next is None and empty.public_jwks() == {"keys": []}
+    with pytest.raises(KeyStoreError):
+        empty.get_signing_key()
+    assert KeySet.from_json(empty.to_json()).records == ()
+
+
+def test_with_records_and_status_changes(keyset):
+    promoted = keyset.with_records(
+        [
+            keyset.records[0],
+            keyset.active.with_status("retired", 400),
+            keyset.next.with_status("active", 400),
+        ]
+    )
+    assert promoted.active.kid == keyset.next.kid and promoted.active.activated_at == 400
+    assert promoted.next is None
+    assert promoted.records[1].retired_at == 400
+    assert keyset.active.status == "active"  # the original is unchanged
+    with pytest.raises(KeyFormatError):
+        keyset.with_records([keyset.active, keyset.next.with_status("active", 1)])
+    with pytest.raises(KeyFormatError):
+        keyset.active.with_status("revoked", 1)
+
+
+def _doc(keyset):
+    return json.loads(keyset.to_json())
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda d: d["keys"].append(dict(d["keys"][0])), id="duplicate-kid"),
+        pytest.param(lambda d: d["keys"][0].update(status="active"), id="two-active"),
+        pytest.param(lambda d: d["keys"][1].update(status="next"), id="two-next"),
+        pytest.param(lambda d: d["keys"][0].update(status="revoked"), id="unknown-status"),
+        pytest.param(lambda d: d["keys"][0].pop("status"), id="missing-status"),
+        pytest.param(lambda d: d["keys"][0].pop("created_at"), id="missing-created_at"),
+        pytest.param(lambda d: d["keys"][0].update(created_at="100"), id="string-timestamp"),
+        pytest.param(lambda d: d["keys"][0].update(created_at=True), id="bool-timestamp"),
+        pytest.param(lambda d: d["keys"][0].update(retired_at=-1), id="negative-timestamp"),
+        pytest.param(lambda d: d["keys"][0].pop("d"), id="no-private-material"),
+        pytest.param(lambda d: d["keys"][1].pop("kid"), id="missing-kid"),
+        pytest.param(lambda d: d["keys"][1].pop("alg"), id="missing-alg"),
+        pytest.param(lambda d: d["keys"][1].update(use="enc"), id="use-enc"),
+        pytest.param(lambda d: d.update(version=2), id="version-2"),
+        pytest.param(lambda d: d.update(version=True), id="version-bool"),
+        pytest.param(lambda d: d.pop("version"), id="no-version"),
+        pytest.param(lambda d: d.update(keys={}), id="keys-not-list"),
+        pytest.param(lambda d: d["keys"].append("x"), id="entry-not-object"),
+    ],
+)
+def test_strict_loading(keyset, mutate):
+    doc = _doc(keyset)
+    mutate(doc)
+    with pytest.raises(KeyFormatError):
+        KeySet.from_dict(doc)
+
+
+@pytest.mark.parametrize("text", ["", "[]", "{", '{"version":1,"version":1,"keys":[]}', '{"version":NaN}'])
+def test_from_json_rejects_invalid_json(text):
+    with pytest.raises(KeyFormatError):
+        KeySet.from_json(text)
+
+
+def test_missing_optional_timestamps_default_to_null(keyset):
+    doc = _doc(keyset)
+    del doc["keys"][2]["activated_at"], doc["keys"][2]["retired_at"]
+    loaded = KeySet.from_dict(doc)
+    assert loaded.next.activated_at is None and loaded.next.retired_at is None
+
+
+def test_keyset_repr_and_json_never_confused(keyset):
+    assert keyset.records[0].key.to_private_jwk()["d"] not in repr(keyset)
