@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.template.cfn import load
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    return load()
+
+
+@pytest.fixture(scope="session")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]
+
+
+@pytest.fixture(scope="session")
+def functions(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        lid: res.get("Properties") or {}
+        for lid, res in resources.items()
+        if res["Type"] == "AWS::Serverless::Function"
+    }

@@ -1,0 +1,511 @@
+"""Security and contract properties of ``template.yaml``, asserted on what the template says.
+
+The IAM checks interpret each function's ``Policies`` into (capability, resource) pairs; a policy
+form the interpreter does not know fails the test instead of being skipped, so the least-privilege
+matrix below is always complete.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from auth_core.settings import ENV_VARS, SIGNING_ALGORITHMS, Settings
+from tests.unit.template.cfn import ROOT, Doc, ref_target, walk
+
+# ----------------------------------------------------------------------------- the contract
+FUNCTION_DIRS = {
+    "IssueTokenFunction": "issue_token",
+    "RefreshTokenFunction": "refresh_token",
+    "RevokeTokenFunction": "revoke_token",
+    "AuthorizerFunction": "authorizer",
+    "JwksFunction": "jwks",
+    "RotateKeysFunction": "rotate_keys",
+    "MeFunction": "me",
+}
+PUBLIC = "NONE"
+PROTECTED = "JwtLambdaAuthorizer"
+ROUTES = {
+    ("POST", "/token"): ("IssueTokenFunction", PUBLIC),
+    ("POST", "/refresh"): ("RefreshTokenFunction", PUBLIC),
+    ("POST", "/revoke"): ("RevokeTokenFunction", PUBLIC),
+    ("GET", "/.well-known/jwks.json"): ("JwksFunction", PUBLIC),
+    ("GET", "/.well-known/openid-configuration"): ("JwksFunction", PUBLIC),
+    ("GET", "/me"): ("MeFunction", PROTECTED),
+}
+SIGNING = "SigningKeysSecret"
+PUBLIC_JWKS = "PublicJwksSecret"
+USERS, CLIENTS, SESSIONS, REVOCATIONS = "UsersTable", "ClientsTable", "SessionsTable", "RevocationsTable"
+
+
+def crud(table: str) -> set[tuple[str, str]]:
+    return {("table:read", table), ("table:write", table), ("table:check", table)}
+
+
+# (capability, logical id) per function: exactly this, nothing more.
+TOKEN_ISSUER = {
+    ("secret:read", SIGNING),
+    *crud(USERS), *crud(SESSIONS),
+    # read + ConditionCheckItem: the refresh rotation transaction re-checks the client item
+    ("table:read", CLIENTS), ("table:check", CLIENTS),
+    # refresh-token reuse deny-lists the family's newest access token (PutItem on jti# keys only)
+    ("table:write", REVOCATIONS),
+}
+PERMISSIONS: dict[str, set[tuple[str, str]]] = {
+    "IssueTokenFunction": TOKEN_ISSUER,
+    "RefreshTokenFunction": TOKEN_ISSUER,
+    "RevokeTokenFunction": {
+        ("secret:read", PUBLIC_JWKS),
+        ("table:read", CLIENTS),
+        *crud(SESSIONS), *crud(REVOCATIONS), *crud(USERS),
+    },
+    "AuthorizerFunction": {("secret:read", PUBLIC_JWKS), ("table:read", REVOCATIONS)},
+    "JwksFunction": {("secret:read", PUBLIC_JWKS)},
+    "RotateKeysFunction": {
+        ("secret:read", SIGNING), ("secret:write", SIGNING),
+        ("secret:read", PUBLIC_JWKS), ("secret:write", PUBLIC_JWKS),
+    },
+    "MeFunction": set(),
+}
+# Variables naming a resource, and the resource they must name.
+RESOURCE_VARS = {
+    "SIGNING_KEYS_SECRET_ID": SIGNING,
+    "PUBLIC_JWKS_SECRET_ID": PUBLIC_JWKS,
+    "USERS_TABLE": USERS,
+    "CLIENTS_TABLE": CLIENTS,
+    "SESSIONS_TABLE": SESSIONS,
+    "REVOCATIONS_TABLE": REVOCATIONS,
+}
+#: Variables a function may get that are not Settings fields.
+NON_SETTINGS_VARS = {"AWS_ENDPOINT_URL"}
+
+SECRET_READ_ACTIONS = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+SECRET_WRITE_ACTIONS = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
+TABLE_READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan"}
+TABLE_WRITE_ACTIONS = {
+    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+}
+TABLE_CHECK_ACTIONS = {"dynamodb:ConditionCheckItem"}
+
+
+def permissions(props: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """Interpret a function's ``Policies``; unknown forms fail loudly."""
+    out: set[tuple[str, str]] = set()
+    for policy in props.get("Policies") or []:
+        assert isinstance(policy, Mapping) and len(policy) == 1, f"unsupported policy form {policy!r}"
+        (kind, body), = policy.items()
+        if kind == "AWSSecretsManagerGetSecretValuePolicy":
+            out.add(("secret:read", _target(body["SecretArn"])))
+        elif kind == "DynamoDBReadPolicy":
+            out.add(("table:read", _target(body["TableName"])))
+        elif kind == "DynamoDBCrudPolicy":
+            table = _target(body["TableName"])
+            out |= {("table:read", table), ("table:write", table), ("table:check", table)}
+        elif kind == "Statement":
+            for statement in body:
+                out |= _statement(statement)
+        else:
+            pytest.fail(f"policy {kind!r} is not interpreted by this test: extend it deliberately")
+    return out
+
+
+def _target(value: Any) -> str:
+    target = ref_target(value)
+    assert target, f"policy resource {value!r} must be a !Ref/!GetAtt of a template resource"
+    return target
+
+
+def _statement(statement: Mapping[str, Any]) -> set[tuple[str, str]]:
+    assert statement["Effect"] == "Allow"
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    assert "*" not in resources, "wildcard resource"
+    targets = [_target(r) for r in resources]
+    caps: set[str] = set()
+    for action in actions:
+        assert "*" not in action, f"wildcard action {action}"
+        if action in SECRET_READ_ACTIONS:
+            caps.add("secret:read")
+        elif action in SECRET_WRITE_ACTIONS:
+            caps.add("secret:write")
+        elif action in TABLE_READ_ACTIONS:
+            caps.add("table:read")
+        elif action in TABLE_WRITE_ACTIONS:
+            caps.add("table:write")
+        elif action in TABLE_CHECK_ACTIONS:
+            caps.add("table:check")
+        else:
+            pytest.fail(f"action {action!r} is not interpreted by this test")
+    return {(cap, t) for cap in caps for t in targets}
+
+
+def environment(template: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
+    """A function's variables after SAM's Globals merge."""
+    merged = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    merged.update((props.get("Environment") or {}).get("Variables") or {})
+    return merged
+
+
+# ----------------------------------------------------------------------------- runtime, layer
+def test_transform_and_globals(template: dict[str, Any]) -> None:
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    g = template["Globals"]["Function"]
+    assert g["Runtime"] == "python3.13"
+    assert g["Architectures"] == ["arm64"]
+    assert g["Layers"] == [{"Ref": "AuthCoreLayer"}]
+    assert g["Handler"] == "app.lambda_handler"
+
+
+def test_no_function_overrides_runtime_architecture_layers_or_role(functions: dict[str, Any]) -> None:
+    for lid, props in functions.items():
+        for key in ("Runtime", "Architectures", "Layers", "Handler", "Role", "InlineCode", "PackageType"):
+            assert key not in props, f"{lid} overrides {key}: every function runs the same runtime/arch/layer"
+
+
+def test_layer_is_built_for_the_functions_architecture(template: Doc, resources: Doc) -> None:
+    layer = resources["AuthCoreLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    props = layer["Properties"]
+    assert props["ContentUri"] == "layers/auth_core/"
+    assert props["CompatibleRuntimes"] == [template["Globals"]["Function"]["Runtime"]]
+    assert props["CompatibleArchitectures"] == template["Globals"]["Function"]["Architectures"]
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    makefile = (ROOT / "layers/auth_core/Makefile").read_text()
+    assert "\nbuild-AuthCoreLayer:" in makefile
+    assert "--platform manylinux2014_aarch64" in makefile or "PLATFORM ?= manylinux2014_aarch64" in makefile
+    assert "--only-binary=:all:" in makefile and "--no-compile" in makefile
+
+
+def test_layer_requirements_are_pinned_and_exclude_the_runtime_sdk() -> None:
+    lines = [
+        line.split("#", 1)[0].strip()
+        for line in (ROOT / "layers/auth_core/requirements.txt").read_text().splitlines()
+    ]
+    reqs = [line for line in lines if line]
+    assert reqs, "the layer needs its runtime dependencies"
+    for req in reqs:
+        assert "==" in req, f"{req}: layer dependencies are pinned exactly"
+        assert req.split("==")[0].lower() not in {"boto3", "botocore"}, "boto3 comes with the runtime"
+
+
+# ----------------------------------------------------------------------------- functions
+def test_exactly_the_contract_functions_with_existing_code(functions: dict[str, Any]) -> None:
+    assert {lid: p["CodeUri"] for lid, p in functions.items()} == {
+        lid: f"functions/{d}/" for lid, d in FUNCTION_DIRS.items()
+    }
+    for lid, d in FUNCTION_DIRS.items():
+        app = ROOT / "functions" / d / "app.py"
+        assert app.is_file(), f"{lid}: {app} does not exist"
+        tree = ast.parse(app.read_text())
+        names = {
+            node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        } | {
+            t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+            if isinstance(t, ast.Name)
+        }
+        assert "lambda_handler" in names, f"{app} defines no lambda_handler"
+
+
+@pytest.mark.parametrize("directory", sorted(FUNCTION_DIRS.values()))
+def test_function_code_is_self_contained(directory: str) -> None:
+    """In Lambda, ``functions/<dir>/`` *is* the task root: ``import functions...`` would fail there."""
+    for path in (ROOT / "functions" / directory).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules: list[str] = []
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            for module in modules:
+                top = module.split(".")[0]
+                assert top not in {"functions", "tests", "local_stack", "authctl"}, (
+                    f"{path.relative_to(ROOT)} imports {module}, which is not deployed"
+                )
+
+
+def test_every_function_has_its_own_log_group_with_retention(
+    template: Doc, resources: Doc, functions: Doc
+) -> None:
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+    used: list[str] = []
+    for lid, props in functions.items():
+        config = props.get("LoggingConfig") or {}
+        group = ref_target(config.get("LogGroup"))
+        assert group, f"{lid} has no LoggingConfig.LogGroup"
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup"
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        assert config.get("LogFormat") == "JSON"
+        used.append(group)
+    assert len(used) == len(set(used)), "one log group per function"
+
+
+def test_authorizer_can_be_published_for_snapstart(template: Doc, functions: Doc) -> None:
+    props = functions["AuthorizerFunction"]
+    assert props["AutoPublishAlias"] == "live"
+    assert props["SnapStart"]["ApplyOn"] == {"Fn::If": ["SnapStartEnabled", "PublishedVersions", "None"]}
+    assert template["Parameters"]["EnableSnapStart"]["Default"] == "false"
+
+
+# ----------------------------------------------------------------------------- API and routes
+def test_every_contract_route_exists_with_the_right_auth(functions: dict[str, Any]) -> None:
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for lid, props in functions.items():
+        for name, event in (props.get("Events") or {}).items():
+            assert event["Type"] == "HttpApi", f"{lid}.{name}: only HTTP API events"
+            p = event["Properties"]
+            assert p["ApiId"] == {"Ref": "HttpApi"}
+            auth = (p.get("Auth") or {}).get("Authorizer", PROTECTED)
+            key = (p["Method"].upper(), p["Path"])
+            assert key not in found, f"duplicate route {key}"
+            found[key] = (lid, auth)
+    assert found == ROUTES
+
+
+def test_lambda_authorizer_configuration(template: Doc, resources: Doc) -> None:
+    auth = resources["HttpApi"]["Properties"]["Auth"]
+    assert auth["DefaultAuthorizer"] == PROTECTED
+    authorizer = auth["Authorizers"][PROTECTED]
+    assert ref_target(authorizer["FunctionArn"]) == "AuthorizerFunction"
+    assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert authorizer["EnableSimpleResponses"] is True
+    assert authorizer["EnableFunctionDefaultPermissions"] is True
+    identity = authorizer["Identity"]
+    assert identity["Headers"] == ["Authorization"]
+    # Cached simple responses must be keyed by route when scopes differ per route.
+    assert identity["Context"] == ["routeKey"]
+    assert identity["ReauthorizeEvery"] == {"Ref": "AuthorizerResultTtl"}
+    ttl = template["Parameters"]["AuthorizerResultTtl"]
+    assert (ttl["Default"], ttl["MinValue"]) == (300, 0)
+    env = environment(template, resources["AuthorizerFunction"]["Properties"])
+    assert env["AUTHORIZER_RESPONSE_FORMAT"] == "simple"
+
+
+def test_cors_only_when_origins_are_configured(template: Doc, resources: Doc) -> None:
+    assert template["Parameters"]["CorsAllowedOrigins"]["Default"] == ""
+    no_origins = {"Fn::Equals": [{"Ref": "CorsAllowedOrigins"}, ""]}
+    assert template["Conditions"]["HasCors"] == {"Fn::Not": [no_origins]}
+    cors = resources["HttpApi"]["Properties"]["CorsConfiguration"]
+    condition, when_set, otherwise = cors["Fn::If"]
+    assert condition == "HasCors"
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert when_set["AllowCredentials"] is False
+    assert when_set["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "CorsAllowedOrigins"}]}
+
+
+def test_access_log_format_carries_no_credentials(resources: dict[str, Any]) -> None:
+    fmt = resources["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+    json.loads(fmt)  # one JSON object per line
+    for forbidden in ("header", "authorization", "querystring", "body"):
+        assert forbidden not in fmt.lower()
+
+
+# ----------------------------------------------------------------------------- IAM
+@pytest.mark.parametrize("function", sorted(FUNCTION_DIRS))
+def test_least_privilege_matrix(functions: dict[str, Any], function: str) -> None:
+    assert permissions(functions[function]) == PERMISSIONS[function]
+
+
+def test_authorizer_cannot_read_the_signing_secret(functions: dict[str, Any]) -> None:
+    props = functions["AuthorizerFunction"]
+    assert SIGNING not in {ref_target(node) for node in walk(props.get("Policies"))}
+    dynamo_actions = {
+        a for node in walk(props.get("Policies")) if isinstance(node, Mapping) and "Action" in node
+        for a in node["Action"] if a.startswith("dynamodb:")
+    }
+    assert dynamo_actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
+
+
+@pytest.mark.parametrize("function", ["IssueTokenFunction", "RefreshTokenFunction"])
+def test_token_functions_can_only_deny_list_access_tokens(functions: Doc, function: str) -> None:
+    """They may add ``jti#`` deny entries, never touch ``sub#`` (a lowered not_before un-revokes)."""
+    statements = [
+        node for node in walk(functions[function].get("Policies")) if isinstance(node, Mapping)
+        and ref_target(node.get("Resource")) == REVOCATIONS
+    ]
+    assert statements == [{
+        "Sid": "DenyListAccessTokensOnReuse",
+        "Effect": "Allow",
+        "Action": "dynamodb:PutItem",
+        "Resource": {"Fn::GetAtt": [REVOCATIONS, "Arn"]},
+        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["jti#*"]}},
+    }]
+
+
+def test_only_the_rotation_function_can_write_secrets(template: Doc, resources: Doc) -> None:
+    writers = set()
+    for lid, res in resources.items():
+        for node in walk(res):
+            if isinstance(node, Mapping) and "Action" in node:
+                actions = node["Action"] if isinstance(node["Action"], list) else [node["Action"]]
+                if any(a in SECRET_WRITE_ACTIONS or a == "secretsmanager:*" for a in actions):
+                    writers.add(lid)
+    assert writers == {"RotateKeysFunction"}
+    assert not [lid for lid, r in resources.items() if r["Type"].startswith("AWS::IAM::")], (
+        "roles come from SAM policy templates; a hand-written IAM resource escapes these checks"
+    )
+
+
+# ----------------------------------------------------------------------------- environment
+def test_every_variable_is_a_settings_variable(template: Doc, functions: Doc) -> None:
+    known = set(ENV_VARS.values()) | NON_SETTINGS_VARS
+    for lid, props in functions.items():
+        unknown = set(environment(template, props)) - known
+        assert not unknown, f"{lid} gets variables Settings does not read: {sorted(unknown)}"
+
+
+def test_endpoint_override_is_empty_in_aws(template: Doc, functions: Doc) -> None:
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == ""
+    for lid, props in functions.items():
+        assert "AWS_ENDPOINT_URL" not in ((props.get("Environment") or {}).get("Variables") or {}), lid
+
+
+def test_resource_variables_match_the_permissions(template: Doc, functions: Doc) -> None:
+    """A function is told about exactly the secrets and tables it may use."""
+    for lid, props in functions.items():
+        env = environment(template, props)
+        named = {RESOURCE_VARS[k]: ref_target(v) for k, v in env.items() if k in RESOURCE_VARS}
+        assert all(named[res] == res for res in named), f"{lid}: variable points at the wrong resource"
+        reachable = {res for _cap, res in PERMISSIONS[lid]}
+        assert set(named) == reachable, f"{lid}: variables {sorted(named)} vs permissions {sorted(reachable)}"
+
+
+def test_defaults_give_every_function_valid_settings(template: Doc, functions: Doc) -> None:
+    params = template["Parameters"]
+    for props in functions.values():
+        env: dict[str, str] = {}
+        for key, value in environment(template, props).items():
+            target = ref_target(value)
+            if target in params:
+                env[key] = str(params[target]["Default"])
+            elif target:
+                env[key] = f"stack-{target}"
+            else:
+                env[key] = str(value)
+        Settings.from_env(env)  # raises ConfigurationError on an invalid default
+
+
+PARAM_VARS = {
+    "AccessTokenTtl": "ACCESS_TOKEN_TTL",
+    "MaxAccessTokenLifetime": "MAX_ACCESS_TOKEN_LIFETIME",
+    "RefreshGraceSeconds": "REFRESH_GRACE_SECONDS",
+    "RefreshSessionMaxAge": "REFRESH_SESSION_MAX_AGE",
+    "RefreshIdleTimeout": "REFRESH_IDLE_TIMEOUT",
+}
+
+
+@pytest.mark.parametrize("parameter", sorted(PARAM_VARS))
+def test_numeric_parameter_ranges_are_accepted_by_settings(template: dict[str, Any], parameter: str) -> None:
+    """Every value CloudFormation lets through must also pass Settings' own range check."""
+    p = template["Parameters"][parameter]
+    var = PARAM_VARS[parameter]
+    for value in (p["MinValue"], p["MaxValue"], p["Default"]):
+        env = {var: str(value)}
+        if var == "ACCESS_TOKEN_TTL":
+            env["MAX_ACCESS_TOKEN_LIFETIME"] = "86400"
+        if var == "MAX_ACCESS_TOKEN_LIFETIME":
+            env["ACCESS_TOKEN_TTL"] = "60"
+        Settings.from_env(env)
+
+
+def test_signing_algorithm_parameter(template: dict[str, Any]) -> None:
+    p = template["Parameters"]["SigningAlg"]
+    assert tuple(p["AllowedValues"]) == SIGNING_ALGORITHMS
+    assert p["Default"] == "RS256"
+    assert "JWT authorizer" in p["Description"] and "RSA" in p["Description"]
+
+
+def test_issuer_defaults_to_the_request_domain(template: dict[str, Any]) -> None:
+    p = template["Parameters"]["Issuer"]
+    assert p["Default"] == ""
+    assert "circular" in p["Description"]
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["ISSUER"] == {"Ref": "Issuer"}
+
+
+# ----------------------------------------------------------------------------- data
+TABLE_KEYS = {USERS: "username", CLIENTS: "client_id", SESSIONS: "pk", REVOCATIONS: "pk"}
+
+
+@pytest.mark.parametrize("table", sorted(TABLE_KEYS))
+def test_tables(resources: dict[str, Any], table: str) -> None:
+    res = resources[table]
+    assert res["Type"] == "AWS::DynamoDB::Table"
+    p = res["Properties"]
+    assert p["BillingMode"] == "PAY_PER_REQUEST"
+    assert p["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert p["SSESpecification"] == {"SSEEnabled": True}
+    assert p["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert p["KeySchema"] == [{"AttributeName": TABLE_KEYS[table], "KeyType": "HASH"}]
+    assert "TableName" not in p, "generated names: a replacement or a second stack never collides"
+    retained = res.get("DeletionPolicy") == "Retain" and res.get("UpdateReplacePolicy") == "Retain"
+    assert retained == (table in {USERS, CLIENTS})
+
+
+def test_sessions_by_subject_index(resources: dict[str, Any]) -> None:
+    p = resources[SESSIONS]["Properties"]
+    (gsi,) = p["GlobalSecondaryIndexes"]
+    assert gsi == {
+        "IndexName": "BySubject",
+        "KeySchema": [
+            {"AttributeName": "subject", "KeyType": "HASH"},
+            {"AttributeName": "pk", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    assert {"AttributeName": "subject", "AttributeType": "S"} in p["AttributeDefinitions"]
+
+
+def test_initial_secrets_are_valid_empty_documents(resources: dict[str, Any]) -> None:
+    from auth_core.jwk import JWKSet
+    from auth_core.keyset import KeySet
+
+    keyset = KeySet.from_json(resources[SIGNING]["Properties"]["SecretString"])
+    assert keyset.records == () and keyset.active is None
+    assert JWKSet.from_json(resources[PUBLIC_JWKS]["Properties"]["SecretString"]).kids == frozenset()
+    for lid in (SIGNING, PUBLIC_JWKS):
+        assert "GenerateSecretString" not in resources[lid]["Properties"]
+
+
+def test_rotation_schedule_and_invoke_permission(template: Doc, resources: Doc) -> None:
+    schedules = [r for r in resources.values() if r["Type"] == "AWS::SecretsManager::RotationSchedule"]
+    assert len(schedules) == 1, "only the signing key set rotates"
+    schedule = schedules[0]
+    p = schedule["Properties"]
+    assert p["SecretId"] == {"Ref": SIGNING}
+    assert p["RotationLambdaARN"] == {"Fn::GetAtt": ["RotateKeysFunction", "Arn"]}
+    assert p["RotateImmediatelyOnUpdate"] is True
+    assert p["RotationRules"] == {"ScheduleExpression": {"Fn::Sub": "rate(${KeyRotationDays} days)"}}
+    days = template["Parameters"]["KeyRotationDays"]
+    assert days["Default"] == 30 and days["MinValue"] >= 2  # "rate(1 days)" is not valid syntax
+    permission = resources[schedule["DependsOn"]]
+    assert permission["Type"] == "AWS::Lambda::Permission"
+    assert permission["Properties"] == {
+        "FunctionName": {"Fn::GetAtt": ["RotateKeysFunction", "Arn"]},
+        "Action": "lambda:InvokeFunction",
+        "Principal": "secretsmanager.amazonaws.com",
+        "SourceAccount": {"Ref": "AWS::AccountId"},
+    }
+
+
+def test_outputs(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    for name in ("ApiUrl", "Issuer", "TokenEndpoint", "JwksUrl", "DiscoveryUrl", "SigningKeysSecretArn",
+                 "PublicJwksSecretArn", "UsersTableName", "ClientsTableName", "SessionsTableName",
+                 "RevocationsTableName"):
+        assert name in outputs
+    assert outputs["JwksUrl"]["Value"]["Fn::Sub"].endswith("/.well-known/jwks.json")
+    assert outputs["DiscoveryUrl"]["Value"]["Fn::Sub"].endswith("/.well-known/openid-configuration")
+
+
+STATEFUL = {"AWS::DynamoDB::Table", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup"}
+
+
+def test_every_stateful_resource_says_what_happens_on_delete(resources: Doc) -> None:
+    """Explicit DeletionPolicy/UpdateReplacePolicy (cfn-lint I3011): retention is a decision."""
+    for lid, res in resources.items():
+        if res["Type"] in STATEFUL:
+            assert res.get("DeletionPolicy") in {"Delete", "Retain", "Snapshot"}, lid
+            assert res.get("UpdateReplacePolicy") == res["DeletionPolicy"], lid
