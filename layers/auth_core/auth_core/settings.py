@@ -48,6 +48,15 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be true or false")
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in allowed:
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}")
+    return raw
+
+
 def _words(env: Mapping[str, str], name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     raw = env.get(name, "").replace(",", " ").split()
     return tuple(raw) if raw else default
@@ -142,12 +151,25 @@ class Settings:
     identity_header: str = "authorization"
     #: VERIFIED_TOKEN_CACHE_SIZE: entries in the authorizer's verified-token cache (0 = off).
     verified_token_cache_size: int = 10_000
+    #: AUTHORIZER_RESPONSE_FORMAT: HTTP API payload 2.0 answers: ``simple`` (``isAuthorized``,
+    #: default) or ``iam`` (a policy document). REST and payload 1.0 always get a policy.
+    authorizer_response_format: str = "simple"
 
     # --- login protection -------------------------------------------------------------------
     #: LOGIN_MAX_FAILURES: failed logins per user before throttling.
     login_max_failures: int = 5
     #: LOGIN_LOCKOUT_SECONDS: throttle window after too many failures, seconds.
     login_lockout_seconds: int = 300
+
+    # --- key fetching (appended by the keys owner) ------------------------------------------
+    #: KEY_FETCH_STRATEGY: how key sets are read from Secrets Manager: ``sdk`` (boto3),
+    #: ``extension`` (the AWS Parameters and Secrets Lambda Extension over localhost; no boto3
+    #: import on cold start) or ``auto`` (extension when its port variable is set, else sdk).
+    key_fetch_strategy: str = "auto"
+    #: PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: port of the Parameters and Secrets Lambda
+    #: Extension; the template sets it (2773) on functions that carry the extension layer.
+    #: 0 (unset) means "no extension here".
+    secrets_extension_port: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -190,8 +212,17 @@ class Settings:
             "verified_token_cache_size": _int(
                 e, "VERIFIED_TOKEN_CACHE_SIZE", cls.verified_token_cache_size, 0, 1_000_000
             ),
+            "authorizer_response_format": _choice(
+                e, "AUTHORIZER_RESPONSE_FORMAT", cls.authorizer_response_format, ("simple", "iam")
+            ),
             "login_max_failures": _int(e, "LOGIN_MAX_FAILURES", cls.login_max_failures, 1, 1000),
             "login_lockout_seconds": _int(e, "LOGIN_LOCKOUT_SECONDS", cls.login_lockout_seconds, 1, 86400),
+            "key_fetch_strategy": _choice(
+                e, "KEY_FETCH_STRATEGY", cls.key_fetch_strategy, ("auto", "sdk", "extension")
+            ),
+            "secrets_extension_port": _int(
+                e, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", cls.secrets_extension_port, 0, 65535
+            ),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -207,6 +238,8 @@ class Settings:
             raise ConfigurationError(f"SIGNING_ALG must be one of {', '.join(SIGNING_ALGORITHMS)}")
         if self.access_token_ttl > self.max_access_token_lifetime:
             raise ConfigurationError("ACCESS_TOKEN_TTL must not exceed MAX_ACCESS_TOKEN_LIFETIME")
+        if self.authorizer_response_format not in {"simple", "iam"}:
+            raise ConfigurationError("AUTHORIZER_RESPONSE_FORMAT must be simple or iam")
         if self.issuer and not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ConfigurationError("ISSUER must be an https:// URL")
 
@@ -248,7 +281,10 @@ ENV_VARS: dict[str, str] = {
     "revocation_cache_ttl": "REVOCATION_CACHE_TTL",
     "identity_header": "IDENTITY_HEADER",
     "verified_token_cache_size": "VERIFIED_TOKEN_CACHE_SIZE",
+    "authorizer_response_format": "AUTHORIZER_RESPONSE_FORMAT",
     "login_max_failures": "LOGIN_MAX_FAILURES",
     "login_lockout_seconds": "LOGIN_LOCKOUT_SECONDS",
+    "key_fetch_strategy": "KEY_FETCH_STRATEGY",
+    "secrets_extension_port": "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete

@@ -1,0 +1,76 @@
+"""``GET /.well-known/jwks.json`` and ``GET /.well-known/openid-configuration``.
+
+Thin: the documents are built in :mod:`auth_core.discovery` from the *published* JWKS (the
+public secret, cached in a :class:`~auth_core.keystore.PublicKeyStore`). Both answers carry a
+strong ``ETag`` and ``Cache-Control: public, max-age <= KEY_CACHE_TTL``; a matching
+``If-None-Match`` gets a bodiless 304.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+
+from auth_core.discovery import (
+    JWKS_PATH,
+    OPENID_CONFIGURATION_PATH,
+    cache_control,
+    canonical_json,
+    etag_for,
+    etag_matches,
+    openid_configuration,
+)
+from auth_core.http import register_error_handlers, resolve_issuer
+from auth_core.keystore import PublicKeyStore
+from auth_core.observability import get_logger, get_metrics
+from auth_core.settings import Settings
+
+logger = get_logger("jwks")
+metrics = get_metrics(service="jwks")
+app = APIGatewayHttpResolver()
+register_error_handlers(app, logger, metrics)
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@functools.cache
+def key_store() -> PublicKeyStore:
+    return PublicKeyStore.from_settings(
+        settings(), on_event=lambda name: metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    )
+
+
+def _cacheable(body: str) -> Response:
+    tag = etag_for(body)
+    headers = {"Cache-Control": cache_control(settings().key_cache_ttl), "ETag": tag}
+    if etag_matches(app.current_event.headers.get("if-none-match"), tag):
+        return Response(status_code=304, body="", headers=headers)
+    return Response(status_code=200, content_type="application/json", body=body, headers=headers)
+
+
+@app.get(JWKS_PATH)
+def jwks() -> Response:
+    return _cacheable(canonical_json(key_store().jwks().to_dict()))
+
+
+@app.get(OPENID_CONFIGURATION_PATH)
+def openid_config() -> Response:
+    config = settings()
+    published = key_store().jwks().to_dict()["keys"]
+    doc = openid_configuration(
+        resolve_issuer(config.issuer, app.current_event.raw_event),
+        signing_algs={key["alg"] for key in published} or {config.signing_alg},
+        scopes=config.scopes_supported,
+    )
+    return _cacheable(canonical_json(doc))
+
+
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,507 @@
+"""Where keys are loaded: Secrets Manager behind a TTL cache with a bounded stale window.
+
+Why not Powertools Parameters or a plain JWKS client:
+
+* Powertools caches on the secret *name* alone, so ``AWSPREVIOUS`` read after ``AWSCURRENT``
+  within ``max_age`` returns ``AWSCURRENT``. Here every cache is keyed by (secret id, stage).
+* aws-jwt-verify's JWKS cache never expires, so a key removed from the JWKS keeps verifying
+  until the process dies. Here a copy is used for ``ttl`` seconds, then refetched: a removed key
+  stops verifying within ``ttl``.
+* An unknown ``kid`` triggers at most one refetch per ``refresh_min_interval`` (every attempt,
+  successful or not, counts), so a flood of junk ``kid`` values costs one Secrets Manager call
+  per window, not one per token.
+* When Secrets Manager fails or throttles, the last good copy keeps being served for at most
+  ``stale_max`` seconds past its TTL (refetch attempts are spaced by ``refresh_min_interval``);
+  after that the store fails closed with :class:`KeyStoreUnavailableError` (a 5xx, never a 401).
+
+How the text is fetched is a strategy, ``fetch(secret_id, stage) -> str``:
+:func:`sdk_fetch` (boto3, through the lazy :func:`auth_core.aws.client`) or
+:class:`ExtensionFetch` (the AWS Parameters and Secrets Lambda Extension over localhost with
+``urllib`` only, which keeps boto3's ~300-440 ms import out of the authorizer's cold start).
+:func:`fetch_from_settings` picks one from ``KEY_FETCH_STRATEGY``. Tests inject their own.
+
+Every interesting moment is reported through ``on_event(name)`` (default: nothing), which the
+handlers wire to a Powertools metric. Event names are the ``EVENT_*`` constants below. Key
+material never reaches a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from auth_core import aws
+from auth_core.errors import (
+    ConfigurationError,
+    KeyFormatError,
+    KeyStoreError,
+    KeyStoreUnavailableError,
+    UnknownKeyError,
+)
+from auth_core.jwk import JWKSet, SigningKey, VerificationKey
+from auth_core.keyset import KeySet
+from auth_core.settings import Settings
+
+__all__ = [
+    "CURRENT",
+    "EVENT_FETCH",
+    "EVENT_FETCH_FAILED",
+    "EVENT_STALE_SERVED",
+    "EVENT_UNKNOWN_KID_REFRESH",
+    "EVENT_UNKNOWN_KID_SUPPRESSED",
+    "CachedSecret",
+    "EventSink",
+    "ExtensionFetch",
+    "PublicKeyStore",
+    "SecretFetch",
+    "SigningKeyStore",
+    "fetch_from_settings",
+    "sdk_fetch",
+]
+
+T = TypeVar("T")
+
+#: ``fetch(secret_id, version_stage) -> SecretString``; raises :class:`KeyStoreError` on failure.
+SecretFetch = Callable[[str, str], str]
+#: ``on_event(name)``: a counter hook (metrics), called outside any hot loop.
+EventSink = Callable[[str], None]
+
+CURRENT = "AWSCURRENT"
+
+EVENT_FETCH = "KeySetFetched"
+EVENT_FETCH_FAILED = "KeySetFetchFailed"
+EVENT_STALE_SERVED = "KeySetStaleServed"
+EVENT_UNKNOWN_KID_REFRESH = "UnknownKidRefresh"
+EVENT_UNKNOWN_KID_SUPPRESSED = "UnknownKidRefreshSuppressed"
+
+#: Default port of the Parameters and Secrets Lambda Extension.
+EXTENSION_DEFAULT_PORT = 2773
+
+
+def _no_event(_name: str) -> None:
+    """Default ``on_event``: count nothing."""
+
+
+# --------------------------------------------------------------------------- fetch strategies
+def sdk_fetch(secret_id: str, stage: str) -> str:
+    """Read ``secret_id`` at ``stage`` with boto3 (``GetSecretValue``).
+
+    :raises KeyStoreUnavailableError: the call failed (throttled, denied, not found, network).
+    :raises KeyFormatError: the version holds no ``SecretString``.
+    """
+    sm = aws.client("secretsmanager")
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - boto is lazy
+
+    try:
+        response = sm.get_secret_value(SecretId=secret_id, VersionStage=stage)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        raise KeyStoreUnavailableError(f"GetSecretValue({stage}) failed: {code}") from exc
+    except BotoCoreError as exc:
+        raise KeyStoreUnavailableError(f"GetSecretValue({stage}) failed: {type(exc).__name__}") from exc
+    value = response.get("SecretString")
+    if not isinstance(value, str):
+        raise KeyFormatError("the secret version holds no SecretString")
+    return value
+
+
+class ExtensionFetch:
+    """Read secrets through the AWS Parameters and Secrets Lambda Extension (``urllib`` only).
+
+    The extension answers ``GET /secretsmanager/get?secretId=..&versionStage=..`` on localhost
+    with the ``GetSecretValue`` JSON, authenticated by the function's own session token. It has
+    a cache of its own (``SECRETS_MANAGER_TTL``, default 300 s) that *adds* to ours: deploy it
+    with ``PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED=false`` (we already cache in process), or
+    count its TTL into ``KEY_CACHE_TTL`` when sizing the retired-key retention.
+    """
+
+    def __init__(
+        self,
+        port: int = EXTENSION_DEFAULT_PORT,
+        *,
+        host: str = "localhost",
+        timeout: float = 2.0,
+        session_token: Callable[[], str] | None = None,
+    ) -> None:
+        self._base = f"http://{host}:{int(port)}/secretsmanager/get"
+        self._timeout = timeout
+        self._session_token = session_token or (lambda: os.environ.get("AWS_SESSION_TOKEN", ""))
+
+    def __call__(self, secret_id: str, stage: str) -> str:
+        """Fetch one secret version.
+
+        :raises KeyStoreUnavailableError: the extension is unreachable or answered an error.
+        :raises KeyFormatError: the answer is not the expected JSON with a ``SecretString``.
+        """
+        query = urllib.parse.urlencode({"secretId": secret_id, "versionStage": stage})
+        request = urllib.request.Request(  # noqa: S310 - fixed http://host:port URL built here
+            f"{self._base}?{query}",
+            headers={"X-Aws-Parameters-Secrets-Token": self._session_token()},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            raise KeyStoreUnavailableError(f"secrets extension answered HTTP {exc.code}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise KeyStoreUnavailableError("secrets extension unreachable") from exc
+        try:
+            value = json.loads(body)["SecretString"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KeyFormatError("secrets extension answer has no SecretString") from exc
+        if not isinstance(value, str):
+            raise KeyFormatError("secrets extension answer has no SecretString")
+        return value
+
+
+def fetch_from_settings(settings: Settings) -> SecretFetch:
+    """The fetch strategy selected by ``KEY_FETCH_STRATEGY`` (``auto``: the extension when
+    ``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` is set, else boto3).
+
+    :raises ConfigurationError: unknown strategy.
+    """
+    strategy = settings.key_fetch_strategy
+    if strategy == "auto":
+        strategy = "extension" if settings.secrets_extension_port else "sdk"
+    if strategy == "sdk":
+        return sdk_fetch
+    if strategy == "extension":
+        return ExtensionFetch(settings.secrets_extension_port or EXTENSION_DEFAULT_PORT)
+    raise ConfigurationError("KEY_FETCH_STRATEGY must be one of auto, sdk, extension")
+
+
+# --------------------------------------------------------------------------- the cache
+@dataclass(frozen=True)
+class _Copy(Generic[T]):
+    value: T
+    fetched_at: float
+
+
+class CachedSecret(Generic[T]):
+    """One secret version stage, parsed, cached with TTL, rate-limited refresh and stale window.
+
+    Reads of a fresh copy take no lock (the copy is one immutable object swapped atomically);
+    refetches are serialised by a lock, so N threads that find the copy expired cause one call.
+
+    :param parse: turns the secret text into ``T``; raises :class:`KeyFormatError` when malformed.
+    :param ttl: a copy younger than this is used without any call.
+    :param refresh_min_interval: minimum spacing of fetch attempts after the first (unknown-kid
+        refreshes, and retries while the store fails).
+    :param stale_max: how long past its TTL a copy may still be served while fetches fail.
+    """
+
+    def __init__(
+        self,
+        secret_id: str,
+        stage: str,
+        parse: Callable[[str], T],
+        *,
+        ttl: float = 300,
+        refresh_min_interval: float = 10,
+        stale_max: float = 3600,
+        clock: Callable[[], float] = time.monotonic,
+        fetch: SecretFetch | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        if not secret_id:
+            raise ConfigurationError("a key store needs a secret id")
+        if ttl <= 0 or refresh_min_interval < 0 or stale_max < 0:
+            raise ConfigurationError("key cache ttl must be > 0; intervals must be >= 0")
+        self.secret_id = secret_id
+        self.stage = stage
+        self._parse = parse
+        self._ttl = ttl
+        self._refresh_min_interval = refresh_min_interval
+        self._stale_max = stale_max
+        self._clock = clock
+        self._fetch = fetch or sdk_fetch
+        self._on_event = on_event or _no_event
+        self._lock = threading.Lock()
+        self._copy: _Copy[T] | None = None
+        self._last_attempt: float | None = None
+        self._last_failure: float | None = None
+
+    def get(self) -> T:
+        """The cached value, refetched when older than ``ttl``.
+
+        :raises KeyStoreUnavailableError: the fetch failed and no copy within the stale window is left.
+        :raises KeyFormatError: the secret is malformed and no copy within the stale window is left.
+        """
+        copy = self._copy
+        if copy is not None and self._clock() - copy.fetched_at < self._ttl:
+            return copy.value
+        with self._lock:
+            copy = self._copy
+            now = self._clock()
+            if copy is not None and now - copy.fetched_at < self._ttl:
+                return copy.value  # another thread refreshed while we waited
+            if copy is not None and self._failed_within(now):
+                # a fetch just failed: serve the stale copy without hammering the store
+                return self._serve_stale(copy, now, None)
+            return self._refresh_locked(now)
+
+    def refresh_if_allowed(self) -> T | None:
+        """Refetch now unless an attempt was made within ``refresh_min_interval``.
+
+        Used on an unknown ``kid``. Returns the fresh value, or ``None`` when rate-limited or
+        when the fetch failed (the caller then rejects the token with what it has).
+        """
+        with self._lock:
+            now = self._clock()
+            if self._attempted_within(now, self._refresh_min_interval):
+                self._on_event(EVENT_UNKNOWN_KID_SUPPRESSED)
+                return None
+            self._on_event(EVENT_UNKNOWN_KID_REFRESH)
+            try:
+                return self._fetch_locked(now)
+            except KeyStoreError:
+                return None
+
+    def clear(self) -> None:
+        """Forget the cached copy and the rate-limit state (tests, operator tooling)."""
+        with self._lock:
+            self._copy = None
+            self._last_attempt = None
+            self._last_failure = None
+
+    # ------------------------------------------------------------------ internals (lock held)
+    def _attempted_within(self, now: float, window: float) -> bool:
+        return self._last_attempt is not None and now - self._last_attempt < window
+
+    def _failed_within(self, now: float) -> bool:
+        return self._last_failure is not None and now - self._last_failure < self._refresh_min_interval
+
+    def _fetch_locked(self, now: float) -> T:
+        self._last_attempt = now
+        try:
+            text = self._fetch(self.secret_id, self.stage)
+            value = self._parse(text)
+        except KeyStoreError:
+            self._last_failure = now
+            self._on_event(EVENT_FETCH_FAILED)
+            raise
+        except Exception as exc:  # an injected fetch/parse may raise anything: fail closed
+            self._last_failure = now
+            self._on_event(EVENT_FETCH_FAILED)
+            raise KeyStoreUnavailableError(f"key set fetch failed: {type(exc).__name__}") from exc
+        self._copy = _Copy(value, now)
+        self._last_failure = None
+        self._on_event(EVENT_FETCH)
+        return value
+
+    def _refresh_locked(self, now: float) -> T:
+        try:
+            return self._fetch_locked(now)
+        except KeyStoreError as exc:
+            if self._copy is None:
+                raise
+            return self._serve_stale(self._copy, now, exc)
+
+    def _serve_stale(self, copy: _Copy[T], now: float, cause: KeyStoreError | None) -> T:
+        if now - copy.fetched_at < self._ttl + self._stale_max:
+            self._on_event(EVENT_STALE_SERVED)
+            return copy.value
+        message = "key store unavailable and the cached key set is past its stale window"
+        if cause is None:
+            raise KeyStoreUnavailableError(message)
+        raise KeyStoreUnavailableError(message) from cause
+
+
+def _parse_jwks(text: str) -> JWKSet:
+    try:
+        return JWKSet.from_json(text)
+    except KeyStoreError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise KeyFormatError("the public JWKS secret is not a valid JWK set") from exc
+
+
+def _parse_keyset(text: str) -> KeySet:
+    try:
+        return KeySet.from_json(text)
+    except KeyStoreError:
+        raise
+    except (ValueError, TypeError, KeyError) as exc:
+        raise KeyFormatError("the signing-keys secret is not a valid key set") from exc
+
+
+class _StageCaches(Generic[T]):
+    """One :class:`CachedSecret` per version stage of one secret, created on first use."""
+
+    def __init__(self, factory: Callable[[str], CachedSecret[T]]) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._caches: dict[str, CachedSecret[T]] = {}
+
+    def __call__(self, stage: str) -> CachedSecret[T]:
+        found = self._caches.get(stage)
+        if found is None:
+            with self._lock:
+                found = self._caches.get(stage)
+                if found is None:
+                    found = self._factory(stage)
+                    self._caches[stage] = found
+        return found
+
+
+# --------------------------------------------------------------------------- the two stores
+class PublicKeyStore:
+    """Verification keys from the public-JWKS secret (the key provider protocol of verifiers).
+
+    Create one per execution environment (in a cached factory) so the cache survives warm
+    invocations: a warm verification within ``ttl`` makes no AWS call.
+    """
+
+    def __init__(
+        self,
+        secret_id: str,
+        *,
+        ttl: float = 300,
+        refresh_min_interval: float = 10,
+        stale_max: float = 3600,
+        clock: Callable[[], float] = time.monotonic,
+        fetch: SecretFetch | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.secret_id = secret_id
+        self._stages: _StageCaches[JWKSet] = _StageCaches(
+            lambda stage: CachedSecret(
+                secret_id,
+                stage,
+                _parse_jwks,
+                ttl=ttl,
+                refresh_min_interval=refresh_min_interval,
+                stale_max=stale_max,
+                clock=clock,
+                fetch=fetch,
+                on_event=on_event,
+            )
+        )
+        self._stages(CURRENT)  # validate arguments now, not on the first token
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        fetch: SecretFetch | None = None,
+        on_event: EventSink | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> PublicKeyStore:
+        """The store over ``PUBLIC_JWKS_SECRET_ID`` with the ``KEY_*`` cache settings.
+
+        :raises ConfigurationError: ``PUBLIC_JWKS_SECRET_ID`` is not set.
+        """
+        return cls(
+            settings.require("public_jwks_secret_id"),
+            ttl=settings.key_cache_ttl,
+            refresh_min_interval=settings.key_refresh_min_interval,
+            stale_max=settings.key_stale_max,
+            clock=clock,
+            fetch=fetch or fetch_from_settings(settings),
+            on_event=on_event,
+        )
+
+    def jwks(self, stage: str = CURRENT) -> JWKSet:
+        """The public key set at ``stage`` (cached).
+
+        :raises KeyStoreUnavailableError: no usable copy (see :meth:`CachedSecret.get`).
+        """
+        return self._stages(stage).get()
+
+    def get_verification_key(self, kid: str) -> VerificationKey:
+        """The key for ``kid``; on a miss, one rate-limited refetch, then give up.
+
+        :raises UnknownKeyError: no trusted key has this ``kid``.
+        :raises KeyStoreUnavailableError: no usable key set at all.
+        """
+        cache = self._stages(CURRENT)
+        try:
+            return cache.get().get_verification_key(kid)
+        except UnknownKeyError:
+            fresh = cache.refresh_if_allowed()
+            if fresh is None:
+                raise
+            return fresh.get_verification_key(kid)
+
+
+class SigningKeyStore:
+    """The active signing key from the private key-set secret (signing key provider protocol).
+
+    Readable only by the token issuers and the rotation function. The signer reads
+    ``AWSCURRENT``; the rotation guarantees that its active key was published in the public
+    JWKS at least one verifier cache TTL before it became current.
+    """
+
+    def __init__(
+        self,
+        secret_id: str,
+        *,
+        ttl: float = 300,
+        refresh_min_interval: float = 10,
+        stale_max: float = 3600,
+        clock: Callable[[], float] = time.monotonic,
+        fetch: SecretFetch | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.secret_id = secret_id
+        self._stages: _StageCaches[KeySet] = _StageCaches(
+            lambda stage: CachedSecret(
+                secret_id,
+                stage,
+                _parse_keyset,
+                ttl=ttl,
+                refresh_min_interval=refresh_min_interval,
+                stale_max=stale_max,
+                clock=clock,
+                fetch=fetch,
+                on_event=on_event,
+            )
+        )
+        self._stages(CURRENT)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        fetch: SecretFetch | None = None,
+        on_event: EventSink | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> SigningKeyStore:
+        """The store over ``SIGNING_KEYS_SECRET_ID`` with the ``KEY_*`` cache settings.
+
+        :raises ConfigurationError: ``SIGNING_KEYS_SECRET_ID`` is not set.
+        """
+        return cls(
+            settings.require("signing_keys_secret_id"),
+            ttl=settings.key_cache_ttl,
+            refresh_min_interval=settings.key_refresh_min_interval,
+            stale_max=settings.key_stale_max,
+            clock=clock,
+            fetch=fetch or fetch_from_settings(settings),
+            on_event=on_event,
+        )
+
+    def keyset(self, stage: str = CURRENT) -> KeySet:
+        """The private key set at ``stage`` (cached).
+
+        :raises KeyStoreUnavailableError: no usable copy.
+        :raises KeyFormatError: the secret is malformed and no usable copy is left.
+        """
+        return self._stages(stage).get()
+
+    def get_signing_key(self) -> SigningKey:
+        """The ``active`` key of ``AWSCURRENT``.
+
+        :raises KeyStoreError: no usable key set, or it has no active key.
+        """
+        return self.keyset(CURRENT).get_signing_key()
