@@ -18,7 +18,6 @@ Two small protocols connect keys to their users:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -91,6 +90,8 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
         if not isinstance(value, str):
             raise KeyFormatError(f"thumbprint: member {name!r} missing")
         members[name] = value
+    import hashlib  # noqa: PLC0415 - only key generation needs it; keep it off the verifier's import
+
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return b64url_encode(hashlib.sha256(canonical.encode("utf-8")).digest())
 

@@ -259,3 +259,13 @@ def test_jwkset_strictness(signing_keys):
     for text in ('{"keys":[],"keys":[]}', '{"keys": NaN}', "[]", "\ufeff{}", "{"):
         with pytest.raises(KeyFormatError):
             JWKSet.from_json(text)
+
+
+def test_large_jwks_documents_load(signing_keys):
+    """Many keys mean many braces: the nesting guard must count depth, not brackets."""
+    from auth_core.jwk import load_verification_key as load
+
+    base = signing_keys["EdDSA"].to_public_jwk()
+    keys = [{**base, "kid": f"k{i}"} for i in range(60)]
+    jwks = JWKSet.from_json(json.dumps({"keys": keys}))
+    assert len(jwks) == 60 and load(keys[59]).kid == "k59"
