@@ -35,7 +35,16 @@ from auth_core.errors import (
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-__all__ = ["NO_STORE", "error_body", "json_response", "register_error_handlers", "resolve_issuer"]
+__all__ = [
+    "NOT_POST",
+    "NO_STORE",
+    "error_body",
+    "json_response",
+    "method_not_allowed",
+    "register_error_handlers",
+    "resolve_issuer",
+    "token_response",
+]
 
 #: RFC 6749 §5.1: token responses must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -128,3 +137,20 @@ def resolve_issuer(configured: str, event: Mapping[str, Any]) -> str:
         raise ConfigurationError("ISSUER is not set and the request has no domain name")
     scheme = "http" if domain.startswith(("127.0.0.1", "localhost")) else "https"
     return f"{scheme}://{domain}"
+
+
+# --------------------------------------------------------------------------- OAuth endpoints
+#: methods answered with 405 on POST-only OAuth routes (RFC 6749 §3.2: the token endpoint is POST).
+NOT_POST = ["GET", "PUT", "PATCH", "DELETE"]
+
+
+def token_response(body: str) -> Response:
+    """200 with an already-serialised token body (sent byte for byte) and ``no-store``."""
+    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
+
+    return Response(status_code=200, content_type="application/json", body=body, headers=dict(NO_STORE))
+
+
+def method_not_allowed() -> Response:
+    """405 ``invalid_request`` with ``Allow: POST``."""
+    return json_response(405, {"error": "invalid_request"}, {**NO_STORE, "Allow": "POST"})

@@ -1,0 +1,82 @@
+"""Production wiring of the OAuth services from :class:`Settings` (used by the handlers).
+
+Kept out of the handlers so ``/token`` and ``/refresh`` build the identical service, and out of
+``grants.py`` so the core's tests never need Secrets Manager: here, and only here, the signing
+key store, the access-token issuer and the verifier are bound to the real implementations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auth_core.oauth.audit import Audit
+from auth_core.oauth.grants import Issuer, IssuerFactory, TokenService
+from auth_core.oauth.revocation import RevocationService, SessionRevoker
+from auth_core.settings import Settings
+from auth_core.stores.clients import ClientStore
+from auth_core.stores.revocations import RevocationStore
+from auth_core.stores.sessions import SessionStore
+from auth_core.stores.users import UserStore
+
+__all__ = ["issuer_factory", "revocation_service", "token_service"]
+
+
+def token_service(settings: Settings, audit: Audit | None = None) -> TokenService:
+    """A :class:`TokenService` signing with the ``SIGNING_KEYS_SECRET_ID`` key set.
+
+    :raises ConfigurationError: a required setting is missing.
+    """
+    from auth_core.keystore import SigningKeyStore  # noqa: PLC0415 - only signers load private keys
+
+    return TokenService.from_settings(settings, keys=SigningKeyStore.from_settings(settings), audit=audit)
+
+
+def issuer_factory(settings: Settings, issuer_url: str) -> IssuerFactory:
+    """Access-token lifetime -> ``AccessTokenIssuer`` for ``issuer_url`` (one instance per lifetime)."""
+    from auth_core.tokens import AccessTokenIssuer  # noqa: PLC0415 - keep import cost off cold paths
+
+    made: dict[int, Issuer] = {}
+
+    def issuer(ttl: int) -> Issuer:
+        found = made.get(ttl)
+        if found is None:
+            found = made[ttl] = AccessTokenIssuer(issuer_url, settings.audience, ttl)
+        return found
+
+    return issuer
+
+
+def revocation_service(settings: Settings, issuer_url: str, audit: Audit | None = None) -> RevocationService:
+    """The RFC 7009 service: access tokens checked against ``PUBLIC_JWKS_SECRET_ID``.
+
+    :raises ConfigurationError: a required setting is missing.
+    """
+    from auth_core.keystore import PublicKeyStore  # noqa: PLC0415
+    from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415
+
+    verifier: Any = AccessTokenVerifier(
+        ClaimsPolicy(
+            issuer_url,
+            settings.audience,
+            leeway=settings.leeway,
+            max_lifetime=settings.max_access_token_lifetime,
+        ),
+        PublicKeyStore.from_settings(settings),
+    )
+    sessions = SessionStore(settings.require("sessions_table"))
+    revocations = RevocationStore(settings.require("revocations_table"))
+    revoker = SessionRevoker(
+        sessions=sessions,
+        revocations=revocations,
+        users=UserStore(settings.require("users_table")),
+        max_token_lifetime=settings.max_access_token_lifetime,
+        audit=audit,
+    )
+    return RevocationService(
+        clients=ClientStore(settings.require("clients_table")),
+        sessions=sessions,
+        revocations=revocations,
+        revoker=revoker,
+        verifier=verifier,
+        audit=audit,
+    )

@@ -1,0 +1,190 @@
+"""Revocation: families (refresh-token sessions), access tokens (RFC 7009), whole users.
+
+:class:`SessionRevoker` holds the three server-side moves every other path reuses:
+
+* :meth:`~SessionRevoker.revoke_family` -- mark a family revoked (its refresh tokens all die,
+  because every rotation is conditional on the family being ``active``) and deny-list the newest
+  access token issued from it (RFC 7009 §2.1: revoking a refresh token SHOULD revoke the access
+  tokens of the same grant);
+* :meth:`~SessionRevoker.logout_all` -- "log out everywhere": bump the user's
+  ``tokens_valid_after``, write the ``sub#`` ``not_before`` mirror the authorizer reads, revoke
+  every family of the user;
+* :meth:`~SessionRevoker.disable_user` -- the same, plus ``enabled = false``.
+
+:class:`RevocationService` is the ``/revoke`` endpoint (RFC 7009): it answers 200 for every
+well-formed request from an authenticated client -- unknown, garbage, expired, already revoked
+or another client's token alike -- so the endpoint is no oracle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from auth_core.errors import ExpiredTokenError, TokenError
+from auth_core.oauth.audit import Audit, NullAudit
+from auth_core.oauth.client_auth import authenticate_client
+from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token
+from auth_core.oauth.request import OAuthRequest
+from auth_core.stores.clients import Client, ClientStore
+from auth_core.stores.revocations import RevocationStore
+from auth_core.stores.sessions import ACTIVE, SessionStore
+from auth_core.stores.users import UserStore
+
+__all__ = ["AccessTokenVerifierLike", "RevocationService", "SessionRevoker"]
+
+
+class AccessTokenVerifierLike(Protocol):
+    """``AccessTokenVerifier.verify``: returns claims with ``client_id``, ``jti``, ``expires_at``."""
+
+    def verify(self, token: str) -> Any: ...
+
+
+class SessionRevoker:
+    def __init__(
+        self,
+        *,
+        sessions: SessionStore,
+        revocations: RevocationStore,
+        users: UserStore,
+        max_token_lifetime: int,
+        audit: Audit | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sessions = sessions
+        self.revocations = revocations
+        self.users = users
+        self.max_token_lifetime = max_token_lifetime
+        self.audit: Audit = audit or NullAudit()
+        self._clock = clock
+
+    def revoke_family(self, family_id: str, *, reason: str) -> bool:
+        """Revoke one family (idempotent); ``True`` if this call revoked it.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        now = int(self._clock())
+        before = self.sessions.revoke_family(family_id, now=now, reason=reason)
+        if before is None:
+            return False
+        if before.at_jti and before.at_exp > now:
+            self.revocations.revoke_jti(before.at_jti, before.at_exp)
+        self.audit.record("FamilyRevoked", family_id=family_id, client_id=before.client_id, reason=reason)
+        return True
+
+    def revoke_all_families(self, username: str, *, reason: str) -> int:
+        """Revoke every active family of ``username``; returns how many this call revoked."""
+        return sum(
+            self.revoke_family(f.family_id, reason=reason)
+            for f in self.sessions.families_of(username)
+            if f.status == ACTIVE
+        )
+
+    def logout_all(self, username: str) -> int:
+        """Log ``username`` out everywhere. Returns the number of families revoked.
+
+        Order matters: ``tokens_valid_after`` first (every later refresh of an older family fails
+        its transaction's user check, even one the index has not shown yet), then the authorizer
+        mirror, then the families themselves.
+
+        :raises InvalidRequestError: no such user.
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        now = int(self._clock())
+        if not self.users.bump_tokens_valid_after(username, now):
+            from auth_core.errors import InvalidRequestError  # noqa: PLC0415 - rare path
+
+            raise InvalidRequestError("no such user", reason="user_unknown")
+        self.revocations.set_not_before(username, now, max_token_lifetime=self.max_token_lifetime)
+        count = self.revoke_all_families(username, reason="logout_all")
+        self.audit.record("UserLoggedOutEverywhere", families=count)
+        return count
+
+    def disable_user(self, username: str) -> int:
+        """Disable ``username`` and end all their sessions and access tokens.
+
+        :raises InvalidRequestError: no such user.
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        if not self.users.set_enabled(username, False):
+            from auth_core.errors import InvalidRequestError  # noqa: PLC0415 - rare path
+
+            raise InvalidRequestError("no such user", reason="user_unknown")
+        now = int(self._clock())
+        self.revocations.set_not_before(username, now, max_token_lifetime=self.max_token_lifetime)
+        return self.revoke_all_families(username, reason="user_disabled")
+
+
+class RevocationService:
+    """RFC 7009 token revocation.
+
+    :param verifier: verifies access tokens (signature and claims); ``None`` disables access-token
+        revocation (refresh tokens are still revoked).
+    """
+
+    def __init__(
+        self,
+        *,
+        clients: ClientStore,
+        sessions: SessionStore,
+        revocations: RevocationStore,
+        revoker: SessionRevoker,
+        verifier: AccessTokenVerifierLike | None,
+        audit: Audit | None = None,
+    ) -> None:
+        self.clients = clients
+        self.sessions = sessions
+        self.revocations = revocations
+        self.revoker = revoker
+        self.verifier = verifier
+        self.audit: Audit = audit or NullAudit()
+
+    def revoke(self, request: OAuthRequest) -> None:
+        """Revoke ``token`` if it belongs to the authenticated client; silently do nothing otherwise.
+
+        ``token_type_hint`` only decides which kind is tried first (RFC 7009 §2.1: the server
+        MUST extend its search to the other kind); unknown hint values are ignored.
+
+        :raises InvalidClientError: client authentication failed.
+        :raises InvalidRequestError: no ``token`` parameter.
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises KeyStoreError: the public keys could not be loaded to check an access token.
+        """
+        client = authenticate_client(request.client, self.clients)
+        token = request.require("token")
+        attempts = [self._refresh_token, self._access_token]
+        if request.get("token_type_hint") == "access_token":
+            attempts.reverse()
+        for attempt in attempts:
+            if attempt(token, client):
+                return
+        self.audit.record("RevokeUnknownToken", client_id=client.client_id)
+
+    def _refresh_token(self, token: str, client: Client) -> bool:
+        if not looks_like_refresh_token(token):
+            return False
+        record = self.sessions.get_token(hash_refresh_token(token))
+        if record is None:
+            return False
+        if record.client_id != client.client_id:  # RFC 7009 §2.1: not this client's token
+            self.audit.record("RevokeForeignToken", client_id=client.client_id)
+            return True
+        self.revoker.revoke_family(record.family_id, reason="revoked_by_client")
+        return True
+
+    def _access_token(self, token: str, client: Client) -> bool:
+        if self.verifier is None or token.count(".") != 2:
+            return False
+        try:
+            claims = self.verifier.verify(token)
+        except ExpiredTokenError:
+            return True  # expired on its own: nothing to deny
+        except TokenError:
+            return False
+        if claims.client_id != client.client_id:
+            self.audit.record("RevokeForeignToken", client_id=client.client_id)
+            return True
+        self.revocations.revoke_jti(claims.jti, int(claims.expires_at))
+        self.audit.record("AccessTokenRevoked", client_id=client.client_id, jti=claims.jti)
+        return True

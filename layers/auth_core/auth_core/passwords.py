@@ -1,0 +1,130 @@
+"""Password hashing: Argon2id (RFC 9106) in PHC string format.
+
+This module and ``algorithms.py`` are the only importers of ``cryptography.hazmat`` in the
+service: ``algorithms.py`` for signing keys, this one for the Argon2id KDF. Nothing else touches
+hazardous primitives.
+
+Why these choices:
+
+* **Argon2id, OWASP parameters** (m = 19 MiB, t = 2, p = 1, 16-byte salt, 32-byte hash): memory-
+  hard, so a stolen users table is expensive to brute-force on GPUs. On a 256 MB Lambda one hash
+  costs tens of milliseconds; that is the point.
+* **PHC strings** (``$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>``) carry their parameters, so
+  they can be raised later: :meth:`PasswordHasher.needs_rehash` tells the login path to store a
+  fresh hash after a successful verification.
+* **Equal work for unknown users**: :meth:`PasswordHasher.verify_dummy` runs one verification
+  against a fixed hash with the current parameters, so "no such user" and "wrong password" cost
+  the same time and a timing probe cannot enumerate accounts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from auth_core.errors import InvalidGrantError
+
+__all__ = ["MAX_PASSWORD_LENGTH", "PasswordHasher"]
+
+#: Longer inputs are refused before hashing (Argon2 would accept them; a 1 MB password is a DoS).
+MAX_PASSWORD_LENGTH = 1024
+
+_PHC = re.compile(
+    r"\$argon2id\$v=19\$m=(?P<m>[0-9]{1,8}),t=(?P<t>[0-9]{1,3}),p=(?P<p>[0-9]{1,3})"
+    r"\$(?P<salt>[A-Za-z0-9+/]{11,88})\$(?P<hash>[A-Za-z0-9+/]{22,128})"
+)
+
+
+@dataclass(frozen=True)
+class PasswordHasher:
+    """Hash and verify passwords with fixed Argon2id parameters.
+
+    :param memory_cost: KiB of memory per hash (OWASP minimum for t=2: 19456).
+    :param iterations: passes over memory.
+    :param lanes: degree of parallelism.
+    """
+
+    memory_cost: int = 19456
+    iterations: int = 2
+    lanes: int = 1
+    salt_length: int = 16
+    hash_length: int = 32
+
+    def _kdf(self, salt: bytes) -> Argon2id:
+        return Argon2id(
+            salt=salt,
+            length=self.hash_length,
+            iterations=self.iterations,
+            lanes=self.lanes,
+            memory_cost=self.memory_cost,
+        )
+
+    @property
+    def parameters(self) -> str:
+        """The PHC parameter string, e.g. ``m=19456,t=2,p=1`` (for reports and logs)."""
+        return f"m={self.memory_cost},t={self.iterations},p={self.lanes}"
+
+    def hash(self, password: str) -> str:
+        """A new PHC-encoded Argon2id hash of ``password`` with a fresh random salt.
+
+        :raises InvalidGrantError: the password is empty or longer than :data:`MAX_PASSWORD_LENGTH`.
+        """
+        return self._kdf(secrets.token_bytes(self.salt_length)).derive_phc_encoded(_encode(password))
+
+    def verify(self, password: str, encoded: str) -> None:
+        """Check ``password`` against a stored PHC hash (constant-time inside the KDF).
+
+        :raises InvalidGrantError: wrong password, or a stored hash that is not Argon2id PHC
+            (a corrupt record must never let anyone in).
+        """
+        material = _encode(password)
+        if not _PHC.fullmatch(encoded):
+            raise InvalidGrantError(reason="bad_password_hash")
+        try:
+            Argon2id.verify_phc_encoded(material, encoded)
+        except (InvalidKey, ValueError) as exc:
+            raise InvalidGrantError(reason="bad_password") from exc
+
+    def verify_dummy(self, password: str) -> None:
+        """Spend the time of one verification and fail: the path for unknown users.
+
+        :raises InvalidGrantError: always.
+        """
+        with contextlib.suppress(InvalidGrantError):
+            self.verify(password, self._dummy_hash())
+        raise InvalidGrantError(reason="unknown_user")
+
+    def needs_rehash(self, encoded: str) -> bool:
+        """True when ``encoded`` was made with other parameters than this hasher's."""
+        match = _PHC.fullmatch(encoded)
+        if match is None:
+            return True
+        return (int(match["m"]), int(match["t"]), int(match["p"])) != (
+            self.memory_cost,
+            self.iterations,
+            self.lanes,
+        )
+
+    def _dummy_hash(self) -> str:
+        found = _DUMMY.get(self)
+        if found is None:
+            found = self.hash(secrets.token_urlsafe(16))
+            _DUMMY[self] = found
+        return found
+
+
+_DUMMY: dict[PasswordHasher, str] = {}
+
+
+def _encode(password: str) -> bytes:
+    if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidGrantError(reason="bad_password_format")
+    try:
+        return password.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates
+        raise InvalidGrantError(reason="bad_password_format") from exc

@@ -1,0 +1,184 @@
+"""The OAuth clients table (hash key ``client_id``) and client-secret hashing.
+
+Item: ``client_id`` S, ``secret_hash`` S (``sha256:<hex>``; absent for public clients),
+``grant_types`` L, ``scopes`` L, ``enabled`` BOOL, optional lifetime overrides
+``access_token_ttl`` / ``refresh_max_age`` / ``refresh_idle_timeout`` N, ``created_at`` N.
+
+Why SHA-256 and not Argon2id for client secrets: we generate them (``secrets.token_urlsafe(32)``,
+256 bits), so there is nothing to brute-force and a slow KDF would only add ~35 ms to every
+``client_credentials`` call. Passwords are chosen by humans; secrets are not. The comparison is
+constant-time (``hmac.compare_digest``).
+
+Client records change rarely and are read on every request, so :class:`ClientStore` caches them
+per container for ``cache_ttl`` seconds. Disabling a client still takes effect at once on refresh:
+the rotation transaction re-checks ``enabled`` on the item itself (:meth:`condition_check`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from auth_core.errors import InvalidRequestError
+from auth_core.stores._dynamo import (
+    as_bool,
+    as_opt_int,
+    as_str,
+    as_strs,
+    dynamodb,
+    put_or_conflict,
+    run,
+    v_bool,
+    v_int,
+    v_str,
+    v_strs,
+)
+
+__all__ = ["GRANT_TYPES", "Client", "ClientStore", "hash_client_secret"]
+
+GRANT_TYPES = ("password", "client_credentials", "refresh_token")
+
+
+def hash_client_secret(secret: str) -> str:
+    """``sha256:<hex>`` of a client secret (see the module docstring for why not a slow KDF)."""
+    return "sha256:" + hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    secret_hash: str | None = None
+    grant_types: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    enabled: bool = True
+    access_token_ttl: int | None = None
+    refresh_max_age: int | None = None
+    refresh_idle_timeout: int | None = None
+
+    @property
+    def confidential(self) -> bool:
+        return bool(self.secret_hash)
+
+    def secret_matches(self, secret: str) -> bool:
+        """Constant-time comparison of ``secret`` with the stored hash (public clients: False)."""
+        if not self.secret_hash:
+            return False
+        return hmac.compare_digest(hash_client_secret(secret), self.secret_hash)
+
+
+class ClientStore:
+    """Read (cached) and change OAuth clients."""
+
+    def __init__(
+        self,
+        table: str,
+        *,
+        client: Any | None = None,
+        cache_ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.table = table
+        self._client = client
+        self._ttl = cache_ttl
+        self._clock = clock
+        self._wall = wall_clock
+        self._cache: dict[str, tuple[float, Client | None]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def ddb(self) -> Any:
+        return dynamodb(self._client)
+
+    def get(self, client_id: str) -> Client | None:
+        """The client (cached for ``cache_ttl`` seconds, misses too), or ``None``.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        now = self._clock()
+        hit = self._cache.get(client_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        response = run(self.ddb, "get_item", TableName=self.table, Key={"client_id": v_str(client_id)})
+        item = response.get("Item")
+        found = _decode(item) if item else None
+        with self._lock:
+            if len(self._cache) > 1024:  # bounded: unknown ids are attacker-chosen
+                self._cache.clear()
+            self._cache[client_id] = (now, found)
+        return found
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def create(self, client: Client) -> None:
+        """Insert a client.
+
+        :raises InvalidRequestError: the client id is taken.
+        """
+        item: dict[str, Any] = {
+            "client_id": v_str(client.client_id),
+            "grant_types": v_strs(client.grant_types),
+            "scopes": v_strs(client.scopes),
+            "enabled": v_bool(client.enabled),
+            "created_at": v_int(int(self._wall())),
+        }
+        if client.secret_hash:
+            item["secret_hash"] = v_str(client.secret_hash)
+        for name in ("access_token_ttl", "refresh_max_age", "refresh_idle_timeout"):
+            value = getattr(client, name)
+            if value is not None:
+                item[name] = v_int(value)
+        done = put_or_conflict(
+            self.ddb,
+            "put_item",
+            TableName=self.table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(client_id)",
+        )
+        if done is None:
+            raise InvalidRequestError("client exists", reason="client_exists")
+
+    def set_enabled(self, client_id: str, enabled: bool) -> bool:
+        """Enable or disable; ``False`` when the client does not exist."""
+        done = put_or_conflict(
+            self.ddb,
+            "update_item",
+            TableName=self.table,
+            Key={"client_id": v_str(client_id)},
+            UpdateExpression="SET enabled = :e",
+            ConditionExpression="attribute_exists(client_id)",
+            ExpressionAttributeValues={":e": v_bool(enabled)},
+        )
+        self.invalidate()
+        return done is not None
+
+    def condition_check(self, client_id: str) -> dict[str, Any]:
+        """A ``TransactWriteItems`` ``ConditionCheck``: the client exists and is enabled."""
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": {"client_id": v_str(client_id)},
+                "ConditionExpression": "enabled = :t",
+                "ExpressionAttributeValues": {":t": v_bool(True)},
+            }
+        }
+
+
+def _decode(item: dict[str, Any]) -> Client:
+    return Client(
+        client_id=as_str(item, "client_id"),
+        secret_hash=as_str(item, "secret_hash") or None,
+        grant_types=as_strs(item, "grant_types"),
+        scopes=as_strs(item, "scopes"),
+        enabled=as_bool(item, "enabled"),
+        access_token_ttl=as_opt_int(item, "access_token_ttl"),
+        refresh_max_age=as_opt_int(item, "refresh_max_age"),
+        refresh_idle_timeout=as_opt_int(item, "refresh_idle_timeout"),
+    )

@@ -1,0 +1,76 @@
+"""The revocations table (hash key ``pk``): what the authorizer must refuse before ``exp``.
+
+``jti#<jti>`` -- one revoked access token; ``expires_at`` = the token's ``exp`` (TTL: once the
+token has expired on its own the entry is useless).
+``sub#<subject>`` -- ``not_before`` N: tokens of that subject with ``iat < not_before`` are revoked
+(the mirror of the user's ``tokens_valid_after``, so the authorizer never reads the users table);
+``expires_at`` = ``not_before`` + the longest access-token lifetime.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from auth_core.stores._dynamo import as_int, dynamodb, put_or_conflict, run, v_int, v_str
+
+__all__ = ["RevocationStore"]
+
+
+class RevocationStore:
+    def __init__(
+        self, table: str, *, client: Any | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.table = table
+        self._client = client
+        self._clock = clock
+
+    @property
+    def ddb(self) -> Any:
+        return dynamodb(self._client)
+
+    def revoke_jti(self, jti: str, expires_at: int) -> None:
+        """Deny-list one access token until its ``exp``.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        run(
+            self.ddb,
+            "put_item",
+            TableName=self.table,
+            Item={
+                "pk": v_str(f"jti#{jti}"),
+                "expires_at": v_int(expires_at),
+                "revoked_at": v_int(int(self._clock())),
+            },
+        )
+
+    def is_jti_revoked(self, jti: str) -> bool:
+        """True while a deny entry for ``jti`` exists and has not expired."""
+        item = run(self.ddb, "get_item", TableName=self.table, Key={"pk": v_str(f"jti#{jti}")}).get("Item")
+        return bool(item) and as_int(item, "expires_at") > int(self._clock())
+
+    def set_not_before(self, subject: str, not_before: int, *, max_token_lifetime: int) -> None:
+        """Revoke every access token of ``subject`` issued before ``not_before``.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        put_or_conflict(  # a failed condition means a later not_before is already in place
+            self.ddb,
+            "update_item",
+            TableName=self.table,
+            Key={"pk": v_str(f"sub#{subject}")},
+            UpdateExpression="SET not_before = :nb, expires_at = :exp",
+            ConditionExpression="attribute_not_exists(not_before) OR not_before < :nb",
+            ExpressionAttributeValues={
+                ":nb": v_int(not_before),
+                ":exp": v_int(not_before + max_token_lifetime + 300),
+            },
+        )
+
+    def not_before(self, subject: str) -> int:
+        """The subject's ``not_before`` (0 if none)."""
+        key = {"pk": v_str(f"sub#{subject}")}
+        item = run(self.ddb, "get_item", TableName=self.table, Key=key).get("Item")
+        return as_int(item or {}, "not_before")

@@ -1,0 +1,369 @@
+"""Refresh-token families and refresh tokens in the sessions table (hash key ``pk``).
+
+Two item kinds (the login throttle shares the table, see ``throttle.py``):
+
+``fam#<family_id>`` -- one login session, the authority on whether it lives.
+    ``subject`` (indexed by GSI ``BySubject`` so "log out everywhere" and ``sessions list`` find
+    every family of a user), ``client_id``, ``scope`` L and ``roles`` L (fixed at login; a
+    refresh can only narrow scope), ``created_at``, ``expires_at`` (= created_at + absolute max
+    age; rotation never extends it; also the TTL), ``idle_timeout``, ``status``
+    (``active``/``revoked``), ``current`` (SHA-256 of the one live refresh token),
+    ``generation``, ``last_used_at``, ``at_jti``/``at_exp`` (the newest access token, deny-listed
+    when the family is revoked: RFC 7009 §2.1), ``revoked_at``/``revoked_reason``.
+
+``rt#<sha256 hex of the token>`` -- one refresh token, stored only as its hash.
+    A copy of what a refresh needs (``family_id``, ``client_id``, ``owner``, ``scope``,
+    ``roles``, ``family_created_at``, ``expires_at`` = family expiry, ``idle_expires_at``) so the
+    happy path costs **one GetItem and one TransactWriteItems**. ``status`` is ``active`` or
+    ``used``; a used token keeps ``child`` (hash of its successor), ``used_at``, ``grace_until``
+    and ``grace_blob`` (the successor's response, encrypted under a key only the holder of
+    *this* token can derive: see ``auth_core.oauth.grace``). The owner is stored as ``owner``,
+    not ``subject``, so token items stay out of the ``BySubject`` index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auth_core.stores._dynamo import (
+    Item,
+    as_int,
+    as_str,
+    as_strs,
+    dynamodb,
+    put_or_conflict,
+    run,
+    transact_or_reasons,
+    v_int,
+    v_str,
+    v_strs,
+)
+
+__all__ = ["Family", "RefreshRecord", "SessionStore"]
+
+ACTIVE = "active"
+USED = "used"
+REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class Family:
+    family_id: str
+    subject: str
+    client_id: str
+    scope: tuple[str, ...]
+    roles: tuple[str, ...]
+    created_at: int
+    expires_at: int
+    idle_timeout: int
+    status: str = ACTIVE
+    current: str = ""
+    generation: int = 0
+    last_used_at: int = 0
+    at_jti: str = ""
+    at_exp: int = 0
+    revoked_at: int = 0
+    revoked_reason: str = ""
+
+    @property
+    def pk(self) -> str:
+        return f"fam#{self.family_id}"
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    token_hash: str
+    family_id: str
+    client_id: str
+    subject: str
+    scope: tuple[str, ...]
+    roles: tuple[str, ...]
+    family_created_at: int
+    expires_at: int
+    issued_at: int
+    idle_expires_at: int
+    idle_timeout: int
+    generation: int
+    status: str = ACTIVE
+    child: str = ""
+    used_at: int = 0
+    grace_until: int = 0
+    grace_blob: str = ""
+
+    @property
+    def pk(self) -> str:
+        return f"rt#{self.token_hash}"
+
+
+class SessionStore:
+    """Item I/O for families and refresh tokens; the rotation rules live in ``oauth.refresh``."""
+
+    def __init__(self, table: str, *, client: Any | None = None) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def ddb(self) -> Any:
+        return dynamodb(self._client)
+
+    # ------------------------------------------------------------------ reads
+    def get_token(self, token_hash: str) -> RefreshRecord | None:
+        """The refresh-token record for a hash (strongly consistent), or ``None``.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        response = run(
+            self.ddb,
+            "get_item",
+            TableName=self.table,
+            Key={"pk": v_str(f"rt#{token_hash}")},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return _record(item) if item and as_str(item, "kind") == "rt" else None
+
+    def get_family(self, family_id: str) -> Family | None:
+        """The family (strongly consistent), or ``None``.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        response = run(
+            self.ddb,
+            "get_item",
+            TableName=self.table,
+            Key={"pk": v_str(f"fam#{family_id}")},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return _family(item) if item and as_str(item, "kind") == "fam" else None
+
+    def families_of(self, subject: str) -> list[Family]:
+        """Every family of ``subject`` (all pages of the ``BySubject`` index; eventually consistent).
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        found: list[Family] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "BySubject",
+            "KeyConditionExpression": "subject = :s AND begins_with(pk, :f)",
+            "ExpressionAttributeValues": {":s": v_str(subject), ":f": v_str("fam#")},
+        }
+        while True:
+            page = run(self.ddb, "query", **kwargs)
+            found.extend(_family(i) for i in page.get("Items", []) if as_str(i, "kind") == "fam")
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return found
+            kwargs["ExclusiveStartKey"] = last
+
+    # ------------------------------------------------------------------ writes
+    def create(self, family: Family, token: RefreshRecord) -> None:
+        """Write a new family with its first refresh token, atomically.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed (a collision of 128/256-bit random
+            ids is treated as a failure too, never as an overwrite).
+        """
+        reasons = transact_or_reasons(
+            self.ddb,
+            [
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _family_item(family),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _record_item(token),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ],
+        )
+        if reasons is not None:
+            from auth_core.errors import TemporarilyUnavailableError  # noqa: PLC0415 - rare path
+
+            raise TemporarilyUnavailableError(reason="session_create_conflict")
+
+    def rotate(
+        self,
+        parent: RefreshRecord,
+        child: RefreshRecord,
+        *,
+        now: int,
+        grace_until: int,
+        grace_blob: str,
+        at_jti: str,
+        at_exp: int,
+        checks: list[Item],
+    ) -> list[str] | None:
+        """The one write of a refresh: parent active→used (with the encrypted grace response),
+        child put, family ``current`` moved parent→child, plus ``checks`` (user and client
+        ``ConditionCheck`` items), all in one ``TransactWriteItems``.
+
+        :returns: ``None`` on success, else the cancellation code per item, in the order parent,
+            child, family, *checks.
+        :raises TemporarilyUnavailableError: DynamoDB failed otherwise.
+        """
+        items: list[Item] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {"pk": v_str(parent.pk)},
+                    "UpdateExpression": "SET #st = :used, child = :child, used_at = :now, "
+                    "grace_until = :gu, grace_blob = :gb",
+                    "ConditionExpression": "#st = :active",
+                    "ExpressionAttributeNames": {"#st": "status"},
+                    "ExpressionAttributeValues": {
+                        ":used": v_str(USED),
+                        ":active": v_str(ACTIVE),
+                        ":child": v_str(child.token_hash),
+                        ":now": v_int(now),
+                        ":gu": v_int(grace_until),
+                        ":gb": v_str(grace_blob),
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": _record_item(child),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {"pk": v_str(f"fam#{parent.family_id}")},
+                    "UpdateExpression": "SET #cur = :child, generation = :gen, last_used_at = :now, "
+                    "at_jti = :jti, at_exp = :atexp",
+                    "ConditionExpression": "#st = :active AND #cur = :parent AND expires_at > :now",
+                    "ExpressionAttributeNames": {"#st": "status", "#cur": "current"},
+                    "ExpressionAttributeValues": {
+                        ":active": v_str(ACTIVE),
+                        ":child": v_str(child.token_hash),
+                        ":parent": v_str(parent.token_hash),
+                        ":gen": v_int(child.generation),
+                        ":now": v_int(now),
+                        ":jti": v_str(at_jti),
+                        ":atexp": v_int(at_exp),
+                    },
+                }
+            },
+            *checks,
+        ]
+        return transact_or_reasons(self.ddb, items)
+
+    def revoke_family(self, family_id: str, *, now: int, reason: str) -> Family | None:
+        """Mark a family revoked. Returns the family as it was if this call revoked it, ``None``
+        when it was already revoked or does not exist (idempotent).
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        response = put_or_conflict(
+            self.ddb,
+            "update_item",
+            TableName=self.table,
+            Key={"pk": v_str(f"fam#{family_id}")},
+            UpdateExpression="SET #st = :revoked, revoked_at = :now, revoked_reason = :why",
+            ConditionExpression="attribute_exists(pk) AND #st = :active",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={
+                ":revoked": v_str(REVOKED),
+                ":active": v_str(ACTIVE),
+                ":now": v_int(now),
+                ":why": v_str(reason),
+            },
+            ReturnValues="ALL_OLD",
+        )
+        if response is None:
+            return None
+        return _family(response.get("Attributes") or {})
+
+
+# ---------------------------------------------------------------------- codecs
+def _family_item(f: Family) -> Item:
+    return {
+        "pk": v_str(f.pk),
+        "kind": v_str("fam"),
+        "family_id": v_str(f.family_id),
+        "subject": v_str(f.subject),
+        "client_id": v_str(f.client_id),
+        "scope": v_strs(f.scope),
+        "roles": v_strs(f.roles),
+        "created_at": v_int(f.created_at),
+        "expires_at": v_int(f.expires_at),
+        "idle_timeout": v_int(f.idle_timeout),
+        "status": v_str(f.status),
+        "current": v_str(f.current),
+        "generation": v_int(f.generation),
+        "last_used_at": v_int(f.last_used_at),
+        "at_jti": v_str(f.at_jti),
+        "at_exp": v_int(f.at_exp),
+    }
+
+
+def _family(item: Item) -> Family:
+    return Family(
+        family_id=as_str(item, "family_id"),
+        subject=as_str(item, "subject"),
+        client_id=as_str(item, "client_id"),
+        scope=as_strs(item, "scope"),
+        roles=as_strs(item, "roles"),
+        created_at=as_int(item, "created_at"),
+        expires_at=as_int(item, "expires_at"),
+        idle_timeout=as_int(item, "idle_timeout"),
+        status=as_str(item, "status"),
+        current=as_str(item, "current"),
+        generation=as_int(item, "generation"),
+        last_used_at=as_int(item, "last_used_at"),
+        at_jti=as_str(item, "at_jti"),
+        at_exp=as_int(item, "at_exp"),
+        revoked_at=as_int(item, "revoked_at"),
+        revoked_reason=as_str(item, "revoked_reason"),
+    )
+
+
+def _record_item(r: RefreshRecord) -> Item:
+    return {
+        "pk": v_str(r.pk),
+        "kind": v_str("rt"),
+        "family_id": v_str(r.family_id),
+        "client_id": v_str(r.client_id),
+        "owner": v_str(r.subject),
+        "scope": v_strs(r.scope),
+        "roles": v_strs(r.roles),
+        "family_created_at": v_int(r.family_created_at),
+        "expires_at": v_int(r.expires_at),
+        "issued_at": v_int(r.issued_at),
+        "idle_expires_at": v_int(r.idle_expires_at),
+        "idle_timeout": v_int(r.idle_timeout),
+        "generation": v_int(r.generation),
+        "status": v_str(r.status),
+    }
+
+
+def _record(item: Item) -> RefreshRecord:
+    return RefreshRecord(
+        token_hash=as_str(item, "pk").removeprefix("rt#"),
+        family_id=as_str(item, "family_id"),
+        client_id=as_str(item, "client_id"),
+        subject=as_str(item, "owner"),
+        scope=as_strs(item, "scope"),
+        roles=as_strs(item, "roles"),
+        family_created_at=as_int(item, "family_created_at"),
+        expires_at=as_int(item, "expires_at"),
+        issued_at=as_int(item, "issued_at"),
+        idle_expires_at=as_int(item, "idle_expires_at"),
+        idle_timeout=as_int(item, "idle_timeout"),
+        generation=as_int(item, "generation"),
+        status=as_str(item, "status"),
+        child=as_str(item, "child"),
+        used_at=as_int(item, "used_at"),
+        grace_until=as_int(item, "grace_until"),
+        grace_blob=as_str(item, "grace_blob"),
+    )

@@ -1,0 +1,198 @@
+"""Fixtures for the OAuth endpoints: moto tables and secrets, seeded users and clients, a fake clock.
+
+``stack`` builds, inside ``mock_aws``, the four tables exactly as template.yaml declares them
+(sessions with the ``BySubject`` GSI), the signing-key secret and the public JWKS secret, and sets
+the environment the handlers read. ``service`` is the core :class:`TokenService` over those
+tables with an injected clock, a recording audit sink and a cheap Argon2id (tests that measure or
+rely on the production parameters use the default hasher explicitly).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from auth_core.jwk import generate_signing_key
+from auth_core.keyset import KeyRecord, KeySet
+from auth_core.oauth.audit import RecordingAudit
+from auth_core.oauth.grants import TokenService
+from auth_core.passwords import PasswordHasher
+from auth_core.settings import Settings
+from auth_core.stores.clients import Client, ClientStore, hash_client_secret
+from auth_core.stores.users import User, UserStore
+from auth_core.tokens import AccessTokenIssuer
+
+ISS = "https://auth.example.com"
+AUD = "https://api.example.com"
+NOW = 1_800_000_000
+PASSWORD = "correct horse battery staple"
+BACKEND_SECRET = "s3cr3t-backend-svc-0123456789abcdefghijklmnop"
+FAST_HASHER = PasswordHasher(memory_cost=1024, iterations=1)
+
+TABLES = {
+    "users_table": ("users", "username"),
+    "clients_table": ("clients", "client_id"),
+    "sessions_table": ("sessions", "pk"),
+    "revocations_table": ("revocations", "pk"),
+}
+
+
+class FakeClock:
+    """Epoch seconds that only move when a test says so."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def create_tables(ddb: Any) -> None:
+    for table, key in TABLES.values():
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": key, "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
+        }
+        if table == "sessions":
+            kwargs["AttributeDefinitions"].append({"AttributeName": "subject", "AttributeType": "S"})
+            kwargs["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": "BySubject",
+                    "KeySchema": [
+                        {"AttributeName": "subject", "KeyType": "HASH"},
+                        {"AttributeName": "pk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ]
+        ddb.create_table(**kwargs)
+
+
+@dataclass
+class Stack:
+    ddb: Any
+    keyset: KeySet
+    hasher: PasswordHasher = FAST_HASHER
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def jwks(self) -> dict[str, Any]:
+        return self.keyset.public_jwks()
+
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "issuer": ISS,
+            "audience": AUD,
+            "signing_keys_secret_id": "jwt/signing-keys",
+            "public_jwks_secret_id": "jwt/public-jwks",
+            **{name: table for name, (table, _key) in TABLES.items()},
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    def add_user(
+        self,
+        username: str = "alice",
+        password: str = PASSWORD,
+        *,
+        scopes: tuple[str, ...] = ("openid", "read", "write"),
+        roles: tuple[str, ...] = ("user",),
+        enabled: bool = True,
+        hasher: PasswordHasher | None = None,
+    ) -> User:
+        user = User(
+            username=username,
+            password_hash=(hasher or self.hasher).hash(password),
+            roles=roles,
+            scopes=scopes,
+            enabled=enabled,
+        )
+        UserStore("users").create(user)
+        return user
+
+    def add_client(
+        self,
+        client_id: str = "demo-spa",
+        *,
+        secret: str | None = None,
+        grants: tuple[str, ...] = ("password", "refresh_token"),
+        scopes: tuple[str, ...] = ("openid", "read", "write"),
+        enabled: bool = True,
+        **overrides: Any,
+    ) -> Client:
+        client = Client(
+            client_id=client_id,
+            secret_hash=hash_client_secret(secret) if secret else None,
+            grant_types=grants,
+            scopes=scopes,
+            enabled=enabled,
+            **overrides,
+        )
+        ClientStore("clients").create(client)
+        return client
+
+    def item(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        return self.ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+    def scan(self, table: str) -> list[dict[str, Any]]:
+        return self.ddb.scan(TableName=table)["Items"]
+
+
+def make_stack() -> Stack:
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    create_tables(ddb)
+    key = generate_signing_key("ES256")
+    keyset = KeySet([KeyRecord(key=key, status="active", created_at=NOW - 100, activated_at=NOW - 100)])
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    sm.create_secret(Name="jwt/signing-keys", SecretString=keyset.to_json())
+    sm.create_secret(Name="jwt/public-jwks", SecretString=json.dumps(keyset.public_jwks()))
+    return Stack(ddb=ddb, keyset=keyset)
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    with mock_aws():
+        built = make_stack()
+        for name, value in {
+            "ISSUER": ISS,
+            "AUDIENCE": AUD,
+            "SIGNING_KEYS_SECRET_ID": "jwt/signing-keys",
+            "PUBLIC_JWKS_SECRET_ID": "jwt/public-jwks",
+            "KEY_FETCH_STRATEGY": "sdk",
+            **{env: table for env, (table, _key) in {k.upper(): v for k, v in TABLES.items()}.items()},
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield built
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def audit() -> RecordingAudit:
+    return RecordingAudit()
+
+
+@pytest.fixture
+def service(stack: Stack, clock: FakeClock, audit: RecordingAudit) -> TokenService:
+    return TokenService.from_settings(
+        stack.settings(), keys=stack.keyset, audit=audit, hasher=FAST_HASHER, clock=clock
+    )
+
+
+@pytest.fixture
+def issuers(clock: FakeClock) -> Any:
+    return lambda ttl: AccessTokenIssuer(ISS, AUD, ttl, clock=clock)

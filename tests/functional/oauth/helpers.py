@@ -1,0 +1,107 @@
+"""Request builders for the OAuth tests (core-level :class:`OAuthRequest` and handler events)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+from auth_core.oauth.request import OAuthRequest, parse_request
+from tests.conftest import load_event
+
+
+def http_event(
+    path: str = "/token",
+    params: dict[str, str] | None = None,
+    *,
+    body: str | None = None,
+    method: str = "POST",
+    content_type: str | None = "application/x-www-form-urlencoded",
+    basic: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+    b64: bool = False,
+) -> dict[str, Any]:
+    """An HTTP API payload 2.0 event, built from the shape of events/issue_token_password.json."""
+    event = copy.deepcopy(load_event("issue_token_password.json"))
+    event["rawPath"] = path
+    event["routeKey"] = f"{method} {path}"
+    event["requestContext"]["http"]["method"] = method
+    event["requestContext"]["http"]["path"] = path
+    event["rawQueryString"] = query
+    hdrs = {k: v for k, v in event["headers"].items() if k != "content-type"}
+    if content_type:
+        hdrs["content-type"] = content_type
+    if basic:
+        raw = f"{quote_plus(basic[0])}:{quote_plus(basic[1])}".encode()
+        hdrs["authorization"] = "Basic " + base64.b64encode(raw).decode()
+    hdrs.update(headers or {})
+    event["headers"] = hdrs
+    if body is None and params is not None:
+        body = urlencode(params)
+    if b64 and body is not None:
+        body = base64.b64encode(body.encode()).decode()
+    event["isBase64Encoded"] = b64
+    if body is None:
+        event.pop("body", None)
+    else:
+        event["body"] = body
+    return event
+
+
+def form(params: dict[str, str], *, basic: tuple[str, str] | None = None) -> OAuthRequest:
+    """A parsed form request, as the handlers would build it."""
+    return parse_request(http_event(params=params, basic=basic))
+
+
+def password_request(
+    username: str = "alice", password: str | None = None, client_id: str = "demo-spa", **extra: str
+) -> OAuthRequest:
+    from tests.functional.oauth.conftest import PASSWORD
+
+    params = {
+        "grant_type": "password",
+        "username": username,
+        "password": PASSWORD if password is None else password,
+        "client_id": client_id,
+        **extra,
+    }
+    return form(params)
+
+
+def refresh_request(token: str, client_id: str = "demo-spa", **extra: str) -> OAuthRequest:
+    return form({"grant_type": "refresh_token", "refresh_token": token, "client_id": client_id, **extra})
+
+
+def body(result: Any) -> dict[str, Any]:
+    """The JSON body of a TokenResult or a handler response."""
+    text = result.body if hasattr(result, "body") else result["body"]
+    return json.loads(text)
+
+
+#: what the sample events' ``{{placeholders}}`` become in tests (the local stack fills its own).
+SAMPLE_VALUES = {"username": "alice", "client_id": "demo-spa", "client_secret": ""}
+
+
+def sample_event(name: str, **values: str) -> dict[str, Any]:
+    """``events/<name>`` with its ``{{placeholders}}`` filled, encoded for the event's content type.
+
+    Defaults: user ``alice`` with the test password, public client ``demo-spa`` (an empty
+    ``client_secret`` counts as absent, RFC 6749 §3.1).
+    """
+    import re
+
+    from tests.functional.oauth.conftest import PASSWORD
+
+    event = copy.deepcopy(load_event(name))
+    merged = {**SAMPLE_VALUES, "password": PASSWORD, **values}
+    is_json = event["headers"].get("content-type") == "application/json"
+
+    def encode(match: re.Match[str]) -> str:
+        value = merged[match.group(1)]
+        return json.dumps(value)[1:-1] if is_json else quote_plus(value)
+
+    event["body"] = re.sub(r"\{\{(\w+)\}\}", encode, event["body"])
+    return event
