@@ -1,0 +1,423 @@
+"""The whole local stack: moto, the template's resources, keys, demo data, functions, HTTP API.
+
+Start-up is ordered for speed (target: first request served < 3 s on a laptop): moto's import
+(~0.9 s) runs in a thread while the template is read and the HTTP port is bound; the functions'
+execution environments start in the background while the keys are rotated and the demo data seeded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_stack.apigw import Gateway
+from local_stack.cfn import Resolver, StackIdentity, TemplateError, load_template
+from local_stack.resources import RotationHook, create_secret, create_table, rotate_secret
+from local_stack.runtime import FunctionPool, Runtime, lambda_environment
+from local_stack.sam import AppModel, build_model, parameter_values, physical_names
+from local_stack.server import GatewayServer
+
+__all__ = ["ROOT", "LocalStack", "StackOptions", "read_stack_file"]
+
+ROOT = Path(__file__).resolve().parent.parent
+LogSink = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+@dataclass
+class StackOptions:
+    """How to run the stack. ``port``/``moto_port`` 0 pick free ports (tests)."""
+
+    template: Path = ROOT / "template.yaml"
+    host: str = "127.0.0.1"
+    port: int = 3000
+    moto_port: int = 0
+    #: if ``moto_port`` is busy, take a free one instead of failing
+    moto_port_fallback: bool = False
+    params: dict[str, str] = field(default_factory=dict)
+    #: ``VAR=VALUE`` for every function, or ``LogicalId.VAR=VALUE`` for one.
+    env: dict[str, str] = field(default_factory=dict)
+    state_dir: Path | None = ROOT / ".local"
+    stack_name: str = "jwt-auth-local"
+    region: str = "us-east-1"
+    warm: bool = True
+    seed: bool = True
+    log: LogSink = _stderr
+    function_log: LogSink | None = None
+
+
+def read_stack_file(path: Path) -> dict[str, Any] | None:
+    """The ``stack.json`` of a running stack, or ``None`` (absent, unreadable, or its process is gone)."""
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    pid = info.get("pid")
+    if not isinstance(pid, int):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return info
+
+
+class LocalStack:
+    """Start with :meth:`start`, stop with :meth:`stop` (also a context manager)."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.identity = StackIdentity(stack_name=options.stack_name, region=options.region)
+        self.timings: dict[str, float] = {}
+        self.info: dict[str, Any] = {}
+        self.model: AppModel | None = None
+        self.runtime = Runtime()
+        self.gateway: Gateway | None = None
+        self.environments: dict[str, dict[str, str]] = {}
+        self._moto: Any = None
+        self._server: GatewayServer | None = None
+        self._stack_file: Path | None = None
+        self._rotation_hook: RotationHook | None = None
+        self._started = time.perf_counter()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------ start
+    def _mark(self, name: str) -> None:
+        self.timings[name] = time.perf_counter() - self._started
+
+    def start(self) -> dict[str, Any]:
+        """Bring everything up; returns the ``stack.json`` document.
+
+        :raises TemplateError: the template cannot be emulated.
+        :raises local_stack.apigw.InvocationError: key bootstrap (the rotation function) failed.
+        """
+        self._started = time.perf_counter()
+        opts = self.options
+        moto_box: dict[str, Any] = {}
+        moto_thread = threading.Thread(target=self._start_moto, args=(moto_box,), daemon=True)
+        moto_thread.start()
+
+        template = load_template(opts.template)
+        resolver = Resolver(template, parameter_values(template, opts.params), self.identity)
+        resolver.refs.update(physical_names(template, self.identity, resolver))
+        self.model = model = build_model(template, resolver)
+        self._server = GatewayServer(opts.host, opts.port)
+        api_url = f"http://{opts.host}:{self._server.port}"
+        resolver.get_att = self._get_att_factory(api_url)
+        self._mark("template")
+
+        import boto3  # noqa: PLC0415 - after moto's import has started in its thread
+
+        moto_thread.join()
+        if "error" in moto_box:
+            raise moto_box["error"]
+        endpoint = moto_box["endpoint"]
+        self._mark("moto")
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=opts.region
+        )
+        ddb = session.client("dynamodb", endpoint_url=endpoint)
+        sm = session.client("secretsmanager", endpoint_url=endpoint)
+        for table in model.tables.values():
+            create_table(ddb, table)
+        for secret in model.secrets.values():
+            resolver.refs[secret.logical_id] = create_secret(sm, secret)
+        self._mark("resources")
+
+        for lid, spec in model.functions.items():
+            env = function_environment(model, lid, api_url, opts.env)
+            self.environments[lid] = env
+            full_env = lambda_environment(spec, env, region=opts.region, endpoint_url=endpoint)
+            self.runtime.pools[lid] = FunctionPool(
+                spec, full_env, opts.region, self.identity.account_id, opts.function_log or opts.log
+            )
+        self.gateway = Gateway(
+            model, self.runtime.invoke, domain_name=f"{opts.host}:{self._server.port}", log=opts.log
+        )
+        self._server.gateway = self.gateway
+
+        # The rotation function is on the critical path (keys before the first token): it starts
+        # alone; the other environments start after the first request (see below).
+        self.runtime.warm(sorted({r.function for r in model.rotations}))
+        demo: dict[str, Any] = {}
+
+        def seed() -> None:
+            try:
+                demo.update(self._seed(ddb))
+            except Exception as exc:  # noqa: BLE001 - re-raised in the main thread below
+                demo["error"] = exc
+
+        seeder = threading.Thread(target=seed, daemon=True)
+        if opts.seed:
+            seeder.start()  # Argon2id hashing overlaps the rotation, which runs in its own process
+        for rotation in model.rotations:
+            rotate_secret(model, rotation, self.runtime.invoke, log=opts.log)
+        self._rotation_hook = RotationHook(model, self.runtime.invoke, opts.log)
+        self._rotation_hook.install()  # later RotateSecret calls (authctl, aws cli) run the function too
+        self._mark("keys")
+        if opts.seed:
+            seeder.join()
+            if "error" in demo:
+                raise demo["error"]
+        self._mark("seed")
+
+        self._server.start()
+        self.info = self._stack_info(api_url, endpoint, demo)
+        probe = self._probe(api_url)
+        self._mark("first_request")
+        if opts.warm:  # after the probe: on two cores, six cold starts at once would delay it
+            threading.Thread(target=self.runtime.warm, daemon=True).start()
+        self.info["startup_seconds"] = round(self.timings["first_request"], 3)
+        self.info["startup_breakdown"] = {k: round(v, 3) for k, v in self.timings.items()}
+        if probe:
+            self.info["first_request"] = probe
+        if opts.state_dir is not None:
+            self._stack_file = self._write_stack_file(opts.state_dir, self.info)
+        return self.info
+
+    def _start_moto(self, box: dict[str, Any]) -> None:
+        try:
+            from moto.server import ThreadedMotoServer  # noqa: PLC0415 - ~0.9 s: in a thread on purpose
+
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call
+
+            port = self.options.moto_port
+            if port and not _port_free(self.options.host, port):
+                # ThreadedMotoServer.start() would wait forever for a server thread that died binding.
+                if not self.options.moto_port_fallback:
+                    raise OSError(f"moto port {port} is in use")
+                self.options.log(
+                    f"moto: port {port} is busy, using a free one "
+                    "(events/env.json's AWS_ENDPOINT_URL needs the port printed below)"
+                )
+                port = 0
+            server = ThreadedMotoServer(ip_address=self.options.host, port=port, verbose=False)
+            server.start()
+            host, port = server.get_host_and_port()
+            self._moto = server
+            box["endpoint"] = f"http://{host}:{port}"
+        except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
+            box["error"] = exc
+
+    def _get_att_factory(self, api_url: str) -> Callable[[str, str], str]:
+        ident = self.identity
+
+        def get_att(lid: str, attr: str) -> str:
+            model = self.model
+            assert model is not None  # noqa: S101 - set before resolution starts
+            res = model.template.resources.get(lid, {})
+            rtype = res.get("Type", "")
+            ref = model.resolver.refs.get(lid, f"{ident.stack_name}-{lid}")
+            if attr == "ApiEndpoint":
+                return api_url
+            if attr == "Arn":
+                if "Function" in rtype:
+                    return f"arn:aws:lambda:{ident.region}:{ident.account_id}:function:{ref}"
+                if "Table" in rtype:
+                    return f"arn:aws:dynamodb:{ident.region}:{ident.account_id}:table/{ref}"
+                if rtype == "AWS::IAM::Role":
+                    return f"arn:aws:iam::{ident.account_id}:role/{ref}"
+                if ref.startswith("arn:"):
+                    return ref
+                return f"arn:aws:local:{ident.region}:{ident.account_id}:{ref}"
+            if attr == "StreamArn":
+                return f"arn:aws:dynamodb:{ident.region}:{ident.account_id}:table/{ref}/stream/local"
+            return ref
+
+        return get_att
+
+    def _seed(self, ddb: Any) -> dict[str, str]:
+        """A demo user and a demo client, written through the core's stores (fresh secrets each start)."""
+        tables = self._named_values("_TABLE")
+        users_table, clients_table = tables.get("users_table"), tables.get("clients_table")
+        if not users_table or not clients_table:
+            self.options.log("seed: no USERS_TABLE/CLIENTS_TABLE in any function's environment; skipped")
+            return {}
+        try:
+            from auth_core.passwords import PasswordHasher  # noqa: PLC0415 - the layer, only when seeding
+            from auth_core.stores.clients import GRANT_TYPES, Client, ClientStore, hash_client_secret  # noqa: PLC0415
+            from auth_core.stores.users import User, UserStore  # noqa: PLC0415
+        except ImportError as exc:
+            self.options.log(f"seed: the core's stores are not importable ({exc}); skipped")
+            return {}
+        scopes = tuple(
+            self._any_env("SCOPES_SUPPORTED", "openid profile read write").replace(",", " ").split()
+        )
+        username, password = "demo", secrets.token_urlsafe(12)
+        client_id, client_secret = "demo-client", secrets.token_urlsafe(32)
+        UserStore(users_table, client=ddb).create(
+            User(
+                username=username,
+                password_hash=PasswordHasher().hash(password),
+                roles=("user",),
+                scopes=scopes,
+            )
+        )
+        ClientStore(clients_table, client=ddb).create(
+            Client(
+                client_id=client_id,
+                secret_hash=hash_client_secret(client_secret),
+                grant_types=GRANT_TYPES,
+                scopes=scopes,
+            )
+        )
+        return {
+            "username": username,
+            "password": password,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "scopes": " ".join(scopes),
+        }
+
+    def _any_env(self, name: str, default: str = "") -> str:
+        for env in self.environments.values():
+            if env.get(name):
+                return env[name]
+        return default
+
+    def _named_values(self, suffix: str) -> dict[str, str]:
+        """``FOO_TABLE``/``BAR_SECRET_ID`` variables of every function, as ``foo_table`` keys."""
+        out: dict[str, str] = {}
+        for env in self.environments.values():
+            for key, value in env.items():
+                if key.endswith(suffix) and value:
+                    out.setdefault(key.lower(), value)
+        return out
+
+    def _stack_info(self, api_url: str, endpoint: str, demo: Mapping[str, str]) -> dict[str, Any]:
+        assert self.model is not None  # noqa: S101
+        return {
+            "pid": os.getpid(),
+            "api_url": api_url,
+            "aws_endpoint_url": endpoint,
+            "region": self.options.region,
+            "issuer": self._any_env("ISSUER") or api_url,
+            **demo,
+            **self._named_values("_TABLE"),
+            **self._named_values("_SECRET_ID"),
+            "template": str(self.model.template.path),
+            "params": dict(self.model.resolver.parameters),
+            "routes": [r.route_key for r in self.model.routes],
+            "functions": {lid: {"environment": env} for lid, env in self.environments.items()},
+        }
+
+    def _probe(self, api_url: str) -> str | None:
+        """Serve one real request (the first public GET route) and report it."""
+        assert self.model is not None  # noqa: S101
+        for route in self.model.routes:
+            if route.method == "GET" and route.authorizer is None and "{" not in route.path:
+                with (
+                    contextlib.suppress(OSError),
+                    urllib.request.urlopen(api_url + route.path, timeout=30) as resp,  # noqa: S310 - local
+                ):
+                    return f"GET {route.path} -> {resp.status}"
+        return None
+
+    @staticmethod
+    def _write_stack_file(state_dir: Path, info: Mapping[str, Any]) -> Path:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir / "stack.json"
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # demo credentials inside
+        with os.fdopen(fd, "w") as fh:
+            json.dump(info, fh, indent=2)
+        tmp.replace(path)
+        return path
+
+    # ------------------------------------------------------------------------------ stop
+    def stop(self) -> None:
+        """Stop the HTTP server, every execution environment and moto; remove ``stack.json``."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self.runtime.close()
+        if self._rotation_hook is not None:
+            self._rotation_hook.uninstall()
+            self._rotation_hook = None
+        if self._moto is not None:
+            self._moto.stop()
+            self._moto = None
+        if self._stack_file is not None:
+            with contextlib.suppress(OSError):
+                info = json.loads(self._stack_file.read_text())
+                if info.get("pid") == os.getpid():
+                    self._stack_file.unlink()
+            self._stack_file = None
+
+
+def function_environment(
+    model: AppModel, function: str, api_url: str, overrides: Mapping[str, str]
+) -> dict[str, str]:
+    """One function's variables: the template's, resolved to local names; the API's AWS URL
+    (``https://{api}.execute-api.{region}.amazonaws.com``) mapped to the local one; then the
+    ``--env`` overrides (``VAR`` for every function, ``LogicalId.VAR`` for one).
+
+    :raises TemplateError: an override names an unknown function.
+    """
+    raw = model.resolver.resolve(dict(model.functions[function].environment))
+    env = {k: _stringify(v) for k, v in raw.items()}
+    region = model.resolver.identity.region
+    for api in model.apis.values():
+        aws_url = f"https://{api.api_id}.execute-api.{region}.amazonaws.com"
+        env = {k: v.replace(aws_url, api_url) for k, v in env.items()}
+    for name, value in overrides.items():
+        target, _, var = name.rpartition(".")
+        if not target or model.function(target).logical_id == function:
+            env[var] = value
+    return env
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def parse_assignments(items: list[str] | None, what: str) -> dict[str, str]:
+    """``["A=1", "B=x=y"]`` → ``{"A": "1", "B": "x=y"}``.
+
+    :raises TemplateError: an item without ``=``.
+    """
+    out: dict[str, str] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_.]+", name):
+            raise TemplateError(f"{what} must look like NAME=VALUE, got {item!r}")
+        out[name] = value
+    return out
