@@ -1,0 +1,442 @@
+"""Benchmark the Lambda authorizer: warm path per invocation and cold start, against references.
+
+Warm (one process, candidates interleaved round by round, median per invocation, REST TOKEN
+event through each candidate's real handler):
+
+* ``ours, first sight``  -- a token this execution environment has not seen (full RS256 verify);
+* ``ours, repeated``     -- the same token again (verified-token cache hit; revocation answered
+  from its cache, route scopes and the policy still computed);
+* ``reference``          -- the usual way: PyJWT ``jwt.decode`` with a preloaded key, Powertools
+  ``APIGatewayAuthorizerTokenEvent`` and ``APIGatewayAuthorizerResponse``;
+* ``floor``              -- raw ``cryptography`` RSA verify of the same signing input.
+
+Cold (fresh interpreter per sample, keys from a moto ``ThreadedMotoServer`` on 127.0.0.1): time
+to import the handler and answer the first request, measured inside the child, plus the whole
+process wall time and peak RSS (``ru_maxrss``). Ours reads the public JWKS through the Lambda
+Parameters and Secrets Extension API (emulated here by a localhost proxy in front of moto) or
+through boto3; the reference always uses boto3.
+
+Usage: ``python bench/bench_authorizer.py [--json] [--rounds N] [--cold N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.server
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "layers" / "auth_core"), str(ROOT)]
+
+ISSUER = "https://auth.example.com"
+AUDIENCE = "https://api.example.com"
+SECRET = "bench/public-jwks"
+TABLE = "bench-revocations"
+ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/prod/GET/orders"
+ENV = {
+    "ISSUER": ISSUER,
+    "AUDIENCE": AUDIENCE,
+    "PUBLIC_JWKS_SECRET_ID": SECRET,
+    "REVOCATIONS_TABLE": TABLE,
+    "ROUTE_SCOPES": json.dumps({"GET /orders": ["read"], "DELETE /orders/{id}": ["admin"]}),
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+# ----------------------------------------------------------------------------- keys and tokens
+def _setup_keys() -> tuple[Any, str]:
+    from auth_core.jwk import JWKSet, generate_signing_key
+
+    key = generate_signing_key("RS256")
+    return key, json.dumps(JWKSet.from_keys([key.public_key()]).to_dict())
+
+
+def _mint(key: Any, jti: str, now: float) -> str:
+    """An access token as ``AccessTokenIssuer`` makes them, but with a chosen ``jti`` (and so a
+    revocation answer that is already cached: the warm rows measure verification, not DynamoDB)."""
+    from auth_core.jws import encode_header, sign_compact
+
+    claims = {
+        "iss": ISSUER,
+        "sub": "alice",
+        "aud": AUDIENCE,
+        "exp": int(now) + 900,
+        "iat": int(now),
+        "jti": jti,
+        "client_id": "web",
+        "scope": "read",
+        "roles": ["reader"],
+        "n": now,  # makes every token distinct
+    }
+    return sign_compact(encode_header(key), json.dumps(claims, separators=(",", ":")).encode(), key)
+
+
+def _seed(endpoint: str | None, jwks: str) -> None:
+    import boto3
+
+    kw: dict[str, Any] = {"region_name": "us-east-1"}
+    if endpoint:
+        kw["endpoint_url"] = endpoint
+    boto3.client("secretsmanager", **kw).create_secret(Name=SECRET, SecretString=jwks)
+    boto3.client("dynamodb", **kw).create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+# ----------------------------------------------------------------------------- the reference
+REFERENCE = textwrap.dedent(
+    """
+    import json, os
+    import boto3, jwt
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerResponse, APIGatewayAuthorizerTokenEvent)
+
+    def load_keys():
+        sm = boto3.client("secretsmanager")
+        doc = json.loads(sm.get_secret_value(SecretId=os.environ["PUBLIC_JWKS_SECRET_ID"])["SecretString"])
+        return {k["kid"]: jwt.PyJWK(k).key for k in doc["keys"]}
+
+    def handler(event, context, keys):
+        ev = APIGatewayAuthorizerTokenEvent(event)
+        scheme, _, token = ev.authorization_token.partition(" ")
+        if scheme.lower() != "bearer":
+            raise Exception("Unauthorized")
+        try:
+            kid = jwt.get_unverified_header(token)["kid"]
+            claims = jwt.decode(token, keys[kid], algorithms=["RS256"], audience=os.environ["AUDIENCE"],
+                                issuer=os.environ["ISSUER"], leeway=60,
+                                options={"require": ["exp", "iat", "sub", "jti"]})
+        except Exception:
+            raise Exception("Unauthorized")
+        arn = ev.parsed_arn
+        policy = APIGatewayAuthorizerResponse(principal_id=claims["sub"], region=arn.region,
+                                              aws_account_id=arn.aws_account_id, api_id=arn.api_id,
+                                              stage=arn.stage, context={"sub": claims["sub"],
+                                              "scope": claims.get("scope", ""), "jti": claims["jti"]})
+        policy.allow_all_routes()
+        return policy.asdict()
+    """
+)
+
+
+# ----------------------------------------------------------------------------- warm
+def warm(rounds: int, batch: int) -> dict[str, float]:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from moto import mock_aws
+
+    for name, value in ENV.items():
+        os.environ[name] = value
+    os.environ["KEY_FETCH_STRATEGY"] = "sdk"
+    key, jwks = _setup_keys()
+    now = time.time()
+    with mock_aws():
+        _seed(None, jwks)
+        from functions.authorizer import app
+
+        app._authorizer.cache_clear()
+        ref_ns: dict[str, Any] = {}
+        exec(compile(REFERENCE, "reference_authorizer", "exec"), ref_ns)  # noqa: S102 - our own code
+        ref_keys = ref_ns["load_keys"]()
+        ref_handler = ref_ns["handler"]
+
+        total = rounds * batch
+        # "first sight": distinct tokens, revocation answered from cache (same jti): the
+        # DynamoDB lookup is a network call per (jti, sub) per REVOCATION_CACHE_TTL, not crypto.
+        fresh_tokens = [_mint(key, "bench-jti", now + i / 1000) for i in range(total)]
+        if len(set(fresh_tokens)) != total:
+            raise RuntimeError("tokens are not distinct")
+        repeated = _mint(key, "bench-jti", now - 1)
+        events_fresh = [
+            {"type": "TOKEN", "authorizationToken": f"Bearer {t}", "methodArn": ARN} for t in fresh_tokens
+        ]
+        event_rep = {"type": "TOKEN", "authorizationToken": f"Bearer {repeated}", "methodArn": ARN}
+        pub = key.public_key()
+        head, payload, sig = repeated.split(".")
+        from auth_core._b64 import b64url_decode_unchecked
+
+        signing_input = f"{head}.{payload}".encode()
+        signature = b64url_decode_unchecked(sig)
+        rsa_pub = _rsa_public(pub)
+
+        def floor() -> None:
+            rsa_pub.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+
+        sink = io.StringIO()
+        results: dict[str, list[float]] = {
+            "ours, first sight": [],
+            "ours, repeated": [],
+            "core verify only": [],
+            "reference": [],
+            "floor": [],
+        }
+        verifier = app._authorizer()._verifier(ISSUER)
+        core_tokens = [_mint(key, "bench-jti", now - 100 - i / 1000) for i in range(total)]
+        with contextlib.redirect_stdout(sink):
+            app.lambda_handler(event_rep, None)  # warm the key cache and revocation cache
+            if ref_handler(event_rep, None, ref_keys)["principalId"] != "alice":
+                raise RuntimeError("the reference authorizer is broken")
+            cursor = 0
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                for ev in events_fresh[cursor : cursor + batch]:
+                    app.lambda_handler(ev, None)
+                results["ours, first sight"].append((time.perf_counter() - t0) / batch)
+                cursor += batch
+                t0 = time.perf_counter()
+                for _ in range(batch):
+                    app.lambda_handler(event_rep, None)
+                results["ours, repeated"].append((time.perf_counter() - t0) / batch)
+                t0 = time.perf_counter()
+                for token in core_tokens[cursor - batch : cursor]:
+                    verifier.verify(token)
+                results["core verify only"].append((time.perf_counter() - t0) / batch)
+                t0 = time.perf_counter()
+                for _ in range(batch):
+                    ref_handler(event_rep, None, ref_keys)
+                results["reference"].append((time.perf_counter() - t0) / batch)
+                t0 = time.perf_counter()
+                for _ in range(batch):
+                    floor()
+                results["floor"].append((time.perf_counter() - t0) / batch)
+                sink.seek(0)
+                sink.truncate()
+    return {name: statistics.median(values) * 1e6 for name, values in results.items()}
+
+
+def _rsa_public(verification_key: Any) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    jwk = verification_key.to_jwk()
+
+    def num(v: str) -> int:
+        from auth_core._b64 import b64url_decode_unchecked
+
+        return int.from_bytes(b64url_decode_unchecked(v), "big")
+
+    return rsa.RSAPublicNumbers(num(jwk["e"]), num(jwk["n"])).public_key()
+
+
+# ----------------------------------------------------------------------------- cold
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _ExtensionProxy(http.server.BaseHTTPRequestHandler):
+    """The Parameters and Secrets Extension's HTTP API, answered from the moto server."""
+
+    endpoint = ""
+
+    def do_GET(self) -> None:
+        import boto3
+
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        sm = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=self.endpoint)
+        value = sm.get_secret_value(
+            SecretId=query["secretId"][0], VersionStage=query.get("versionStage", ["AWSCURRENT"])[0]
+        )
+        body = json.dumps(
+            {"SecretString": value["SecretString"], "VersionStages": value["VersionStages"]}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: Any) -> None:
+        return
+
+
+PEAK = textwrap.dedent(
+    """
+    def peak_kb():
+        # ru_maxrss survives fork+exec on Linux (it would report the benchmark's own peak);
+        # VmHWM belongs to this address space only.
+        try:
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """
+)
+CHILD_OURS = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    t0 = time.perf_counter()
+    from functions.authorizer import app
+    event = json.loads(sys.argv[1])
+    out = app.lambda_handler(event, None)
+    t1 = time.perf_counter()
+    assert out["principalId"] == "alice", out
+    sys.stderr.write(json.dumps({"ms": (t1 - t0) * 1000, "rss_kb": peak_kb(), "boto3": "boto3" in sys.modules,
+                                 "powertools": "aws_lambda_powertools" in sys.modules}))
+    """
+)
+CHILD_REF = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    t0 = time.perf_counter()
+    ns = {}
+    exec(compile(sys.argv[2], "reference_authorizer", "exec"), ns)
+    keys = ns["load_keys"]()
+    event = json.loads(sys.argv[1])
+    out = ns["handler"](event, None, keys)
+    t1 = time.perf_counter()
+    assert out["principalId"] == "alice", out
+    sys.stderr.write(json.dumps({"ms": (t1 - t0) * 1000, "rss_kb": peak_kb(), "boto3": "boto3" in sys.modules,
+                                 "powertools": "aws_lambda_powertools" in sys.modules}))
+    """
+)
+
+
+def cold(samples: int) -> dict[str, dict[str, Any]]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    ext_port = _free_port()
+    _ExtensionProxy.endpoint = endpoint
+    for name, value in ENV.items():
+        os.environ.setdefault(name, value)
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", ext_port), _ExtensionProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        key, jwks = _setup_keys()
+        _seed(endpoint, jwks)
+        token = _mint(key, "cold-jti", time.time())
+        event = json.dumps({"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": ARN})
+        base_env = {
+            **os.environ,
+            **ENV,
+            "AWS_ENDPOINT_URL": endpoint,
+            "PYTHONPATH": f"{ROOT / 'layers' / 'auth_core'}:{ROOT}",
+        }
+        variants = {
+            "ours, extension keys, revocation off": (
+                CHILD_OURS,
+                {
+                    "KEY_FETCH_STRATEGY": "extension",
+                    "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(ext_port),
+                    "REVOCATION_CHECK": "false",
+                },
+            ),
+            "ours, extension keys, revocation on": (
+                CHILD_OURS,
+                {"KEY_FETCH_STRATEGY": "extension", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(ext_port)},
+            ),
+            "ours, boto3 keys, revocation on": (CHILD_OURS, {"KEY_FETCH_STRATEGY": "sdk"}),
+            "reference (boto3 + PyJWT + Powertools)": (CHILD_REF, {}),
+        }
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+        for _ in range(samples):
+            for name, (code, extra) in variants.items():  # interleaved
+                argv = [sys.executable, "-c", PEAK + code, event] + ([REFERENCE] if code is CHILD_REF else [])
+                t0 = time.perf_counter()
+                proc = subprocess.run(
+                    argv, env={**base_env, **extra}, capture_output=True, text=True, check=False
+                )
+                wall = (time.perf_counter() - t0) * 1000
+                if proc.returncode != 0:
+                    raise RuntimeError(f"{name} failed: {proc.stderr[-2000:]}")
+                data = json.loads(proc.stderr.strip().splitlines()[-1])
+                data["wall_ms"] = wall
+                runs[name].append(data)
+        return {
+            name: {
+                "import_and_first_request_ms": statistics.median(r["ms"] for r in rs),
+                "import_and_first_request_min_ms": min(r["ms"] for r in rs),
+                "process_wall_ms": statistics.median(r["wall_ms"] for r in rs),
+                "peak_rss_mb": max(r["rss_kb"] for r in rs) / 1024,
+                "boto3_imported": rs[0]["boto3"],
+                "powertools_imported": rs[0]["powertools"],
+            }
+            for name, rs in runs.items()
+        }
+    finally:
+        proxy.shutdown()
+        server.stop()
+
+
+# ----------------------------------------------------------------------------- report
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--rounds", type=int, default=30, help="warm rounds (interleaved)")
+    parser.add_argument("--batch", type=int, default=50, help="invocations per candidate per round")
+    parser.add_argument("--cold", type=int, default=7, help="cold-start samples per candidate")
+    args = parser.parse_args()
+
+    w = warm(args.rounds, args.batch)
+    c = cold(args.cold)
+    floor, ref = w["floor"], w["reference"]
+    ours_cold = c["ours, extension keys, revocation off"]["import_and_first_request_ms"]
+    ref_cold = c["reference (boto3 + PyJWT + Powertools)"]["import_and_first_request_ms"]
+    checks = {
+        "first sight <= 2.5x floor": w["ours, first sight"] <= 2.5 * floor,
+        "repeated <= 10 us": w["ours, repeated"] <= 10,
+        ">= 3x faster than reference (first sight)": ref >= 3 * w["ours, first sight"],
+        "cold start <= 0.4x reference (extension, revocation off)": ours_cold <= 0.4 * ref_cold,
+        "peak RSS <= 80 MB (ours)": all(v["peak_rss_mb"] <= 80 for k, v in c.items() if k.startswith("ours")),
+    }
+    doc = {"warm_us": w, "cold": c, "targets": checks, "python": sys.version.split()[0]}
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return
+    print(
+        f"Warm path, REST TOKEN event, RS256 (median µs/invocation, {args.rounds}x{args.batch}, interleaved)"
+    )
+    print(f"{'candidate':<28}{'µs':>10}{'x floor':>10}{'x reference':>13}")
+    for name, value in w.items():
+        print(f"{name:<28}{value:>10.1f}{value / floor:>10.2f}{value / ref:>13.2f}")
+    print()
+    print(f"Cold start (fresh process, keys from moto server on 127.0.0.1; median of {args.cold})")
+    header = ("candidate", "import+1st ms", "(min)", "process ms", "peak RSS MB", "boto3", "PT")
+    print(
+        f"{header[0]:<42}{header[1]:>14}{header[2]:>8}{header[3]:>12}{header[4]:>13}{header[5]:>7}{header[6]:>5}"
+    )
+    for name, v in c.items():
+        boto3, powertools = ("y" if v[k] else "n" for k in ("boto3_imported", "powertools_imported"))
+        print(
+            f"{name:<42}{v['import_and_first_request_ms']:>14.1f}{v['import_and_first_request_min_ms']:>8.1f}"
+            f"{v['process_wall_ms']:>12.1f}"
+            f"{v['peak_rss_mb']:>13.1f}{boto3:>7}{powertools:>5}"
+        )
+    print()
+    for name, ok in checks.items():
+        print(f"[{'ok' if ok else 'MISS'}] {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Lambda authorizer for the protected routes: REST TOKEN/REQUEST and HTTP API 1.0/2.0 events.
+
+Thin on purpose: the engine (``auth_core.authorizer.service``) detects the event format, verifies
+the bearer token against the public JWKS, checks revocation and route scopes, and shapes the
+answer. Raises exactly ``Exception("Unauthorized")`` for a 401; outages propagate (a 500).
+Powertools is not imported here: it would add ~120 ms to every cold start of the function that
+sits in front of every request (see ``auth_core/authorizer/telemetry.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from auth_core.authorizer.service import Authorizer
+from auth_core.authorizer.snapstart import after_restore
+from auth_core.settings import Settings
+
+
+@functools.cache
+def _authorizer() -> Authorizer:
+    return Authorizer.from_settings(Settings.from_env())
+
+
+def _forget_caches() -> None:
+    # After a SnapStart restore, cached keys, tokens and revocation answers may be stale.
+    if _authorizer.cache_info().currsize:
+        _authorizer().clear_caches()
+
+
+after_restore(_forget_caches)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _authorizer()(event, context)

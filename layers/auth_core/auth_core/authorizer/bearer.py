@@ -1,0 +1,48 @@
+"""RFC 6750 §2.1 bearer credentials, parsed strictly.
+
+``credentials = "Bearer" 1*SP b64token`` and ``b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
+"~" / "+" / "/" ) *"="``. The scheme is case-insensitive (RFC 9110 §11.1); surrounding optional
+whitespace is trimmed as HTTP parsers do (RFC 9110 §5.5), but a TAB between scheme and token, a
+second token, a comma (two header values joined by a proxy), or any non-ASCII byte is rejected.
+Why so strict: whatever we pass on is fed to the JWS parser, and a lenient split (``.split()``)
+would make ``Bearer a b`` or ``Bearer a,Bearer b`` ambiguous (security catalog T-HTTP-3..13).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container
+
+from auth_core.errors import TokenError
+
+__all__ = ["MAX_CREDENTIALS_LENGTH", "parse_bearer"]
+
+#: Longer header values are rejected before any regex runs (our tokens are < 2 KiB).
+MAX_CREDENTIALS_LENGTH = 8192
+
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
+_OWS = " \t"
+
+
+def parse_bearer(value: object, *, known: Container[str] = ()) -> str:
+    """Return the token of a ``Bearer`` credentials string.
+
+    :param value: the raw header value (anything: events are untrusted).
+    :param known: tokens that already passed this grammar (the verified-token cache): for
+        those, the per-character ``b64token`` scan is skipped; the scheme and separator are
+        still checked, so the accepted language is exactly the same.
+    :raises TokenError: ``missing_token`` when empty or not a string, ``bad_bearer`` otherwise.
+    """
+    if not isinstance(value, str) or not value.strip(_OWS):
+        raise TokenError("no bearer credentials", reason="missing_token")
+    if len(value) > MAX_CREDENTIALS_LENGTH:
+        raise TokenError("credentials too long", reason="bad_bearer")
+    credentials = value.strip(_OWS)
+    if credentials[6:7] == " " and credentials[:6].lower() == "bearer":
+        candidate = credentials[7:].lstrip(" ")
+        if candidate in known:
+            return candidate
+    match = _BEARER.fullmatch(credentials)
+    if match is None:
+        raise TokenError("not Bearer credentials", reason="bad_bearer")
+    return match.group(1)

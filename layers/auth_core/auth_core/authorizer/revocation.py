@@ -1,0 +1,130 @@
+"""Is a verified access token revoked? The jti deny list and the subject's ``not_before``.
+
+Both facts live in ``REVOCATIONS_TABLE`` (written by ``/revoke`` and by user-level revocation):
+``pk = "jti#<jti>"`` marks one revoked token, ``pk = "sub#<subject>"`` carries ``not_before``
+(tokens of that subject issued earlier are revoked). One ``BatchGetItem`` reads both, and the
+answer is cached per (jti, subject) for ``REVOCATION_CACHE_TTL`` seconds, so a busy token costs
+one DynamoDB read per TTL per execution environment.
+
+Lookups are keyed by jti and subject -- claims that were verified -- never by token bytes: an
+ECDSA signature can be re-encoded into a second valid token for the same claims, and a deny list
+keyed by token hash would miss that twin (security catalog T-JTI-2 / T-SIG-9).
+
+If DynamoDB fails we fail closed *and loud*: :class:`~auth_core.errors.RevocationStoreError`
+propagates to a 500, never an Allow, and never a 401 that would look like a bad token.
+Revocation latency seen by an API caller is at most the API Gateway authorizer result TTL plus
+``REVOCATION_CACHE_TTL`` (README: "Revocation latency").
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from auth_core import aws
+from auth_core.errors import RevocationStoreError, RevokedTokenError
+
+__all__ = ["RevocationChecker", "RevocationState"]
+
+
+class RevocationState(NamedTuple):
+    jti_revoked: bool
+    not_before: float | None
+
+
+class RevocationChecker:
+    """Reads and caches revocation facts.
+
+    :param table: the revocations table name.
+    :param ttl: seconds a lookup result is reused (0: every call reads DynamoDB).
+    :param clock: monotonic seconds (injectable for tests).
+    :param client: a DynamoDB client; default ``auth_core.aws.client("dynamodb")``, created on the
+        first lookup (so ``boto3`` is imported only when a verified token needs checking).
+    """
+
+    def __init__(
+        self,
+        table: str,
+        *,
+        ttl: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+        client: Any | None = None,
+        max_entries: int = 10_000,
+    ) -> None:
+        self.table = table
+        self.ttl = ttl
+        self._clock = clock
+        self._client = client
+        self._max_entries = max_entries
+        self._cache: OrderedDict[tuple[str, str], tuple[RevocationState, float]] = OrderedDict()
+
+    def check(self, *, jti: str, subject: str, issued_at: float) -> None:
+        """Raise if the token is revoked.
+
+        :raises RevokedTokenError: reason ``revoked`` (jti deny-listed) or ``revoked_subject``
+            (issued before the subject's ``not_before``).
+        :raises RevocationStoreError: the table could not be read.
+        """
+        state = self.lookup(jti, subject)
+        if state.jti_revoked:
+            raise RevokedTokenError("token revoked", reason="revoked")
+        if state.not_before is not None and issued_at < state.not_before:
+            raise RevokedTokenError("token predates the subject's revocation", reason="revoked_subject")
+
+    def lookup(self, jti: str, subject: str) -> RevocationState:
+        """The (cached) revocation facts for ``jti`` and ``subject``.
+
+        :raises RevocationStoreError: the table could not be read.
+        """
+        key = (jti, subject)
+        now = self._clock()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[1] < self.ttl:
+            return cached[0]
+        state = self._fetch(jti, subject)
+        if self.ttl > 0:
+            self._cache[key] = (state, now)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._max_entries:
+                self._cache.popitem(last=False)
+        return state
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def _fetch(self, jti: str, subject: str) -> RevocationState:
+        jti_pk, sub_pk = f"jti#{jti}", f"sub#{subject}"
+        request: dict[str, Any] = {
+            self.table: {
+                "Keys": [{"pk": {"S": jti_pk}}, {"pk": {"S": sub_pk}}],
+                "ProjectionExpression": "pk, not_before",
+            }
+        }
+        items: list[dict[str, Any]] = []
+        client = self._client if self._client is not None else aws.client("dynamodb")
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - loaded with the client
+
+        try:
+            for _attempt in range(2):
+                response = client.batch_get_item(RequestItems=request)
+                items.extend(response.get("Responses", {}).get(self.table, []))
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        except (BotoCoreError, ClientError) as exc:
+            raise RevocationStoreError("revocation table unavailable") from exc
+        if request:
+            raise RevocationStoreError("revocation lookup throttled")
+        jti_revoked, not_before = False, None
+        try:
+            for item in items:
+                pk = item["pk"]["S"]
+                if pk == jti_pk:
+                    jti_revoked = True
+                elif pk == sub_pk and "not_before" in item:
+                    not_before = float(item["not_before"]["N"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RevocationStoreError("malformed revocation item") from exc
+        return RevocationState(jti_revoked, not_before)

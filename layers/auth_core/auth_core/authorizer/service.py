@@ -1,0 +1,295 @@
+"""The authorizer engine: event in, API Gateway answer out, one decision line logged.
+
+===================================  ==========================================  ======================
+outcome                              REST, HTTP 1.0, HTTP 2.0 with ``iam``        HTTP 2.0 simple
+===================================  ==========================================  ======================
+valid token, route allowed           policy: Allow stage, Deny forbidden routes  ``isAuthorized: true``
+valid token, scope missing (403)     the *same* policy; its Deny hits the route  ``isAuthorized: false``
+bad/expired/revoked token (401)      ``raise Exception("Unauthorized")``          ``isAuthorized: false``
+key store/revocation table down, bug exception propagates: a 500                 a 500
+===================================  ==========================================  ======================
+
+Why outages are 500s and not 401s: both fail closed (nothing is ever allowed), but a 401 tells
+the client "your token is bad" and hides an outage from 5xx alarms; the catalog's T-AWS-4 prefers
+mapping everything to 401, we prefer being honest and loud (ERROR line + ``AuthorizerError``
+metric). Only :class:`~auth_core.errors.TokenError` becomes a 401. A malformed *event* is a
+``TokenError`` (``malformed_event``) by construction, so no event can produce a 500.
+
+Order of work, cheapest first: format detection and bearer grammar (no crypto), the verified
+token cache, signature and claims (the verifier), then revocation (the only DynamoDB call, so
+boto3 is imported only for tokens that verified), then route scopes -- evaluated on every
+request, cache hit or not.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Container, Mapping
+from typing import Any, Protocol, cast
+
+from auth_core.authorizer.bearer import parse_bearer
+from auth_core.authorizer.cache import VerifiedTokenCache
+from auth_core.authorizer.context import build_context
+from auth_core.authorizer.events import AuthorizerRequest, EventFormat, detect_format, parse_event
+from auth_core.authorizer.policy import iam_response, policy_statements, simple_response
+from auth_core.authorizer.revocation import RevocationChecker
+from auth_core.authorizer.routes import RouteTable
+from auth_core.authorizer.telemetry import DecisionLog, quote
+from auth_core.errors import ConfigurationError, TokenError
+from auth_core.http import resolve_issuer
+from auth_core.settings import Settings
+
+__all__ = ["Authorizer", "Claims", "Verifier"]
+
+#: Distinct issuers (derived from the API domain when ISSUER is unset) we keep a verifier for.
+_MAX_ISSUERS = 8
+
+
+class Claims(Protocol):
+    """What the engine reads from verified claims (``AccessTokenClaims`` provides it)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def scope(self) -> tuple[str, ...]: ...
+    @property
+    def jti(self) -> str: ...
+    @property
+    def issued_at(self) -> float: ...
+    @property
+    def expires_at(self) -> float: ...
+    @property
+    def raw(self) -> Mapping[str, Any]: ...
+
+
+class Verifier(Protocol):
+    def verify(self, token: str) -> Claims: ...
+
+
+class _Verified:
+    """A verified token's claims plus what is derived from them alone (computed once per token)."""
+
+    __slots__ = ("claims", "contexts", "granted", "log_members")
+
+    def __init__(self, claims: Claims) -> None:
+        self.claims = claims
+        self.granted = frozenset(claims.scope)
+        self.contexts: dict[bool, tuple[dict[str, Any], tuple[str, ...]]] = {}
+        # Who, for the decision line: only ever from verified claims.
+        self.log_members = (
+            f',"sub":{quote(claims.subject)},"jti":{quote(claims.jti)},"client_id":{quote(claims.client_id)}'
+        )
+
+
+#: Memoized policy statements per (stage ARN, granted scopes); bounded.
+_MAX_POLICIES = 1024
+
+
+def _unauthorized() -> Exception:
+    # API Gateway answers 401 only for an error whose message is exactly "Unauthorized".
+    return Exception("Unauthorized")
+
+
+class Authorizer:
+    """Decides API Gateway authorizer events. Build one per execution environment.
+
+    :param verifier_for: issuer -> verifier (signature and claims); called once per issuer.
+    :param revocation: the revocation checker, or ``None`` when ``REVOCATION_CHECK=false``.
+    :param clock: epoch seconds, shared with the verified-token cache.
+    :param key_store: the key provider behind ``verifier_for``; its ``clear()`` (if any) runs
+        in :meth:`clear_caches`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        verifier_for: Callable[[str], Verifier],
+        revocation: RevocationChecker | None,
+        clock: Callable[[], float] = time.time,
+        log: DecisionLog | None = None,
+        key_store: object = None,
+    ) -> None:
+        self.settings = settings
+        self.key_store = key_store
+        self.routes = RouteTable.from_mapping(settings.route_scopes)
+        self.revocation = revocation
+        self.log = log or DecisionLog("authorizer")
+        self.cache: VerifiedTokenCache[_Verified] = VerifiedTokenCache(
+            settings.verified_token_cache_size, clock
+        )
+        self._statements: dict[tuple[str, frozenset[str]], list[dict[str, Any]]] = {}
+        self._verifier_for = verifier_for
+        self._verifiers: dict[str, Verifier] = {}
+        self._simple_v2 = settings.authorizer_response_format == "simple"
+        # Cached tokens skip the b64token character scan; only when cache keys are bare tokens.
+        self._known: Container[str] = self.cache if settings.issuer else ()
+        self._header = settings.identity_header
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> Authorizer:
+        """The production wiring: public JWKS through ``PublicKeyStore``, DynamoDB revocations.
+
+        :param clock: epoch seconds for claim checks and the verified-token cache (tests).
+        :param monotonic: seconds for the key and revocation cache TTLs (tests).
+
+        :raises ConfigurationError: a required setting is missing or invalid.
+        """
+        from auth_core.keystore import PublicKeyStore  # noqa: PLC0415 - keeps the engine's tests crypto-free
+        from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415 - same
+
+        keys = PublicKeyStore.from_settings(settings, clock=monotonic)
+
+        def verifier_for(issuer: str) -> Verifier:
+            policy = ClaimsPolicy(
+                issuer,
+                settings.audience,
+                leeway=settings.leeway,
+                max_lifetime=settings.max_access_token_lifetime,
+            )
+            return AccessTokenVerifier(policy, keys, clock=clock)
+
+        revocation = None
+        if settings.revocation_check:
+            revocation = RevocationChecker(
+                settings.require("revocations_table"), ttl=settings.revocation_cache_ttl, clock=monotonic
+            )
+        return cls(settings, verifier_for=verifier_for, revocation=revocation, clock=clock, key_store=keys)
+
+    def clear_caches(self) -> None:
+        """Forget verified tokens, revocation answers and (when the store supports it) keys.
+
+        Called after a SnapStart restore: caches aged by ``time.monotonic`` must not survive
+        into a restored environment whose monotonic clock starts afresh.
+        """
+        self.cache.clear()
+        self._statements.clear()
+        if self.revocation is not None:
+            self.revocation.clear()
+        clear_keys = getattr(self.key_store, "clear", None)
+        if callable(clear_keys):
+            clear_keys()
+
+    # ------------------------------------------------------------------ the decision
+    def __call__(self, event: object, context: object = None) -> dict[str, Any]:
+        """Answer one authorizer event (see the module table).
+
+        :raises Exception: exactly ``Exception("Unauthorized")`` for a 401.
+        :raises AuthError: ``KeyStoreError``, ``RevocationStoreError``, ``ConfigurationError``
+            propagate (a 500), as does any unexpected error.
+        """
+        started = time.perf_counter()
+        request_id = getattr(context, "aws_request_id", None)
+        fmt: EventFormat | None = None
+        try:
+            fmt = detect_format(event)
+            request = parse_event(cast("Mapping[str, Any]", event), fmt, self._header)
+            verified = self._verified(parse_bearer(request.credentials, known=self._known), request)
+            claims = verified.claims
+            if self.revocation is not None:
+                self.revocation.check(jti=claims.jti, subject=claims.subject, issued_at=claims.issued_at)
+            response, allowed, dropped = self._answer(request, verified)
+        except TokenError as exc:
+            self._emit("INFO", "Unauthorized", request_id, started, fmt, exc.reason)
+            if fmt is EventFormat.HTTP_V2 and self._simple_v2:
+                return simple_response(False)
+            raise _unauthorized() from None
+        except Exception as exc:
+            reason = str(getattr(exc, "reason", "unexpected"))
+            self._emit(
+                "ERROR",
+                "AuthorizerError",
+                request_id,
+                started,
+                fmt,
+                reason,
+                f',"error":{quote(type(exc).__name__)}',
+            )
+            raise
+        extra = verified.log_members
+        if dropped:
+            extra += f',"context_dropped":{quote(" ".join(dropped))}'
+        self._emit(
+            "INFO",
+            "Allowed" if allowed else "Denied",
+            request_id,
+            started,
+            fmt,
+            "ok" if allowed else "insufficient_scope",
+            extra,
+        )
+        return response
+
+    def _verified(self, token: str, request: AuthorizerRequest) -> _Verified:
+        issuer = self._issuer(request)
+        cache_key = token if self.settings.issuer else f"{issuer} {token}"
+        verified = self.cache.get(cache_key)
+        if verified is None:
+            claims = self._verifier(issuer).verify(token)
+            verified = _Verified(claims)
+            self.cache.put(cache_key, verified, claims.expires_at)
+        return verified
+
+    def _issuer(self, request: AuthorizerRequest) -> str:
+        if self.settings.issuer:
+            return self.settings.issuer
+        if request.format is EventFormat.REST_TOKEN:
+            raise ConfigurationError("ISSUER must be set for a REST TOKEN authorizer")
+        if request.domain_name is None:
+            raise TokenError("event has no domain name", reason="malformed_event")
+        return resolve_issuer("", {"requestContext": {"domainName": request.domain_name}})
+
+    def _verifier(self, issuer: str) -> Verifier:
+        found = self._verifiers.get(issuer)
+        if found is None:
+            if len(self._verifiers) >= _MAX_ISSUERS:
+                self._verifiers.clear()
+            found = self._verifiers[issuer] = self._verifier_for(issuer)
+        return found
+
+    def _answer(
+        self, request: AuthorizerRequest, verified: _Verified
+    ) -> tuple[dict[str, Any], bool, tuple[str, ...]]:
+        claims, granted = verified.claims, verified.granted
+        allowed = self.routes.required_scopes(request.arn.request, request.route_key) <= granted
+        simple = request.format is EventFormat.HTTP_V2 and self._simple_v2
+        built = verified.contexts.get(simple)
+        if built is None:
+            built = verified.contexts[simple] = build_context(
+                claims, self.settings.context_claims, json_values=simple
+            )
+        context, dropped = built
+        if simple:
+            return simple_response(allowed, context), allowed, dropped
+        key = (request.arn.base, granted)
+        statements = self._statements.get(key)
+        if statements is None:
+            if len(self._statements) >= _MAX_POLICIES:
+                self._statements.clear()
+            statements = self._statements[key] = policy_statements(request.arn, self.routes, granted)
+        return iam_response(claims.subject, statements, context), allowed, dropped
+
+    def _emit(
+        self,
+        level: str,
+        decision: str,
+        request_id: str | None,
+        started: float,
+        fmt: EventFormat | None,
+        reason: str,
+        extra: str = "",
+    ) -> None:
+        latency_us = int((time.perf_counter() - started) * 1e6)
+        members = (
+            f'"decision":{quote(decision)},"format":{quote(fmt.value) if fmt else "null"},'
+            f'"latency_us":{latency_us},"reason":{quote(reason)}{extra}'
+        )
+        self.log.emit_members(level, f"authorizer decision: {decision}", decision, request_id, members)

@@ -1,0 +1,59 @@
+"""The decision line format (EMF) and the SnapStart hook."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import types
+
+import pytest
+
+from auth_core.authorizer.snapstart import after_restore
+from auth_core.authorizer.telemetry import DecisionLog
+
+
+def test_decision_line_is_one_json_object_with_emf() -> None:
+    stream = io.StringIO()
+    log = DecisionLog("authorizer", namespace="NS", stream=stream, clock=lambda: 1_800_000_000.5)
+    log.emit("INFO", "m1", "Unauthorized", "req-1", reason="expired")
+    log.emit("INFO", "m2", "Allowed", None, sub="a\nb")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["timestamp"] == "2027-01-15T08:00:00.500Z"
+    assert (first["cold_start"], second["cold_start"]) == (True, False)
+    assert first["function_request_id"] == "req-1"
+    assert "function_request_id" not in second
+    assert first["_aws"] == {
+        "Timestamp": 1_800_000_000_500,
+        "CloudWatchMetrics": [
+            {
+                "Namespace": "NS",
+                "Dimensions": [["service"]],
+                "Metrics": [{"Name": "Unauthorized", "Unit": "Count"}],
+            }
+        ],
+    }
+    assert first["Unauthorized"] == 1
+    assert first["service"] == "authorizer"
+    assert second["sub"] == "a\nb"
+
+
+def test_namespace_defaults_to_powertools_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "FromEnv")
+    assert DecisionLog().namespace == "FromEnv"
+    monkeypatch.delenv("POWERTOOLS_METRICS_NAMESPACE")
+    assert DecisionLog().namespace == "ServerlessJwtAuth"
+
+
+def test_after_restore_is_a_no_op_outside_lambda() -> None:
+    assert after_restore(lambda: None) is False
+
+
+def test_after_restore_registers_when_the_runtime_offers_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    registered = []
+    module = types.ModuleType("snapshot_restore_py")
+    module.register_after_restore = registered.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", module)
+    hook = object()
+    assert after_restore(hook) is True  # type: ignore[arg-type]
+    assert registered == [hook]
