@@ -9,9 +9,8 @@ strong ``ETag`` and ``Cache-Control: public, max-age <= KEY_CACHE_TTL``; a match
 from __future__ import annotations
 
 import functools
-from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from auth_core.discovery import (
@@ -23,15 +22,12 @@ from auth_core.discovery import (
     etag_matches,
     openid_configuration,
 )
-from auth_core.http import register_error_handlers, resolve_issuer
+from auth_core.http import HttpFunction, resolve_issuer
 from auth_core.keystore import PublicKeyStore
-from auth_core.observability import get_logger, get_metrics
 from auth_core.settings import Settings
 
-logger = get_logger("jwks")
-metrics = get_metrics(service="jwks")
-app = APIGatewayHttpResolver()
-register_error_handlers(app, logger, metrics)
+fn = HttpFunction.create("jwks")
+app, logger, metrics = fn.app, fn.logger, fn.metrics
 
 
 @functools.cache
@@ -71,6 +67,4 @@ def openid_config() -> Response:
     return _cacheable(canonical_json(doc))
 
 
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = fn.handler()

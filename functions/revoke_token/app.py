@@ -8,30 +8,18 @@ RevocationService`). Every well-formed request from an authenticated client gets
 from __future__ import annotations
 
 import functools
-from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.event_handler import Response
 
-from auth_core.http import (
-    NO_STORE,
-    NOT_POST,
-    json_response,
-    method_not_allowed,
-    register_error_handlers,
-    resolve_issuer,
-)
+from auth_core.http import NO_STORE, HttpFunction, json_response, resolve_issuer
 from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.oauth.factories import revocation_service
 from auth_core.oauth.request import parse_request
 from auth_core.oauth.revocation import RevocationService
-from auth_core.observability import get_logger, get_metrics
 from auth_core.settings import Settings
 
-logger = get_logger("revoke_token")
-metrics = get_metrics(service="revoke_token")
-app = APIGatewayHttpResolver()
-register_error_handlers(app, logger, metrics)
+fn = HttpFunction.create("revoke_token", post_only=["/revoke"])
+app, logger, metrics = fn.app, fn.logger, fn.metrics
 
 
 @functools.cache
@@ -51,12 +39,4 @@ def revoke() -> Response:
     return json_response(200, {}, NO_STORE)
 
 
-@app.route("/revoke", method=NOT_POST)
-def not_post() -> Response:
-    return method_not_allowed()
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = fn.handler()

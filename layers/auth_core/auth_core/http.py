@@ -20,7 +20,8 @@ The body never says *why* a token or credential failed; the log line does (``rea
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auth_core.errors import (
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NOT_POST",
     "NO_STORE",
+    "HttpFunction",
     "error_body",
     "json_response",
     "method_not_allowed",
@@ -154,3 +156,55 @@ def token_response(body: str) -> Response:
 def method_not_allowed() -> Response:
     """405 ``invalid_request`` with ``Allow: POST``."""
     return json_response(405, {"error": "invalid_request"}, {**NO_STORE, "Allow": "POST"})
+
+
+# --------------------------------------------------------------------------- function plumbing
+@dataclass(frozen=True)
+class HttpFunction:
+    """The plumbing every HTTP function shares, built once per execution environment.
+
+    A Powertools resolver with the one error mapping, a redacting Logger and EMF Metrics named
+    after the function, 405 answers for non-POST methods on POST-only routes, and a
+    ``lambda_handler`` that sets the correlation id (API Gateway request id) and flushes metrics.
+    Handlers keep only their routes and their cached services.
+
+    Example::
+
+        fn = HttpFunction.create("issue_token", post_only=["/token"])
+        app, logger, metrics = fn.app, fn.logger, fn.metrics
+
+        @app.post("/token")
+        def token() -> Response: ...
+
+        lambda_handler = fn.handler()
+    """
+
+    app: APIGatewayHttpResolver
+    logger: Any
+    metrics: Any
+
+    @classmethod
+    def create(cls, service: str, *, post_only: Iterable[str] = ()) -> HttpFunction:
+        """Build the resolver, Logger and Metrics for ``service`` and register the error mapping."""
+        from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415
+
+        from auth_core.observability import get_logger, get_metrics  # noqa: PLC0415
+
+        fn = cls(APIGatewayHttpResolver(), get_logger(service), get_metrics(service=service))
+        register_error_handlers(fn.app, fn.logger, fn.metrics)
+        for path in post_only:
+            fn.app.route(path, method=NOT_POST)(method_not_allowed)
+        return fn
+
+    def handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        """The Lambda entry point: correlation id from the request, metrics flushed after."""
+        from aws_lambda_powertools.logging import correlation_paths  # noqa: PLC0415
+
+        app = self.app
+
+        @self.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+        @self.metrics.log_metrics
+        def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return app.resolve(event, context)
+
+        return lambda_handler

@@ -7,10 +7,13 @@ key store, the access-token issuer and the verifier are bound to the real implem
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from auth_core.http import resolve_issuer
 from auth_core.oauth.audit import Audit
-from auth_core.oauth.grants import Issuer, IssuerFactory, TokenService
+from auth_core.oauth.grants import Issuer, IssuerFactory, TokenResult, TokenService
+from auth_core.oauth.request import OAuthRequest, parse_request
 from auth_core.oauth.revocation import RevocationService, SessionRevoker
 from auth_core.settings import Settings
 from auth_core.stores.clients import ClientStore
@@ -18,7 +21,7 @@ from auth_core.stores.revocations import RevocationStore
 from auth_core.stores.sessions import SessionStore
 from auth_core.stores.users import UserStore
 
-__all__ = ["issuer_factory", "revocation_service", "token_service"]
+__all__ = ["issuer_factory", "revocation_service", "run_token_operation", "token_service"]
 
 
 def token_service(settings: Settings, audit: Audit | None = None) -> TokenService:
@@ -80,3 +83,19 @@ def revocation_service(settings: Settings, issuer_url: str, audit: Audit | None 
         verifier=verifier,
         audit=audit,
     )
+
+
+def run_token_operation(
+    operation: Callable[[OAuthRequest, IssuerFactory], TokenResult],
+    settings: Settings,
+    event: Mapping[str, Any],
+) -> TokenResult:
+    """Parse an API Gateway event strictly and run ``POST /token`` or ``POST /refresh`` on it.
+
+    The one request path both token functions share: the issuer URL is resolved per request
+    (configured, else the API's domain) and the operation builds the exact response body.
+
+    :raises OAuthError: the RFC 6749 §5.2 error for the request.
+    """
+    issuers = issuer_factory(settings, resolve_issuer(settings.issuer, event))
+    return operation(parse_request(event), issuers)
