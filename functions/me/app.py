@@ -8,17 +8,14 @@ API Gateway can set; without it the route was reached without the authorizer, so
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 
 from auth_core.errors import TokenError
-from auth_core.http import NO_STORE, json_response, register_error_handlers
-from auth_core.observability import get_logger
+from auth_core.http import NO_STORE, HttpFunction, json_response
 
-logger = get_logger("me")
-app = APIGatewayHttpResolver()
-register_error_handlers(app, logger)
+fn = HttpFunction.create("me")
+app, logger = fn.app, fn.logger
 
 
 @app.get("/me")
@@ -31,5 +28,4 @@ def me() -> Response:
     return json_response(200, dict(identity), NO_STORE)
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+lambda_handler = fn.handler()
