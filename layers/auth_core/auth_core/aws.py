@@ -12,7 +12,7 @@ import os
 import threading
 from typing import Any
 
-__all__ = ["client", "reset_clients", "set_client"]
+__all__ = ["client", "injected", "lean_preferred", "reset_clients", "set_client"]
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str | None], Any] = {}
@@ -63,3 +63,28 @@ def reset_clients() -> None:
     with _lock:
         _clients.clear()
         _overrides.clear()
+
+
+def injected(service: str) -> bool:
+    """Was a client injected for ``service``? The boto3-free paths (``auth_core.aws_json``)
+    then step aside, so tests and tools that inject a moto-backed client keep getting it."""
+    return service in _overrides
+
+
+def lean_preferred(service: str) -> bool:
+    """Should the boto3-free client (``auth_core.aws_json``) serve ``service`` by default?
+
+    Yes when the credentials are in the environment (Lambda always puts them there), we run
+    in a Lambda runtime (``AWS_LAMBDA_FUNCTION_NAME``) or against an explicit endpoint
+    (``AWS_ENDPOINT_URL``: the local stack, a moto server), and no boto3 client was injected.
+    Elsewhere -- a developer shell with a profile, in-process ``moto.mock_aws`` tests -- boto3
+    keeps serving, because only botocore knows profiles, SSO and in-process mocks.
+    """
+    env = os.environ
+    if service in _overrides or not (env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY")):
+        return False
+    return bool(
+        env.get("AWS_LAMBDA_FUNCTION_NAME")
+        or env.get("AWS_ENDPOINT_URL")
+        or env.get(f"AWS_ENDPOINT_URL_{service.upper()}")
+    )

@@ -15,9 +15,11 @@ Why not Powertools Parameters or a plain JWKS client:
   after that the store fails closed with :class:`KeyStoreUnavailableError` (a 5xx, never a 401).
 
 How the text is fetched is a strategy, ``fetch(secret_id, stage) -> str``:
-:func:`sdk_fetch` (boto3, through the lazy :func:`auth_core.aws.client`) or
+:func:`sdk_fetch` (boto3, through the lazy :func:`auth_core.aws.client`),
 :class:`ExtensionFetch` (the AWS Parameters and Secrets Lambda Extension over localhost with
-``urllib`` only, which keeps boto3's ~300-440 ms import out of the authorizer's cold start).
+``urllib`` only) or :func:`lean_fetch` (``GetSecretValue`` signed by our own SigV4 over
+``http.client``, :mod:`auth_core.aws_json`); the last two keep boto3's ~250-440 ms import out
+of the authorizer's cold start.
 :func:`fetch_from_settings` picks one from ``KEY_FETCH_STRATEGY``. Tests inject their own.
 
 Every interesting moment is reported through ``on_event(name)`` (default: nothing), which the
@@ -31,9 +33,6 @@ import json
 import os
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -64,6 +63,7 @@ __all__ = [
     "SecretFetch",
     "SigningKeyStore",
     "fetch_from_settings",
+    "lean_fetch",
     "sdk_fetch",
 ]
 
@@ -141,6 +141,10 @@ class ExtensionFetch:
         :raises KeyStoreUnavailableError: the extension is unreachable or answered an error.
         :raises KeyFormatError: the answer is not the expected JSON with a ``SecretString``.
         """
+        import urllib.error  # noqa: PLC0415 - lazy: only this strategy needs urllib (cold start)
+        import urllib.parse  # noqa: PLC0415 - same
+        import urllib.request  # noqa: PLC0415 - same
+
         query = urllib.parse.urlencode({"secretId": secret_id, "versionStage": stage})
         request = urllib.request.Request(  # noqa: S310 - fixed http://host:port URL built here
             f"{self._base}?{query}",
@@ -162,20 +166,54 @@ class ExtensionFetch:
         return value
 
 
+def lean_fetch(secret_id: str, stage: str) -> str:
+    """Read ``secret_id`` at ``stage`` with the boto3-free client (:mod:`auth_core.aws_json`).
+
+    Same contract as :func:`sdk_fetch`; needs credentials in the environment (Lambda sets them).
+
+    :raises KeyStoreUnavailableError: the call failed (throttled, denied, not found, network).
+    :raises KeyFormatError: the version holds no ``SecretString``.
+    """
+    from auth_core import aws_json  # noqa: PLC0415 - http.client only for this strategy
+
+    try:
+        answer = aws_json.client("secretsmanager").call(
+            "GetSecretValue", {"SecretId": secret_id, "VersionStage": stage}
+        )
+    except aws_json.AwsServiceError as exc:
+        raise KeyStoreUnavailableError(f"GetSecretValue({stage}) failed: {exc.code}") from exc
+    except aws_json.AwsJsonError as exc:
+        raise KeyStoreUnavailableError(f"GetSecretValue({stage}) failed: {type(exc).__name__}") from exc
+    value = answer.get("SecretString")
+    if not isinstance(value, str):
+        raise KeyFormatError("the secret version holds no SecretString")
+    return value
+
+
 def fetch_from_settings(settings: Settings) -> SecretFetch:
-    """The fetch strategy selected by ``KEY_FETCH_STRATEGY`` (``auto``: the extension when
-    ``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` is set, else boto3).
+    """The fetch strategy selected by ``KEY_FETCH_STRATEGY``.
+
+    ``auto``: the extension when ``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` is set; else the
+    lean client when :func:`auth_core.aws.lean_preferred` (env credentials in a Lambda runtime or
+    with ``AWS_ENDPOINT_URL``, no injected boto3 client); else boto3 (profiles, SSO, mocks).
 
     :raises ConfigurationError: unknown strategy.
     """
     strategy = settings.key_fetch_strategy
     if strategy == "auto":
-        strategy = "extension" if settings.secrets_extension_port else "sdk"
+        if settings.secrets_extension_port:
+            strategy = "extension"
+        elif aws.lean_preferred("secretsmanager"):
+            strategy = "lean"
+        else:
+            strategy = "sdk"
     if strategy == "sdk":
         return sdk_fetch
+    if strategy == "lean":
+        return lean_fetch
     if strategy == "extension":
         return ExtensionFetch(settings.secrets_extension_port or EXTENSION_DEFAULT_PORT)
-    raise ConfigurationError("KEY_FETCH_STRATEGY must be one of auto, sdk, extension")
+    raise ConfigurationError("KEY_FETCH_STRATEGY must be one of auto, sdk, lean, extension")
 
 
 # --------------------------------------------------------------------------- the cache
@@ -341,6 +379,13 @@ class _StageCaches(Generic[T]):
         self._lock = threading.Lock()
         self._caches: dict[str, CachedSecret[T]] = {}
 
+    def clear(self) -> None:
+        """Empty every stage's cache (the stage objects stay: callers may hold them)."""
+        with self._lock:
+            caches = list(self._caches.values())
+        for cache in caches:
+            cache.clear()
+
     def __call__(self, stage: str) -> CachedSecret[T]:
         found = self._caches.get(stage)
         if found is None:
@@ -416,6 +461,14 @@ class PublicKeyStore:
         :raises KeyStoreUnavailableError: no usable copy (see :meth:`CachedSecret.get`).
         """
         return self._stages(stage).get()
+
+    def clear(self) -> None:
+        """Forget every cached key set and the refresh rate-limit state.
+
+        Used after a SnapStart restore (``authorizer/snapstart.py``): copies aged by
+        ``time.monotonic`` must not survive into a restored environment.
+        """
+        self._stages.clear()
 
     def get_verification_key(self, kid: str) -> VerificationKey:
         """The key for ``kid``; on a miss, one rate-limited refetch, then give up.
@@ -498,6 +551,10 @@ class SigningKeyStore:
         :raises KeyFormatError: the secret is malformed and no usable copy is left.
         """
         return self._stages(stage).get()
+
+    def clear(self) -> None:
+        """Forget every cached key set and the refresh rate-limit state (SnapStart restore)."""
+        self._stages.clear()
 
     def get_signing_key(self) -> SigningKey:
         """The ``active`` key of ``AWSCURRENT``.

@@ -165,6 +165,8 @@ class Settings:
     #: KEY_FETCH_STRATEGY: how key sets are read from Secrets Manager: ``sdk`` (boto3),
     #: ``extension`` (the AWS Parameters and Secrets Lambda Extension over localhost; no boto3
     #: import on cold start) or ``auto`` (extension when its port variable is set, else sdk).
+    #: Appended: ``lean`` (boto3-free signed ``GetSecretValue``, ``auth_core.aws_json``); ``auto``
+    #: now picks ``lean`` when no extension port is set and the environment holds credentials.
     key_fetch_strategy: str = "auto"
     #: PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: port of the Parameters and Secrets Lambda
     #: Extension; the template sets it (2773) on functions that carry the extension layer.
@@ -218,7 +220,7 @@ class Settings:
             "login_max_failures": _int(e, "LOGIN_MAX_FAILURES", cls.login_max_failures, 1, 1000),
             "login_lockout_seconds": _int(e, "LOGIN_LOCKOUT_SECONDS", cls.login_lockout_seconds, 1, 86400),
             "key_fetch_strategy": _choice(
-                e, "KEY_FETCH_STRATEGY", cls.key_fetch_strategy, ("auto", "sdk", "extension")
+                e, "KEY_FETCH_STRATEGY", cls.key_fetch_strategy, ("auto", "sdk", "extension", "lean")
             ),
             "secrets_extension_port": _int(
                 e, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", cls.secrets_extension_port, 0, 65535

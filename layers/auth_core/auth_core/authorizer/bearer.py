@@ -21,6 +21,7 @@ __all__ = ["MAX_CREDENTIALS_LENGTH", "parse_bearer"]
 MAX_CREDENTIALS_LENGTH = 8192
 
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*", re.ASCII)
 _OWS = " \t"
 
 
@@ -33,15 +34,22 @@ def parse_bearer(value: object, *, known: Container[str] = ()) -> str:
         still checked, so the accepted language is exactly the same.
     :raises TokenError: ``missing_token`` when empty or not a string, ``bad_bearer`` otherwise.
     """
-    if not isinstance(value, str) or not value.strip(_OWS):
+    if not isinstance(value, str):
+        raise TokenError("no bearer credentials", reason="missing_token")
+    credentials = value.strip(_OWS)
+    if not credentials:
         raise TokenError("no bearer credentials", reason="missing_token")
     if len(value) > MAX_CREDENTIALS_LENGTH:
         raise TokenError("credentials too long", reason="bad_bearer")
-    credentials = value.strip(_OWS)
-    if credentials[6:7] == " " and credentials[:6].lower() == "bearer":
+    scheme = credentials[:6]
+    if credentials[6:7] == " " and scheme.isascii() and scheme.lower() == "bearer":
+        # Same language as _BEARER: ASCII "bearer" (any case), 1*SP, then b64token.
         candidate = credentials[7:].lstrip(" ")
-        if candidate in known:
+        if candidate in known or _B64TOKEN.fullmatch(candidate) is not None:
+            # ``candidate`` itself, not a regex group copy: its hash is already computed for
+            # the cache lookups that follow.
             return candidate
+        raise TokenError("not Bearer credentials", reason="bad_bearer")
     match = _BEARER.fullmatch(credentials)
     if match is None:
         raise TokenError("not Bearer credentials", reason="bad_bearer")

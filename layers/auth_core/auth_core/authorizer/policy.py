@@ -22,7 +22,7 @@ from typing import Any
 
 from auth_core.authorizer.routes import ExecuteApiArn, RouteTable
 
-__all__ = ["iam_response", "policy_statements", "simple_response"]
+__all__ = ["iam_response", "policy_document", "policy_statements", "simple_response"]
 
 _INVOKE = "execute-api:Invoke"
 
@@ -42,15 +42,22 @@ def policy_statements(
     return statements
 
 
+def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``policyDocument`` for ``statements`` (built once per stage and scope set)."""
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def iam_response(
-    principal_id: str, statements: list[dict[str, Any]], context: Mapping[str, Any]
+    principal_id: str, document: Mapping[str, Any] | list[dict[str, Any]], context: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """An IAM-policy authorizer response (REST, HTTP payload 1.0, HTTP 2.0 with ``iam``)."""
-    return {
-        "principalId": principal_id,
-        "policyDocument": {"Version": "2012-10-17", "Statement": statements},
-        "context": dict(context),
-    }
+    """An IAM-policy authorizer response (REST, HTTP payload 1.0, HTTP 2.0 with ``iam``).
+
+    :param document: a prebuilt :func:`policy_document` (the hot path shares it between
+        responses: the runtime only serialises it), or the statements list.
+    """
+    if isinstance(document, list):
+        document = policy_document(document)
+    return {"principalId": principal_id, "policyDocument": document, "context": dict(context)}
 
 
 def simple_response(authorized: bool, context: Mapping[str, Any] | None = None) -> dict[str, Any]:

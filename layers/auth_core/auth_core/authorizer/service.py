@@ -23,6 +23,7 @@ request, cache hit or not.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Container, Mapping
 from typing import Any, Protocol, cast
@@ -31,10 +32,10 @@ from auth_core.authorizer.bearer import parse_bearer
 from auth_core.authorizer.cache import VerifiedTokenCache
 from auth_core.authorizer.context import build_context
 from auth_core.authorizer.events import AuthorizerRequest, EventFormat, detect_format, parse_event
-from auth_core.authorizer.policy import iam_response, policy_statements, simple_response
+from auth_core.authorizer.policy import iam_response, policy_document, policy_statements, simple_response
 from auth_core.authorizer.revocation import RevocationChecker
 from auth_core.authorizer.routes import RouteTable
-from auth_core.authorizer.telemetry import DecisionLog, quote
+from auth_core.authorizer.telemetry import DecisionLog, quote, quote_value
 from auth_core.errors import ConfigurationError, TokenError
 from auth_core.http import resolve_issuer
 from auth_core.settings import Settings
@@ -62,6 +63,8 @@ class Claims(Protocol):
     def expires_at(self) -> float: ...
     @property
     def raw(self) -> Mapping[str, Any]: ...
+    @property
+    def session_id(self) -> str | None: ...
 
 
 class Verifier(Protocol):
@@ -77,9 +80,11 @@ class _Verified:
         self.claims = claims
         self.granted = frozenset(claims.scope)
         self.contexts: dict[bool, tuple[dict[str, Any], tuple[str, ...]]] = {}
-        # Who, for the decision line: only ever from verified claims.
+        # Who, for the decision line: only ever from verified claims. (``quote_value``, not the
+        # memoising ``quote``: per-token strings must not crowd out the line's constants.)
         self.log_members = (
-            f',"sub":{quote(claims.subject)},"jti":{quote(claims.jti)},"client_id":{quote(claims.client_id)}'
+            f',"sub":{quote_value(claims.subject)},"jti":{quote_value(claims.jti)},'
+            f'"client_id":{quote_value(claims.client_id)}'
         )
 
 
@@ -120,13 +125,17 @@ class Authorizer:
         self.cache: VerifiedTokenCache[_Verified] = VerifiedTokenCache(
             settings.verified_token_cache_size, clock
         )
-        self._statements: dict[tuple[str, frozenset[str]], list[dict[str, Any]]] = {}
+        #: (stage ARN prefix, granted scopes) -> the policy document (route-independent, shared).
+        self._statements: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
         self._verifier_for = verifier_for
         self._verifiers: dict[str, Verifier] = {}
         self._simple_v2 = settings.authorizer_response_format == "simple"
         # Cached tokens skip the b64token character scan; only when cache keys are bare tokens.
         self._known: Container[str] = self.cache if settings.issuer else ()
         self._header = settings.identity_header
+        self._fixed_issuer = settings.issuer
+        #: (level, decision, format, reason) -> the decision line's constant members around latency.
+        self._members: dict[tuple[str, str, EventFormat | None, str], tuple[str, str]] = {}
 
     @classmethod
     def from_settings(
@@ -165,7 +174,7 @@ class Authorizer:
         return cls(settings, verifier_for=verifier_for, revocation=revocation, clock=clock, key_store=keys)
 
     def clear_caches(self) -> None:
-        """Forget verified tokens, revocation answers and (when the store supports it) keys.
+        """Forget verified tokens, revocation answers, keys and pooled AWS connections.
 
         Called after a SnapStart restore: caches aged by ``time.monotonic`` must not survive
         into a restored environment whose monotonic clock starts afresh.
@@ -177,6 +186,10 @@ class Authorizer:
         clear_keys = getattr(self.key_store, "clear", None)
         if callable(clear_keys):
             clear_keys()
+        # Keep-alive sockets of the boto3-free client do not survive a snapshot either.
+        lean = sys.modules.get("auth_core.aws_json")
+        if lean is not None:
+            lean.reset_clients()
 
     # ------------------------------------------------------------------ the decision
     def __call__(self, event: object, context: object = None) -> dict[str, Any]:
@@ -195,7 +208,12 @@ class Authorizer:
             verified = self._verified(parse_bearer(request.credentials, known=self._known), request)
             claims = verified.claims
             if self.revocation is not None:
-                self.revocation.check(jti=claims.jti, subject=claims.subject, issued_at=claims.issued_at)
+                self.revocation.check(
+                    jti=claims.jti,
+                    subject=claims.subject,
+                    issued_at=claims.issued_at,
+                    session_id=claims.session_id,
+                )
             response, allowed, dropped = self._answer(request, verified)
         except TokenError as exc:
             self._emit("INFO", "Unauthorized", request_id, started, fmt, exc.reason)
@@ -229,8 +247,11 @@ class Authorizer:
         return response
 
     def _verified(self, token: str, request: AuthorizerRequest) -> _Verified:
-        issuer = self._issuer(request)
-        cache_key = token if self.settings.issuer else f"{issuer} {token}"
+        if self._fixed_issuer:
+            issuer, cache_key = self._fixed_issuer, token
+        else:
+            issuer = self._issuer(request)
+            cache_key = f"{issuer} {token}"
         verified = self.cache.get(cache_key)
         if verified is None:
             claims = self._verifier(issuer).verify(token)
@@ -259,7 +280,11 @@ class Authorizer:
         self, request: AuthorizerRequest, verified: _Verified
     ) -> tuple[dict[str, Any], bool, tuple[str, ...]]:
         claims, granted = verified.claims, verified.granted
-        allowed = self.routes.required_scopes(request.arn.request, request.route_key) <= granted
+        # Fast path: no ROUTE_SCOPES at all, nothing to look up.
+        allowed = (
+            not self.routes.scoped
+            or self.routes.required_scopes(request.arn.request, request.route_key) <= granted
+        )
         simple = request.format is EventFormat.HTTP_V2 and self._simple_v2
         built = verified.contexts.get(simple)
         if built is None:
@@ -270,12 +295,14 @@ class Authorizer:
         if simple:
             return simple_response(allowed, context), allowed, dropped
         key = (request.arn.base, granted)
-        statements = self._statements.get(key)
-        if statements is None:
+        document = self._statements.get(key)
+        if document is None:
             if len(self._statements) >= _MAX_POLICIES:
                 self._statements.clear()
-            statements = self._statements[key] = policy_statements(request.arn, self.routes, granted)
-        return iam_response(claims.subject, statements, context), allowed, dropped
+            document = self._statements[key] = policy_document(
+                policy_statements(request.arn, self.routes, granted)
+            )
+        return iam_response(claims.subject, document, context), allowed, dropped
 
     def _emit(
         self,
@@ -288,8 +315,14 @@ class Authorizer:
         extra: str = "",
     ) -> None:
         latency_us = int((time.perf_counter() - started) * 1e6)
-        members = (
-            f'"decision":{quote(decision)},"format":{quote(fmt.value) if fmt else "null"},'
-            f'"latency_us":{latency_us},"reason":{quote(reason)}{extra}'
-        )
+        key = (level, decision, fmt, reason)
+        parts = self._members.get(key)
+        if parts is None:
+            parts = (
+                f'"decision":{quote(decision)},"format":{quote(fmt.value) if fmt else "null"},"latency_us":',
+                f',"reason":{quote(reason)}',
+            )
+            if len(self._members) < 256:  # reasons are a closed set; bounded anyway
+                self._members[key] = parts
+        members = f"{parts[0]}{latency_us}{parts[1]}{extra}"
         self.log.emit_members(level, f"authorizer decision: {decision}", decision, request_id, members)

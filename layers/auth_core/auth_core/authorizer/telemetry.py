@@ -20,9 +20,10 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
 
-__all__ = ["DecisionLog", "quote"]
+__all__ = ["DecisionLog", "quote", "quote_value"]
 
 #: One encoder for every line: ``json.dumps(..., separators=...)`` builds a new encoder per call.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
@@ -51,7 +52,7 @@ class DecisionLog:
         self._stamp_second = -1
         self._stamp = ""
         self._emf: dict[str, str] = {}
-        self._prefixes: dict[tuple[str, str], str] = {}
+        self._lines: dict[tuple[str, str, str], tuple[str, str]] = {}
         self._service = _ENCODE(service)
 
     def emit(self, level: str, message: str, metric: str, request_id: str | None, **fields: Any) -> None:
@@ -69,21 +70,27 @@ class DecisionLog:
         than verifying a cached token, so callers pre-encode what does not change per request.
         """
         now = self._clock()
-        second = int(now)
+        millis = int(now * 1000)
+        second = millis // 1000
         if second != self._stamp_second:
             self._stamp_second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        prefix = self._prefixes.get((level, message))
-        if prefix is None:
-            prefix = _ENCODE({"level": level, "message": message})[:-1]
-            self._prefixes[(level, message)] = prefix
-        rid = f',"function_request_id":{quote(request_id)}' if request_id else ""
+        key = (level, message, metric)
+        parts = self._lines.get(key)
+        if parts is None:
+            # Everything constant for this kind of line, serialised once: the head up to the
+            # timestamp and the EMF tail.
+            head = _ENCODE({"level": level, "message": message})[:-1] + ',"timestamp":"'
+            parts = (head, self._metric_tail(metric))
+            if len(self._lines) < 64:
+                self._lines[key] = parts
+        rid = f',"function_request_id":{quote_value(str(request_id))}' if request_id else ""
         cold = "true" if self.cold_start else "false"
         self.cold_start = False
         (self._stream or sys.stdout).write(
-            f'{prefix},"timestamp":"{self._stamp}.{int(now * 1000) % 1000:03d}Z",'
-            f'"service":{self._service},"cold_start":{cold}{rid}{"," if members else ""}{members},'
-            f'"_aws":{{"Timestamp":{int(now * 1000)},{self._metric_tail(metric)}\n'
+            f'{parts[0]}{self._stamp}.{millis - second * 1000:03d}Z","service":{self._service},'
+            f'"cold_start":{cold}{rid}{"," if members else ""}{members},'
+            f'"_aws":{{"Timestamp":{millis},{parts[1]}\n'
         )
 
     def _metric_tail(self, metric: str) -> str:
@@ -104,12 +111,20 @@ class DecisionLog:
 
 _QUOTED: dict[str, str] = {}
 
+#: ``value`` as a JSON string literal, not memoised: for per-request values (sub, jti, request id).
+quote_value: Callable[[str], str] = encode_basestring_ascii
+
 
 def quote(value: str) -> str:
-    """``value`` as a JSON string literal; the few constant strings of a line are memoised."""
+    """``value`` as a JSON string literal; the few constant strings of a line are memoised.
+
+    ``encode_basestring_ascii`` is exactly what ``JSONEncoder.encode`` does for a ``str`` (with
+    ``ensure_ascii``), minus a Python-level call: control characters, quotes and non-ASCII are
+    escaped, so a value can never break out of its string (CWE-117).
+    """
     found = _QUOTED.get(value)
     if found is None:
-        found = _ENCODE(value)
+        found = encode_basestring_ascii(value)
         if len(_QUOTED) < 256:
             _QUOTED[value] = found
     return found
