@@ -6,8 +6,8 @@ Policy, in check order (each failure raises the named :class:`~auth_core.errors.
    (RFC 9068 §2.2) → :class:`MissingClaimError`;
 2. types: NumericDates (``exp``, ``iat``, ``nbf``) are JSON numbers, not booleans, within
    ±2^53; ``iss``, ``sub``, ``client_id``, ``jti`` non-empty strings; ``aud`` a string or a
-   non-empty array of strings; ``scope`` a string; ``roles`` an array of strings
-   → :class:`InvalidClaimError`;
+   non-empty array of strings; ``scope`` a string; ``roles`` an array of strings; ``sid``
+   (optional) a non-empty string of at most 128 characters → :class:`InvalidClaimError`;
 3. time, with ``leeway``: expired when ``now >= exp + leeway`` → :class:`ExpiredTokenError`;
    ``now < nbf - leeway`` or ``iat > now + leeway`` → :class:`NotYetValidError`;
    ``exp - iat > max_lifetime`` → :class:`InvalidClaimError` (reason ``lifetime``);
@@ -36,12 +36,20 @@ from auth_core.errors import (
     NotYetValidError,
 )
 
-__all__ = ["REGISTERED_CLAIMS", "AccessTokenClaims", "ClaimsPolicy", "validate_access_token_claims"]
+__all__ = [
+    "MAX_SESSION_ID",
+    "REGISTERED_CLAIMS",
+    "AccessTokenClaims",
+    "ClaimsPolicy",
+    "validate_access_token_claims",
+]
 
 #: Claims the issuer sets itself; extra claims may not override them.
 REGISTERED_CLAIMS = frozenset(
-    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "roles", "typ", "cnf"}
+    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "roles", "typ", "cnf", "sid"}
 )
+#: Longest accepted ``sid``: it becomes a DynamoDB key in the authorizer's revocation lookup.
+MAX_SESSION_ID = 128
 _MAX_NUMERIC_DATE = 2**53  # beyond this, int/float arithmetic stops being exact
 _ABSENT: Any = object()
 
@@ -70,6 +78,10 @@ class AccessTokenClaims:
     legal, RFC 7519 §2): rounding ``exp`` down only shortens a cache lifetime, rounding ``iat``
     down only makes a revocation cut-off (``iat < not_before``) stricter. ``raw`` keeps the exact
     values.
+
+    ``session_id`` is the ``sid`` claim (OpenID Connect's session id): the refresh-token family
+    the token was issued from, ``None`` for tokens outside a session (client credentials). The
+    authorizer refuses every token of a revoked session by it.
     """
 
     subject: str
@@ -82,6 +94,7 @@ class AccessTokenClaims:
     audience: tuple[str, ...]
     roles: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    session_id: str | None = None
 
 
 def _invalid_date(name: str) -> InvalidClaimError:
@@ -149,6 +162,11 @@ def validate_access_token_claims(
         raise InvalidClaimError("scope", "scope must be a space-separated string")
     roles = claims.get("roles")
     roles = () if roles is None and "roles" not in claims else _strings(roles, "roles")
+    sid = claims.get("sid", _ABSENT)
+    if sid is _ABSENT:
+        sid = None
+    elif type(sid) is not str or not 0 < len(sid) <= MAX_SESSION_ID:
+        raise InvalidClaimError("sid", f"sid must be a non-empty string of at most {MAX_SESSION_ID} chars")
 
     # 2. time
     leeway = policy.leeway
@@ -178,4 +196,5 @@ def validate_access_token_claims(
         audience,
         roles,
         MappingProxyType(claims if type(claims) is dict else dict(claims)),
+        sid,
     )

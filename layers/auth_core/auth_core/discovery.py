@@ -41,8 +41,10 @@ JWKS_PATH = "/.well-known/jwks.json"
 OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
 GRANT_TYPES = ("password", "client_credentials", "refresh_token")
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+#: RFC 7662 §2.1: introspection is for authenticated confidential clients only (no "none").
+INTROSPECTION_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 #: claims our access tokens may carry (RFC 9068 plus ``roles``).
-CLAIMS_SUPPORTED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "roles")
+CLAIMS_SUPPORTED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "roles", "sid")
 
 
 def canonical_json(doc: Mapping[str, Any]) -> str:
@@ -98,6 +100,8 @@ def openid_configuration(
         "id_token_signing_alg_values_supported": algs,
         "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
         "revocation_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
+        "introspection_endpoint": base + "/introspect",
+        "introspection_endpoint_auth_methods_supported": list(INTROSPECTION_AUTH_METHODS),
         "scopes_supported": list(scopes),
         "claims_supported": list(CLAIMS_SUPPORTED),
     }

@@ -3,7 +3,8 @@
 * :class:`AccessTokenIssuer` builds the claims set and signs it with a key handed in by the
   caller (normally ``SigningKeyStore.get_signing_key()``): header
   ``{"alg", "typ": "at+jwt", "kid"}``; claims ``iss, sub, aud, exp, iat, jti, client_id, scope``
-  plus ``roles`` and extra claims. The encoded header is cached per key.
+  plus ``roles``, ``sid`` (the session a token belongs to) and extra claims. The encoded header
+  is cached per key.
 * :class:`AccessTokenVerifier` runs :func:`auth_core.jws.verify_compact` (structure, header,
   key by ``kid``, signature) and then :func:`auth_core.claims.validate_access_token_claims`.
   It raises only :class:`~auth_core.errors.TokenError` subclasses for a bad token; a key-store
@@ -32,6 +33,7 @@ from typing import Any
 from auth_core._b64 import b64url_encode
 from auth_core._json import dumps_compact
 from auth_core.claims import (
+    MAX_SESSION_ID,
     REGISTERED_CLAIMS,
     AccessTokenClaims,
     ClaimsPolicy,
@@ -124,15 +126,19 @@ class AccessTokenIssuer:
         scope: Iterable[str],
         roles: Iterable[str] = (),
         extra_claims: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
     ) -> IssuedToken:
         """Sign a new access token for ``subject`` acting through ``client_id``.
 
         :param scope: granted scopes (deduplicated, order kept); a string is split on spaces.
         :param roles: added as a ``roles`` array when non-empty.
         :param extra_claims: additional public claims; may not name a registered claim.
+        :param session_id: the ``sid`` claim: the session (refresh-token family) the token is
+            issued from, so revoking the session can refuse every token of it. A named parameter,
+            not an extra claim, because verifiers act on it.
         :raises InvalidScopeError: a scope value outside the RFC 6749 §3.3 grammar.
         :raises ConfigurationError: empty subject/client id, an extra claim that overrides a
-            registered one, or a value JSON cannot represent.
+            registered one, an empty or overlong session id, or a value JSON cannot represent.
         """
         if type(subject) is not str or not subject or type(client_id) is not str or not client_id:
             raise ConfigurationError("subject and client_id must be non-empty strings")
@@ -155,6 +161,10 @@ class AccessTokenIssuer:
             if not all(type(role) is str and role for role in role_list):
                 raise ConfigurationError("roles must be non-empty strings")
             claims["roles"] = role_list
+        if session_id is not None:
+            if type(session_id) is not str or not 0 < len(session_id) <= MAX_SESSION_ID:
+                raise ConfigurationError("session_id must be a non-empty string of at most 128 characters")
+            claims["sid"] = session_id
         if extra_claims:
             if not REGISTERED_CLAIMS.isdisjoint(extra_claims):
                 raise ConfigurationError("extra claims may not override registered claims")

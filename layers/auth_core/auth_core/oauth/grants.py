@@ -9,6 +9,11 @@ Password grant, in order: client authentication → grant allowed for the client
 (locked accounts are refused before any hashing, even with the right password) → user lookup →
 Argon2id verification (a dummy verification for unknown users: same cost) → enabled → scope →
 sign → new refresh family. Failures count towards the per-username throttle.
+
+Every access token issued from a refresh family (at login and at each refresh) carries
+``sid`` = the family id, so revoking the family refuses all of its access tokens at once
+(:mod:`auth_core.oauth.revocation`); client-credentials tokens belong to no session and carry
+none. The family id is 128 random bits and a lookup key only: knowing it grants nothing.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class Issuer(Protocol):
         scope: Any,
         roles: Any = (),
         extra_claims: Any = None,
+        session_id: str | None = None,
     ) -> Any: ...
 
 
@@ -235,10 +241,19 @@ class TokenService:
             if s in self.policy.scopes_supported and (not client.scopes or s in client.scopes)
         ]
         scope = resolve_scope(request.get("scope"), allowed)
-        issued = self._issue(client, subject=user.username, scope=scope, roles=user.roles, issuers=issuers)
+        # A session exists only with a refresh token; its id is the access token's ``sid``.
+        family_id = secrets.token_hex(16) if "refresh_token" in client.grant_types else None
+        issued = self._issue(
+            client,
+            subject=user.username,
+            scope=scope,
+            roles=user.roles,
+            issuers=issuers,
+            session_id=family_id,
+        )
         refresh_token = None
-        if "refresh_token" in client.grant_types:
-            refresh_token = self._new_family(client, user, scope, issued)
+        if family_id is not None:
+            refresh_token = self._new_family(family_id, client, user, scope, issued)
         self.audit.record("LoginSucceeded", client_id=client.client_id)
         return TokenResult(token_body(issued, refresh_token), "password")
 
@@ -266,7 +281,12 @@ class TokenService:
 
         def mint(record: RefreshRecord, authed: Client, scope: tuple[str, ...]) -> Any:
             return self._issue(
-                authed, subject=record.subject, scope=scope, roles=record.roles, issuers=issuers
+                authed,
+                subject=record.subject,
+                scope=scope,
+                roles=record.roles,
+                issuers=issuers,
+                session_id=record.family_id,
             )
 
         result = self.rotator.rotate(token, client, request.get("scope"), mint)
@@ -298,19 +318,29 @@ class TokenService:
         scope: tuple[str, ...],
         roles: tuple[str, ...],
         issuers: IssuerFactory,
+        session_id: str | None = None,
     ) -> Any:
         ttl = client.access_token_ttl or self.policy.access_token_ttl
         key = self.keys.get_signing_key()
-        return issuers(ttl).issue(key, subject=subject, client_id=client.client_id, scope=scope, roles=roles)
+        return issuers(ttl).issue(
+            key,
+            subject=subject,
+            client_id=client.client_id,
+            scope=scope,
+            roles=roles,
+            session_id=session_id,
+        )
 
-    def _new_family(self, client: Client, user: User, scope: tuple[str, ...], issued: Any) -> str:
+    def _new_family(
+        self, family_id: str, client: Client, user: User, scope: tuple[str, ...], issued: Any
+    ) -> str:
         now = int(self._clock())
         max_age = client.refresh_max_age or self.policy.refresh_max_age
         idle = client.refresh_idle_timeout or self.policy.refresh_idle_timeout
         token = new_refresh_token()
         token_hash = hash_refresh_token(token)
         family = Family(
-            family_id=secrets.token_hex(16),
+            family_id=family_id,
             subject=user.username,
             client_id=client.client_id,
             scope=scope,

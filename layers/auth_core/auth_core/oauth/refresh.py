@@ -12,8 +12,8 @@ Policy (RFC 9700 §4.14.2, RFC 6749 §6), as implemented by :class:`RefreshRotat
   response is sealed under a key derived from the parent token: ``grace.py``). That makes a
   lost response or a client retry harmless.
 * Any other use of a rotated token -- after the window, or of an older ancestor, or once the
-  child has itself been used -- is reuse: the whole family is revoked, the newest access token
-  deny-listed, and ``RefreshTokenReuse`` is recorded.
+  child has itself been used -- is reuse: the whole family is revoked, with every access token
+  issued from it (their ``sid`` claim names the family), and ``RefreshTokenReuse`` is recorded.
 * A token presented by another client than the one it was issued to: ``invalid_grant`` and the
   family is revoked (the token has leaked).
 * Absolute lifetime from family creation (rotation never extends it) and idle timeout per token.

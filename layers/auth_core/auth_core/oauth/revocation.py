@@ -3,9 +3,13 @@
 :class:`SessionRevoker` holds the three server-side moves every other path reuses:
 
 * :meth:`~SessionRevoker.revoke_family` -- mark a family revoked (its refresh tokens all die,
-  because every rotation is conditional on the family being ``active``) and deny-list the newest
-  access token issued from it (RFC 7009 §2.1: revoking a refresh token SHOULD revoke the access
-  tokens of the same grant);
+  because every rotation is conditional on the family being ``active``) and, in the same
+  transaction, write ``sid#<family id>`` to the revocations table: every access token issued
+  from the family carries that ``sid``, so the authorizer refuses all of them, not only the
+  newest (RFC 7009 §2.1: revoking a refresh token SHOULD revoke the access tokens of the same
+  grant). Every path that ends a session comes here: ``/revoke`` of a refresh token, reuse
+  detection, a token presented by another client, a disabled user found at refresh, ``authctl
+  sessions revoke``, log-out-everywhere and disabling a user;
 * :meth:`~SessionRevoker.logout_all` -- "log out everywhere": bump the user's
   ``tokens_valid_after``, write the ``sub#`` ``not_before`` mirror the authorizer reads, revoke
   every family of the user;
@@ -13,7 +17,11 @@
 
 :class:`RevocationService` is the ``/revoke`` endpoint (RFC 7009): it answers 200 for every
 well-formed request from an authenticated client -- unknown, garbage, expired, already revoked
-or another client's token alike -- so the endpoint is no oracle.
+or another client's token alike -- so the endpoint is no oracle. Revoking an *access* token
+deny-lists that token's jti only: RFC 7009 §2.1 lets the server also revoke the grant (MAY), but
+an access token is shown to every resource server it is sent to, and for a public client it is
+the only credential ``/revoke`` sees -- a leaked copy must not be enough to end the user's
+session. The session ends with its refresh token (and then all its access tokens die).
 """
 
 from __future__ import annotations
@@ -22,17 +30,20 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from auth_core.errors import ExpiredTokenError, TokenError
+from auth_core.errors import ExpiredTokenError, TemporarilyUnavailableError, TokenError
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.client_auth import authenticate_client
 from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token
 from auth_core.oauth.request import OAuthRequest
 from auth_core.stores.clients import Client, ClientStore
-from auth_core.stores.revocations import RevocationStore
-from auth_core.stores.sessions import ACTIVE, SessionStore
+from auth_core.stores.revocations import MAX_CLOCK_LEEWAY, RevocationStore
+from auth_core.stores.sessions import ACTIVE, Family, SessionStore
 from auth_core.stores.users import UserStore
 
 __all__ = ["AccessTokenVerifierLike", "RevocationService", "SessionRevoker"]
+
+#: Read-then-transact rounds before a family that keeps being refreshed concurrently gives a 503.
+_REVOKE_ATTEMPTS = 3
 
 
 class AccessTokenVerifierLike(Protocol):
@@ -60,18 +71,46 @@ class SessionRevoker:
         self._clock = clock
 
     def revoke_family(self, family_id: str, *, reason: str) -> bool:
-        """Revoke one family (idempotent); ``True`` if this call revoked it.
+        """Revoke one family and every access token issued from it (idempotent).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        Two DynamoDB calls: a consistent read of the family (its client for the audit record,
+        its newest access token), then one transaction: family ``active`` → ``revoked`` plus the
+        ``sid#`` entry (and the newest token's ``jti#`` entry, for tokens minted before access
+        tokens carried ``sid``). A refresh racing the transaction either committed first (its
+        token carries the ``sid``, so it is refused too) or fails its own family check.
+
+        :returns: ``True`` if this call revoked it; ``False`` if it was already revoked or does
+            not exist (nothing is written then).
+        :raises TemporarilyUnavailableError: DynamoDB failed, or concurrent refreshes kept
+            conflicting with the transaction.
         """
         now = int(self._clock())
-        before = self.sessions.revoke_family(family_id, now=now, reason=reason)
-        if before is None:
-            return False
-        if before.at_jti and before.at_exp > now:
-            self.revocations.revoke_jti(before.at_jti, before.at_exp)
-        self.audit.record("FamilyRevoked", family_id=family_id, client_id=before.client_id, reason=reason)
-        return True
+        for _attempt in range(_REVOKE_ATTEMPTS):
+            family = self.sessions.get_family(family_id)
+            if family is None or family.status != ACTIVE:
+                return False
+            reasons = self.sessions.revoke_family(
+                family_id, now=now, reason=reason, writes=self._deny_writes(family, now)
+            )
+            if reasons is None:
+                self.audit.record(
+                    "FamilyRevoked", family_id=family_id, client_id=family.client_id, reason=reason
+                )
+                return True
+            if reasons[0] == "ConditionalCheckFailed":
+                return False  # revoked by someone else between our read and our write
+        raise TemporarilyUnavailableError(reason="revoke_conflict")
+
+    def _deny_writes(self, family: Family, now: int) -> list[dict[str, Any]]:
+        # Every token of the family was issued by now, so a verifier stops accepting it by
+        # now + max lifetime + leeway. The newest token's exp is a second bound that does not
+        # depend on *this* process's MAX_ACCESS_TOKEN_LIFETIME (authctl may run with defaults);
+        # the leeway is the largest any verifier may be configured with.
+        until = max(now + self.max_token_lifetime, family.at_exp) + MAX_CLOCK_LEEWAY
+        writes = [self.revocations.session_put(family.family_id, until)]
+        if family.at_jti and family.at_exp > now:
+            writes.append(self.revocations.jti_put(family.at_jti, family.at_exp))
+        return writes
 
     def revoke_all_families(self, username: str, *, reason: str) -> int:
         """Revoke every active family of ``username``; returns how many this call revoked."""

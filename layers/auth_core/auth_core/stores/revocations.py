@@ -4,7 +4,15 @@
 token has expired on its own the entry is useless).
 ``sub#<subject>`` -- ``not_before`` N: tokens of that subject with ``iat < not_before`` are revoked
 (the mirror of the user's ``tokens_valid_after``, so the authorizer never reads the users table);
-``expires_at`` = ``not_before`` + the longest access-token lifetime.
+``expires_at`` = ``not_before`` + the longest access-token lifetime + leeway.
+``sid#<session id>`` -- a revoked session (refresh-token family): every access token whose ``sid``
+claim names it is revoked. Written in the same transaction that marks the family revoked;
+``expires_at`` = revocation time + the longest access-token lifetime + leeway, by when every
+access token of the session has expired on its own.
+
+"Leeway" here is :data:`MAX_CLOCK_LEEWAY`, the largest ``CLOCK_LEEWAY`` a verifier may be
+configured with, not the writer's own setting: an operator's ``authctl`` with default settings
+must not write an entry that expires while a deployed authorizer still accepts the token.
 """
 
 from __future__ import annotations
@@ -13,9 +21,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from auth_core.stores._dynamo import as_int, dynamodb, put_or_conflict, run, v_int, v_str
+from auth_core.stores._dynamo import Item, as_int, dynamodb, put_or_conflict, run, v_int, v_str
 
-__all__ = ["RevocationStore"]
+__all__ = ["MAX_CLOCK_LEEWAY", "RevocationStore"]
+
+#: Upper bound of ``Settings.leeway`` (``CLOCK_LEEWAY``): how long past ``exp`` a verifier may
+#: still accept a token.
+MAX_CLOCK_LEEWAY = 300
 
 
 class RevocationStore:
@@ -39,12 +51,29 @@ class RevocationStore:
             self.ddb,
             "put_item",
             TableName=self.table,
-            Item={
-                "pk": v_str(f"jti#{jti}"),
-                "expires_at": v_int(expires_at),
-                "revoked_at": v_int(int(self._clock())),
-            },
+            Item=self._deny_item(f"jti#{jti}", expires_at),
         )
+
+    def jti_put(self, jti: str, expires_at: int) -> Item:
+        """The ``TransactWriteItems`` element of :meth:`revoke_jti` (for a caller's transaction)."""
+        return {"Put": {"TableName": self.table, "Item": self._deny_item(f"jti#{jti}", expires_at)}}
+
+    def session_put(self, session_id: str, expires_at: int) -> Item:
+        """A ``TransactWriteItems`` ``Put`` revoking every access token whose ``sid`` is ``session_id``.
+
+        Unconditional: writing it twice is harmless, and it must never fail the transaction that
+        revokes the session itself.
+        """
+        return {"Put": {"TableName": self.table, "Item": self._deny_item(f"sid#{session_id}", expires_at)}}
+
+    def _deny_item(self, pk: str, expires_at: int) -> Item:
+        return {"pk": v_str(pk), "expires_at": v_int(expires_at), "revoked_at": v_int(int(self._clock()))}
+
+    def is_session_revoked(self, session_id: str) -> bool:
+        """True while a deny entry for session ``session_id`` exists and has not expired."""
+        key = {"pk": v_str(f"sid#{session_id}")}
+        item = run(self.ddb, "get_item", TableName=self.table, Key=key).get("Item")
+        return bool(item) and as_int(item, "expires_at") > int(self._clock())
 
     def is_jti_revoked(self, jti: str) -> bool:
         """True while a deny entry for ``jti`` exists and has not expired."""
@@ -65,7 +94,7 @@ class RevocationStore:
             ConditionExpression="attribute_not_exists(not_before) OR not_before < :nb",
             ExpressionAttributeValues={
                 ":nb": v_int(not_before),
-                ":exp": v_int(not_before + max_token_lifetime + 300),
+                ":exp": v_int(not_before + max_token_lifetime + MAX_CLOCK_LEEWAY),
             },
         )
 

@@ -8,8 +8,10 @@ Two item kinds (the login throttle shares the table, see ``throttle.py``):
     refresh can only narrow scope), ``created_at``, ``expires_at`` (= created_at + absolute max
     age; rotation never extends it; also the TTL), ``idle_timeout``, ``status``
     (``active``/``revoked``), ``current`` (SHA-256 of the one live refresh token),
-    ``generation``, ``last_used_at``, ``at_jti``/``at_exp`` (the newest access token, deny-listed
-    when the family is revoked: RFC 7009 §2.1), ``revoked_at``/``revoked_reason``.
+    ``generation``, ``last_used_at``, ``at_jti``/``at_exp`` (the newest access token: its ``exp``
+    bounds the session's revocation entry, and its jti is deny-listed on revocation for tokens
+    minted before access tokens carried ``sid``), ``revoked_at``/``revoked_reason``. The family id
+    is also the ``sid`` claim of every access token issued from the family.
 
 ``rt#<sha256 hex of the token>`` -- one refresh token, stored only as its hash.
     A copy of what a refresh needs (``family_id``, ``client_id``, ``owner``, ``scope``,
@@ -32,7 +34,6 @@ from auth_core.stores._dynamo import (
     as_str,
     as_strs,
     dynamodb,
-    put_or_conflict,
     run,
     transact_or_reasons,
     v_int,
@@ -258,31 +259,34 @@ class SessionStore:
         ]
         return transact_or_reasons(self.ddb, items)
 
-    def revoke_family(self, family_id: str, *, now: int, reason: str) -> Family | None:
-        """Mark a family revoked. Returns the family as it was if this call revoked it, ``None``
-        when it was already revoked or does not exist (idempotent).
+    def revoke_family(
+        self, family_id: str, *, now: int, reason: str, writes: list[Item]
+    ) -> list[str] | None:
+        """Mark a family revoked, and apply ``writes`` (the revocations-table entries that refuse
+        its access tokens) in the same ``TransactWriteItems``: a session is never revoked without
+        its access tokens, even if the caller dies half-way.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :returns: ``None`` if this call revoked the family, else the cancellation code per item
+            (family first): ``ConditionalCheckFailed`` when it was already revoked or does not
+            exist, ``TransactionConflict`` when a refresh touched it at that very moment.
+        :raises TemporarilyUnavailableError: DynamoDB failed otherwise.
         """
-        response = put_or_conflict(
-            self.ddb,
-            "update_item",
-            TableName=self.table,
-            Key={"pk": v_str(f"fam#{family_id}")},
-            UpdateExpression="SET #st = :revoked, revoked_at = :now, revoked_reason = :why",
-            ConditionExpression="attribute_exists(pk) AND #st = :active",
-            ExpressionAttributeNames={"#st": "status"},
-            ExpressionAttributeValues={
-                ":revoked": v_str(REVOKED),
-                ":active": v_str(ACTIVE),
-                ":now": v_int(now),
-                ":why": v_str(reason),
-            },
-            ReturnValues="ALL_OLD",
-        )
-        if response is None:
-            return None
-        return _family(response.get("Attributes") or {})
+        update: Item = {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": v_str(f"fam#{family_id}")},
+                "UpdateExpression": "SET #st = :revoked, revoked_at = :now, revoked_reason = :why",
+                "ConditionExpression": "attribute_exists(pk) AND #st = :active",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {
+                    ":revoked": v_str(REVOKED),
+                    ":active": v_str(ACTIVE),
+                    ":now": v_int(now),
+                    ":why": v_str(reason),
+                },
+            }
+        }
+        return transact_or_reasons(self.ddb, [update, *writes])
 
 
 # ---------------------------------------------------------------------- codecs
