@@ -154,6 +154,8 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
         raise InvalidRequestError(f"unknown grant types: {', '.join(sorted(unknown))}")
     if "client_credentials" in args.grants and not args.confidential:
         raise InvalidRequestError("client_credentials needs --confidential")
+    if args.introspect_any and not args.confidential:
+        raise InvalidRequestError("--introspect-any needs --confidential")
     secret = secrets.token_urlsafe(32) if args.confidential else None
     _clients(args).create(
         Client(
@@ -164,9 +166,12 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             access_token_ttl=args.access_token_ttl,
             refresh_max_age=args.refresh_max_age,
             refresh_idle_timeout=args.refresh_idle_timeout,
+            introspect_any=args.introspect_any,
         )
     )
     doc: dict[str, Any] = {"client_id": args.client_id, "grants": args.grants, "scopes": args.scopes}
+    if args.introspect_any:
+        doc["introspect_any"] = True
     if secret:
         doc["client_secret"] = secret
         doc["note"] = "shown once; only its hash is stored"
@@ -251,6 +256,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--access-token-ttl", type=int, help="override ACCESS_TOKEN_TTL for this client")
     p.add_argument("--refresh-max-age", type=int, help="override REFRESH_SESSION_MAX_AGE")
     p.add_argument("--refresh-idle-timeout", type=int, help="override REFRESH_IDLE_TIMEOUT")
+    p.add_argument(
+        "--introspect-any",
+        action="store_true",
+        help="may introspect every client's tokens at POST /introspect (needs --confidential)",
+    )
     p.set_defaults(func=cmd_clients_create)
     for name, enabled in (("disable", False), ("enable", True)):
         p = _with_tables(clients.add_parser(name, help=f"{name} a client"), *TABLES)
@@ -263,6 +273,6 @@ def register(subparsers: Any) -> None:
     p = _with_tables(sessions.add_parser("list", help="a user's sessions (refresh-token families)"), *TABLES)
     p.add_argument("username")
     p.set_defaults(func=cmd_sessions_list)
-    p = _with_tables(sessions.add_parser("revoke", help="revoke one session"), *TABLES)
+    p = _with_tables(sessions.add_parser("revoke", help="end a session and all its access tokens"), *TABLES)
     p.add_argument("family_id")
     p.set_defaults(func=cmd_sessions_revoke)

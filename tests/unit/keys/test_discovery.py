@@ -28,6 +28,9 @@ def test_openid_configuration_fields():
     methods = ["client_secret_basic", "client_secret_post", "none"]
     assert doc["token_endpoint_auth_methods_supported"] == methods
     assert doc["revocation_endpoint_auth_methods_supported"] == doc["token_endpoint_auth_methods_supported"]
+    assert doc["introspection_endpoint"] == "https://auth.example.com/introspect"
+    introspection_methods = doc["introspection_endpoint_auth_methods_supported"]
+    assert introspection_methods == ["client_secret_basic", "client_secret_post"]  # no "none"
     assert doc["scopes_supported"] == ["openid", "read"]
     assert {"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"} <= set(doc["claims_supported"])
     assert "authorization_endpoint" not in doc

@@ -22,6 +22,7 @@ FUNCTION_DIRS = {
     "IssueTokenFunction": "issue_token",
     "RefreshTokenFunction": "refresh_token",
     "RevokeTokenFunction": "revoke_token",
+    "IntrospectTokenFunction": "introspect_token",
     "AuthorizerFunction": "authorizer",
     "JwksFunction": "jwks",
     "RotateKeysFunction": "rotate_keys",
@@ -33,6 +34,7 @@ ROUTES = {
     ("POST", "/token"): ("IssueTokenFunction", PUBLIC),
     ("POST", "/refresh"): ("RefreshTokenFunction", PUBLIC),
     ("POST", "/revoke"): ("RevokeTokenFunction", PUBLIC),
+    ("POST", "/introspect"): ("IntrospectTokenFunction", PUBLIC),
     ("GET", "/.well-known/jwks.json"): ("JwksFunction", PUBLIC),
     ("GET", "/.well-known/openid-configuration"): ("JwksFunction", PUBLIC),
     ("GET", "/me"): ("MeFunction", PROTECTED),
@@ -52,7 +54,7 @@ TOKEN_ISSUER = {
     *crud(USERS), *crud(SESSIONS),
     # read + ConditionCheckItem: the refresh rotation transaction re-checks the client item
     ("table:read", CLIENTS), ("table:check", CLIENTS),
-    # refresh-token reuse deny-lists the family's newest access token (PutItem on jti# keys only)
+    # revoking a family (reuse detection...) refuses its access tokens (PutItem on jti#/sid# keys only)
     ("table:write", REVOCATIONS),
 }
 PERMISSIONS: dict[str, set[tuple[str, str]]] = {
@@ -62,6 +64,11 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         ("secret:read", PUBLIC_JWKS),
         ("table:read", CLIENTS),
         *crud(SESSIONS), *crud(REVOCATIONS), *crud(USERS),
+    },
+    # RFC 7662: read-only; no users table (the sub# not_before mirror answers "logged out")
+    "IntrospectTokenFunction": {
+        ("secret:read", PUBLIC_JWKS),
+        ("table:read", CLIENTS), ("table:read", SESSIONS), ("table:read", REVOCATIONS),
     },
     "AuthorizerFunction": {("secret:read", PUBLIC_JWKS), ("table:read", REVOCATIONS)},
     "JwksFunction": {("secret:read", PUBLIC_JWKS)},
@@ -321,7 +328,8 @@ def test_authorizer_cannot_read_the_signing_secret(functions: dict[str, Any]) ->
 
 @pytest.mark.parametrize("function", ["IssueTokenFunction", "RefreshTokenFunction"])
 def test_token_functions_can_only_deny_list_access_tokens(functions: Doc, function: str) -> None:
-    """They may add ``jti#`` deny entries, never touch ``sub#`` (a lowered not_before un-revokes)."""
+    """They may add ``jti#`` and ``sid#`` deny entries (a revoked family's access tokens), never
+    touch ``sub#`` (a lowered not_before un-revokes)."""
     statements = [
         node for node in walk(functions[function].get("Policies")) if isinstance(node, Mapping)
         and ref_target(node.get("Resource")) == REVOCATIONS
@@ -331,8 +339,24 @@ def test_token_functions_can_only_deny_list_access_tokens(functions: Doc, functi
         "Effect": "Allow",
         "Action": "dynamodb:PutItem",
         "Resource": {"Fn::GetAtt": [REVOCATIONS, "Arn"]},
-        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["jti#*"]}},
+        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["jti#*", "sid#*"]}},
     }]
+
+
+def test_introspection_reads_only_points_of_sessions_and_revocations(functions: Doc) -> None:
+    """Point reads only (no Query/Scan), sessions restricted to ``rt#``/``fam#`` items: the
+    function can neither enumerate sessions nor read the login-throttle counters."""
+    statements = {
+        ref_target(node.get("Resource")): node
+        for node in walk(functions["IntrospectTokenFunction"].get("Policies"))
+        if isinstance(node, Mapping) and "Action" in node
+    }
+    assert set(statements) == {SESSIONS, REVOCATIONS}
+    assert statements[SESSIONS]["Action"] == "dynamodb:GetItem"
+    assert statements[SESSIONS]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rt#*", "fam#*"]}
+    }
+    assert set(statements[REVOCATIONS]["Action"]) == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
 
 
 def test_only_the_rotation_function_can_write_secrets(template: Doc, resources: Doc) -> None:
@@ -492,9 +516,9 @@ def test_rotation_schedule_and_invoke_permission(template: Doc, resources: Doc) 
 
 def test_outputs(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
-    for name in ("ApiUrl", "Issuer", "TokenEndpoint", "JwksUrl", "DiscoveryUrl", "SigningKeysSecretArn",
-                 "PublicJwksSecretArn", "UsersTableName", "ClientsTableName", "SessionsTableName",
-                 "RevocationsTableName"):
+    for name in ("ApiUrl", "Issuer", "TokenEndpoint", "IntrospectionEndpoint", "JwksUrl", "DiscoveryUrl",
+                 "SigningKeysSecretArn", "PublicJwksSecretArn", "UsersTableName", "ClientsTableName",
+                 "SessionsTableName", "RevocationsTableName"):
         assert name in outputs
     assert outputs["JwksUrl"]["Value"]["Fn::Sub"].endswith("/.well-known/jwks.json")
     assert outputs["DiscoveryUrl"]["Value"]["Fn::Sub"].endswith("/.well-known/openid-configuration")

@@ -8,7 +8,7 @@ key store, the access-token issuer and the verifier are bound to the real implem
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auth_core.http import resolve_issuer
 from auth_core.oauth.audit import Audit
@@ -21,7 +21,16 @@ from auth_core.stores.revocations import RevocationStore
 from auth_core.stores.sessions import SessionStore
 from auth_core.stores.users import UserStore
 
-__all__ = ["issuer_factory", "revocation_service", "run_token_operation", "token_service"]
+if TYPE_CHECKING:
+    from auth_core.oauth.introspection import IntrospectionService
+
+__all__ = [
+    "introspection_service",
+    "issuer_factory",
+    "revocation_service",
+    "run_token_operation",
+    "token_service",
+]
 
 
 def token_service(settings: Settings, audit: Audit | None = None) -> TokenService:
@@ -99,3 +108,33 @@ def run_token_operation(
     """
     issuers = issuer_factory(settings, resolve_issuer(settings.issuer, event))
     return operation(parse_request(event), issuers)
+
+
+def introspection_service(
+    settings: Settings, issuer_url: str, audit: Audit | None = None
+) -> IntrospectionService:
+    """The RFC 7662 service (``POST /introspect``): access tokens checked against
+    ``PUBLIC_JWKS_SECRET_ID`` exactly as ``/revoke`` checks them; read-only table access.
+
+    :raises ConfigurationError: a required setting is missing.
+    """
+    from auth_core.keystore import PublicKeyStore  # noqa: PLC0415
+    from auth_core.oauth.introspection import IntrospectionService  # noqa: PLC0415 - only /introspect
+    from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415
+
+    verifier = AccessTokenVerifier(
+        ClaimsPolicy(
+            issuer_url,
+            settings.audience,
+            leeway=settings.leeway,
+            max_lifetime=settings.max_access_token_lifetime,
+        ),
+        PublicKeyStore.from_settings(settings),
+    )
+    return IntrospectionService(
+        clients=ClientStore(settings.require("clients_table")),
+        sessions=SessionStore(settings.require("sessions_table")),
+        revocations=RevocationStore(settings.require("revocations_table")),
+        verifier=verifier,
+        audit=audit,
+    )

@@ -2,7 +2,9 @@
 
 Item: ``client_id`` S, ``secret_hash`` S (``sha256:<hex>``; absent for public clients),
 ``grant_types`` L, ``scopes`` L, ``enabled`` BOOL, optional lifetime overrides
-``access_token_ttl`` / ``refresh_max_age`` / ``refresh_idle_timeout`` N, ``created_at`` N.
+``access_token_ttl`` / ``refresh_max_age`` / ``refresh_idle_timeout`` N, ``created_at`` N, and
+``introspect_any`` BOOL (optional, confidential clients only: may introspect tokens issued to
+other clients at ``/introspect``; see ``auth_core.oauth.introspection``).
 
 Why SHA-256 and not Argon2id for client secrets: we generate them (``secrets.token_urlsafe(32)``,
 256 bits), so there is nothing to brute-force and a slow KDF would only add ~35 ms to every
@@ -59,6 +61,7 @@ class Client:
     access_token_ttl: int | None = None
     refresh_max_age: int | None = None
     refresh_idle_timeout: int | None = None
+    introspect_any: bool = False
 
     @property
     def confidential(self) -> bool:
@@ -135,6 +138,8 @@ class ClientStore:
             value = getattr(client, name)
             if value is not None:
                 item[name] = v_int(value)
+        if client.introspect_any:
+            item["introspect_any"] = v_bool(True)
         done = put_or_conflict(
             self.ddb,
             "put_item",
@@ -181,4 +186,5 @@ def _decode(item: dict[str, Any]) -> Client:
         access_token_ttl=as_opt_int(item, "access_token_ttl"),
         refresh_max_age=as_opt_int(item, "refresh_max_age"),
         refresh_idle_timeout=as_opt_int(item, "refresh_idle_timeout"),
+        introspect_any=as_bool(item, "introspect_any"),
     )

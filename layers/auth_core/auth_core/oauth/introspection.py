@@ -1,0 +1,270 @@
+"""RFC 7662 token introspection: is this access or refresh token active *right now*, and whose is it?
+
+Cognito has no introspection endpoint. Resource servers that cannot verify our JWTs themselves,
+or that need a revocation-aware answer (an access token's signature stays valid after its session
+ends; a refresh token is opaque), ask ``POST /introspect``.
+
+Who may ask (RFC 7662 §2.1 requires the endpoint to be protected, §4 warns against token
+scanning):
+
+* only a **confidential** client that authenticates (``client_secret_basic`` or
+  ``client_secret_post``, the same code as ``/token``); a public client, or none, gets
+  ``401 invalid_client`` -- anyone holding a public client id could otherwise probe tokens;
+* a client sees the tokens **issued to itself** (``client_id`` of the token equals the caller);
+* a client registered with ``introspect_any`` (``authctl clients create <id> --confidential
+  --introspect-any``: a resource server) sees every client's tokens;
+* every other token -- another client's, unknown, malformed, expired, revoked -- is answered with
+  exactly ``{"active": false}`` (§2.2): the response never says *why*, so the endpoint is no
+  oracle for token validity or ownership. The reason goes to the audit log only.
+
+What "active" means:
+
+* **access token**: signature and claims verify (:class:`~auth_core.tokens.AccessTokenVerifier`
+  over the published JWKS, issuer as ``/revoke`` resolves it), ``exp`` is in the future (no
+  leeway: the answer is about *now*), and the revocations table -- read with one strongly
+  consistent ``BatchGetItem`` -- has no ``jti#`` entry for it, no ``sid#`` entry for its session
+  and no ``sub#`` ``not_before`` later than its ``iat``;
+* **refresh token**: its ``rt#<sha256>`` item exists and is ``active`` (not rotated), it is the
+  family's live token, the family is ``active`` and within its absolute lifetime, the token
+  within its idle timeout, the owning client still enabled, and the user has not been logged out
+  everywhere or disabled since the family began (the ``sub#`` ``not_before`` mirror of
+  ``tokens_valid_after``, so this function needs no access to the users table).
+
+Everything is read-only and strongly consistent: an introspection right after a revocation never
+reports the revoked token as active. The response never contains the token itself or its hash.
+``token_type_hint`` only orders the search (§2.1: the server must extend it to other types);
+access tokens (three dot-separated parts) and refresh tokens (43 base64url characters) cannot be
+confused, so a wrong hint costs nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from auth_core.errors import InvalidClientError, TemporarilyUnavailableError, TokenError
+from auth_core.oauth.audit import Audit, NullAudit
+from auth_core.oauth.client_auth import authenticate_client
+from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token
+from auth_core.oauth.request import OAuthRequest
+from auth_core.stores._dynamo import as_int, as_str, run, v_str
+from auth_core.stores.clients import Client, ClientStore
+from auth_core.stores.revocations import RevocationStore
+from auth_core.stores.sessions import ACTIVE, SessionStore
+
+__all__ = ["INACTIVE", "AccessTokenVerifierLike", "IntrospectionService", "RevocationFacts"]
+
+#: The one answer for every token that is not active *for this caller* (RFC 7662 §2.2).
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+class AccessTokenVerifierLike(Protocol):
+    """``AccessTokenVerifier.verify``: ``AccessTokenClaims`` or a ``TokenError``."""
+
+    def verify(self, token: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class RevocationFacts:
+    """What the revocations table says about one token: its jti, its session, its subject."""
+
+    jti_revoked: bool = False
+    session_revoked: bool = False
+    not_before: int = 0
+
+
+class _Inactive(Exception):  # noqa: N818 - control flow inside this module, never escapes it
+    """The token is of the kind tried, and not active; ``reason`` is for the audit log only."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class IntrospectionService:
+    """RFC 7662 introspection over the clients, sessions and revocations tables.
+
+    :param verifier: verifies access tokens (signature, issuer, audience, lifetime).
+    :param clock: epoch seconds, injectable for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        clients: ClientStore,
+        sessions: SessionStore,
+        revocations: RevocationStore,
+        verifier: AccessTokenVerifierLike,
+        audit: Audit | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clients = clients
+        self.sessions = sessions
+        self.revocations = revocations
+        self.verifier = verifier
+        self.audit: Audit = audit or NullAudit()
+        self._clock = clock
+
+    def introspect(self, request: OAuthRequest) -> dict[str, Any]:
+        """The RFC 7662 §2.2 response body for ``request``'s ``token``.
+
+        :returns: ``{"active": false}`` (:data:`INACTIVE`) for every token that is not active or
+            not visible to the caller; else the token's metadata with ``"active": true``.
+        :raises InvalidClientError: the caller did not authenticate as a confidential client.
+        :raises InvalidRequestError: no ``token`` parameter.
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises KeyStoreError: the public keys could not be loaded to check an access token.
+        """
+        client = authenticate_client(request.client, self.clients)
+        if not client.confidential:
+            raise InvalidClientError(reason="introspection_public_client")
+        token = request.require("token")
+        attempts = [("access_token", self._access_token), ("refresh_token", self._refresh_token)]
+        if request.get("token_type_hint") == "refresh_token":
+            attempts.reverse()
+        kind, reason = "unknown", "unrecognised"
+        for name, attempt in attempts:
+            try:
+                found = attempt(token, client)
+            except _Inactive as inactive:
+                kind, reason = name, inactive.reason
+                break
+            if found is not None:
+                self.audit.record("TokenIntrospected", client_id=client.client_id, kind=name, active=True)
+                return found
+        self.audit.record(
+            "TokenIntrospected", client_id=client.client_id, kind=kind, active=False, reason=reason
+        )
+        return dict(INACTIVE)
+
+    # ------------------------------------------------------------------ access tokens
+    def _access_token(self, token: str, client: Client) -> dict[str, Any] | None:
+        if token.count(".") != 2:
+            return None
+        try:
+            claims = self.verifier.verify(token)
+        except TokenError as exc:
+            raise _Inactive(exc.reason) from None
+        self._require_visible(client, claims.client_id)
+        now = int(self._clock())
+        if claims.expires_at <= now:  # the verifier's leeway is for verifiers, not for "active now"
+            raise _Inactive("expired")
+        facts = self.revocation_facts(subject=claims.subject, jti=claims.jti, session_id=claims.session_id)
+        if facts.jti_revoked:
+            raise _Inactive("revoked")
+        if facts.session_revoked:
+            raise _Inactive("revoked_session")
+        if claims.issued_at < facts.not_before:
+            raise _Inactive("revoked_subject")
+        raw = claims.raw
+        body: dict[str, Any] = {
+            "active": True,
+            "scope": " ".join(claims.scope),
+            "client_id": claims.client_id,
+            "token_type": "Bearer",
+            "exp": claims.expires_at,
+            "iat": claims.issued_at,
+            "sub": claims.subject,
+            "aud": raw["aud"],
+            "iss": claims.issuer,
+            "jti": claims.jti,
+        }
+        # A password-grant token names a user; a client_credentials token's subject is the client
+        # itself (and it has no session).
+        if claims.session_id is not None or claims.subject != claims.client_id:
+            body["username"] = claims.subject
+        if claims.session_id is not None:
+            body["sid"] = claims.session_id
+        if claims.roles:
+            body["roles"] = list(claims.roles)
+        return body
+
+    # ------------------------------------------------------------------ refresh tokens
+    def _refresh_token(self, token: str, client: Client) -> dict[str, Any] | None:
+        if not looks_like_refresh_token(token):
+            return None
+        record = self.sessions.get_token(hash_refresh_token(token))
+        if record is None:
+            raise _Inactive("refresh_unknown")
+        self._require_visible(client, record.client_id)
+        now = int(self._clock())
+        if record.status != ACTIVE:
+            raise _Inactive("refresh_rotated")
+        if now >= record.expires_at:
+            raise _Inactive("session_expired")
+        if now >= record.idle_expires_at:
+            raise _Inactive("session_idle")
+        family = self.sessions.get_family(record.family_id)
+        if family is None or family.status != ACTIVE:
+            raise _Inactive("family_revoked")
+        if family.current != record.token_hash:
+            raise _Inactive("refresh_rotated")
+        if now >= family.expires_at:
+            raise _Inactive("session_expired")
+        if record.client_id != client.client_id:  # the caller is enabled; the owner may not be
+            owner = self.clients.get(record.client_id)
+            if owner is None or not owner.enabled:
+                raise _Inactive("client_disabled")
+        # The refresh transaction refuses a family older than the user's tokens_valid_after; the
+        # subject's not_before entry mirrors it (set by logout-all and by disabling the user).
+        if self.revocation_facts(subject=record.subject).not_before > record.family_created_at:
+            raise _Inactive("user_logged_out")
+        return {
+            "active": True,
+            "scope": " ".join(record.scope),
+            "client_id": record.client_id,
+            "token_type": "refresh_token",
+            "exp": min(record.expires_at, record.idle_expires_at),
+            "iat": record.issued_at,
+            "sub": record.subject,
+            "username": record.subject,  # refresh tokens come from the password grant only
+        }
+
+    # ------------------------------------------------------------------ shared checks
+    @staticmethod
+    def _require_visible(client: Client, owner: str) -> None:
+        if owner != client.client_id and not client.introspect_any:
+            raise _Inactive("foreign_client")
+
+    def revocation_facts(
+        self, *, subject: str, jti: str | None = None, session_id: str | None = None
+    ) -> RevocationFacts:
+        """The ``jti#``, ``sid#`` and ``sub#`` entries, in one strongly consistent ``BatchGetItem``.
+
+        Consistent reads, unlike the authorizer's cached eventually consistent lookup: a client
+        that revokes a token and then introspects it must see it inactive. An entry's existence
+        is what counts (as in the authorizer): it is written to expire no earlier than the token.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed or kept keys unprocessed.
+        """
+        table = self.revocations.table
+        wanted = {f"sub#{subject}"}
+        if jti is not None:
+            wanted.add(f"jti#{jti}")
+        if session_id is not None:
+            wanted.add(f"sid#{session_id}")
+        request: dict[str, Any] = {
+            table: {
+                "Keys": [{"pk": v_str(pk)} for pk in sorted(wanted)],
+                "ConsistentRead": True,
+                "ProjectionExpression": "pk, not_before",
+            }
+        }
+        items: list[dict[str, Any]] = []
+        for _attempt in range(3):
+            response = run(self.revocations.ddb, "batch_get_item", RequestItems=request)
+            items.extend(response.get("Responses", {}).get(table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise TemporarilyUnavailableError(reason="revocations_unprocessed")
+        found = {as_str(item, "pk"): item for item in items}
+        sub = found.get(f"sub#{subject}")
+        return RevocationFacts(
+            jti_revoked=jti is not None and f"jti#{jti}" in found,
+            session_revoked=session_id is not None and f"sid#{session_id}" in found,
+            not_before=as_int(sub, "not_before") if sub is not None else 0,
+        )
