@@ -133,7 +133,8 @@ class Settings:
     clients_table: str = ""
     #: SESSIONS_TABLE: DynamoDB table of refresh-token families and tokens.
     sessions_table: str = ""
-    #: REVOCATIONS_TABLE: DynamoDB table of revoked access-token jtis (TTL = token exp).
+    #: REVOCATIONS_TABLE: DynamoDB table of revocation facts: ``jti#`` (one access token),
+    #: ``sid#`` (every access token of a session), ``sub#`` (``not_before`` of a user).
     revocations_table: str = ""
 
     # --- scopes and the authorizer ----------------------------------------------------------
@@ -162,11 +163,10 @@ class Settings:
     login_lockout_seconds: int = 300
 
     # --- key fetching (appended by the keys owner) ------------------------------------------
-    #: KEY_FETCH_STRATEGY: how key sets are read from Secrets Manager: ``sdk`` (boto3),
-    #: ``extension`` (the AWS Parameters and Secrets Lambda Extension over localhost; no boto3
-    #: import on cold start) or ``auto`` (extension when its port variable is set, else sdk).
-    #: Appended: ``lean`` (boto3-free signed ``GetSecretValue``, ``auth_core.aws_json``); ``auto``
-    #: now picks ``lean`` when no extension port is set and the environment holds credentials.
+    #: KEY_FETCH_STRATEGY: how key sets are read from Secrets Manager: ``lean`` (our SigV4-signed
+    #: ``GetSecretValue`` over ``http.client``, no boto3 import), ``extension`` (the Parameters and
+    #: Secrets Lambda Extension over localhost), ``sdk`` (boto3) or ``auto`` (extension when its
+    #: port is set, else lean inside Lambda or with ``AWS_ENDPOINT_URL``, else sdk).
     key_fetch_strategy: str = "auto"
     #: PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: port of the Parameters and Secrets Lambda
     #: Extension; the template sets it (2773) on functions that carry the extension layer.
