@@ -21,11 +21,9 @@ __all__ = ["B64URL_SEGMENT", "b64url_decode", "b64url_decode_unchecked", "b64url
 B64URL_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 # A segment of length 4k+2 carries 4 unused low bits in its last character, 4k+3 carries 2.
-# Canonical encoders set them to zero, so the last character must be one of these.
-_CANONICAL_LAST = {
-    2: frozenset("AQgw"),
-    3: frozenset("AEIMQUYcgkosw048"),
-}
+# Canonical encoders set them to zero, so the last character must be one of these (indexed by
+# ``len % 4``; the test is ``one character in str``, which measured steadier than a frozenset).
+_CANONICAL_LAST = ("", "", "AQgw", "AEIMQUYcgkosw048")
 
 
 def b64url_encode(data: bytes) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -106,9 +106,60 @@ def _invalid_string(name: str) -> InvalidClaimError:
 
 
 def _strings(value: Any, name: str) -> tuple[str, ...]:
-    if type(value) is not list or not all(type(item) is str for item in value):
-        raise InvalidClaimError(name, f"{name} must be an array of strings")
-    return tuple(value)
+    # A plain loop, not ``all(<generator>)``: no generator frame per call (~0.2 µs).
+    if type(value) is list:
+        for item in value:
+            if type(item) is not str:
+                break
+        else:
+            return tuple(value)
+    raise InvalidClaimError(name, f"{name} must be an array of strings")
+
+
+# A frozen dataclass's generated ``__init__`` makes one ``object.__setattr__(self, "<name>", v)``
+# call per field (~1 µs per token for eleven). Calling each slot's own setter makes the same
+# stores without the name lookups (~0.5 µs). Same class, same slot values: ``==``, ``hash``,
+# ``repr``, immutability (FrozenInstanceError on assignment) and ``dataclasses.replace`` are
+# untouched.
+_FIELDS = (
+    "subject", "client_id", "scope", "jti", "issued_at", "expires_at",
+    "issuer", "audience", "roles", "raw", "session_id",
+)  # fmt: skip
+if tuple(f.name for f in fields(AccessTokenClaims)) != _FIELDS:  # pragma: no cover - edit guard
+    raise ImportError("_new_claims is out of step with AccessTokenClaims")
+(_S0, _S1, _S2, _S3, _S4, _S5, _S6, _S7, _S8, _S9, _S10) = (
+    AccessTokenClaims.__dict__[name].__set__ for name in _FIELDS
+)
+_NEW = object.__new__
+
+
+def _new_claims(
+    subject: str,
+    client_id: str,
+    scope: tuple[str, ...],
+    jti: str,
+    issued_at: int,
+    expires_at: int,
+    issuer: str,
+    audience: tuple[str, ...],
+    roles: tuple[str, ...],
+    raw: Mapping[str, Any],
+    session_id: str | None,
+) -> AccessTokenClaims:
+    """``AccessTokenClaims(...)`` with every field given (the validator's hot path only)."""
+    claims: AccessTokenClaims = _NEW(AccessTokenClaims)
+    _S0(claims, subject)
+    _S1(claims, client_id)
+    _S2(claims, scope)
+    _S3(claims, jti)
+    _S4(claims, issued_at)
+    _S5(claims, expires_at)
+    _S6(claims, issuer)
+    _S7(claims, audience)
+    _S8(claims, roles)
+    _S9(claims, raw)
+    _S10(claims, session_id)
+    return claims
 
 
 _NUMBER = (int, float)  # exact types: bool is an int subclass and must not pass
@@ -160,8 +211,8 @@ def validate_access_token_claims(
     scope = claims.get("scope", "")
     if type(scope) is not str:
         raise InvalidClaimError("scope", "scope must be a space-separated string")
-    roles = claims.get("roles")
-    roles = () if roles is None and "roles" not in claims else _strings(roles, "roles")
+    roles = claims.get("roles", _ABSENT)
+    roles = () if roles is _ABSENT else _strings(roles, "roles")
     sid = claims.get("sid", _ABSENT)
     if sid is _ABSENT:
         sid = None
@@ -185,10 +236,11 @@ def validate_access_token_claims(
     if policy.audience not in audience:  # tuple membership: element equality, never substring
         raise InvalidAudienceError("aud", "token not intended for this audience")
 
-    return AccessTokenClaims(
+    scopes = scope.split(" ")
+    return _new_claims(
         subject,
         client_id,
-        tuple(filter(None, scope.split(" "))),
+        tuple(filter(None, scopes)) if "" in scopes else tuple(scopes),
         jti,
         iat if type(iat) is int else math.floor(iat),
         exp if type(exp) is int else math.floor(exp),

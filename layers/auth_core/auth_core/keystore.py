@@ -430,7 +430,9 @@ class PublicKeyStore:
                 on_event=on_event,
             )
         )
-        self._stages(CURRENT)  # validate arguments now, not on the first token
+        # Created now (validates the arguments before the first token) and kept: the hot path
+        # skips the per-stage lookup. Safe because stage caches are never replaced, only cleared.
+        self._current = self._stages(CURRENT)
 
     @classmethod
     def from_settings(
@@ -476,7 +478,7 @@ class PublicKeyStore:
         :raises UnknownKeyError: no trusted key has this ``kid``.
         :raises KeyStoreUnavailableError: no usable key set at all.
         """
-        cache = self._stages(CURRENT)
+        cache = self._current
         try:
             return cache.get().get_verification_key(kid)
         except UnknownKeyError:

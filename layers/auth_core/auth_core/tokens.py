@@ -5,8 +5,9 @@
   ``{"alg", "typ": "at+jwt", "kid"}``; claims ``iss, sub, aud, exp, iat, jti, client_id, scope``
   plus ``roles``, ``sid`` (the session a token belongs to) and extra claims. The encoded header
   is cached per key.
-* :class:`AccessTokenVerifier` runs :func:`auth_core.jws.verify_compact` (structure, header,
-  key by ``kid``, signature) and then :func:`auth_core.claims.validate_access_token_claims`.
+* :class:`AccessTokenVerifier` runs :func:`auth_core.jws.verify_claims` (the checks of
+  :func:`~auth_core.jws.verify_compact`: structure, header, key by ``kid``, signature; without
+  the header copy) and then :func:`auth_core.claims.validate_access_token_claims`.
   It raises only :class:`~auth_core.errors.TokenError` subclasses for a bad token; a key-store
   outage surfaces as :class:`~auth_core.errors.KeyStoreError` (5xx), never as a 401.
 
@@ -41,7 +42,7 @@ from auth_core.claims import (
 )
 from auth_core.errors import ConfigurationError, InvalidScopeError
 from auth_core.jwk import KeyProvider, SigningKey
-from auth_core.jws import ACCESS_TOKEN_TYP, encode_header, sign_compact, verify_compact
+from auth_core.jws import ACCESS_TOKEN_TYP, encode_header, sign_compact, verify_claims
 
 __all__ = [
     "AccessTokenClaims",
@@ -207,5 +208,5 @@ class AccessTokenVerifier:
             :mod:`auth_core.jws` and :mod:`auth_core.claims`).
         :raises KeyStoreError: the key provider failed (not the token's fault).
         """
-        _, claims = verify_compact(token, self._keys, typ=ACCESS_TOKEN_TYP)
+        claims = verify_claims(token, self._keys, typ=ACCESS_TOKEN_TYP)
         return validate_access_token_claims(claims, self._policy, self._clock())

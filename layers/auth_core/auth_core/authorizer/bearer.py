@@ -15,7 +15,7 @@ from collections.abc import Container
 
 from auth_core.errors import TokenError
 
-__all__ = ["MAX_CREDENTIALS_LENGTH", "parse_bearer"]
+__all__ = ["MAX_CREDENTIALS_LENGTH", "check_b64token", "parse_bearer"]
 
 #: Longer header values are rejected before any regex runs (our tokens are < 2 KiB).
 MAX_CREDENTIALS_LENGTH = 8192
@@ -25,13 +25,18 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*", re.ASCII)
 _OWS = " \t"
 
 
-def parse_bearer(value: object, *, known: Container[str] = ()) -> str:
+def parse_bearer(value: object, *, known: Container[str] = (), scan: bool = True) -> str:
     """Return the token of a ``Bearer`` credentials string.
 
     :param value: the raw header value (anything: events are untrusted).
     :param known: tokens that already passed this grammar (the verified-token cache): for
         those, the per-character ``b64token`` scan is skipped; the scheme and separator are
         still checked, so the accepted language is exactly the same.
+    :param scan: ``False`` defers the ``b64token`` scan to the caller, who must run
+        :func:`check_b64token` before acting on any rejection of the token. Only for tokens
+        that go straight to a verifier whose accepted language is inside ``b64token`` (compact
+        JWS: a token it accepts needs no scan; one it rejects gets the scan, so the
+        ``bad_bearer`` verdict is the same as without deferral).
     :raises TokenError: ``missing_token`` when empty or not a string, ``bad_bearer`` otherwise.
     """
     if not isinstance(value, str):
@@ -45,7 +50,7 @@ def parse_bearer(value: object, *, known: Container[str] = ()) -> str:
     if credentials[6:7] == " " and scheme.isascii() and scheme.lower() == "bearer":
         # Same language as _BEARER: ASCII "bearer" (any case), 1*SP, then b64token.
         candidate = credentials[7:].lstrip(" ")
-        if candidate in known or _B64TOKEN.fullmatch(candidate) is not None:
+        if not scan or candidate in known or _B64TOKEN.fullmatch(candidate) is not None:
             # ``candidate`` itself, not a regex group copy: its hash is already computed for
             # the cache lookups that follow.
             return candidate
@@ -54,3 +59,12 @@ def parse_bearer(value: object, *, known: Container[str] = ()) -> str:
     if match is None:
         raise TokenError("not Bearer credentials", reason="bad_bearer")
     return match.group(1)
+
+
+def check_b64token(token: str) -> None:
+    """The deferred half of :func:`parse_bearer` (``scan=False``): the ``b64token`` grammar.
+
+    :raises TokenError: ``bad_bearer`` when ``token`` is not an RFC 6750 ``b64token``.
+    """
+    if _B64TOKEN.fullmatch(token) is None:
+        raise TokenError("not Bearer credentials", reason="bad_bearer")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, KeysView
 from typing import Generic, TypeVar
 
 __all__ = ["VerifiedTokenCache"]
@@ -56,6 +56,13 @@ class VerifiedTokenCache(Generic[C]):
 
     def clear(self) -> None:
         self._data.clear()
+
+    def stored(self) -> KeysView[str]:
+        """A live view of the stored keys (expired or not): for grammar shortcuts, never trust.
+
+        Same answers as ``key in cache``, without a Python call per lookup.
+        """
+        return self._data.keys()
 
     def __contains__(self, key: object) -> bool:
         """Was ``key`` stored (expired or not)? For grammar shortcuts only, never for trust."""

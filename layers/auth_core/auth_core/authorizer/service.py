@@ -18,7 +18,9 @@ metric). Only :class:`~auth_core.errors.TokenError` becomes a 401. A malformed *
 Order of work, cheapest first: format detection and bearer grammar (no crypto), the verified
 token cache, signature and claims (the verifier), then revocation (the only DynamoDB call, so
 boto3 is imported only for tokens that verified), then route scopes -- evaluated on every
-request, cache hit or not.
+request, cache hit or not. (In the production wiring the bearer grammar's per-character scan
+waits for the verifier: a token it accepts is compact JWS, hence a ``b64token``; a token it
+rejects is scanned then, so ``bad_bearer`` still wins. See ``compact_jws_only``.)
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import time
 from collections.abc import Callable, Container, Mapping
 from typing import Any, Protocol, cast
 
-from auth_core.authorizer.bearer import parse_bearer
+from auth_core.authorizer.bearer import check_b64token, parse_bearer
 from auth_core.authorizer.cache import VerifiedTokenCache
 from auth_core.authorizer.context import build_context
 from auth_core.authorizer.events import AuthorizerRequest, EventFormat, detect_format, parse_event
@@ -74,12 +76,15 @@ class Verifier(Protocol):
 class _Verified:
     """A verified token's claims plus what is derived from them alone (computed once per token)."""
 
-    __slots__ = ("claims", "contexts", "granted", "log_members")
+    __slots__ = ("claims", "context_iam", "context_simple", "granted", "log_members")
 
     def __init__(self, claims: Claims) -> None:
         self.claims = claims
         self.granted = frozenset(claims.scope)
-        self.contexts: dict[bool, tuple[dict[str, Any], tuple[str, ...]]] = {}
+        # The context per response kind, built on first use. Two slots, not a dict keyed by
+        # kind: one allocation less per first-sight token, and this object lives in the cache.
+        self.context_iam: tuple[dict[str, Any], tuple[str, ...]] | None = None
+        self.context_simple: tuple[dict[str, Any], tuple[str, ...]] | None = None
         # Who, for the decision line: only ever from verified claims. (``quote_value``, not the
         # memoising ``quote``: per-token strings must not crowd out the line's constants.)
         self.log_members = (
@@ -105,6 +110,10 @@ class Authorizer:
     :param clock: epoch seconds, shared with the verified-token cache.
     :param key_store: the key provider behind ``verifier_for``; its ``clear()`` (if any) runs
         in :meth:`clear_caches`.
+    :param compact_jws_only: the verifiers accept nothing but compact JWS text (whose alphabet
+        lies inside RFC 6750 ``b64token``) and reject anything else before any other work. Then,
+        with a fixed ``ISSUER``, the bearer grammar's character scan runs only for tokens the
+        verifier rejects: same verdicts and reasons, one pass over the token less.
     """
 
     def __init__(
@@ -116,6 +125,7 @@ class Authorizer:
         clock: Callable[[], float] = time.time,
         log: DecisionLog | None = None,
         key_store: object = None,
+        compact_jws_only: bool = False,
     ) -> None:
         self.settings = settings
         self.key_store = key_store
@@ -131,11 +141,16 @@ class Authorizer:
         self._verifiers: dict[str, Verifier] = {}
         self._simple_v2 = settings.authorizer_response_format == "simple"
         # Cached tokens skip the b64token character scan; only when cache keys are bare tokens.
-        self._known: Container[str] = self.cache if settings.issuer else ()
+        # The live key view: a C-level ``in``, no Python ``__contains__`` frame per request.
+        self._known: Container[str] = self.cache.stored() if settings.issuer else ()
         self._header = settings.identity_header
         self._fixed_issuer = settings.issuer
-        #: (level, decision, format, reason) -> the decision line's constant members around latency.
-        self._members: dict[tuple[str, str, EventFormat | None, str], tuple[str, str]] = {}
+        # Only with a fixed issuer: otherwise deriving it may fail first, and the bearer
+        # grammar's verdict must keep coming before that one.
+        self._scan_bearer = not (compact_jws_only and settings.issuer)
+        #: (level, decision, format, reason) -> the decision line's constant members around latency,
+        #: and its message.
+        self._members: dict[tuple[str, str, EventFormat | None, str], tuple[str, str, str]] = {}
 
     @classmethod
     def from_settings(
@@ -171,7 +186,14 @@ class Authorizer:
             revocation = RevocationChecker(
                 settings.require("revocations_table"), ttl=settings.revocation_cache_ttl, clock=monotonic
             )
-        return cls(settings, verifier_for=verifier_for, revocation=revocation, clock=clock, key_store=keys)
+        return cls(
+            settings,
+            verifier_for=verifier_for,
+            revocation=revocation,
+            clock=clock,
+            key_store=keys,
+            compact_jws_only=True,  # AccessTokenVerifier: step 1 refuses anything but compact JWS
+        )
 
     def clear_caches(self) -> None:
         """Forget verified tokens, revocation answers, keys and pooled AWS connections.
@@ -205,7 +227,8 @@ class Authorizer:
         try:
             fmt = detect_format(event)
             request = parse_event(cast("Mapping[str, Any]", event), fmt, self._header)
-            verified = self._verified(parse_bearer(request.credentials, known=self._known), request)
+            token = parse_bearer(request.credentials, known=self._known, scan=self._scan_bearer)
+            verified = self._verified(token, request)
             claims = verified.claims
             if self.revocation is not None:
                 self.revocation.check(
@@ -254,7 +277,12 @@ class Authorizer:
             cache_key = f"{issuer} {token}"
         verified = self.cache.get(cache_key)
         if verified is None:
-            claims = self._verifier(issuer).verify(token)
+            try:
+                claims = self._verifier(issuer).verify(token)
+            except TokenError:
+                if not self._scan_bearer:
+                    check_b64token(token)  # the deferred bearer scan: its verdict comes first
+                raise
             verified = _Verified(claims)
             self.cache.put(cache_key, verified, claims.expires_at)
         return verified
@@ -286,11 +314,13 @@ class Authorizer:
             or self.routes.required_scopes(request.arn.request, request.route_key) <= granted
         )
         simple = request.format is EventFormat.HTTP_V2 and self._simple_v2
-        built = verified.contexts.get(simple)
+        built = verified.context_simple if simple else verified.context_iam
         if built is None:
-            built = verified.contexts[simple] = build_context(
-                claims, self.settings.context_claims, json_values=simple
-            )
+            built = build_context(claims, self.settings.context_claims, json_values=simple)
+            if simple:
+                verified.context_simple = built
+            else:
+                verified.context_iam = built
         context, dropped = built
         if simple:
             return simple_response(allowed, context), allowed, dropped
@@ -321,8 +351,9 @@ class Authorizer:
             parts = (
                 f'"decision":{quote(decision)},"format":{quote(fmt.value) if fmt else "null"},"latency_us":',
                 f',"reason":{quote(reason)}',
+                f"authorizer decision: {decision}",
             )
             if len(self._members) < 256:  # reasons are a closed set; bounded anyway
                 self._members[key] = parts
         members = f"{parts[0]}{latency_us}{parts[1]}{extra}"
-        self.log.emit_members(level, f"authorizer decision: {decision}", decision, request_id, members)
+        self.log.emit_members(level, parts[2], decision, request_id, members)
