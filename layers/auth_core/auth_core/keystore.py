@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 from auth_core import aws
 from auth_core.errors import (
@@ -398,12 +398,17 @@ class _StageCaches(Generic[T]):
 
 
 # --------------------------------------------------------------------------- the two stores
-class PublicKeyStore:
-    """Verification keys from the public-JWKS secret (the key provider protocol of verifiers).
+class _SecretStore(Generic[T]):
+    """One secret, cached per version stage: what the two stores below share.
 
     Create one per execution environment (in a cached factory) so the cache survives warm
-    invocations: a warm verification within ``ttl`` makes no AWS call.
+    invocations: a read within ``ttl`` makes no AWS call.
     """
+
+    #: the :class:`Settings` field naming the secret (``from_settings``).
+    _secret_setting: str
+    #: turns the secret's text into its key set; raises ``KeyFormatError``.
+    _parse: Callable[[str], T]
 
     def __init__(
         self,
@@ -417,11 +422,12 @@ class PublicKeyStore:
         on_event: EventSink | None = None,
     ) -> None:
         self.secret_id = secret_id
-        self._stages: _StageCaches[JWKSet] = _StageCaches(
+        parse = type(self)._parse
+        self._stages: _StageCaches[T] = _StageCaches(
             lambda stage: CachedSecret(
                 secret_id,
                 stage,
-                _parse_jwks,
+                parse,
                 ttl=ttl,
                 refresh_min_interval=refresh_min_interval,
                 stale_max=stale_max,
@@ -442,13 +448,13 @@ class PublicKeyStore:
         fetch: SecretFetch | None = None,
         on_event: EventSink | None = None,
         clock: Callable[[], float] = time.monotonic,
-    ) -> PublicKeyStore:
-        """The store over ``PUBLIC_JWKS_SECRET_ID`` with the ``KEY_*`` cache settings.
+    ) -> Self:
+        """The store over the secret named in settings, with the ``KEY_*`` cache settings.
 
-        :raises ConfigurationError: ``PUBLIC_JWKS_SECRET_ID`` is not set.
+        :raises ConfigurationError: the secret's variable is not set.
         """
         return cls(
-            settings.require("public_jwks_secret_id"),
+            settings.require(cls._secret_setting),
             ttl=settings.key_cache_ttl,
             refresh_min_interval=settings.key_refresh_min_interval,
             stale_max=settings.key_stale_max,
@@ -457,20 +463,28 @@ class PublicKeyStore:
             on_event=on_event,
         )
 
+    def clear(self) -> None:
+        """Forget every cached copy and the refresh rate-limit state.
+
+        Used after a SnapStart restore (``authorizer/snapstart.py``): copies aged by
+        ``time.monotonic`` must not survive into a restored environment.
+        """
+        self._stages.clear()
+
+
+class PublicKeyStore(_SecretStore[JWKSet]):
+    """Verification keys from the public-JWKS secret (``PUBLIC_JWKS_SECRET_ID``): the key
+    provider protocol of verifiers."""
+
+    _secret_setting = "public_jwks_secret_id"
+    _parse = staticmethod(_parse_jwks)
+
     def jwks(self, stage: str = CURRENT) -> JWKSet:
         """The public key set at ``stage`` (cached).
 
         :raises KeyStoreUnavailableError: no usable copy (see :meth:`CachedSecret.get`).
         """
         return self._stages(stage).get()
-
-    def clear(self) -> None:
-        """Forget every cached key set and the refresh rate-limit state.
-
-        Used after a SnapStart restore (``authorizer/snapstart.py``): copies aged by
-        ``time.monotonic`` must not survive into a restored environment.
-        """
-        self._stages.clear()
 
     def get_verification_key(self, kid: str) -> VerificationKey:
         """The key for ``kid``; on a miss, one rate-limited refetch, then give up.
@@ -488,63 +502,17 @@ class PublicKeyStore:
             return fresh.get_verification_key(kid)
 
 
-class SigningKeyStore:
-    """The active signing key from the private key-set secret (signing key provider protocol).
+class SigningKeyStore(_SecretStore[KeySet]):
+    """The active signing key from the private key-set secret (``SIGNING_KEYS_SECRET_ID``):
+    the signing key provider protocol.
 
     Readable only by the token issuers and the rotation function. The signer reads
     ``AWSCURRENT``; the rotation guarantees that its active key was published in the public
     JWKS at least one verifier cache TTL before it became current.
     """
 
-    def __init__(
-        self,
-        secret_id: str,
-        *,
-        ttl: float = 300,
-        refresh_min_interval: float = 10,
-        stale_max: float = 3600,
-        clock: Callable[[], float] = time.monotonic,
-        fetch: SecretFetch | None = None,
-        on_event: EventSink | None = None,
-    ) -> None:
-        self.secret_id = secret_id
-        self._stages: _StageCaches[KeySet] = _StageCaches(
-            lambda stage: CachedSecret(
-                secret_id,
-                stage,
-                _parse_keyset,
-                ttl=ttl,
-                refresh_min_interval=refresh_min_interval,
-                stale_max=stale_max,
-                clock=clock,
-                fetch=fetch,
-                on_event=on_event,
-            )
-        )
-        self._stages(CURRENT)
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        fetch: SecretFetch | None = None,
-        on_event: EventSink | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> SigningKeyStore:
-        """The store over ``SIGNING_KEYS_SECRET_ID`` with the ``KEY_*`` cache settings.
-
-        :raises ConfigurationError: ``SIGNING_KEYS_SECRET_ID`` is not set.
-        """
-        return cls(
-            settings.require("signing_keys_secret_id"),
-            ttl=settings.key_cache_ttl,
-            refresh_min_interval=settings.key_refresh_min_interval,
-            stale_max=settings.key_stale_max,
-            clock=clock,
-            fetch=fetch or fetch_from_settings(settings),
-            on_event=on_event,
-        )
+    _secret_setting = "signing_keys_secret_id"
+    _parse = staticmethod(_parse_keyset)
 
     def keyset(self, stage: str = CURRENT) -> KeySet:
         """The private key set at ``stage`` (cached).
@@ -553,10 +521,6 @@ class SigningKeyStore:
         :raises KeyFormatError: the secret is malformed and no usable copy is left.
         """
         return self._stages(stage).get()
-
-    def clear(self) -> None:
-        """Forget every cached key set and the refresh rate-limit state (SnapStart restore)."""
-        self._stages.clear()
 
     def get_signing_key(self) -> SigningKey:
         """The ``active`` key of ``AWSCURRENT``.

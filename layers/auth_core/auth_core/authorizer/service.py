@@ -32,7 +32,7 @@ from typing import Any, Protocol, cast
 
 from auth_core.authorizer.bearer import check_b64token, parse_bearer
 from auth_core.authorizer.cache import VerifiedTokenCache
-from auth_core.authorizer.context import build_context
+from auth_core.authorizer.context import ContextClaims, build_context
 from auth_core.authorizer.events import AuthorizerRequest, EventFormat, detect_format, parse_event
 from auth_core.authorizer.policy import iam_response, policy_document, policy_statements, simple_response
 from auth_core.authorizer.revocation import RevocationChecker
@@ -48,23 +48,14 @@ __all__ = ["Authorizer", "Claims", "Verifier"]
 _MAX_ISSUERS = 8
 
 
-class Claims(Protocol):
-    """What the engine reads from verified claims (``AccessTokenClaims`` provides it)."""
+class Claims(ContextClaims, Protocol):
+    """What the engine reads from verified claims (``AccessTokenClaims`` provides it): the
+    context fields plus the times and the session."""
 
-    @property
-    def subject(self) -> str: ...
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def scope(self) -> tuple[str, ...]: ...
-    @property
-    def jti(self) -> str: ...
     @property
     def issued_at(self) -> float: ...
     @property
     def expires_at(self) -> float: ...
-    @property
-    def raw(self) -> Mapping[str, Any]: ...
     @property
     def session_id(self) -> str | None: ...
 

@@ -9,7 +9,8 @@ outcomes (a lost race, a revoked family), so they come back as return values; an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from auth_core import aws
@@ -38,6 +39,22 @@ Item = dict[str, Any]
 def dynamodb(injected: Any | None) -> Any:
     """The injected client, else the shared lazy one (resolved per call so tests can swap it)."""
     return injected if injected is not None else aws.client("dynamodb")
+
+
+class TableStore:
+    """A store over one DynamoDB table: its name, an optional injected client, a wall clock."""
+
+    def __init__(
+        self, table: str, *, client: Any | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.table = table
+        self._client = client
+        self._clock = clock
+
+    @property
+    def ddb(self) -> Any:
+        """The injected client, else the shared lazy one (see :func:`dynamodb`)."""
+        return dynamodb(self._client)
 
 
 # --------------------------------------------------------------------------- encoders

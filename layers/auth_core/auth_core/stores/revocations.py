@@ -17,11 +17,7 @@ must not write an entry that expires while a deployed authorizer still accepts t
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
-
-from auth_core.stores._dynamo import Item, as_int, dynamodb, put_or_conflict, run, v_int, v_str
+from auth_core.stores._dynamo import Item, TableStore, as_int, put_or_conflict, run, v_int, v_str
 
 __all__ = ["MAX_CLOCK_LEEWAY", "RevocationStore"]
 
@@ -30,18 +26,7 @@ __all__ = ["MAX_CLOCK_LEEWAY", "RevocationStore"]
 MAX_CLOCK_LEEWAY = 300
 
 
-class RevocationStore:
-    def __init__(
-        self, table: str, *, client: Any | None = None, clock: Callable[[], float] = time.time
-    ) -> None:
-        self.table = table
-        self._client = client
-        self._clock = clock
-
-    @property
-    def ddb(self) -> Any:
-        return dynamodb(self._client)
-
+class RevocationStore(TableStore):
     def revoke_jti(self, jti: str, expires_at: int) -> None:
         """Deny-list one access token until its ``exp``.
 

@@ -7,18 +7,17 @@ dead), ``created_at`` / ``updated_at`` N.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from auth_core.errors import InvalidRequestError
 from auth_core.stores._dynamo import (
+    TableStore,
     as_bool,
     as_int,
     as_str,
     as_strs,
-    dynamodb,
     put_or_conflict,
     run,
     v_bool,
@@ -41,19 +40,8 @@ class User:
     created_at: int = 0
 
 
-class UserStore:
+class UserStore(TableStore):
     """Read and change users. Writes are conditional on the item existing (or not)."""
-
-    def __init__(
-        self, table: str, *, client: Any | None = None, clock: Callable[[], float] = time.time
-    ) -> None:
-        self.table = table
-        self._client = client
-        self._clock = clock
-
-    @property
-    def ddb(self) -> Any:
-        return dynamodb(self._client)
 
     def key(self, username: str) -> dict[str, Any]:
         return {"username": v_str(username)}
