@@ -34,7 +34,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 
 typecheck: venv
-	$(VENV)/bin/mypy layers/auth_core/auth_core
+	$(VENV)/bin/mypy layers/auth_core/auth_core functions authctl local_stack
 
 include make/template.mk
 
