@@ -149,7 +149,6 @@ def test_route_regex_path_parameters():
     assert [group_to_param(k) for k in odd.groupdict()] == ["my-param"]
 
 
-@pytest.mark.skipif(not (ROOT / "template.yaml").exists(), reason="template.yaml not written yet")
 def test_the_project_template_is_fully_emulated(tmp_path):
     """Every function dir exists, every HTTP route has a function, tables and secrets are read."""
     from local_stack.cfn import Resolver, StackIdentity
