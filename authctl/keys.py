@@ -19,14 +19,13 @@ import argparse
 import json
 import os
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from auth_core import aws
 from auth_core.errors import ConfigurationError
 from auth_core.keyset import KeySet
 from auth_core.secrets_rotation import KeyRotator
 from auth_core.settings import Settings
+from authctl.stack import load_stack
 
 CURRENT = "AWSCURRENT"
 
@@ -56,29 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # --------------------------------------------------------------------------- configuration
-def _stack(args: argparse.Namespace) -> dict[str, Any]:
-    path = getattr(args, "stack", None)
-    if not path:
-        return {}
-    try:
-        info = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read stack file {path}") from exc
-    if not isinstance(info, dict):
-        raise ConfigurationError(f"stack file {path} is not a JSON object")
-    # the local stack is moto: point boto3 at it (explicit environment still wins)
-    if info.get("aws_endpoint_url"):
-        os.environ.setdefault("AWS_ENDPOINT_URL", str(info["aws_endpoint_url"]))
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    if info.get("region"):
-        os.environ.setdefault("AWS_REGION", str(info["region"]))
-        os.environ.setdefault("AWS_DEFAULT_REGION", str(info["region"]))
-    return info
-
-
 def _settings(args: argparse.Namespace, *, need_jwks: bool) -> Settings:
-    stack = _stack(args)
+    stack = load_stack(args)
     signing = (
         args.signing_secret
         or os.environ.get("SIGNING_KEYS_SECRET_ID", "").strip()

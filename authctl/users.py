@@ -18,10 +18,10 @@ import secrets
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from auth_core.errors import ConfigurationError, InvalidRequestError
+from authctl.stack import load_stack
 
 TABLES = ("users_table", "clients_table", "sessions_table", "revocations_table")
 MIN_PASSWORD = 8
@@ -29,28 +29,9 @@ DEFAULT_SCOPES = ["openid", "profile", "read", "write"]
 
 
 # ----------------------------------------------------------------------------- wiring
-def _stack_file(args: argparse.Namespace) -> dict[str, Any]:
-    path = getattr(args, "stack", None)
-    if not path:
-        return {}
-    try:
-        info = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"cannot read stack file {path}") from exc
-    endpoint, region = info.get("aws_endpoint_url"), info.get("region")
-    if endpoint:
-        os.environ.setdefault("AWS_ENDPOINT_URL", endpoint)
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")  # the local stack is moto
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    if region:
-        os.environ.setdefault("AWS_REGION", region)
-        os.environ.setdefault("AWS_DEFAULT_REGION", region)
-    return info
-
-
 def _table(args: argparse.Namespace, name: str) -> str:
     """``--<name>`` flag, else the ``<NAME>`` environment variable, else the stack file."""
-    value = getattr(args, name, None) or os.environ.get(name.upper()) or _stack_file(args).get(name)
+    value = getattr(args, name, None) or os.environ.get(name.upper()) or load_stack(args).get(name)
     if not value:
         flag = "--" + name.replace("_", "-")
         raise ConfigurationError(f"{flag} (or {name.upper()}, or --stack) is required")
