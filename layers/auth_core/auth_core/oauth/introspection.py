@@ -41,20 +41,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from auth_core.errors import InvalidClientError, TemporarilyUnavailableError, TokenError
+from auth_core.errors import InvalidClientError, TokenError
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.client_auth import authenticate_client
 from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token
 from auth_core.oauth.request import OAuthRequest
-from auth_core.stores._dynamo import as_int, as_str, run, v_str
 from auth_core.stores.clients import Client, ClientStore
 from auth_core.stores.revocations import RevocationStore
 from auth_core.stores.sessions import ACTIVE, SessionStore
 
-__all__ = ["INACTIVE", "AccessTokenVerifierLike", "IntrospectionService", "RevocationFacts"]
+__all__ = ["INACTIVE", "AccessTokenVerifierLike", "IntrospectionService"]
 
 #: The one answer for every token that is not active *for this caller* (RFC 7662 §2.2).
 INACTIVE: dict[str, Any] = {"active": False}
@@ -64,15 +62,6 @@ class AccessTokenVerifierLike(Protocol):
     """``AccessTokenVerifier.verify``: ``AccessTokenClaims`` or a ``TokenError``."""
 
     def verify(self, token: str) -> Any: ...
-
-
-@dataclass(frozen=True)
-class RevocationFacts:
-    """What the revocations table says about one token: its jti, its session, its subject."""
-
-    jti_revoked: bool = False
-    session_revoked: bool = False
-    not_before: int = 0
 
 
 class _Inactive(Exception):  # noqa: N818 - control flow inside this module, never escapes it
@@ -151,7 +140,7 @@ class IntrospectionService:
         now = int(self._clock())
         if claims.expires_at <= now:  # the verifier's leeway is for verifiers, not for "active now"
             raise _Inactive("expired")
-        facts = self.revocation_facts(subject=claims.subject, jti=claims.jti, session_id=claims.session_id)
+        facts = self.revocations.facts(subject=claims.subject, jti=claims.jti, session_id=claims.session_id)
         if facts.jti_revoked:
             raise _Inactive("revoked")
         if facts.session_revoked:
@@ -209,7 +198,7 @@ class IntrospectionService:
                 raise _Inactive("client_disabled")
         # The refresh transaction refuses a family older than the user's tokens_valid_after; the
         # subject's not_before entry mirrors it (set by logout-all and by disabling the user).
-        if self.revocation_facts(subject=record.subject).not_before > record.family_created_at:
+        if self.revocations.facts(subject=record.subject).not_before > record.family_created_at:
             raise _Inactive("user_logged_out")
         return {
             "active": True,
@@ -227,44 +216,3 @@ class IntrospectionService:
     def _require_visible(client: Client, owner: str) -> None:
         if owner != client.client_id and not client.introspect_any:
             raise _Inactive("foreign_client")
-
-    def revocation_facts(
-        self, *, subject: str, jti: str | None = None, session_id: str | None = None
-    ) -> RevocationFacts:
-        """The ``jti#``, ``sid#`` and ``sub#`` entries, in one strongly consistent ``BatchGetItem``.
-
-        Consistent reads, unlike the authorizer's cached eventually consistent lookup: a client
-        that revokes a token and then introspects it must see it inactive. An entry's existence
-        is what counts (as in the authorizer): it is written to expire no earlier than the token.
-
-        :raises TemporarilyUnavailableError: DynamoDB failed or kept keys unprocessed.
-        """
-        table = self.revocations.table
-        wanted = {f"sub#{subject}"}
-        if jti is not None:
-            wanted.add(f"jti#{jti}")
-        if session_id is not None:
-            wanted.add(f"sid#{session_id}")
-        request: dict[str, Any] = {
-            table: {
-                "Keys": [{"pk": v_str(pk)} for pk in sorted(wanted)],
-                "ConsistentRead": True,
-                "ProjectionExpression": "pk, not_before",
-            }
-        }
-        items: list[dict[str, Any]] = []
-        for _attempt in range(3):
-            response = run(self.revocations.ddb, "batch_get_item", RequestItems=request)
-            items.extend(response.get("Responses", {}).get(table, []))
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        else:
-            raise TemporarilyUnavailableError(reason="revocations_unprocessed")
-        found = {as_str(item, "pk"): item for item in items}
-        sub = found.get(f"sub#{subject}")
-        return RevocationFacts(
-            jti_revoked=jti is not None and f"jti#{jti}" in found,
-            session_revoked=session_id is not None and f"sid#{session_id}" in found,
-            not_before=as_int(sub, "not_before") if sub is not None else 0,
-        )

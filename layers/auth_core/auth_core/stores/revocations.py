@@ -17,13 +17,26 @@ must not write an entry that expires while a deployed authorizer still accepts t
 
 from __future__ import annotations
 
-from auth_core.stores._dynamo import Item, TableStore, as_int, put_or_conflict, run, v_int, v_str
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["MAX_CLOCK_LEEWAY", "RevocationStore"]
+from auth_core.errors import TemporarilyUnavailableError
+from auth_core.stores._dynamo import Item, TableStore, as_int, as_str, put_or_conflict, run, v_int, v_str
+
+__all__ = ["MAX_CLOCK_LEEWAY", "RevocationFacts", "RevocationStore"]
 
 #: Upper bound of ``Settings.leeway`` (``CLOCK_LEEWAY``): how long past ``exp`` a verifier may
 #: still accept a token.
 MAX_CLOCK_LEEWAY = 300
+
+
+@dataclass(frozen=True)
+class RevocationFacts:
+    """What the revocations table says about one token: its jti, its session, its subject."""
+
+    jti_revoked: bool = False
+    session_revoked: bool = False
+    not_before: int = 0
 
 
 class RevocationStore(TableStore):
@@ -88,3 +101,43 @@ class RevocationStore(TableStore):
         key = {"pk": v_str(f"sub#{subject}")}
         item = run(self.ddb, "get_item", TableName=self.table, Key=key).get("Item")
         return as_int(item or {}, "not_before")
+
+    def facts(
+        self, *, subject: str, jti: str | None = None, session_id: str | None = None
+    ) -> RevocationFacts:
+        """The ``jti#``, ``sid#`` and ``sub#`` entries, in one strongly consistent ``BatchGetItem``.
+
+        Consistent reads, unlike the authorizer's cached eventually consistent lookup: a client
+        that revokes a token and then introspects it must see it inactive. An entry's existence
+        is what counts (as in the authorizer): it is written to expire no earlier than the token.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed or kept keys unprocessed.
+        """
+        wanted = {f"sub#{subject}"}
+        if jti is not None:
+            wanted.add(f"jti#{jti}")
+        if session_id is not None:
+            wanted.add(f"sid#{session_id}")
+        request: dict[str, Any] = {
+            self.table: {
+                "Keys": [{"pk": v_str(pk)} for pk in sorted(wanted)],
+                "ConsistentRead": True,
+                "ProjectionExpression": "pk, not_before",
+            }
+        }
+        items: list[dict[str, Any]] = []
+        for _attempt in range(3):
+            response = run(self.ddb, "batch_get_item", RequestItems=request)
+            items.extend(response.get("Responses", {}).get(self.table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise TemporarilyUnavailableError(reason="revocations_unprocessed")
+        found = {as_str(item, "pk"): item for item in items}
+        sub = found.get(f"sub#{subject}")
+        return RevocationFacts(
+            jti_revoked=jti is not None and f"jti#{jti}" in found,
+            session_revoked=session_id is not None and f"sid#{session_id}" in found,
+            not_before=as_int(sub, "not_before") if sub is not None else 0,
+        )
