@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auth_core.errors import (
     ExpiredTokenError,
@@ -54,6 +54,10 @@ _MAX_NUMERIC_DATE = 2**53  # beyond this, int/float arithmetic stops being exact
 _ABSENT: Any = object()
 
 
+if TYPE_CHECKING:
+    from auth_core.settings import Settings
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimsPolicy:
     """What a verifier accepts.
@@ -68,6 +72,12 @@ class ClaimsPolicy:
     audience: str
     leeway: int = 60
     max_lifetime: int = 3600
+
+    @classmethod
+    def from_settings(cls, settings: Settings, issuer: str) -> ClaimsPolicy:
+        """The policy every verifier of ours applies: ``AUDIENCE``, ``CLOCK_LEEWAY`` and
+        ``MAX_ACCESS_TOKEN_LIFETIME``, for ``issuer`` (configured or resolved per request)."""
+        return cls(issuer, settings.audience, settings.leeway, settings.max_access_token_lifetime)
 
 
 @dataclass(frozen=True, slots=True)

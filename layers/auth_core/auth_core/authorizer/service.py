@@ -164,13 +164,7 @@ class Authorizer:
         keys = PublicKeyStore.from_settings(settings, clock=monotonic)
 
         def verifier_for(issuer: str) -> Verifier:
-            policy = ClaimsPolicy(
-                issuer,
-                settings.audience,
-                leeway=settings.leeway,
-                max_lifetime=settings.max_access_token_lifetime,
-            )
-            return AccessTokenVerifier(policy, keys, clock=clock)
+            return AccessTokenVerifier(ClaimsPolicy.from_settings(settings, issuer), keys, clock=clock)
 
         revocation = None
         if settings.revocation_check:

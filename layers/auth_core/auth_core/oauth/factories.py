@@ -67,12 +67,7 @@ def revocation_service(settings: Settings, issuer_url: str, audit: Audit | None 
     from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415
 
     verifier: Any = AccessTokenVerifier(
-        ClaimsPolicy(
-            issuer_url,
-            settings.audience,
-            leeway=settings.leeway,
-            max_lifetime=settings.max_access_token_lifetime,
-        ),
+        ClaimsPolicy.from_settings(settings, issuer_url),
         PublicKeyStore.from_settings(settings),
     )
     sessions = SessionStore(settings.require("sessions_table"))
@@ -123,12 +118,7 @@ def introspection_service(
     from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415
 
     verifier = AccessTokenVerifier(
-        ClaimsPolicy(
-            issuer_url,
-            settings.audience,
-            leeway=settings.leeway,
-            max_lifetime=settings.max_access_token_lifetime,
-        ),
+        ClaimsPolicy.from_settings(settings, issuer_url),
         PublicKeyStore.from_settings(settings),
     )
     return IntrospectionService(
