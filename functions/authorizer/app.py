@@ -5,6 +5,10 @@ the bearer token against the public JWKS, checks revocation and route scopes, an
 answer. Raises exactly ``Exception("Unauthorized")`` for a 401; outages propagate (a 500).
 Powertools is not imported here: it would add ~120 ms to every cold start of the function that
 sits in front of every request (see ``auth_core/authorizer/telemetry.py``).
+
+The invocation's deadline (``auth_core.deadline``) is set from the Lambda context, so a hung key
+store or revocation table fails (an exception: API Gateway's 500, never an Allow) with our ERROR
+line and metric, before Lambda's timeout would kill the function silently.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from auth_core import deadline
 from auth_core.authorizer.service import Authorizer
 from auth_core.authorizer.snapstart import after_restore
 from auth_core.settings import Settings
@@ -32,4 +37,5 @@ after_restore(_forget_caches)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _authorizer()(event, context)
+    with deadline.scope(context):
+        return _authorizer()(event, context)

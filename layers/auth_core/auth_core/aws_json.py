@@ -2,9 +2,10 @@
 
 Why: the authorizer fronts every request of the customer's API, and boto3 costs ~150 ms to
 import and build one client on this machine (~250 ms measured in the cold-start benchmark, more
-than the rest of the authorizer's cold start put together). The two calls the authorizer makes
--- Secrets Manager ``GetSecretValue`` and DynamoDB ``BatchGetItem`` -- are plain JSON ``POST /``
-requests with an ``X-Amz-Target`` header; this module makes them with the standard library:
+than the rest of the authorizer's cold start put together). The calls the authorizer makes
+-- Secrets Manager ``GetSecretValue``, DynamoDB ``BatchGetItem`` / ``GetItem`` / ``Query`` -- are
+plain JSON ``POST /`` requests with an ``X-Amz-Target`` header; this module makes them with the
+standard library:
 ~20 ms to import (``http.client`` and its ``email`` parser) on top of the authorizer, plus
 ~18 ms for ``ssl.create_default_context()`` (the CA bundle) on the first HTTPS call, which
 botocore pays too. End to end, a cold authorizer with revocation on is ~70 ms against ~240 ms
@@ -17,16 +18,24 @@ What it does, deliberately small:
   callers then fall back to boto3 (profiles, SSO, IMDS are botocore's business);
 * region from ``AWS_REGION`` / ``AWS_DEFAULT_REGION``; endpoint ``https://{service}.{region}.
   amazonaws.com`` (``.amazonaws.com.cn`` for ``cn-`` regions), or ``AWS_ENDPOINT_URL_<SERVICE>``
-  / ``AWS_ENDPOINT_URL`` (``http://`` allowed: the local stack and moto);
+  / ``AWS_ENDPOINT_URL``. Plain ``http://`` only to a loopback host (127.0.0.0/8, ``::1``,
+  ``localhost``: the local stack and moto); anywhere else the signed request and its session
+  token would travel in clear, so the client refuses to be built (:class:`EndpointError`);
 * one persistent keep-alive connection per client (a warm Lambda reuses it), connect timeout
-  2 s, read timeout 5 s;
+  2 s, read timeout 5 s -- both capped by the invocation's remaining budget
+  (:mod:`auth_core.deadline`), so a hung service fails with :class:`AwsDeadlineError` before
+  Lambda would kill the function;
 * at most 2 retries with full-jitter backoff, on throttling error types, HTTP 5xx and a dropped
-  connection (a stale keep-alive socket); never on a read timeout (the budget is spent) nor on
-  4xx errors such as ``ResourceNotFoundException``;
+  connection (a stale keep-alive socket), and only while the budget affords one more attempt;
+  never on a timeout (the budget is spent) nor on 4xx errors such as ``ResourceNotFoundException``;
+* fail closed: only HTTP 200 with a JSON object of the operation's shape is an answer. A 204, a
+  redirect, an empty body or an object without ``Responses`` / ``Items`` / ``SecretString`` is
+  :class:`MalformedResponseError` -- never read as "nothing there" (for the revocation lookup,
+  "not revoked");
 * errors become :class:`AwsServiceError` (``code`` from the JSON ``__type``, ``status``) or
-  :class:`AwsTransportError`. These are low-level exceptions like botocore's ``ClientError``:
-  callers map them to ``KeyStoreUnavailableError`` / ``RevocationStoreError`` with ``from exc``.
-  Neither carries a response body, a credential or a secret value.
+  :class:`AwsTransportError` (and its subclasses). These are low-level exceptions like botocore's
+  ``ClientError``: callers map them to ``KeyStoreUnavailableError`` / ``RevocationStoreError``
+  with ``from exc``. None carries a response body, a credential or a secret value.
 """
 
 from __future__ import annotations
@@ -42,14 +51,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from auth_core import deadline
 from auth_core._sigv4 import Credentials, SigV4Signer, amz_date
+from auth_core.aws import endpoint_variables
 
 __all__ = [
+    "AwsDeadlineError",
     "AwsJsonClient",
     "AwsJsonError",
     "AwsServiceError",
     "AwsTransportError",
     "DynamoDB",
+    "EndpointError",
+    "MalformedResponseError",
     "client",
     "env_credentials",
     "reset_clients",
@@ -77,6 +91,10 @@ SERVICES: dict[str, tuple[str, str]] = {
     "dynamodb": ("DynamoDB_20120810", "1.0"),
 }
 
+#: Seconds of budget below which an attempt is not started (nor a socket timeout set: a zero
+#: timeout would make the socket non-blocking).
+MIN_ATTEMPT = 0.05
+
 
 class AwsJsonError(Exception):
     """Base of this client's low-level errors (always mapped by the caller)."""
@@ -102,6 +120,28 @@ class AwsTransportError(AwsJsonError):
         self.retryable = retryable
 
 
+class AwsDeadlineError(AwsTransportError, deadline.Exceeded):
+    """The invocation's budget (:mod:`auth_core.deadline`) is spent: no attempt was started, or
+    the one in flight timed out at the deadline. Never retried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class MalformedResponseError(AwsTransportError):
+    """An answer that is not a well-formed success for the operation: a status other than 200
+    below 400 (204, a redirect), a body that is not a JSON object, or one without the fields the
+    operation must return. Never retried, never read as an empty success (fail closed)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class EndpointError(AwsJsonError, ValueError):
+    """The endpoint URL is refused: not ``http(s)``, or plain ``http`` to a non-loopback host.
+    Raised when the client is built, before any connection (a ``ValueError`` too: bad config)."""
+
+
 def env_credentials(env: Mapping[str, str] | None = None) -> Credentials | None:
     """Credentials from the standard environment variables, or ``None`` when incomplete."""
     e = os.environ if env is None else env
@@ -118,10 +158,37 @@ def _region(env: Mapping[str, str]) -> str:
     return region
 
 
+def _octet(part: str) -> bool:
+    """A canonical decimal octet: ``0``..``255``, no sign, no leading zero (``010`` is octal to
+    some resolvers and a DNS name to others)."""
+    return (
+        0 < len(part) <= 3
+        and part.isascii()
+        and part.isdigit()
+        and part == str(int(part))
+        and int(part) <= 255
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Is ``host`` (a URL's hostname: lower-case, no brackets) a loopback name or address?
+
+    Literal checks only, no DNS and no ``ipaddress`` import (cold start): ``localhost``, ``::1``
+    and canonical dotted-quad ``127.x.y.z``. Anything else is not: ``127.0.0.1.example.com``,
+    ``127.0.0.099`` (not an address, so a DNS name), ``2130706433``, ``::ffff:127.0.0.1``.
+    """
+    if host in {"localhost", "::1"}:
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(_octet(p) for p in parts)
+
+
 def endpoint_for(service: str, region: str, env: Mapping[str, str] | None = None) -> str:
-    """The endpoint URL: ``AWS_ENDPOINT_URL_<SERVICE>``, ``AWS_ENDPOINT_URL``, else the public one."""
+    """The endpoint URL: ``AWS_ENDPOINT_URL_<SERVICE>`` (botocore's name, e.g.
+    ``..._SECRETS_MANAGER``, or ``..._SECRETSMANAGER``), ``AWS_ENDPOINT_URL``, else the public one."""
     e = os.environ if env is None else env
-    override = e.get(f"AWS_ENDPOINT_URL_{service.upper()}") or e.get("AWS_ENDPOINT_URL")
+    specific = (e.get(name) for name in endpoint_variables(service))
+    override = next((value for value in specific if value), None) or e.get("AWS_ENDPOINT_URL")
     if override:
         return override.rstrip("/")
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
@@ -162,7 +229,13 @@ class AwsJsonClient:
         self.region = region or _region(os.environ)
         url = urlsplit(endpoint or endpoint_for(service, self.region))
         if url.scheme not in {"http", "https"} or not url.hostname:
-            raise ValueError("endpoint must be an http(s) URL")
+            raise EndpointError("endpoint must be an http(s) URL")
+        if url.scheme == "http" and not is_loopback(url.hostname):
+            # The signed request carries the session token: in clear only to this machine.
+            raise EndpointError(
+                f"plain http:// endpoints are allowed only to loopback (127.0.0.0/8, ::1, "
+                f"localhost), not {url.hostname!r}: use https://"
+            )
         self._https = url.scheme == "https"
         self._hostname = url.hostname
         self._port = url.port or (443 if self._https else 80)
@@ -187,7 +260,9 @@ class AwsJsonClient:
         """Invoke ``operation`` (``GetSecretValue``, ``BatchGetItem``...) and return the JSON answer.
 
         :raises AwsServiceError: AWS answered an error (after retries for throttling/5xx).
-        :raises AwsTransportError: no usable answer (after retries for dropped connections).
+        :raises AwsTransportError: no usable answer (after retries for dropped connections);
+            :class:`MalformedResponseError` for an answer of the wrong shape,
+            :class:`AwsDeadlineError` when the invocation's budget ran out.
         """
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         attempt = 0
@@ -196,12 +271,16 @@ class AwsJsonClient:
                 attempt += 1
                 self.last_attempts = attempt
                 try:
-                    return self._once(operation, body)
+                    return _checked(self.service, operation, self._once(operation, body))
                 except AwsJsonError as exc:
                     if not exc.retryable or attempt > self.max_retries:
                         raise
-                # full jitter: uniform in [0, base * 2^attempt)
-                self._sleep(random.uniform(0, self._backoff_base * (2**attempt)))  # noqa: S311 - not crypto
+                    # full jitter: uniform in [0, base * 2^attempt)
+                    delay = random.uniform(0, self._backoff_base * (2**attempt))  # noqa: S311 - not crypto
+                    left = deadline.remaining()
+                    if left is not None and left < delay + MIN_ATTEMPT:
+                        raise  # no time for another attempt: the last error is the answer
+                self._sleep(delay)
 
     def close(self) -> None:
         """Drop the connection (the next call opens a new one)."""
@@ -231,7 +310,20 @@ class AwsJsonClient:
                 )
         return self._conn
 
+    def _budget(self, limit: float) -> float:
+        """``limit`` capped by the invocation's remaining budget.
+
+        :raises AwsDeadlineError: less than :data:`MIN_ATTEMPT` is left.
+        """
+        left = deadline.remaining()
+        if left is None:
+            return limit
+        if left < MIN_ATTEMPT:
+            raise AwsDeadlineError(f"{self.service}: the invocation's time budget is spent")
+        return min(limit, left)
+
     def _once(self, operation: str, body: bytes) -> dict[str, Any]:
+        connect_timeout = self._budget(self._connect_timeout)
         credentials = self._credentials()
         if credentials is None:
             raise AwsTransportError("no credentials in the environment", retryable=False)
@@ -252,8 +344,9 @@ class AwsJsonClient:
         reused = conn.sock is not None
         try:
             if conn.sock is None:
-                conn.connect()  # connect timeout applies here
-            conn.sock.settimeout(self._read_timeout)
+                conn.timeout = connect_timeout  # applies to connect() (and the TLS handshake)
+                conn.connect()
+            conn.sock.settimeout(self._budget(self._read_timeout))
             conn.request("POST", self._path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
@@ -261,8 +354,13 @@ class AwsJsonClient:
             error_header = response.getheader("x-amzn-ErrorType") or ""
             if response.will_close:
                 self._drop()
+        except AwsDeadlineError:
+            raise  # from _budget: nothing was sent on this connection, it stays usable
         except TimeoutError as exc:
             self._drop()
+            left = deadline.remaining()
+            if left is not None and left < MIN_ATTEMPT:
+                raise AwsDeadlineError(f"{self.service} timed out at the invocation's deadline") from exc
             # Not retried: with a 5 s read timeout, one more attempt would outlive the caller.
             raise AwsTransportError(f"{self.service} timed out", retryable=False) from exc
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
@@ -275,15 +373,52 @@ class AwsJsonClient:
                 f"{self.service} connection failed: {type(exc).__name__}", retryable=retryable
             ) from exc
         try:
-            doc = json.loads(data) if data else {}
+            doc = json.loads(data) if data else None
         except ValueError as exc:
             if status >= 400:
                 raise AwsServiceError(_short(error_header) or "UnknownError", status) from exc
-            raise AwsTransportError(f"{self.service} answered non-JSON", retryable=False) from exc
-        if status >= 400 or not isinstance(doc, dict):
+            raise MalformedResponseError(f"{self.service} answered non-JSON") from exc
+        if status >= 400:
             code = doc.get("__type") if isinstance(doc, dict) else None
             raise AwsServiceError(_short(str(code or error_header)) or "UnknownError", status)
+        if status != 200:
+            # 204, 3xx (we never follow redirects: the signature is for this host), 1xx...
+            raise MalformedResponseError(f"{self.service} answered HTTP {status}, not 200")
+        if not isinstance(doc, dict):
+            raise MalformedResponseError(f"{self.service} answered 200 without a JSON object")
         return doc
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_map_of_lists(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, list) for v in value.values())
+
+
+def _optional_map(doc: Mapping[str, Any], name: str) -> bool:
+    return name not in doc or isinstance(doc[name], dict)
+
+
+#: What a success must carry, per operation we know (others: any JSON object).
+_SHAPES: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    "GetSecretValue": lambda d: _is_str(d.get("SecretString")) or _is_str(d.get("SecretBinary")),
+    "BatchGetItem": lambda d: _is_map_of_lists(d.get("Responses")) and _optional_map(d, "UnprocessedKeys"),
+    "Query": lambda d: isinstance(d.get("Items"), list) and _optional_map(d, "LastEvaluatedKey"),
+    "GetItem": lambda d: _optional_map(d, "Item"),
+}
+
+
+def _checked(service: str, operation: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` if it has the shape a success of ``operation`` must have.
+
+    :raises MalformedResponseError: it has not (the message names fields, never values).
+    """
+    shape = _SHAPES.get(operation)
+    if shape is not None and not shape(doc):
+        raise MalformedResponseError(f"{service} {operation} answer lacks its required fields")
+    return doc
 
 
 def _short(code: str) -> str:
@@ -322,7 +457,7 @@ def reset_clients() -> None:
 
 
 class DynamoDB:
-    """The two DynamoDB reads the authorizer makes, with boto3's low-level call shapes.
+    """DynamoDB reads without botocore, with boto3's low-level call shapes.
 
     Parameters and answers are the wire JSON, which is exactly what boto3's *client* (not the
     resource) takes and returns, so callers written against ``client.batch_get_item`` work as
@@ -348,3 +483,12 @@ class DynamoDB:
     def get_item(self, **params: Any) -> dict[str, Any]:
         """``GetItem``. :raises AwsJsonError: on failure."""
         return self.json_client.call("GetItem", params)
+
+    def query(self, **params: Any) -> dict[str, Any]:
+        """``Query`` (``TableName``, ``IndexName``, ``KeyConditionExpression``,
+        ``ExpressionAttributeValues``, ``ExclusiveStartKey``...): one page, with ``Items`` (a list,
+        checked) and ``LastEvaluatedKey`` when there is more; the caller pages.
+
+        :raises AwsJsonError: on failure, or an answer without an ``Items`` list.
+        """
+        return self.json_client.call("Query", params)

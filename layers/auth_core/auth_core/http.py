@@ -8,6 +8,7 @@ raised                          status  body
 =============================  ======  ===============================================
 ``OAuthError`` subclasses       .status ``{"error": code}`` (+ ``WWW-Authenticate`` on 401)
 ``SlowDownError``               429     ``{"error": "invalid_grant"}`` + ``Retry-After``
+``TemporarilyUnavailableError`` 503     ``{"error": "temporarily_unavailable"}`` + ``Retry-After``
 ``TokenError``                  401     ``{"error": "invalid_token"}`` + ``WWW-Authenticate``
 ``AccessDeniedError``           403     ``{"error": "insufficient_scope"}``
 ``KeyStoreError``               503     ``{"error": "temporarily_unavailable"}``
@@ -15,6 +16,10 @@ anything else                   500     ``{"error": "server_error"}`` (stack tra
 =============================  ======  ===============================================
 
 The body never says *why* a token or credential failed; the log line does (``reason``).
+
+Outages reach this table in time: :class:`HttpFunction` sets the invocation's deadline
+(:mod:`auth_core.deadline`) from the Lambda context, and the AWS clients fail a hung call before
+it, so the 503 is ours -- with ``Retry-After``, a log line and a metric -- and not Lambda's kill.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from auth_core import deadline
 from auth_core.errors import (
     AccessDeniedError,
     AuthError,
@@ -50,6 +56,9 @@ __all__ = [
 
 #: RFC 6749 §5.1: token responses must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+#: ``Retry-After`` seconds on a 503: dependency outages and throttling are usually brief.
+UNAVAILABLE_RETRY_AFTER = "5"
 
 
 def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
@@ -84,8 +93,18 @@ def register_error_handlers(app: APIGatewayHttpResolver, logger: Any, metrics: A
 
     @app.exception_handler(OAuthError)
     def _oauth(exc: OAuthError) -> Response:
-        logger.info("request refused", extra={"error_code": exc.error_code, "reason": exc.reason})
         headers = dict(NO_STORE)
+        if exc.status >= 500:
+            # Ours, not the caller's (TemporarilyUnavailableError): loud, counted, retry later.
+            cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else None
+            logger.error(
+                "dependency unavailable",
+                extra={"error_code": exc.error_code, "reason": exc.reason, "cause": cause},
+            )
+            _count("TemporarilyUnavailable")
+            headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
+        else:
+            logger.info("request refused", extra={"error_code": exc.error_code, "reason": exc.reason})
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="token", error="invalid_client"'
         if isinstance(exc, SlowDownError):
@@ -109,7 +128,9 @@ def register_error_handlers(app: APIGatewayHttpResolver, logger: Any, metrics: A
     def _keystore(exc: KeyStoreError) -> Response:
         logger.exception("key store unavailable", extra={"reason": exc.reason})
         _count("KeyStoreUnavailable")
-        return json_response(503, {"error": "temporarily_unavailable"}, {**NO_STORE, "Retry-After": "5"})
+        return json_response(
+            503, {"error": "temporarily_unavailable"}, {**NO_STORE, "Retry-After": UNAVAILABLE_RETRY_AFTER}
+        )
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
@@ -197,7 +218,8 @@ class HttpFunction:
         return fn
 
     def handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        """The Lambda entry point: correlation id from the request, metrics flushed after."""
+        """The Lambda entry point: correlation id from the request, metrics flushed after, and
+        the invocation's deadline set from ``context`` while the request is resolved."""
         from aws_lambda_powertools.logging import correlation_paths  # noqa: PLC0415
 
         app = self.app
@@ -205,6 +227,7 @@ class HttpFunction:
         @self.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
         @self.metrics.log_metrics
         def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            return app.resolve(event, context)
+            with deadline.scope(context):
+                return app.resolve(event, context)
 
         return lambda_handler
