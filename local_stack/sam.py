@@ -420,45 +420,50 @@ def _read_routes(model: AppModel, function: str, events: Mapping[str, Any]) -> N
         )
 
 
+def table_spec(
+    logical_id: str, name: str, resource: Mapping[str, Any], props: Mapping[str, Any]
+) -> TableSpec:
+    """The table a template resource declares (``props`` already resolved), named ``name``."""
+    if resource["Type"] == "AWS::Serverless::SimpleTable":
+        pk = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
+        kind = {"String": "S", "Number": "N", "Binary": "B"}[pk.get("Type", "String")]
+        simple: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": [{"AttributeName": pk["Name"], "AttributeType": kind}],
+            "KeySchema": [{"AttributeName": pk["Name"], "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        return TableSpec(logical_id, name, simple, None, False)
+    args: dict[str, Any] = {"TableName": name, "BillingMode": props.get("BillingMode", "PROVISIONED")}
+    for key in (
+        "AttributeDefinitions",
+        "KeySchema",
+        "GlobalSecondaryIndexes",
+        "LocalSecondaryIndexes",
+        "ProvisionedThroughput",
+        "StreamSpecification",
+    ):
+        if key in props:
+            args[key] = props[key]
+    if args["BillingMode"] == "PROVISIONED" and "ProvisionedThroughput" not in args:
+        args["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+    ttl = props.get("TimeToLiveSpecification") or {}
+    ttl_attr = ttl.get("AttributeName") if str(ttl.get("Enabled", "")).lower() == "true" else None
+    pitr = props.get("PointInTimeRecoverySpecification") or {}
+    return TableSpec(
+        logical_id=logical_id,
+        name=name,
+        create_args=args,
+        ttl_attribute=ttl_attr,
+        pitr=str(pitr.get("PointInTimeRecoveryEnabled", "")).lower() == "true",
+    )
+
+
 def _read_tables(model: AppModel) -> None:
     resolver = model.resolver
     for lid, res in model.template.of_type(*TABLE_TYPES).items():
         props = resolver.resolve(res.get("Properties") or {})
-        name = resolver.refs[lid]
-        if res["Type"] == "AWS::Serverless::SimpleTable":
-            pk = props.get("PrimaryKey") or {"Name": "id", "Type": "String"}
-            kind = {"String": "S", "Number": "N", "Binary": "B"}[pk.get("Type", "String")]
-            args: dict[str, Any] = {
-                "TableName": name,
-                "AttributeDefinitions": [{"AttributeName": pk["Name"], "AttributeType": kind}],
-                "KeySchema": [{"AttributeName": pk["Name"], "KeyType": "HASH"}],
-                "BillingMode": "PAY_PER_REQUEST",
-            }
-            model.tables[lid] = TableSpec(lid, name, args, None, False)
-            continue
-        args = {"TableName": name, "BillingMode": props.get("BillingMode", "PROVISIONED")}
-        for key in (
-            "AttributeDefinitions",
-            "KeySchema",
-            "GlobalSecondaryIndexes",
-            "LocalSecondaryIndexes",
-            "ProvisionedThroughput",
-            "StreamSpecification",
-        ):
-            if key in props:
-                args[key] = props[key]
-        if args["BillingMode"] == "PROVISIONED" and "ProvisionedThroughput" not in args:
-            args["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
-        ttl = props.get("TimeToLiveSpecification") or {}
-        ttl_attr = ttl.get("AttributeName") if str(ttl.get("Enabled", "")).lower() == "true" else None
-        pitr = props.get("PointInTimeRecoverySpecification") or {}
-        model.tables[lid] = TableSpec(
-            logical_id=lid,
-            name=name,
-            create_args=args,
-            ttl_attribute=ttl_attr,
-            pitr=str(pitr.get("PointInTimeRecoveryEnabled", "")).lower() == "true",
-        )
+        model.tables[lid] = table_spec(lid, resolver.refs[lid], res, props)
 
 
 def _read_secrets(model: AppModel) -> None:

@@ -105,6 +105,8 @@ class AccessTokenClaims:
     roles: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     session_id: str | None = None
+    #: the ``kid`` of the key that verified the token (revoking a key refuses its tokens)
+    key_id: str | None = None
 
 
 def _invalid_date(name: str) -> InvalidClaimError:
@@ -133,11 +135,11 @@ def _strings(value: Any, name: str) -> tuple[str, ...]:
 # untouched.
 _FIELDS = (
     "subject", "client_id", "scope", "jti", "issued_at", "expires_at",
-    "issuer", "audience", "roles", "raw", "session_id",
+    "issuer", "audience", "roles", "raw", "session_id", "key_id",
 )  # fmt: skip
 if tuple(f.name for f in fields(AccessTokenClaims)) != _FIELDS:  # pragma: no cover - edit guard
     raise ImportError("_new_claims is out of step with AccessTokenClaims")
-(_S0, _S1, _S2, _S3, _S4, _S5, _S6, _S7, _S8, _S9, _S10) = (
+(_S0, _S1, _S2, _S3, _S4, _S5, _S6, _S7, _S8, _S9, _S10, _S11) = (
     AccessTokenClaims.__dict__[name].__set__ for name in _FIELDS
 )
 _NEW = object.__new__
@@ -155,6 +157,7 @@ def _new_claims(
     roles: tuple[str, ...],
     raw: Mapping[str, Any],
     session_id: str | None,
+    key_id: str | None,
 ) -> AccessTokenClaims:
     """``AccessTokenClaims(...)`` with every field given (the validator's hot path only)."""
     claims: AccessTokenClaims = _NEW(AccessTokenClaims)
@@ -169,6 +172,7 @@ def _new_claims(
     _S8(claims, roles)
     _S9(claims, raw)
     _S10(claims, session_id)
+    _S11(claims, key_id)
     return claims
 
 
@@ -177,7 +181,7 @@ _LIMIT = _MAX_NUMERIC_DATE
 
 
 def validate_access_token_claims(
-    claims: Mapping[str, Any], policy: ClaimsPolicy, now: float
+    claims: Mapping[str, Any], policy: ClaimsPolicy, now: float, key_id: str | None = None
 ) -> AccessTokenClaims:
     """Apply the module's rules to signature-verified ``claims`` at time ``now``.
 
@@ -259,4 +263,5 @@ def validate_access_token_claims(
         roles,
         MappingProxyType(claims if type(claims) is dict else dict(claims)),
         sid,
+        key_id,
     )

@@ -43,6 +43,7 @@ __all__ = [
     "parse_header",
     "sign_compact",
     "verify_claims",
+    "verify_claims_and_kid",
     "verify_compact",
     "verify_signature",
 ]
@@ -202,6 +203,18 @@ def _verify(token: object, keys: KeyProvider, typ: str) -> tuple[dict[str, Any],
     except ValueError as exc:
         raise MalformedTokenError("malformed claims", reason="malformed_payload") from exc
     return header, claims
+
+
+def verify_claims_and_kid(
+    token: str, keys: KeyProvider, *, typ: str = ACCESS_TOKEN_TYP
+) -> tuple[str, dict[str, Any]]:
+    """:func:`verify_claims`, plus the ``kid`` of the key that verified the signature.
+
+    :raises TokenError: the subclasses listed for :func:`verify_compact`.
+    :raises KeyStoreError: from the key provider.
+    """
+    header, claims = _verify(token, keys, typ)
+    return header["kid"], claims
 
 
 def verify_compact(

@@ -133,8 +133,9 @@ class Settings:
     clients_table: str = ""
     #: SESSIONS_TABLE: DynamoDB table of refresh-token families and tokens.
     sessions_table: str = ""
-    #: REVOCATIONS_TABLE: DynamoDB table of revocation facts: ``jti#`` (one access token),
-    #: ``sid#`` (every access token of a session), ``sub#`` (``not_before`` of a user).
+    #: REVOCATIONS_TABLE: DynamoDB table of revocations, polled as a feed by verifiers and
+    #: signers: ``jti#`` (one access token), ``sid#`` (a session), ``sub#`` / ``cli#`` (a user's
+    #: or client's cut-off), ``kid#`` (a signing key), ``all#`` (everything issued before).
     revocations_table: str = ""
 
     # --- scopes and the authorizer ----------------------------------------------------------
@@ -144,10 +145,14 @@ class Settings:
     route_scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: CONTEXT_CLAIMS: extra claims copied into the authorizer context.
     context_claims: tuple[str, ...] = ("roles",)
-    #: REVOCATION_CHECK: authorizer checks the jti deny list and ``tokens_valid_after``.
+    #: REVOCATION_CHECK: the authorizer refuses revoked tokens (the revocation feed).
     revocation_check: bool = True
-    #: REVOCATION_CACHE_TTL: how long the authorizer caches a revocation lookup, seconds.
-    revocation_cache_ttl: int = 30
+    #: REVOCATION_FEED_INTERVAL: how often a warm verifier or signer asks the revocation feed
+    #: what changed, seconds: the bound on revocation, plus API Gateway's result TTL.
+    revocation_feed_interval: int = 5
+    #: REVOCATION_FEED_MAX_STALENESS: when the feed cannot be read for this long, verifiers
+    #: refuse every token and signers answer 503 (fail closed), seconds.
+    revocation_feed_max_staleness: int = 30
     #: IDENTITY_HEADER: header carrying the bearer token.
     identity_header: str = "authorization"
     #: VERIFIED_TOKEN_CACHE_SIZE: entries in the authorizer's verified-token cache (0 = off).
@@ -209,7 +214,12 @@ class Settings:
             "route_scopes": _route_scopes(e, "ROUTE_SCOPES"),
             "context_claims": _words(e, "CONTEXT_CLAIMS", cls.context_claims),
             "revocation_check": _bool(e, "REVOCATION_CHECK", cls.revocation_check),
-            "revocation_cache_ttl": _int(e, "REVOCATION_CACHE_TTL", cls.revocation_cache_ttl, 0, 3600),
+            "revocation_feed_interval": _int(
+                e, "REVOCATION_FEED_INTERVAL", cls.revocation_feed_interval, 1, 60
+            ),
+            "revocation_feed_max_staleness": _int(
+                e, "REVOCATION_FEED_MAX_STALENESS", cls.revocation_feed_max_staleness, 2, 3600
+            ),
             "identity_header": (e.get("IDENTITY_HEADER", "").strip() or cls.identity_header).lower(),
             "verified_token_cache_size": _int(
                 e, "VERIFIED_TOKEN_CACHE_SIZE", cls.verified_token_cache_size, 0, 1_000_000
@@ -242,6 +252,8 @@ class Settings:
             raise ConfigurationError("ACCESS_TOKEN_TTL must not exceed MAX_ACCESS_TOKEN_LIFETIME")
         if self.authorizer_response_format not in {"simple", "iam"}:
             raise ConfigurationError("AUTHORIZER_RESPONSE_FORMAT must be simple or iam")
+        if self.revocation_feed_max_staleness <= self.revocation_feed_interval:
+            raise ConfigurationError("REVOCATION_FEED_MAX_STALENESS must exceed REVOCATION_FEED_INTERVAL")
         if self.issuer and not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ConfigurationError("ISSUER must be an https:// URL")
 
@@ -280,7 +292,8 @@ ENV_VARS: dict[str, str] = {
     "route_scopes": "ROUTE_SCOPES",
     "context_claims": "CONTEXT_CLAIMS",
     "revocation_check": "REVOCATION_CHECK",
-    "revocation_cache_ttl": "REVOCATION_CACHE_TTL",
+    "revocation_feed_interval": "REVOCATION_FEED_INTERVAL",
+    "revocation_feed_max_staleness": "REVOCATION_FEED_MAX_STALENESS",
     "identity_header": "IDENTITY_HEADER",
     "verified_token_cache_size": "VERIFIED_TOKEN_CACHE_SIZE",
     "authorizer_response_format": "AUTHORIZER_RESPONSE_FORMAT",

@@ -42,7 +42,7 @@ from auth_core.claims import (
 )
 from auth_core.errors import ConfigurationError, InvalidScopeError
 from auth_core.jwk import KeyProvider, SigningKey
-from auth_core.jws import ACCESS_TOKEN_TYP, encode_header, sign_compact, verify_claims
+from auth_core.jws import ACCESS_TOKEN_TYP, encode_header, sign_compact, verify_claims_and_kid
 
 __all__ = [
     "AccessTokenClaims",
@@ -208,5 +208,5 @@ class AccessTokenVerifier:
             :mod:`auth_core.jws` and :mod:`auth_core.claims`).
         :raises KeyStoreError: the key provider failed (not the token's fault).
         """
-        claims = verify_claims(token, self._keys, typ=ACCESS_TOKEN_TYP)
-        return validate_access_token_claims(claims, self._policy, self._clock())
+        kid, claims = verify_claims_and_kid(token, self._keys, typ=ACCESS_TOKEN_TYP)
+        return validate_access_token_claims(claims, self._policy, self._clock(), kid)

@@ -20,8 +20,10 @@ from auth_core.authorizer.service import Authorizer
 from auth_core.jwk import JWKSet, SigningKey, generate_signing_key
 from auth_core.jws import encode_header, sign_compact
 from auth_core.settings import Settings
+from auth_core.stores.revocations import RevocationStore
 from functions.authorizer import app
 from tests.conftest import FakeLambdaContext, load_event
+from tests.tables import create_template_table
 
 NOW = 1_800_000_000
 ISSUER = "https://auth.example.com"
@@ -96,15 +98,23 @@ class World:
         key = key or self.key
         return sign_compact(encode_header(key), payload, key)
 
+    @property
+    def revocations(self) -> RevocationStore:
+        """The real writer of the revocation feed, on this world's table and clock."""
+        return RevocationStore(TABLE, client=self.ddb, clock=lambda: self.clock[0])
+
     def revoke_jti(self, jti: str) -> None:
-        self.ddb.put_item(
-            TableName=TABLE, Item={"pk": {"S": f"jti#{jti}"}, "expires_at": {"N": str(NOW + 300)}}
-        )
+        self.revocations.revoke_jti(jti, NOW + 300)
 
     def revoke_subject(self, sub: str, not_before: int) -> None:
-        self.ddb.put_item(
-            TableName=TABLE, Item={"pk": {"S": f"sub#{sub}"}, "not_before": {"N": str(not_before)}}
-        )
+        self.revocations.set_user_cutoff(sub, not_before * 1000, max_token_lifetime=900)
+
+    def revoke_session(self, sid: str) -> None:
+        self.ddb.transact_write_items(TransactItems=[self.revocations.session_put(sid, NOW + 3900)])
+
+    def feed_due(self) -> None:
+        """Let the revocation feed's interval pass (the next request re-reads it)."""
+        self.mono[0] += 5
 
     def invoke(self, event: Any) -> Any:
         return app.lambda_handler(event, self.context)
@@ -197,12 +207,7 @@ def _reset(sm: Any, ddb: Any, key: SigningKey) -> None:
         for item in ddb.scan(TableName=TABLE, ProjectionExpression="pk")["Items"]:
             ddb.delete_item(TableName=TABLE, Key={"pk": item["pk"]})
     else:
-        ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_template_table(ddb, "RevocationsTable", TABLE)
 
 
 @pytest.fixture
@@ -222,7 +227,7 @@ def world(_aws: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
         "CLOCK_LEEWAY": "60",
         "ACCESS_TOKEN_TTL": "300",
         "MAX_ACCESS_TOKEN_LIFETIME": "900",
-        "REVOCATION_CACHE_TTL": "30",
+        "REVOCATION_FEED_INTERVAL": "5",
         "CONTEXT_CLAIMS": "roles",
     }
     for name, value in env.items():

@@ -24,16 +24,20 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from auth_core import aws, aws_json
-from auth_core.authorizer.revocation import RevocationChecker
 from auth_core.aws_json import AwsJsonClient, AwsServiceError, AwsTransportError
 from auth_core.errors import KeyStoreUnavailableError, RevocationStoreError, RevokedTokenError
 from auth_core.keystore import PublicKeyStore, fetch_from_settings, lean_fetch
+from auth_core.revocation_feed import feed_from_settings
 from auth_core.settings import Settings
+from auth_core.stores.revocations import RevocationStore
+from tests.tables import create_template_table
 
 ROOT = Path(__file__).resolve().parents[3]
 TABLE = "lean-revocations"
 SECRET = "lean/public-jwks"
 JWKS = '{"keys": []}'
+#: a user cut-off that is still live (entries expire with the tokens they refuse)
+ALICE_CUTOFF = int(time.time())
 
 
 def _free_port() -> int:
@@ -58,14 +62,10 @@ def moto_endpoint() -> Iterator[str]:
     sm.create_secret(Name=SECRET, SecretString=JWKS)
     sm.put_secret_value(SecretId=SECRET, SecretString='{"keys": [], "v": 2}', VersionStages=["AWSPENDING"])
     ddb = boto3.client("dynamodb", **kw)
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "jti#gone"}, "expires_at": {"N": "9999999999"}})
-    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "sub#alice"}, "not_before": {"N": "1000"}})
+    create_template_table(ddb, "RevocationsTable", TABLE)
+    store = RevocationStore(TABLE, client=ddb)
+    store.revoke_jti("gone", 9_999_999_999)
+    store.set_user_cutoff("alice", ALICE_CUTOFF * 1000, max_token_lifetime=900)
     try:
         yield endpoint
     finally:
@@ -107,7 +107,7 @@ def test_batch_get_item_two_keys(lambda_env: str) -> None:
     )
     items = {item["pk"]["S"]: item for item in answer["Responses"][TABLE]}
     assert set(items) == {"jti#gone", "sub#alice"}
-    assert items["sub#alice"]["not_before"] == {"N": "1000"}
+    assert items["sub#alice"]["not_before"] == {"N": str(ALICE_CUTOFF)}
     assert answer.get("UnprocessedKeys") == {}
 
 
@@ -143,23 +143,26 @@ def test_auto_strategy_picks_the_lean_client_in_lambda(
     assert fetch_from_settings(Settings()).__name__ == "sdk_fetch"
 
 
-def test_revocation_checker_uses_the_lean_client_by_default(lambda_env: str) -> None:
-    checker = RevocationChecker(TABLE, ttl=0)
+def test_revocation_feed_uses_the_lean_client_by_default(lambda_env: str) -> None:
+    feed = feed_from_settings(Settings(revocations_table=TABLE), lean=True)
     with pytest.raises(RevokedTokenError) as revoked:
-        checker.check(jti="gone", subject="bob", issued_at=2000)
+        feed.check(jti="gone", subject="bob", issued_at=2000)
     assert revoked.value.reason == "revoked"
     with pytest.raises(RevokedTokenError) as before:
-        checker.check(jti="fine", subject="alice", issued_at=999)
+        feed.check(jti="fine", subject="alice", issued_at=ALICE_CUTOFF - 1)
     assert before.value.reason == "revoked_subject"
-    checker.check(jti="fine", subject="alice", issued_at=1001)
-    assert isinstance(checker._client, aws_json.DynamoDB)
+    feed.check(jti="fine", subject="alice", issued_at=ALICE_CUTOFF)
+    assert isinstance(feed._client, aws_json.DynamoDB)
 
 
-def test_revocation_maps_lean_errors(lambda_env: str) -> None:
+def test_revocation_feed_maps_lean_errors(lambda_env: str) -> None:
     with pytest.raises(RevocationStoreError) as info:
-        RevocationChecker("no-such-table", ttl=0).check(jti="j", subject="s", issued_at=1)
-    assert isinstance(info.value.__cause__, AwsServiceError)
-    assert info.value.__cause__.code == "ResourceNotFoundException"
+        feed_from_settings(Settings(revocations_table="no-such-table"), lean=True).check(
+            jti="j", subject="s", issued_at=1
+        )
+    cause = info.value.__cause__
+    assert isinstance(cause.__cause__ if cause is not None else None, AwsServiceError)
+    assert cause.__cause__.code == "ResourceNotFoundException"  # type: ignore[union-attr]
 
 
 def test_lean_path_does_not_import_botocore(lambda_env: str) -> None:
@@ -167,9 +170,11 @@ def test_lean_path_does_not_import_botocore(lambda_env: str) -> None:
     code = (
         "import sys\n"
         "from auth_core.keystore import lean_fetch\n"
-        "from auth_core.authorizer.revocation import RevocationChecker\n"
+        "from auth_core.revocation_feed import feed_from_settings\n"
+        "from auth_core.settings import Settings\n"
         f"assert lean_fetch({SECRET!r}, 'AWSCURRENT')\n"
-        f"RevocationChecker({TABLE!r}, ttl=0).lookup('j', 's')\n"
+        f"feed = feed_from_settings(Settings(revocations_table={TABLE!r}), lean=True)\n"
+        "feed.check(jti='j', subject='s', issued_at=1)\n"
         "assert 'botocore' not in sys.modules, 'botocore imported'\n"
     )
     env = {

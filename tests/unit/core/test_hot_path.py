@@ -110,6 +110,7 @@ FIELDS = {
     "roles": ("reader",),
     "raw": MappingProxyType({"sub": "alice"}),
     "session_id": "fam-1",
+    "key_id": "kid-1",
 }
 
 

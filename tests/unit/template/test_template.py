@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +43,8 @@ ROUTES = {
 SIGNING = "SigningKeysSecret"
 PUBLIC_JWKS = "PublicJwksSecret"
 USERS, CLIENTS, SESSIONS, REVOCATIONS = "UsersTable", "ClientsTable", "SessionsTable", "RevocationsTable"
+#: the revocation feed: a Query on this index, nothing else of the table
+FEED = "RevocationsTable/index/Feed"
 
 
 def crud(table: str) -> set[tuple[str, str]]:
@@ -56,6 +59,9 @@ TOKEN_ISSUER = {
     ("table:read", CLIENTS), ("table:check", CLIENTS),
     # revoking a family (reuse detection...) refuses its access tokens (PutItem on jti#/sid# keys only)
     ("table:write", REVOCATIONS),
+    # the refresh transaction checks the global cut-off item (all# only); the feed (a disabled
+    # client, a revoked signing key) is one Query on its index
+    ("table:check", REVOCATIONS), ("table:read", FEED),
 }
 PERMISSIONS: dict[str, set[tuple[str, str]]] = {
     "IssueTokenFunction": TOKEN_ISSUER,
@@ -65,16 +71,18 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         ("table:read", CLIENTS),
         *crud(SESSIONS), *crud(REVOCATIONS), *crud(USERS),
     },
-    # RFC 7662: read-only; no users table (the sub# not_before mirror answers "logged out")
+    # RFC 7662: read-only; the user item (GetItem) says whether a refresh token's session lives
     "IntrospectTokenFunction": {
         ("secret:read", PUBLIC_JWKS),
-        ("table:read", CLIENTS), ("table:read", SESSIONS), ("table:read", REVOCATIONS),
+        ("table:read", CLIENTS), ("table:read", SESSIONS), ("table:read", REVOCATIONS), ("table:read", USERS),
     },
-    "AuthorizerFunction": {("secret:read", PUBLIC_JWKS), ("table:read", REVOCATIONS)},
+    "AuthorizerFunction": {("secret:read", PUBLIC_JWKS), ("table:read", FEED)},
     "JwksFunction": {("secret:read", PUBLIC_JWKS)},
     "RotateKeysFunction": {
         ("secret:read", SIGNING), ("secret:write", SIGNING),
         ("secret:read", PUBLIC_JWKS), ("secret:write", PUBLIC_JWKS),
+        # re-asserting revoked signing keys in the feed (kid# items only)
+        ("table:write", REVOCATIONS),
     },
     "MeFunction": set(),
 }
@@ -121,6 +129,11 @@ def permissions(props: Mapping[str, Any]) -> set[tuple[str, str]]:
 
 
 def _target(value: Any) -> str:
+    sub = value.get("Fn::Sub") if isinstance(value, Mapping) else None
+    if isinstance(sub, str):
+        found = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/(\w+)", sub)
+        assert found, f"policy resource {sub!r}: only a table's index may be named with !Sub"
+        return f"{found[1]}/index/{found[2]}"
     target = ref_target(value)
     assert target, f"policy resource {value!r} must be a !Ref/!GetAtt of a template resource"
     return target
@@ -321,9 +334,10 @@ def test_authorizer_cannot_read_the_signing_secret(functions: dict[str, Any]) ->
     assert SIGNING not in {ref_target(node) for node in walk(props.get("Policies"))}
     dynamo_actions = {
         a for node in walk(props.get("Policies")) if isinstance(node, Mapping) and "Action" in node
-        for a in node["Action"] if a.startswith("dynamodb:")
+        for a in ([node["Action"]] if isinstance(node["Action"], str) else node["Action"])
+        if a.startswith("dynamodb:")
     }
-    assert dynamo_actions == {"dynamodb:GetItem", "dynamodb:BatchGetItem"}
+    assert dynamo_actions == {"dynamodb:Query"}  # the revocation feed's index, nothing else
 
 
 @pytest.mark.parametrize("function", ["IssueTokenFunction", "RefreshTokenFunction"])
@@ -334,13 +348,22 @@ def test_token_functions_can_only_deny_list_access_tokens(functions: Doc, functi
         node for node in walk(functions[function].get("Policies")) if isinstance(node, Mapping)
         and ref_target(node.get("Resource")) == REVOCATIONS
     ]
-    assert statements == [{
-        "Sid": "DenyListAccessTokensOnReuse",
-        "Effect": "Allow",
-        "Action": "dynamodb:PutItem",
-        "Resource": {"Fn::GetAtt": [REVOCATIONS, "Arn"]},
-        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["jti#*", "sid#*"]}},
-    }]
+    assert statements == [
+        {
+            "Sid": "DenyListAccessTokensOnReuse",
+            "Effect": "Allow",
+            "Action": "dynamodb:PutItem",
+            "Resource": {"Fn::GetAtt": [REVOCATIONS, "Arn"]},
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["jti#*", "sid#*"]}},
+        },
+        {
+            "Sid": "CheckGlobalCutoffInRotationTransaction",
+            "Effect": "Allow",
+            "Action": "dynamodb:ConditionCheckItem",
+            "Resource": {"Fn::GetAtt": [REVOCATIONS, "Arn"]},
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["all#"]}},
+        },
+    ]
 
 
 def test_introspection_reads_only_points_of_sessions_and_revocations(functions: Doc) -> None:
@@ -351,7 +374,8 @@ def test_introspection_reads_only_points_of_sessions_and_revocations(functions: 
         for node in walk(functions["IntrospectTokenFunction"].get("Policies"))
         if isinstance(node, Mapping) and "Action" in node
     }
-    assert set(statements) == {SESSIONS, REVOCATIONS}
+    assert set(statements) == {SESSIONS, REVOCATIONS, USERS}
+    assert statements[USERS]["Action"] == "dynamodb:GetItem"
     assert statements[SESSIONS]["Action"] == "dynamodb:GetItem"
     assert statements[SESSIONS]["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rt#*", "fam#*"]}
@@ -393,7 +417,7 @@ def test_resource_variables_match_the_permissions(template: Doc, functions: Doc)
         env = environment(template, props)
         named = {RESOURCE_VARS[k]: ref_target(v) for k, v in env.items() if k in RESOURCE_VARS}
         assert all(named[res] == res for res in named), f"{lid}: variable points at the wrong resource"
-        reachable = {res for _cap, res in PERMISSIONS[lid]}
+        reachable = {res.split("/index/")[0] for _cap, res in PERMISSIONS[lid]}
         assert set(named) == reachable, f"{lid}: variables {sorted(named)} vs permissions {sorted(reachable)}"
 
 

@@ -16,11 +16,13 @@ metric). Only :class:`~auth_core.errors.TokenError` becomes a 401. A malformed *
 ``TokenError`` (``malformed_event``) by construction, so no event can produce a 500.
 
 Order of work, cheapest first: format detection and bearer grammar (no crypto), the verified
-token cache, signature and claims (the verifier), then revocation (the only DynamoDB call, so
-boto3 is imported only for tokens that verified), then route scopes -- evaluated on every
-request, cache hit or not. (In the production wiring the bearer grammar's per-character scan
-waits for the verifier: a token it accepts is compact JWS, hence a ``b64token``; a token it
-rejects is scanned then, so ``bad_bearer`` still wins. See ``compact_jws_only``.)
+token cache (an entry is served only while its key is still published), signature and claims
+(the verifier), then revocation (the in-memory revocation feed: dictionary lookups, refreshed
+by one DynamoDB query per ``REVOCATION_FEED_INTERVAL``, see :mod:`auth_core.revocation_feed`),
+then route scopes -- revocation and scopes are evaluated on every request, cache hit or not.
+(In the production wiring the bearer grammar's per-character scan waits for the verifier: a
+token it accepts is compact JWS, hence a ``b64token``; a token it rejects is scanned then, so
+``bad_bearer`` still wins. See ``compact_jws_only``.)
 """
 
 from __future__ import annotations
@@ -35,11 +37,11 @@ from auth_core.authorizer.cache import VerifiedTokenCache
 from auth_core.authorizer.context import ContextClaims, build_context
 from auth_core.authorizer.events import AuthorizerRequest, EventFormat, detect_format, parse_event
 from auth_core.authorizer.policy import iam_response, policy_document, policy_statements, simple_response
-from auth_core.authorizer.revocation import RevocationChecker
 from auth_core.authorizer.routes import RouteTable
 from auth_core.authorizer.telemetry import DecisionLog, quote, quote_value
 from auth_core.errors import ConfigurationError, TokenError
 from auth_core.http import resolve_issuer
+from auth_core.revocation_feed import RevocationFeed, feed_from_settings
 from auth_core.settings import Settings
 
 __all__ = ["Authorizer", "Claims", "Verifier"]
@@ -58,6 +60,8 @@ class Claims(ContextClaims, Protocol):
     def expires_at(self) -> float: ...
     @property
     def session_id(self) -> str | None: ...
+    @property
+    def key_id(self) -> str | None: ...
 
 
 class Verifier(Protocol):
@@ -112,7 +116,7 @@ class Authorizer:
         settings: Settings,
         *,
         verifier_for: Callable[[str], Verifier],
-        revocation: RevocationChecker | None,
+        revocation: RevocationFeed | None,
         clock: Callable[[], float] = time.time,
         log: DecisionLog | None = None,
         key_store: object = None,
@@ -128,6 +132,9 @@ class Authorizer:
         )
         #: (stage ARN prefix, granted scopes) -> the policy document (route-independent, shared).
         self._statements: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
+        # A cached token is served only while its key is still published (a key dropped from
+        # the JWKS, or revoked, must not keep verifying through the cache).
+        self._is_published: Callable[[str], bool] | None = getattr(key_store, "is_published", None)
         self._verifier_for = verifier_for
         self._verifiers: dict[str, Verifier] = {}
         self._simple_v2 = settings.authorizer_response_format == "simple"
@@ -168,9 +175,7 @@ class Authorizer:
 
         revocation = None
         if settings.revocation_check:
-            revocation = RevocationChecker(
-                settings.require("revocations_table"), ttl=settings.revocation_cache_ttl, clock=monotonic
-            )
+            revocation = feed_from_settings(settings, clock=monotonic, wall=clock, lean=True)
         return cls(
             settings,
             verifier_for=verifier_for,
@@ -221,6 +226,8 @@ class Authorizer:
                     subject=claims.subject,
                     issued_at=claims.issued_at,
                     session_id=claims.session_id,
+                    client_id=claims.client_id,
+                    kid=claims.key_id,
                 )
             response, allowed, dropped = self._answer(request, verified)
         except TokenError as exc:
@@ -261,6 +268,10 @@ class Authorizer:
             issuer = self._issuer(request)
             cache_key = f"{issuer} {token}"
         verified = self.cache.get(cache_key)
+        if verified is not None and self._is_published is not None:
+            kid = verified.claims.key_id
+            if kid is None or not self._is_published(kid):
+                verified = None  # verify afresh: the key's fate decides (unknown kid -> 401)
         if verified is None:
             try:
                 claims = self._verifier(issuer).verify(token)

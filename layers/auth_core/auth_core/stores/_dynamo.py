@@ -109,7 +109,24 @@ def as_strs(item: Mapping[str, Any], name: str) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------- calls
+def _failures(ddb: Any) -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "this call failed" for ``ddb``.
+
+    The boto3-free client (``auth_core.aws_json.DynamoDB``, the authorizer's) names its own in
+    ``errors``; for boto3 they are botocore's, imported only then (boto is lazy).
+    """
+    own = getattr(type(ddb), "errors", None)
+    if isinstance(own, tuple):
+        return own
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - boto is lazy
+
+    return (ClientError, BotoCoreError)
+
+
 def _error_code(exc: BaseException) -> str | None:
+    code = getattr(exc, "code", None)  # aws_json.AwsServiceError
+    if isinstance(code, str) and code:
+        return code
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping):
         code = (response.get("Error") or {}).get("Code")
@@ -122,11 +139,9 @@ def run(ddb: Any, operation: str, **kwargs: Any) -> Any:
 
     :raises TemporarilyUnavailableError: throttling, network or service errors (chained).
     """
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - boto is lazy
-
     try:
         return getattr(ddb, operation)(**kwargs)
-    except (ClientError, BotoCoreError) as exc:
+    except _failures(ddb) as exc:
         raise TemporarilyUnavailableError(reason="store_unavailable") from exc
 
 
@@ -135,15 +150,11 @@ def put_or_conflict(ddb: Any, operation: str, **kwargs: Any) -> Any | None:
 
     :raises TemporarilyUnavailableError: on any other failure.
     """
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
     try:
         return getattr(ddb, operation)(**kwargs)
-    except ClientError as exc:
+    except _failures(ddb) as exc:
         if _error_code(exc) == "ConditionalCheckFailedException":
             return None
-        raise TemporarilyUnavailableError(reason="store_unavailable") from exc
-    except BotoCoreError as exc:
         raise TemporarilyUnavailableError(reason="store_unavailable") from exc
 
 
@@ -155,16 +166,12 @@ def transact_or_reasons(ddb: Any, items: list[Item]) -> list[str] | None:
 
     :raises TemporarilyUnavailableError: on failures other than a cancelled transaction.
     """
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
     try:
         ddb.transact_write_items(TransactItems=items)
-    except ClientError as exc:
+    except _failures(ddb) as exc:
         if _error_code(exc) != "TransactionCanceledException":
             raise TemporarilyUnavailableError(reason="store_unavailable") from exc
         reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
         codes = [str((r or {}).get("Code") or "None") for r in reasons]
         return codes + ["None"] * (len(items) - len(codes))
-    except BotoCoreError as exc:
-        raise TemporarilyUnavailableError(reason="store_unavailable") from exc
     return None

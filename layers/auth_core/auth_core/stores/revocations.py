@@ -1,60 +1,155 @@
-"""The revocations table (hash key ``pk``): what the authorizer must refuse before ``exp``.
+"""The revocations table (hash key ``pk``): what verifiers must refuse before a token's ``exp``.
 
-``jti#<jti>`` -- one revoked access token; ``expires_at`` = the token's ``exp`` (TTL: once the
-token has expired on its own the entry is useless).
-``sub#<subject>`` -- ``not_before`` N: tokens of that subject with ``iat < not_before`` are revoked
-(the mirror of the user's ``tokens_valid_after``, so the authorizer never reads the users table);
-``expires_at`` = ``not_before`` + the longest access-token lifetime + leeway.
-``sid#<session id>`` -- a revoked session (refresh-token family): every access token whose ``sid``
-claim names it is revoked. Written in the same transaction that marks the family revoked;
-``expires_at`` = revocation time + the longest access-token lifetime + leeway, by when every
-access token of the session has expired on its own.
+Every item is also an entry of the **revocation feed**: it carries ``feed = "rev"`` and
+``changed_ms`` (the writer's epoch milliseconds), the keys of the ``Feed`` global secondary
+index. A verifier loads the whole feed once, then asks every few seconds for what changed since
+(:mod:`auth_core.revocation_feed`); a first-sight token then costs no DynamoDB call at all.
 
-"Leeway" here is :data:`MAX_CLOCK_LEEWAY`, the largest ``CLOCK_LEEWAY`` a verifier may be
-configured with, not the writer's own setting: an operator's ``authctl`` with default settings
-must not write an entry that expires while a deployed authorizer still accepts the token.
+==================  ==========================================================================
+item                meaning
+==================  ==========================================================================
+``jti#<jti>``       one revoked access token; ``expires_at`` = its ``exp``.
+``sid#<sid>``       a revoked session (refresh-token family): every access token whose ``sid``
+                    names it; written in the transaction that marks the family revoked.
+``sub#<subject>``   ``not_before`` N (epoch seconds): the subject's tokens with ``iat`` earlier
+                    are revoked (log out everywhere, password reset, disable). The mirror of the
+                    user's ``tokens_valid_after_ms``, so verifiers never read the users table.
+``cli#<client_id>`` ``not_before`` N and ``disabled`` BOOL: a disabled client's tokens are all
+                    refused; once re-enabled, those issued before ``not_before`` stay refused.
+``kid#<kid>``       a revoked signing key: no token it signed is accepted, cached or not.
+``all#``            ``not_before`` N and ``cutoff_ms`` N: every token issued earlier is refused,
+                    and every refresh-token session created earlier is dead (whole-secret
+                    compromise, ``authctl keys revoke --all``). Never expires.
+==================  ==========================================================================
+
+Cut-offs are kept in milliseconds where they are decided (``cutoff_ms``, the users' and
+sessions' ``*_ms`` fields) and rounded **up** to whole seconds for ``not_before``, which is
+compared with the integer ``iat`` as ``iat < not_before``: a token issued in the same second as
+a cut-off, before or after it, is refused. The issuer never signs such a token in the first
+place: it waits for the next second (:meth:`auth_core.oauth.grants.TokenService._issue`), so a
+login that *follows* a reset is never refused by it.
+
+``expires_at`` is the TTL attribute: by then every token the entry could refuse has expired on
+its own, so the feed stays as small as the set of live revocations. "Leeway" in the expiry is
+:data:`MAX_CLOCK_LEEWAY`, the largest ``CLOCK_LEEWAY`` a verifier may be configured with, not the
+writer's own setting: an operator's ``authctl`` must not write an entry that expires while a
+deployed verifier still accepts the token.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from auth_core.errors import TemporarilyUnavailableError
-from auth_core.stores._dynamo import Item, TableStore, as_int, as_str, put_or_conflict, run, v_int, v_str
+from auth_core.stores._dynamo import (
+    Item,
+    TableStore,
+    as_bool,
+    as_int,
+    as_opt_int,
+    as_str,
+    put_or_conflict,
+    run,
+    v_bool,
+    v_int,
+    v_str,
+)
 
-__all__ = ["MAX_CLOCK_LEEWAY", "RevocationFacts", "RevocationStore"]
+__all__ = [
+    "FEED_INDEX",
+    "MAX_CLOCK_LEEWAY",
+    "FeedEntry",
+    "RevocationFacts",
+    "RevocationStore",
+    "ceil_seconds",
+]
 
 #: Upper bound of ``Settings.leeway`` (``CLOCK_LEEWAY``): how long past ``exp`` a verifier may
 #: still accept a token.
 MAX_CLOCK_LEEWAY = 300
+#: The global secondary index every verifier polls (hash ``feed``, range ``changed_ms``).
+FEED_INDEX = "Feed"
+#: The one value of the index's hash key (a constant: revocations are rare writes).
+FEED = "rev"
+#: The one item of the global cut-off.
+GLOBAL_PK = "all#"
 
 
-@dataclass(frozen=True)
+def ceil_seconds(ms: int) -> int:
+    """Milliseconds rounded up to whole seconds: the ``not_before`` of a cut-off at ``ms``."""
+    return -(-int(ms) // 1000)
+
+
+@dataclass(frozen=True, slots=True)
 class RevocationFacts:
-    """What the revocations table says about one token: its jti, its session, its subject."""
+    """Everything the revocation rules need about one token; :meth:`reason` *is* the rules.
+
+    Built by the feed (from memory) and by :meth:`RevocationStore.facts` (a consistent read),
+    so the authorizer and introspection refuse exactly the same tokens.
+    """
 
     jti_revoked: bool = False
     session_revoked: bool = False
+    kid_revoked: bool = False
+    client_disabled: bool = False
+    #: the latest of the subject's, the client's and the global ``not_before`` (epoch seconds)
     not_before: int = 0
+
+    def reason(self, issued_at: float) -> str | None:
+        """``None`` if a token issued at ``issued_at`` stands, else why it is revoked."""
+        if self.kid_revoked:
+            return "revoked_key"
+        if self.jti_revoked:
+            return "revoked"
+        if self.session_revoked:
+            return "revoked_session"
+        if self.client_disabled:
+            return "revoked_client"
+        if issued_at < self.not_before:
+            return "revoked_subject"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of the feed, decoded. ``kind`` is the key prefix (``jti``, ``sid``, ``sub``,
+    ``cli``, ``kid``, ``all``), ``key`` what follows the ``#``."""
+
+    kind: str
+    key: str
+    changed_ms: int
+    expires_at: int | None
+    not_before: int = 0
+    disabled: bool = False
 
 
 class RevocationStore(TableStore):
+    # ------------------------------------------------------------------ writes
+    def _entry(self, pk: str, expires_at: int | None, **extra: dict[str, Any]) -> Item:
+        now = self._clock()
+        item: Item = {
+            "pk": v_str(pk),
+            "feed": v_str(FEED),
+            "changed_ms": v_int(int(now * 1000)),
+            "revoked_at": v_int(int(now)),
+            **extra,
+        }
+        if expires_at is not None:
+            item["expires_at"] = v_int(expires_at)
+        return item
+
     def revoke_jti(self, jti: str, expires_at: int) -> None:
         """Deny-list one access token until its ``exp``.
 
         :raises TemporarilyUnavailableError: DynamoDB failed.
         """
-        run(
-            self.ddb,
-            "put_item",
-            TableName=self.table,
-            Item=self._deny_item(f"jti#{jti}", expires_at),
-        )
+        run(self.ddb, "put_item", TableName=self.table, Item=self._entry(f"jti#{jti}", expires_at))
 
     def jti_put(self, jti: str, expires_at: int) -> Item:
         """The ``TransactWriteItems`` element of :meth:`revoke_jti` (for a caller's transaction)."""
-        return {"Put": {"TableName": self.table, "Item": self._deny_item(f"jti#{jti}", expires_at)}}
+        return {"Put": {"TableName": self.table, "Item": self._entry(f"jti#{jti}", expires_at)}}
 
     def session_put(self, session_id: str, expires_at: int) -> Item:
         """A ``TransactWriteItems`` ``Put`` revoking every access token whose ``sid`` is ``session_id``.
@@ -62,67 +157,143 @@ class RevocationStore(TableStore):
         Unconditional: writing it twice is harmless, and it must never fail the transaction that
         revokes the session itself.
         """
-        return {"Put": {"TableName": self.table, "Item": self._deny_item(f"sid#{session_id}", expires_at)}}
+        return {"Put": {"TableName": self.table, "Item": self._entry(f"sid#{session_id}", expires_at)}}
 
-    def _deny_item(self, pk: str, expires_at: int) -> Item:
-        return {"pk": v_str(pk), "expires_at": v_int(expires_at), "revoked_at": v_int(int(self._clock()))}
-
-    def is_session_revoked(self, session_id: str) -> bool:
-        """True while a deny entry for session ``session_id`` exists and has not expired."""
-        key = {"pk": v_str(f"sid#{session_id}")}
-        item = run(self.ddb, "get_item", TableName=self.table, Key=key).get("Item")
-        return bool(item) and as_int(item, "expires_at") > int(self._clock())
-
-    def is_jti_revoked(self, jti: str) -> bool:
-        """True while a deny entry for ``jti`` exists and has not expired."""
-        item = run(self.ddb, "get_item", TableName=self.table, Key={"pk": v_str(f"jti#{jti}")}).get("Item")
-        return bool(item) and as_int(item, "expires_at") > int(self._clock())
-
-    def set_not_before(self, subject: str, not_before: int, *, max_token_lifetime: int) -> None:
-        """Revoke every access token of ``subject`` issued before ``not_before``.
-
-        :raises TemporarilyUnavailableError: DynamoDB failed.
-        """
-        put_or_conflict(  # a failed condition means a later not_before is already in place
+    def _cutoff(self, pk: str, at_ms: int, expires_at: int | None, *, disabled: bool | None = None) -> None:
+        """Move ``pk``'s ``not_before`` forward to ``ceil(at_ms)`` (never back); set ``disabled``."""
+        not_before = ceil_seconds(at_ms)
+        names = {"#f": "feed"}
+        sets = ["#f = :feed", "changed_ms = :ch", "revoked_at = :ra", "cutoff_ms = :ms", "not_before = :nb"]
+        values: dict[str, Any] = {
+            ":feed": v_str(FEED),
+            ":ch": v_int(int(self._clock() * 1000)),
+            ":ra": v_int(int(self._clock())),
+            ":ms": v_int(at_ms),
+            ":nb": v_int(not_before),
+        }
+        if disabled is not None:
+            sets.append("disabled = :d")
+            values[":d"] = v_bool(disabled)
+        remove = ""
+        if expires_at is None:
+            remove = " REMOVE expires_at"
+        else:
+            sets.append("expires_at = :exp")
+            values[":exp"] = v_int(expires_at)
+        done = put_or_conflict(
             self.ddb,
             "update_item",
             TableName=self.table,
-            Key={"pk": v_str(f"sub#{subject}")},
-            UpdateExpression="SET not_before = :nb, expires_at = :exp",
-            ConditionExpression="attribute_not_exists(not_before) OR not_before < :nb",
-            ExpressionAttributeValues={
-                ":nb": v_int(not_before),
-                ":exp": v_int(not_before + max_token_lifetime + MAX_CLOCK_LEEWAY),
-            },
+            Key={"pk": v_str(pk)},
+            UpdateExpression="SET " + ", ".join(sets) + remove,
+            ConditionExpression="attribute_not_exists(cutoff_ms) OR cutoff_ms <= :ms",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
+        if done is None and disabled is not None:
+            # a later cut-off is already in place: still record the disabled flag
+            run(
+                self.ddb,
+                "update_item",
+                TableName=self.table,
+                Key={"pk": v_str(pk)},
+                UpdateExpression="SET disabled = :d, changed_ms = :ch",
+                ExpressionAttributeValues={":d": v_bool(disabled), ":ch": values[":ch"]},
+            )
+
+    def set_user_cutoff(self, subject: str, at_ms: int, *, max_token_lifetime: int) -> None:
+        """Revoke every access token of ``subject`` issued before ``at_ms`` (rounded up).
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        until = ceil_seconds(at_ms) + max_token_lifetime + MAX_CLOCK_LEEWAY
+        self._cutoff(f"sub#{subject}", at_ms, until)
+
+    def set_client_state(
+        self, client_id: str, at_ms: int, *, disabled: bool, max_token_lifetime: int
+    ) -> None:
+        """A client disabled (all its tokens refused, no expiry while disabled) or re-enabled
+        (tokens issued before ``at_ms`` stay refused until they expire).
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        until = None if disabled else ceil_seconds(at_ms) + max_token_lifetime + MAX_CLOCK_LEEWAY
+        self._cutoff(f"cli#{client_id}", at_ms, until, disabled=disabled)
+
+    def revoke_signing_keys(self, kids: Iterable[str], *, until: int) -> None:
+        """Put revoked signing-key ids in the feed until ``until`` (epoch seconds: by then every
+        token they could have signed has expired).
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        for kid in sorted(set(kids)):
+            run(self.ddb, "put_item", TableName=self.table, Item=self._entry(f"kid#{kid}", until))
+
+    def set_global_cutoff(self, at_ms: int) -> None:
+        """Refuse every token issued before ``at_ms`` and end every session created before it.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        self._cutoff(GLOBAL_PK, at_ms, None)
+
+    def global_session_check(self, session_created_ms: int) -> Item:
+        """A ``TransactWriteItems`` ``ConditionCheck``: no global cut-off after the session began.
+
+        Refresh transactions carry it, so ``keys revoke --all`` ends every session atomically
+        with respect to each refresh (no family scan).
+        """
+        return {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": {"pk": v_str(GLOBAL_PK)},
+                "ConditionExpression": "attribute_not_exists(cutoff_ms) OR cutoff_ms <= :c",
+                "ExpressionAttributeValues": {":c": v_int(session_created_ms)},
+            }
+        }
+
+    # ------------------------------------------------------------------ reads
+    def global_cutoff_ms(self) -> int:
+        """The global cut-off in epoch ms (0 if none); strongly consistent."""
+        key = {"pk": v_str(GLOBAL_PK)}
+        item = run(self.ddb, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return as_int(item or {}, "cutoff_ms")
 
     def not_before(self, subject: str) -> int:
-        """The subject's ``not_before`` (0 if none)."""
+        """The subject's ``not_before`` (0 if none); strongly consistent."""
         key = {"pk": v_str(f"sub#{subject}")}
-        item = run(self.ddb, "get_item", TableName=self.table, Key=key).get("Item")
+        item = run(self.ddb, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
         return as_int(item or {}, "not_before")
 
     def facts(
-        self, *, subject: str, jti: str | None = None, session_id: str | None = None
+        self,
+        *,
+        subject: str,
+        jti: str | None = None,
+        session_id: str | None = None,
+        client_id: str | None = None,
+        kid: str | None = None,
     ) -> RevocationFacts:
-        """The ``jti#``, ``sid#`` and ``sub#`` entries, in one strongly consistent ``BatchGetItem``.
+        """Every entry that bears on one token, in one strongly consistent ``BatchGetItem``.
 
-        Consistent reads, unlike the authorizer's cached eventually consistent lookup: a client
-        that revokes a token and then introspects it must see it inactive. An entry's existence
-        is what counts (as in the authorizer): it is written to expire no earlier than the token.
+        Consistent reads, unlike the feed: a client that revokes a token and then introspects it
+        must see it inactive at once. An entry's existence is what counts (it is written to
+        expire no earlier than the tokens it refuses).
 
         :raises TemporarilyUnavailableError: DynamoDB failed or kept keys unprocessed.
         """
-        wanted = {f"sub#{subject}"}
-        if jti is not None:
-            wanted.add(f"jti#{jti}")
-        if session_id is not None:
-            wanted.add(f"sid#{session_id}")
+        keys = {
+            "sub": f"sub#{subject}",
+            "all": GLOBAL_PK,
+            **({"jti": f"jti#{jti}"} if jti is not None else {}),
+            **({"sid": f"sid#{session_id}"} if session_id is not None else {}),
+            **({"cli": f"cli#{client_id}"} if client_id is not None else {}),
+            **({"kid": f"kid#{kid}"} if kid is not None else {}),
+        }
         request: dict[str, Any] = {
             self.table: {
-                "Keys": [{"pk": v_str(pk)} for pk in sorted(wanted)],
+                "Keys": [{"pk": v_str(pk)} for pk in sorted(set(keys.values()))],
                 "ConsistentRead": True,
-                "ProjectionExpression": "pk, not_before",
+                "ProjectionExpression": "pk, not_before, disabled",
             }
         }
         items: list[dict[str, Any]] = []
@@ -135,9 +306,57 @@ class RevocationStore(TableStore):
         else:
             raise TemporarilyUnavailableError(reason="revocations_unprocessed")
         found = {as_str(item, "pk"): item for item in items}
-        sub = found.get(f"sub#{subject}")
+
+        def nb(kind: str) -> int:
+            item = found.get(keys.get(kind, ""))
+            return as_int(item, "not_before") if item is not None else 0
+
+        client = found.get(keys.get("cli", ""))
         return RevocationFacts(
-            jti_revoked=jti is not None and f"jti#{jti}" in found,
-            session_revoked=session_id is not None and f"sid#{session_id}" in found,
-            not_before=as_int(sub, "not_before") if sub is not None else 0,
+            jti_revoked=keys.get("jti") in found,
+            session_revoked=keys.get("sid") in found,
+            kid_revoked=keys.get("kid") in found,
+            client_disabled=client is not None and as_bool(client, "disabled"),
+            not_before=max(nb("sub"), nb("cli"), nb("all")),
         )
+
+    def feed_since(self, since_ms: int, *, client: Any | None = None) -> Iterator[FeedEntry]:
+        """Every feed entry changed at or after ``since_ms`` (all pages of the ``Feed`` index).
+
+        Eventually consistent (a GSI): :mod:`auth_core.revocation_feed` re-reads an overlap to
+        cover the index's propagation delay. ``client`` overrides the store's client (the
+        authorizer passes its boto3-free one).
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        ddb = client if client is not None else self.ddb
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": FEED_INDEX,
+            "KeyConditionExpression": "feed = :f AND changed_ms >= :w",
+            "ExpressionAttributeValues": {":f": v_str(FEED), ":w": v_int(max(0, since_ms))},
+        }
+        while True:
+            page = run(ddb, "query", **kwargs)
+            for item in page.get("Items", []):
+                entry = _feed_entry(item)
+                if entry is not None:
+                    yield entry
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
+
+
+def _feed_entry(item: Item) -> FeedEntry | None:
+    kind, sep, key = as_str(item, "pk").partition("#")
+    if not sep or kind not in {"jti", "sid", "sub", "cli", "kid", "all"}:
+        return None
+    return FeedEntry(
+        kind=kind,
+        key=key,
+        changed_ms=as_int(item, "changed_ms"),
+        expires_at=as_opt_int(item, "expires_at"),
+        not_before=as_int(item, "not_before"),
+        disabled=as_bool(item, "disabled"),
+    )
