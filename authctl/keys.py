@@ -5,12 +5,20 @@
   instead (local stack / moto, or a break-glass rotation with the operator's credentials).
 * ``keys list``: kid, algorithm, status, dates, and whether the kid is published. Never key
   material.
-* ``keys revoke KID --yes``: emergency removal of a compromised key from both secrets at once
-  (see :meth:`auth_core.secrets_rotation.KeyRotator.revoke`).
+* ``keys revoke KID --yes``: emergency revocation of one compromised key: it leaves both
+  secrets and enters the revocation feed; revoking the active key also replaces ``next`` (see
+  :meth:`auth_core.secrets_rotation.KeyRotator.revoke`).
+* ``keys revoke --all --yes``: whole-secret compromise: every private key is replaced, every
+  old kid leaves the JWKS and enters the feed, and every session and token ends
+  (:meth:`~auth_core.secrets_rotation.KeyRotator.revoke_all`).
 
 Secret ids come from ``--signing-secret`` / ``--jwks-secret``, else ``SIGNING_KEYS_SECRET_ID`` /
 ``PUBLIC_JWKS_SECRET_ID``, else ``--stack .local/stack.json`` (``signing_keys_secret_id``,
-``public_jwks_secret_id``, ``aws_endpoint_url``, ``region``).
+``public_jwks_secret_id``, ``aws_endpoint_url``, ``region``); the revocations table (``revoke``
+only) from ``--revocations-table``, ``REVOCATIONS_TABLE`` or the stack's ``revocations_table``.
+
+A failed revocation prints one line and exits non-zero (never a traceback): running the same
+command again, or the next rotation, completes it.
 """
 
 from __future__ import annotations
@@ -18,13 +26,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from datetime import UTC, datetime
 
 from auth_core import aws
-from auth_core.errors import ConfigurationError
+from auth_core.errors import AuthError, ConfigurationError
 from auth_core.keyset import KeySet
-from auth_core.secrets_rotation import KeyRotator
+from auth_core.secrets_rotation import KeyRotator, RevocationOutcome
 from auth_core.settings import Settings
+from auth_core.stores.revocations import RevocationStore
 from authctl.stack import load_stack
 
 CURRENT = "AWSCURRENT"
@@ -48,14 +58,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(func=cmd_list)
 
-    revoke = sub.add_parser("revoke", help="EMERGENCY: remove a compromised key from the JWKS now")
-    revoke.add_argument("kid")
-    revoke.add_argument("--yes", action="store_true", help="confirm: tokens signed by KID stop verifying")
+    revoke = sub.add_parser("revoke", help="EMERGENCY: revoke a compromised key (or --all) now")
+    revoke.add_argument("kid", nargs="?", help="the compromised key id (see keys list)")
+    revoke.add_argument(
+        "--all", action="store_true", help="the whole secret leaked: replace every key and end every session"
+    )
+    revoke.add_argument(
+        "--yes", action="store_true", help="confirm: tokens signed by the key(s) stop working"
+    )
+    revoke.add_argument(
+        "--revocations-table", help="the revocations table (default: $REVOCATIONS_TABLE, or --stack)"
+    )
     revoke.set_defaults(func=cmd_revoke)
 
 
 # --------------------------------------------------------------------------- configuration
-def _settings(args: argparse.Namespace, *, need_jwks: bool) -> Settings:
+def _settings(args: argparse.Namespace, *, need_jwks: bool, need_revocations: bool = False) -> Settings:
     stack = load_stack(args)
     signing = (
         args.signing_secret
@@ -73,7 +91,19 @@ def _settings(args: argparse.Namespace, *, need_jwks: bool) -> Settings:
         )
     if need_jwks and not jwks:
         raise ConfigurationError("no public JWKS secret: use --jwks-secret, PUBLIC_JWKS_SECRET_ID or --stack")
-    return Settings.from_env(signing_keys_secret_id=signing, public_jwks_secret_id=jwks)
+    revocations = (
+        getattr(args, "revocations_table", None)
+        or os.environ.get("REVOCATIONS_TABLE", "").strip()
+        or stack.get("revocations_table", "")
+    )
+    if need_revocations and not revocations:
+        raise ConfigurationError(
+            "no revocations table (the revocation feed): "
+            "use --revocations-table, REVOCATIONS_TABLE or --stack"
+        )
+    return Settings.from_env(
+        signing_keys_secret_id=signing, public_jwks_secret_id=jwks, revocations_table=revocations
+    )
 
 
 def _date(value: int | None) -> str:
@@ -149,17 +179,80 @@ def cmd_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+_RERUN = "No valid token was refused; re-run the same command to complete it"
+
+
+def _describe(exc: BaseException) -> str:
+    error = (getattr(exc, "response", None) or {}).get("Error") or {}
+    if error.get("Code"):
+        return f"{error['Code']}: {error.get('Message', '')}".rstrip(": ")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _bound(settings: Settings) -> str:
+    return (
+        f"verifiers and signers stop accepting/using it within the revocation feed interval "
+        f"(REVOCATION_FEED_INTERVAL, {settings.revocation_feed_interval} s here) plus API Gateway's "
+        f"authorizer result TTL (AuthorizerResultTtl)"
+    )
+
+
 def cmd_revoke(args: argparse.Namespace) -> int:
-    """Remove ``KID`` from both secrets now; signing moves to a fresh key."""
-    settings = _settings(args, need_jwks=True)
+    """Revoke ``KID`` (or ``--all``) in both secrets and the revocation feed."""
+    if bool(args.kid) == bool(args.all):
+        raise ConfigurationError("name one KID to revoke, or --all (not both)")
+    settings = _settings(args, need_jwks=True, need_revocations=True)
     if not args.yes:
-        print(
-            f"Revoking {args.kid} removes it from the public JWKS now: every access token it signed "
-            f"stops verifying within KEY_CACHE_TTL ({settings.key_cache_ttl} s). Re-run with --yes."
-        )
+        if args.all:
+            print(
+                "Revoking --all replaces every signing key (new active and next), removes every old kid "
+                "from the public JWKS, puts them in the revocation feed and ends every session and token: "
+                f"every user must log in again; {_bound(settings)}. Re-run with --yes."
+            )
+        else:
+            print(
+                f"Revoking {args.kid} removes it from both key secrets and puts it in the revocation feed "
+                f"(if it is the active key, next is replaced too): every access token it signed is refused; "
+                f"{_bound(settings)}. Re-run with --yes."
+            )
         return 1
-    keyset = KeyRotator.from_settings(settings).revoke(settings.signing_keys_secret_id, args.kid)
-    print(f"revoked {args.kid}; tokens it signed stop verifying within {settings.key_cache_ttl} s.")
-    print("Also consider bumping tokens_valid_after for affected users (authctl users ...).")
-    _print_keys(keyset, frozenset(r.kid for r in keyset.records))
+    rotator = KeyRotator.from_settings(settings, revocations=RevocationStore(settings.revocations_table))
+    what = "--all" if args.all else args.kid
+    try:
+        if args.all:
+            outcome = rotator.revoke_all(settings.signing_keys_secret_id)
+        else:
+            outcome = rotator.revoke(settings.signing_keys_secret_id, args.kid)
+    except AuthError as exc:
+        if exc.reason == "kid_not_found":
+            print(
+                f"authctl: no key {args.kid} in the signing key set (see: authctl keys list)", file=sys.stderr
+            )
+        else:
+            print(f"authctl: revoking {what} did not complete: {exc}. {_RERUN}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - AWS errors: one clear line, never a traceback
+        print(f"authctl: revoking {what} did not complete: {_describe(exc)}. {_RERUN}", file=sys.stderr)
+        return 2
+    _report(outcome, settings, everything=args.all)
     return 0
+
+
+def _report(outcome: RevocationOutcome, settings: Settings, *, everything: bool) -> None:
+    keyset = outcome.keyset
+    until = _date(outcome.until)
+    print(f"revoked: {', '.join(outcome.kids) or '(nothing new)'} (in the revocation feed until {until})")
+    print(f"now active: {keyset.active.kid if keyset.active else '-'}")
+    print(f"now next:   {keyset.next.kid if keyset.next else '-'}")
+    print(f"Tokens signed by the revoked keys are refused: {_bound(settings)}.")
+    if everything:
+        print(
+            "Every session and every token issued before now has ended (global cut-off); users log in "
+            "again. The refresh retry-cache secret was regenerated."
+        )
+    else:
+        print(
+            "If refresh tokens or other secrets may have leaked with it, end the affected users' "
+            "sessions: authctl users logout-all USER (or revoke --all for a whole-secret leak)."
+        )
+    _print_keys(keyset, frozenset(r.kid for r in keyset.records))

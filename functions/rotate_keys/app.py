@@ -3,7 +3,11 @@
 Thin: validates the event shape and hands the step to
 :class:`auth_core.secrets_rotation.KeyRotator` (the four-step protocol, idempotent per
 ``ClientRequestToken``). Any refusal raises, which fails the invocation so that Secrets Manager
-records the failure and retries; no key material is ever logged.
+records the failure and retries; no key material is ever logged. A rotation overtaken by an
+emergency revocation (``authctl keys revoke``) is abandoned by its next step (``RotationError``,
+reason ``stale_rotation``) and the next scheduled rotation starts over. When ``REVOCATIONS_TABLE``
+is set (with ``dynamodb:PutItem`` on it), every rotation also re-asserts the revoked kids in the
+revocation feed, completing a half-done revocation.
 """
 
 from __future__ import annotations

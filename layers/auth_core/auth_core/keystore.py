@@ -10,6 +10,9 @@ Why not Powertools Parameters or a plain JWKS client:
 * An unknown ``kid`` triggers at most one refetch per ``refresh_min_interval`` (every attempt,
   successful or not, counts), so a flood of junk ``kid`` values costs one Secrets Manager call
   per window, not one per token.
+* A signer told (``is_revoked``, wired to the revocation feed) that its cached active key is
+  revoked refetches at once, bypassing the TTL (still spaced by ``refresh_min_interval``), and
+  answers 503 rather than sign with a revoked key.
 * When Secrets Manager fails or throttles, the last good copy keeps being served for at most
   ``stale_max`` seconds past its TTL (refetch attempts are spaced by ``refresh_min_interval``);
   after that the store fails closed with :class:`KeyStoreUnavailableError` (a 5xx, never a 401).
@@ -53,6 +56,9 @@ __all__ = [
     "CURRENT",
     "EVENT_FETCH",
     "EVENT_FETCH_FAILED",
+    "EVENT_REVOKED_KEY_REFRESH",
+    "EVENT_REVOKED_KEY_REFUSED",
+    "EVENT_REVOKED_KEY_SUPPRESSED",
     "EVENT_STALE_SERVED",
     "EVENT_UNKNOWN_KID_REFRESH",
     "EVENT_UNKNOWN_KID_SUPPRESSED",
@@ -81,6 +87,12 @@ EVENT_FETCH_FAILED = "KeySetFetchFailed"
 EVENT_STALE_SERVED = "KeySetStaleServed"
 EVENT_UNKNOWN_KID_REFRESH = "UnknownKidRefresh"
 EVENT_UNKNOWN_KID_SUPPRESSED = "UnknownKidRefreshSuppressed"
+EVENT_REVOKED_KEY_REFRESH = "RevokedSigningKeyRefresh"
+EVENT_REVOKED_KEY_REFUSED = "RevokedSigningKeyRefused"
+EVENT_REVOKED_KEY_SUPPRESSED = "RevokedSigningKeyRefreshSuppressed"
+
+#: Minimum spacing of a signer's refetches while its cached active key is revoked, seconds.
+REVOKED_KEY_REFRESH_INTERVAL = 1.0
 
 #: Default port of the Parameters and Secrets Lambda Extension.
 EXTENSION_DEFAULT_PORT = 2773
@@ -286,18 +298,27 @@ class CachedSecret(Generic[T]):
                 return self._serve_stale(copy, now, None)
             return self._refresh_locked(now)
 
-    def refresh_if_allowed(self) -> T | None:
-        """Refetch now unless an attempt was made within ``refresh_min_interval``.
+    def refresh_if_allowed(
+        self,
+        *,
+        refresh_event: str = EVENT_UNKNOWN_KID_REFRESH,
+        suppressed_event: str = EVENT_UNKNOWN_KID_SUPPRESSED,
+        min_interval: float | None = None,
+    ) -> T | None:
+        """Refetch now unless an attempt was made within ``min_interval`` (default
+        ``refresh_min_interval``).
 
-        Used on an unknown ``kid``. Returns the fresh value, or ``None`` when rate-limited or
-        when the fetch failed (the caller then rejects the token with what it has).
+        Used on an unknown ``kid`` (and by a signer whose active key was revoked). Returns the
+        fresh value, or ``None`` when rate-limited or when the fetch failed (the caller then
+        decides with what it has).
         """
         with self._lock:
             now = self._clock()
-            if self._attempted_within(now, self._refresh_min_interval):
-                self._on_event(EVENT_UNKNOWN_KID_SUPPRESSED)
+            window = self._refresh_min_interval if min_interval is None else min_interval
+            if self._attempted_within(now, window):
+                self._on_event(suppressed_event)
                 return None
-            self._on_event(EVENT_UNKNOWN_KID_REFRESH)
+            self._on_event(refresh_event)
             try:
                 return self._fetch_locked(now)
             except KeyStoreError:
@@ -501,6 +522,18 @@ class PublicKeyStore(_SecretStore[JWKSet]):
                 raise
             return fresh.get_verification_key(kid)
 
+    def is_published(self, kid: str) -> bool:
+        """Whether ``kid`` is in the current public JWKS.
+
+        Uses the cached copy, refetched only by the normal TTL rules (no unknown-kid refresh):
+        on the warm path a clock read and a dictionary lookup. The authorizer asks it on every
+        verified-token cache hit, so a key removed from the JWKS stops being honoured from
+        that cache within the key cache TTL even without the revocation feed.
+
+        :raises KeyStoreUnavailableError: no usable key set at all (fail closed).
+        """
+        return kid in self._current.get()
+
 
 class SigningKeyStore(_SecretStore[KeySet]):
     """The active signing key from the private key-set secret (``SIGNING_KEYS_SECRET_ID``):
@@ -514,6 +547,50 @@ class SigningKeyStore(_SecretStore[KeySet]):
     _secret_setting = "signing_keys_secret_id"
     _parse = staticmethod(_parse_keyset)
 
+    def __init__(
+        self,
+        secret_id: str,
+        *,
+        is_revoked: Callable[[str], bool] | None = None,
+        ttl: float = 300,
+        refresh_min_interval: float = 10,
+        stale_max: float = 3600,
+        clock: Callable[[], float] = time.monotonic,
+        fetch: SecretFetch | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        """:param is_revoked: ``is_revoked(kid)``: whether the revocation feed lists ``kid``
+        (``None``: no feed; a revoked key is then dropped within the cache TTL only)."""
+        super().__init__(
+            secret_id,
+            ttl=ttl,
+            refresh_min_interval=refresh_min_interval,
+            stale_max=stale_max,
+            clock=clock,
+            fetch=fetch,
+            on_event=on_event,
+        )
+        self.is_revoked = is_revoked
+        self._events = on_event or _no_event
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        fetch: SecretFetch | None = None,
+        on_event: EventSink | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        is_revoked: Callable[[str], bool] | None = None,
+    ) -> Self:
+        """The store over ``SIGNING_KEYS_SECRET_ID`` with the ``KEY_*`` cache settings.
+
+        :raises ConfigurationError: the secret's variable is not set.
+        """
+        store = super().from_settings(settings, fetch=fetch, on_event=on_event, clock=clock)
+        store.is_revoked = is_revoked
+        return store
+
     def keyset(self, stage: str = CURRENT) -> KeySet:
         """The private key set at ``stage`` (cached).
 
@@ -523,8 +600,40 @@ class SigningKeyStore(_SecretStore[KeySet]):
         return self._stages(stage).get()
 
     def get_signing_key(self) -> SigningKey:
-        """The ``active`` key of ``AWSCURRENT``.
+        """The ``active`` key of ``AWSCURRENT``, never one that ``is_revoked``.
 
+        When the cached active key is revoked, the set is refetched at once (bypassing the TTL,
+        rate-limited by ``refresh_min_interval``); if no fresh set with a non-revoked active key
+        is available, nothing is signed.
+
+        :raises KeyStoreUnavailableError: the active key is revoked and no fresh set replaces it.
         :raises KeyStoreError: no usable key set, or it has no active key.
         """
-        return self.keyset(CURRENT).get_signing_key()
+        key = self._current.get().get_signing_key()
+        is_revoked = self.is_revoked
+        if is_revoked is None or not is_revoked(key.kid):
+            return key
+        # The feed names a kid only after the revocation has swapped the signing set, so a refetch
+        # now finds the replacement: wait at most REVOKED_KEY_REFRESH_INTERVAL for it, not the
+        # unknown-kid window (a revoked key is rare and operator-driven, not attacker-driven).
+        fresh = self._current.refresh_if_allowed(
+            refresh_event=EVENT_REVOKED_KEY_REFRESH,
+            suppressed_event=EVENT_REVOKED_KEY_SUPPRESSED,
+            min_interval=REVOKED_KEY_REFRESH_INTERVAL,
+        )
+        if fresh is not None:
+            key = fresh.get_signing_key()
+            if not is_revoked(key.kid):
+                return key
+        self._events(EVENT_REVOKED_KEY_REFUSED)
+        raise KeyStoreUnavailableError(
+            "the active signing key is revoked and no replacement is available yet"
+        )
+
+    def grace_secret(self) -> bytes | None:
+        """The key set's grace secret (peppers the refresh retry cache); ``None`` if the set
+        has none yet. Never log it.
+
+        :raises KeyStoreError: no usable key set.
+        """
+        return self._current.get().grace_secret

@@ -6,20 +6,25 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from auth_core import aws
+from auth_core._b64 import b64url_encode
 from auth_core.keyset import KeySet
 from authctl.cli import main
+from tests.functional.keys.conftest import REVOCATIONS_TABLE
 from tests.functional.keys.rotation_harness import PUBLIC_SECRET, SIGNING_SECRET
 
 IDS = ["--signing-secret", SIGNING_SECRET, "--jwks-secret", PUBLIC_SECRET]
+REVOKE = ["--revocations-table", REVOCATIONS_TABLE]
 
 
 @pytest.fixture(autouse=True)
 def _no_key_env(monkeypatch):
     monkeypatch.delenv("SIGNING_KEYS_SECRET_ID", raising=False)
     monkeypatch.delenv("PUBLIC_JWKS_SECRET_ID", raising=False)
+    monkeypatch.delenv("REVOCATIONS_TABLE", raising=False)
     monkeypatch.setenv("SIGNING_ALG", "ES256")
 
 
@@ -82,22 +87,126 @@ def test_missing_secret_ids_is_a_clear_error(keys_env, capsys):
     assert "SIGNING_KEYS_SECRET_ID" in capsys.readouterr().err
 
 
-def test_revoke_needs_confirmation_then_removes_the_kid(keys_env, capsys):
-    main(["keys", *IDS, "rotate", "--direct"])
-    victim = _current(keys_env).active.kid
-    assert main(["keys", *IDS, "revoke", victim]) == 1
-    assert _current(keys_env).get(victim) is not None
-    capsys.readouterr()
-    assert main(["keys", *IDS, "revoke", victim, "--yes"]) == 0
-    out = capsys.readouterr().out
-    assert "tokens_valid_after" in out
-    after = _current(keys_env)
-    assert after.get(victim) is None and after.active is not None
+def _public_kids(keys_env) -> set[str]:
     public = json.loads(
         keys_env.sm.get_secret_value(SecretId=PUBLIC_SECRET, VersionStage="AWSCURRENT")["SecretString"]
     )
-    assert victim not in {key["kid"] for key in public["keys"]}
-    assert main(["keys", *IDS, "revoke", "no-such-kid", "--yes"]) == 2
+    return {key["kid"] for key in public["keys"]}
+
+
+def _feed_kids(keys_env) -> set[str]:
+    items = keys_env.ddb.scan(TableName=REVOCATIONS_TABLE)["Items"]
+    return {item["pk"]["S"].removeprefix("kid#") for item in items if item["pk"]["S"].startswith("kid#")}
+
+
+def test_revoke_needs_confirmation_then_removes_the_kid(keys_env, capsys):
+    main(["keys", *IDS, "rotate", "--direct"])
+    before = _current(keys_env)
+    victim = before.active.kid
+    assert main(["keys", *IDS, "revoke", victim, *REVOKE]) == 1
+    assert "REVOCATION_FEED_INTERVAL" in capsys.readouterr().out
+    assert _current(keys_env).get(victim) is not None
+    assert main(["keys", *IDS, "revoke", victim, *REVOKE, "--yes"]) == 0
+    out = capsys.readouterr().out
+    after = _current(keys_env)
+    assert after.get(victim) is None and after.active is not None
+    # the next key sat in the same secret: replaced and revoked too, and the output says so
+    assert after.get(before.next.kid) is None
+    assert victim in out and before.next.kid in out
+    assert f"now active: {after.active.kid}" in out and f"now next:   {after.next.kid}" in out
+    assert "REVOCATION_FEED_INTERVAL" in out and "KEY_CACHE_TTL" not in out
+    assert "freshly generated" not in out  # the old, untrue claim is gone
+    assert victim not in _public_kids(keys_env) and before.next.kid not in _public_kids(keys_env)
+    assert {victim, before.next.kid} <= _feed_kids(keys_env)
+    for record in after.records:
+        assert record.key.to_private_jwk()["d"] not in out
+    assert b64url_encode(after.grace_secret) not in out
+
+
+def test_revoke_unknown_kid_is_one_line(keys_env, capsys):
+    main(["keys", *IDS, "rotate", "--direct"])
+    capsys.readouterr()
+    assert main(["keys", *IDS, "revoke", "no-such-kid", *REVOKE, "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no-such-kid" in err and "Traceback" not in err
+
+
+def test_revoke_needs_the_revocations_table(keys_env, capsys):
+    main(["keys", *IDS, "rotate", "--direct"])
+    victim = _current(keys_env).active.kid
+    assert main(["keys", *IDS, "revoke", victim, "--yes"]) == 2
+    assert "REVOCATIONS_TABLE" in capsys.readouterr().err
+    assert _current(keys_env).get(victim) is not None
+
+
+def test_revoke_all_from_the_stack_file(keys_env, capsys, tmp_path):
+    main(["keys", *IDS, "rotate", "--direct"])
+    before = _current(keys_env)
+    stack = tmp_path / "stack.json"
+    stack.write_text(
+        json.dumps(
+            {
+                "signing_keys_secret_id": SIGNING_SECRET,
+                "public_jwks_secret_id": PUBLIC_SECRET,
+                "revocations_table": REVOCATIONS_TABLE,
+                "region": "us-east-1",
+            }
+        )
+    )
+    capsys.readouterr()
+    assert main(["--stack", str(stack), "keys", "revoke", "--all"]) == 1
+    assert _current(keys_env).to_json() == before.to_json()
+    assert main(["--stack", str(stack), "keys", "revoke", "--all", "--yes"]) == 0
+    out = capsys.readouterr().out
+    after = _current(keys_env)
+    old = {r.kid for r in before.records}
+    assert not old & {r.kid for r in after.records}
+    assert not old & _public_kids(keys_env) and {r.kid for r in after.records} <= _public_kids(keys_env)
+    assert old <= _feed_kids(keys_env)
+    assert after.grace_secret != before.grace_secret
+    item = keys_env.ddb.get_item(TableName=REVOCATIONS_TABLE, Key={"pk": {"S": "all#"}})["Item"]
+    assert int(item["cutoff_ms"]["N"]) >= int(keys_env.clock() * 1000)
+    assert "session" in out and "REVOCATION_FEED_INTERVAL" in out
+
+
+def test_revoke_kid_and_all_are_exclusive(keys_env, capsys):
+    assert main(["keys", *IDS, "revoke", *REVOKE, "--yes"]) == 2
+    assert main(["keys", *IDS, "revoke", "x", "--all", *REVOKE, "--yes"]) == 2
+
+
+def test_revoke_failure_is_one_line_and_rerun_completes_it(keys_env, capsys, monkeypatch):
+    main(["keys", *IDS, "rotate", "--direct"])
+    victim = _current(keys_env).active.kid
+    real = boto3.client("dynamodb")
+    aws.set_client("dynamodb", FailingDynamo(real))
+    capsys.readouterr()
+    try:
+        assert main(["keys", *IDS, "revoke", victim, *REVOKE, "--yes"]) == 2
+    finally:
+        aws.set_client("dynamodb", real)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and captured.err.count("\n") == 1
+    assert "re-run" in captured.err
+    assert main(["keys", *IDS, "revoke", victim, *REVOKE, "--yes"]) == 0
+    assert victim not in _public_kids(keys_env) and victim in _feed_kids(keys_env)
+    assert _current(keys_env).active.kid in _public_kids(keys_env)
+
+
+class FailingDynamo:
+    """A DynamoDB client whose ``put_item`` always fails (throttled)."""
+
+    def __init__(self, real) -> None:
+        self._real = real
+
+    def __getattr__(self, name):
+        if name == "put_item":
+
+            def fail(**_kw):
+                error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+                raise ClientError(error, name)
+
+            return fail
+        return getattr(self._real, name)
 
 
 def test_rotate_asks_secrets_manager(capsys):

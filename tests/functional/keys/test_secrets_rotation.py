@@ -353,7 +353,7 @@ class TestRevoke:
         issuer = AccessTokenIssuer("https://issuer.example", "api", 900, clock=keys_env.clock)
         stolen = issuer.issue(before.get_signing_key(), subject="u", client_id="c", scope=["read"])
         keys_env.clock.advance(5)
-        revoked = rotator.revoke(SIGNING_SECRET, before.active.kid)
+        revoked = rotator.revoke(SIGNING_SECRET, before.active.kid).keyset
         after = _assert_consistent(keys_env)
         assert after.to_json() == revoked.to_json()
         assert after.get(before.active.kid) is None

@@ -90,7 +90,20 @@ def _doc(keyset):
         pytest.param(lambda d: d["keys"][0].update(created_at="100"), id="string-timestamp"),
         pytest.param(lambda d: d["keys"][0].update(created_at=True), id="bool-timestamp"),
         pytest.param(lambda d: d["keys"][0].update(retired_at=-1), id="negative-timestamp"),
-        pytest.param(lambda d: d["keys"][0].pop("d"), id="no-private-material"),
+        pytest.param(lambda d: d["keys"][1].pop("d"), id="active-without-private-material"),
+        pytest.param(lambda d: d["keys"][2].pop("d"), id="next-without-private-material"),
+        pytest.param(lambda d: d["keys"][0].pop("d"), id="retired-with-leftover-private-members"),
+        pytest.param(lambda d: d.update(revoked={}), id="revoked-not-list"),
+        pytest.param(lambda d: d.update(revoked=[{"kid": "x"}]), id="revoked-without-until"),
+        pytest.param(lambda d: d.update(revoked=[{"kid": "x", "until": True}]), id="revoked-bool-until"),
+        pytest.param(lambda d: d.update(revoked=[{"kid": "", "until": 1}]), id="revoked-empty-kid"),
+        pytest.param(
+            lambda d: d.update(revoked=[{"kid": d["keys"][1]["kid"], "until": 1}]), id="revoked-kid-present"
+        ),
+        pytest.param(lambda d: d.update(grace_secret="c2hvcnQ"), id="grace-secret-short"),
+        pytest.param(lambda d: d.update(grace_secret=5), id="grace-secret-not-string"),
+        pytest.param(lambda d: d.update(grace_secret="A" * 42 + "+"), id="grace-secret-not-base64url"),
+        pytest.param(lambda d: d.update(based_on=1), id="based-on-not-string"),
         pytest.param(lambda d: d["keys"][1].pop("kid"), id="missing-kid"),
         pytest.param(lambda d: d["keys"][1].pop("alg"), id="missing-alg"),
         pytest.param(lambda d: d["keys"][1].update(use="enc"), id="use-enc"),
@@ -123,3 +136,51 @@ def test_missing_optional_timestamps_default_to_null(keyset):
 
 def test_keyset_repr_and_json_never_confused(keyset):
     assert keyset.records[0].key.to_private_jwk()["d"] not in repr(keyset)
+
+
+def test_retired_record_may_be_public_only(keyset):
+    doc = _doc(keyset)
+    retired = doc["keys"][0]
+    public = keyset.records[0].key.to_public_jwk()
+    doc["keys"][0] = {
+        **public,
+        **{k: retired[k] for k in ("status", "created_at", "activated_at", "retired_at")},
+    }
+    loaded = KeySet.from_dict(doc)
+    record = loaded.records[0]
+    assert record.status == "retired" and not record.has_private
+    assert loaded.public_jwks() == keyset.public_jwks()  # the public JWKS does not change
+    assert "d" not in loaded.to_dict()["keys"][0]
+    assert KeySet.from_json(loaded.to_json()).to_dict() == loaded.to_dict()
+    assert keyset.records[0].has_private  # old documents (private retired keys) still load
+    assert keyset.records[0].public_only().to_dict() == loaded.records[0].to_dict()
+
+
+def test_public_only_key_cannot_be_active_or_next(keyset):
+    public = keyset.records[0].public_only()
+    with pytest.raises(KeyFormatError):
+        public.with_status("active", 1)
+    with pytest.raises(KeyFormatError):
+        KeyRecord(public.key, "next", 1)
+
+
+def test_revoked_grace_secret_and_based_on_round_trip(keyset):
+    grace = bytes(range(32))
+    doc = keyset.evolve(revoked={"gone": 1234}, grace_secret=grace, based_on="v1").to_dict()
+    assert doc["revoked"] == [{"kid": "gone", "until": 1234}]
+    assert doc["grace_secret"] == "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+    loaded = KeySet.from_dict(doc)
+    assert loaded.revoked == {"gone": 1234} and loaded.is_revoked("gone") and not loaded.is_revoked("x")
+    assert loaded.grace_secret == grace and loaded.based_on == "v1"
+    assert loaded.with_records(loaded.records[1:]).grace_secret == grace  # kept by with_records
+    assert grace.hex() not in repr(loaded) and doc["grace_secret"] not in repr(loaded)
+    assert "revoked" not in loaded.public_jwks() and len(loaded.public_jwks()) == 1
+    assert loaded.same_content(loaded.evolve(based_on="v2"))
+    assert not loaded.same_content(loaded.evolve(revoked={}))
+
+
+def test_documents_without_the_new_members_load(keyset):
+    doc = _doc(keyset)
+    assert set(doc) == {"version", "keys"}
+    loaded = KeySet.from_dict(doc)
+    assert loaded.revoked == {} and loaded.grace_secret is None and loaded.based_on is None

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from auth_core.errors import KeyStoreError
 from auth_core.jwk import SigningKey, generate_signing_key
 from auth_core.keyset import KeySet
-from auth_core.rotation import RotationPolicy, revoke_kid, rotate
+from auth_core.rotation import (
+    RotationPolicy,
+    revoke_all,
+    revoke_kid,
+    revoke_kids,
+    revoked_until,
+    rotate,
+    victims_of,
+)
 from auth_core.settings import Settings
 
 POLICY = RotationPolicy(cache_ttl=300, max_token_lifetime=3600, leeway=60)
@@ -143,7 +151,7 @@ def test_five_rotations_keep_every_invariant(gen):
         for kid, retired_at in ever_active.items():
             if keyset.get(kid) is None:
                 assert retired_at + POLICY.retention < now
-        assert keyset.public_jwks()["keys"] == [r.key.to_public_jwk() for r in keyset.records]
+        assert keyset.public_jwks()["keys"] == [r.public_key.to_jwk() for r in keyset.records]
         now += 1800  # every 30 minutes: retention (3960 s) spans two rotations
     assert len(keyset.records) <= 5
 
@@ -154,7 +162,10 @@ def test_revoke_active_moves_signing_to_a_fresh_key(gen):
     assert out.get(first.active.kid) is None
     assert out.active.kid not in (first.active.kid, first.next.kid)
     assert out.active.key.alg == "ES256" and out.active.activated_at == T0 + 5
-    assert out.next.kid == first.next.kid
+    # the next key's private half sat in the same secret: it is replaced (and revoked) too
+    assert out.next.kid not in (first.active.kid, first.next.kid) and out.next.key.alg == "ES256"
+    assert out.get(first.next.kid) is None
+    assert set(out.revoked) == {first.active.kid, first.next.kid}
 
 
 def test_revoke_next_and_retired(gen):
@@ -198,3 +209,68 @@ def test_property_no_key_signs_before_it_was_public_for_a_ttl(gaps):
             if kid not in kids:
                 assert until + POLICY.retention < now
         previous_kids = kids
+
+
+def test_retiring_a_key_drops_its_private_half(gen):
+    first = _rot(KeySet.empty(), T0, gen)
+    second = _rot(first, T0 + POLICY.cache_ttl, gen)
+    retired = second.get(first.active.kid)
+    assert retired.status == "retired" and not retired.has_private
+    assert all(r.has_private for r in second.records if r.status != "retired")
+    # the public JWKS is the same as if the private half were kept
+    assert retired.public_key.to_jwk() == first.active.key.to_public_jwk()
+    assert "d" not in KeySet.from_json(second.to_json()).to_dict()["keys"][0]
+
+
+def test_rotation_strips_private_halves_of_old_retired_keys(gen):
+    first = _rot(KeySet.empty(), T0, gen)
+    legacy = first.with_records(
+        [first.active.with_status("retired", T0 + 1), first.next.with_status("active", T0 + 1)]
+    )
+    assert legacy.get(first.active.kid).has_private
+    out = _rot(legacy, T0 + 2, gen)
+    assert not out.get(first.active.kid).has_private
+
+
+def test_grace_secret_created_when_missing_then_carried(gen):
+    first = _rot(KeySet.empty(), T0, gen, random_bytes=lambda n: b"\x01" * n)
+    assert first.grace_secret == b"\x01" * 32
+    second = _rot(first, T0 + 1000, gen, random_bytes=lambda n: b"\x02" * n)
+    assert second.grace_secret == b"\x01" * 32
+
+
+def test_revoked_entries_expire_with_rotation(gen):
+    first = _rot(KeySet.empty(), T0, gen)
+    out = revoke_kids(first, [first.active.kid], alg="EdDSA", now=T0, policy=POLICY, generate=gen)
+    until = revoked_until(T0, POLICY)
+    assert out.revoked == {first.active.kid: until, first.next.kid: until}
+    assert _rot(out, until, gen).revoked == out.revoked
+    assert _rot(out, until + 1, gen).revoked == {}
+
+
+def test_revoke_is_idempotent_for_an_already_revoked_kid(gen):
+    first = _rot(KeySet.empty(), T0, gen)
+    once = revoke_kid(first, first.active.kid, alg="EdDSA", now=T0, policy=POLICY, generate=gen)
+    twice = revoke_kid(once, first.active.kid, alg="EdDSA", now=T0 + 10, policy=POLICY, generate=gen)
+    assert twice.same_content(once)
+
+
+def test_victims_of_a_recently_retired_key_include_the_active_it_shared_the_secret_with(gen):
+    first = _rot(KeySet.empty(), T0, gen)
+    second = _rot(first, T0 + POLICY.cache_ttl, gen)  # first.active retired, first.next active
+    assert victims_of(second, [first.active.kid]) == {first.active.kid, second.active.kid, second.next.kid}
+    third = _rot(second, T0 + 2 * POLICY.cache_ttl, gen)
+    assert victims_of(third, [first.active.kid]) == {first.active.kid}
+    assert victims_of(third, [third.next.kid]) == {third.next.kid}
+
+
+def test_revoke_all_replaces_everything(gen):
+    first = _rot(_rot(KeySet.empty(), T0, gen), T0 + 1000, gen, random_bytes=lambda n: b"\x01" * n)
+    out = revoke_all(
+        first, alg="ES256", now=T0 + 1001, policy=POLICY, generate=gen, random_bytes=lambda n: b"\x02" * n
+    )
+    assert {r.status for r in out.records} == {"active", "next"}
+    assert not {r.kid for r in first.records} & {r.kid for r in out.records}
+    assert set(out.revoked) == {r.kid for r in first.records}
+    assert out.grace_secret == b"\x02" * 32
+    assert {r.key.alg for r in out.records} == {"ES256"}
