@@ -35,6 +35,7 @@ from auth_core.keyset import KeySet
 from auth_core.secrets_rotation import KeyRotator, RevocationOutcome
 from auth_core.settings import Settings
 from auth_core.stores.revocations import RevocationStore
+from authctl.clock import aws_clock
 from authctl.stack import load_stack
 
 CURRENT = "AWSCURRENT"
@@ -216,7 +217,11 @@ def cmd_revoke(args: argparse.Namespace) -> int:
                 f"{_bound(settings)}. Re-run with --yes."
             )
         return 1
-    rotator = KeyRotator.from_settings(settings, revocations=RevocationStore(settings.revocations_table))
+    # revoked kids and the global cut-off are written on AWS's time, not the laptop's
+    clock = aws_clock(aws.client("dynamodb"), settings.revocations_table)
+    rotator = KeyRotator.from_settings(
+        settings, revocations=RevocationStore(settings.revocations_table, clock=clock), clock=clock
+    )
     what = "--all" if args.all else args.kid
     try:
         if args.all:

@@ -39,17 +39,22 @@ def _table(args: argparse.Namespace, name: str) -> str:
 
 
 def _revoker(args: argparse.Namespace) -> Any:
+    from auth_core import aws  # noqa: PLC0415
     from auth_core.oauth.revocation import SessionRevoker  # noqa: PLC0415
     from auth_core.settings import Settings  # noqa: PLC0415
     from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
     from auth_core.stores.sessions import SessionStore  # noqa: PLC0415
     from auth_core.stores.users import UserStore  # noqa: PLC0415
+    from authctl.clock import aws_clock  # noqa: PLC0415
 
+    revocations = _table(args, "revocations_table")
+    clock = aws_clock(aws.client("dynamodb"), revocations)  # cut-offs on AWS's time, not the laptop's
     return SessionRevoker(
         sessions=SessionStore(_table(args, "sessions_table")),
-        revocations=RevocationStore(_table(args, "revocations_table")),
-        users=UserStore(_table(args, "users_table")),
+        revocations=RevocationStore(revocations, clock=clock),
+        users=UserStore(_table(args, "users_table"), clock=clock),
         max_token_lifetime=Settings.from_env().max_access_token_lifetime,
+        clock=clock,
     )
 
 
@@ -102,7 +107,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 
 
 def cmd_users_enable(args: argparse.Namespace) -> int:
-    if not _users(args).set_enabled(args.username, True):
+    if not _users(args).enable(args.username):
         raise InvalidRequestError("no such user")
     return _out({"enabled": args.username})
 
@@ -116,10 +121,34 @@ def cmd_users_set_password(args: argparse.Namespace) -> int:
     from auth_core.passwords import PasswordHasher  # noqa: PLC0415
 
     password = _read_password("New password")
-    if not _users(args).set_password_hash(args.username, PasswordHasher().hash(password)):
-        raise InvalidRequestError("no such user")
-    revoked = 0 if args.keep_sessions else _revoker(args).logout_all(args.username)
+    new_hash = PasswordHasher().hash(password)
+    if args.keep_sessions:
+        if not _users(args).replace_password_hash(args.username, new_hash):
+            raise InvalidRequestError("no such user")
+        revoked = 0
+    else:
+        # one write: the new hash and the end of every session (no login in flight survives it)
+        revoked = _revoker(args).set_password(args.username, new_hash)
     return _out({"password_set": args.username, "families_revoked": revoked})
+
+
+def cmd_users_update(args: argparse.Namespace) -> int:
+    users = _users(args)
+    user = users.get(args.username)
+    if user is None:
+        raise InvalidRequestError("no such user")
+    scopes = user.scopes if args.scopes is None else tuple(args.scopes)
+    roles = user.roles if args.roles is None else tuple(args.roles)
+    if not users.set_privileges(args.username, scopes=scopes, roles=roles):
+        raise InvalidRequestError("no such user")
+    return _out(
+        {
+            "updated": args.username,
+            "scopes": list(scopes),
+            "roles": list(roles),
+            "note": "sessions get the new roles, and lose removed scopes, at their next refresh",
+        }
+    )
 
 
 def cmd_users_logout_all(args: argparse.Namespace) -> int:
@@ -161,8 +190,22 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
 
 def _client_enabled(enabled: bool) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        if not _clients(args).set_enabled(args.client_id, enabled):
-            raise InvalidRequestError("no such client")
+        from auth_core import aws  # noqa: PLC0415
+        from auth_core.oauth.revocation import set_client_enabled  # noqa: PLC0415
+        from auth_core.settings import Settings  # noqa: PLC0415
+        from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
+        from authctl.clock import aws_clock  # noqa: PLC0415
+
+        table = _table(args, "revocations_table")
+        clock = aws_clock(aws.client("dynamodb"), table)
+        set_client_enabled(
+            _clients(args),
+            RevocationStore(table, clock=clock),
+            args.client_id,
+            enabled,
+            max_token_lifetime=Settings.from_env().max_access_token_lifetime,
+            clock=clock,
+        )
         return _out({("enabled" if enabled else "disabled"): args.client_id})
 
     return run
@@ -221,6 +264,14 @@ def register(subparsers: Any) -> None:
         p = _with_tables(users.add_parser(name, help=help_), *TABLES)
         p.add_argument("username")
         p.set_defaults(func=func)
+    p = _with_tables(
+        users.add_parser("update", help="replace a user's scopes and/or roles (sessions follow at refresh)"),
+        *TABLES,
+    )
+    p.add_argument("username")
+    p.add_argument("--scopes", nargs="*", help="the scopes the user may be granted")
+    p.add_argument("--roles", nargs="*", help="the user's roles")
+    p.set_defaults(func=cmd_users_update)
     p = _with_tables(users.add_parser("set-password", help="set a new password (ends sessions)"), *TABLES)
     p.add_argument("username")
     p.add_argument("--keep-sessions", action="store_true", help="do not log the user out everywhere")
@@ -243,8 +294,11 @@ def register(subparsers: Any) -> None:
         help="may introspect every client's tokens at POST /introspect (needs --confidential)",
     )
     p.set_defaults(func=cmd_clients_create)
-    for name, enabled in (("disable", False), ("enable", True)):
-        p = _with_tables(clients.add_parser(name, help=f"{name} a client"), *TABLES)
+    for name, enabled, help_ in (
+        ("disable", False, "disable a client: its tokens and grants are refused, its sessions end"),
+        ("enable", True, "enable a client again (tokens issued before stay refused)"),
+    ):
+        p = _with_tables(clients.add_parser(name, help=help_), *TABLES)
         p.add_argument("client_id")
         p.set_defaults(func=_client_enabled(enabled))
 

@@ -19,9 +19,7 @@ authorizer imports it on its cold-start path.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 __all__ = ["MARGIN", "Exceeded", "remaining", "scope"]
 
@@ -48,19 +46,29 @@ def _remaining_seconds(context: object) -> float | None:
     return millis / 1000.0
 
 
-@contextmanager
-def scope(context: object, *, margin: float = MARGIN) -> Iterator[None]:
+class scope:  # noqa: N801 - used as ``with deadline.scope(context):``
     """Within the block, the deadline is ``now + remaining time - margin`` of ``context``.
 
     A context without ``get_remaining_time_in_millis`` (a test passing ``None``, the CLI) means
     no deadline. The previous value is restored on exit, so nothing leaks past the invocation.
+    (A small class rather than ``@contextmanager``: it wraps every authorizer call, and a
+    generator-based manager costs ~2 µs there.)
     """
-    seconds = _remaining_seconds(context)
-    token = _deadline.set(None if seconds is None else time.monotonic() + seconds - margin)
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
+
+    __slots__ = ("_context", "_margin", "_token")
+
+    def __init__(self, context: object, *, margin: float = MARGIN) -> None:
+        self._context = context
+        self._margin = margin
+        self._token: Token[float | None] | None = None
+
+    def __enter__(self) -> None:
+        seconds = _remaining_seconds(self._context)
+        self._token = _deadline.set(None if seconds is None else time.monotonic() + seconds - self._margin)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            _deadline.reset(self._token)
 
 
 def remaining() -> float | None:

@@ -12,8 +12,8 @@ longest access-token lifetime, see :mod:`auth_core.stores.revocations`) and asks
   the index's propagation delay (typically well under a second) plus API Gateway's authorizer
   result TTL; it is the same for a token used once or a thousand times;
 * reads per second are independent of traffic: one ``Query`` per warm environment per interval,
-  returning only what changed (a whole reload every ``full_reload`` seconds drops expired
-  entries and bounds what a missed change could cost);
+  returning only what changed (a whole reload every ``full_reload`` seconds, default an hour,
+  drops expired entries and bounds what a missed change could cost);
 * a feed that cannot be read for ``max_staleness`` seconds fails closed: every check raises
   :class:`~auth_core.errors.RevocationStoreError` (the authorizer answers 500, never Allow; the
   token functions 503) until a read succeeds again.
@@ -69,6 +69,9 @@ class _View:
         self.clients: dict[str, tuple[int, bool]] = {}
         self.global_not_before = 0
 
+    def __len__(self) -> int:
+        return len(self.jtis) + len(self.sessions) + len(self.kids) + len(self.subjects) + len(self.clients)
+
     def apply(self, entry: FeedEntry, now: float) -> None:
         live = entry.expires_at is None or entry.expires_at > now
         kind, key = entry.kind, entry.key
@@ -121,7 +124,7 @@ class RevocationFeed:
         interval: float = 5,
         max_staleness: float = 30,
         overlap_ms: int = 30_000,
-        full_reload: float = 600,
+        full_reload: float = 3600,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         on_event: Callable[[str], None] | None = None,
@@ -201,6 +204,18 @@ class RevocationFeed:
             ``revoked_subject``, ``revoked_client``, ``revoked_key``).
         :raises RevocationStoreError: the feed is stale (fail closed).
         """
+        view = self.current()
+        # The hot path: no entry of any kind concerns this token (every set and map is looked up
+        # once, no object is built). Anything that might concern it goes to the rules.
+        if (
+            jti not in view.jtis
+            and session_id not in view.sessions
+            and kid not in view.kids
+            and client_id not in view.clients
+            and issued_at >= view.subjects.get(subject, 0)
+            and issued_at >= view.global_not_before
+        ):
+            return
         reason = self.facts(
             subject=subject, jti=jti, session_id=session_id, client_id=client_id, kid=kid
         ).reason(issued_at)
@@ -230,6 +245,11 @@ class RevocationFeed:
         found = self.current().clients.get(client_id)
         return found is not None and found[1]
 
+    @property
+    def size(self) -> int:
+        """Live entries held (0 before the first read): what a reload costs, for metrics."""
+        return len(self._view) if self._view is not None else 0
+
     def clear(self) -> None:
         """Forget everything (SnapStart restore, tests): the next check reloads."""
         with self._lock:
@@ -247,19 +267,29 @@ class RevocationFeed:
             full = self._view is None or self._last_full is None or now - self._last_full >= self._full_reload
             started_ms = int(self._wall() * 1000)
             since = 0 if full else self._next_since_ms
+            wall = self._wall()
+            # A reload streams into a new view (pages are applied as they arrive, never held as a
+            # list) that replaces the old one whole; an increment -- what changed in the last
+            # interval and overlap, small -- is read completely, then applied. Either way a read
+            # that fails half-way changes nothing.
             try:
-                entries = list(self._source.feed_since(since, client=self._client))
+                if full:
+                    view = _View()
+                    for entry in self._source.feed_since(since, client=self._client):
+                        view.apply(entry, wall)
+                else:
+                    changes = list(self._source.feed_since(since, client=self._client))
             except (AuthError, OSError) as exc:
                 self._on_event(EVENT_FEED_FAILED)
                 if self._view is None:
                     raise RevocationStoreError("revocation feed unavailable") from exc
                 return  # keep serving the last view until it is too stale (checked by caller)
-            wall = self._wall()
-            view = _View() if full else self._view
-            assert view is not None  # noqa: S101 - full is True when there is no view
-            for entry in sorted(entries, key=lambda e: e.changed_ms):
-                view.apply(entry, wall)
-            self._view = view
+            if full:
+                self._view = view
+            else:
+                assert self._view is not None  # noqa: S101 - an increment follows a reload
+                for entry in changes:
+                    self._view.apply(entry, wall)
             self._last_ok = now
             if full:
                 self._last_full = now

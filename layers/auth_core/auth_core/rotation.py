@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from auth_core.errors import KeyStoreError
 from auth_core.jwk import SigningKey, generate_signing_key
 from auth_core.keyset import GRACE_SECRET_BYTES, KeyRecord, KeySet
-from auth_core.settings import Settings
+from auth_core.settings import LONGEST_ACCESS_TOKEN_LIFETIME, Settings
 from auth_core.stores.revocations import MAX_CLOCK_LEEWAY
 
 __all__ = [
@@ -97,10 +97,13 @@ def revoked_until(now: int, policy: RotationPolicy) -> int:
     """Until when a kid revoked at ``now`` must stay refused (the revocation feed's ``until``):
     by then every token it may have signed has expired at every verifier.
 
-    ``now + max_token_lifetime + MAX_CLOCK_LEEWAY`` (the largest leeway any verifier may use),
-    plus one key cache TTL for a signer that still signed with the cached key meanwhile.
+    ``now + lifetime + MAX_CLOCK_LEEWAY`` (the largest leeway any verifier may use), plus one
+    key cache TTL for a signer that still signed with the cached key meanwhile. The lifetime is
+    the longest any deployment may configure unless the policy's is longer: the operator's
+    ``authctl`` cannot be trusted to know the deployment's ``MAX_ACCESS_TOKEN_LIFETIME``.
     """
-    return now + policy.max_token_lifetime + MAX_CLOCK_LEEWAY + policy.cache_ttl
+    lifetime = max(policy.max_token_lifetime, LONGEST_ACCESS_TOKEN_LIFETIME)
+    return now + lifetime + MAX_CLOCK_LEEWAY + policy.cache_ttl
 
 
 def _new_record(generate: KeyGenerator, alg: str, status: str, now: int) -> KeyRecord:

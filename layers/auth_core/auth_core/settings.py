@@ -20,6 +20,10 @@ from auth_core.errors import ConfigurationError
 
 __all__ = ["ENV_VARS", "Settings"]
 
+#: The largest MAX_ACCESS_TOKEN_LIFETIME a deployment may set, seconds. Revocation entries written
+#: by tools that cannot know the deployment's value (authctl) live at least this long.
+LONGEST_ACCESS_TOKEN_LIFETIME = 86400
+
 #: Supported signing algorithms (a key carries exactly one of these).
 SIGNING_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 
@@ -191,7 +195,11 @@ class Settings:
             "signing_alg": e.get("SIGNING_ALG", "").strip() or cls.signing_alg,
             "access_token_ttl": _int(e, "ACCESS_TOKEN_TTL", cls.access_token_ttl, 60, 86400),
             "max_access_token_lifetime": _int(
-                e, "MAX_ACCESS_TOKEN_LIFETIME", cls.max_access_token_lifetime, 60, 86400
+                e,
+                "MAX_ACCESS_TOKEN_LIFETIME",
+                cls.max_access_token_lifetime,
+                60,
+                LONGEST_ACCESS_TOKEN_LIFETIME,
             ),
             "leeway": _int(e, "CLOCK_LEEWAY", cls.leeway, 0, 300),
             "refresh_max_age": _int(e, "REFRESH_SESSION_MAX_AGE", cls.refresh_max_age, 300, 400 * 86400),

@@ -56,6 +56,8 @@ class Counting:
 def ddb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
+        if TABLE in client.list_tables()["TableNames"]:  # the module's authorizer world shares moto
+            client.delete_table(TableName=TABLE)
         create_template_table(client, "RevocationsTable", TABLE)
         yield client
 
@@ -164,7 +166,7 @@ def test_entries_expire_with_their_tokens(
 ) -> None:
     store.revoke_jti("j1", NOW + 60)
     assert check(feed) == "revoked"
-    clocks.advance(601)  # a full reload drops what has expired (moto's TTL sweep is lazy)
+    clocks.advance(3601)  # a full reload drops what has expired (moto's TTL sweep is lazy)
     assert check(feed) is None
 
 
@@ -243,3 +245,21 @@ def test_a_cached_token_whose_key_left_the_jwks_is_verified_afresh(world, decisi
     world.mono[0] += 301  # the key cache's TTL: the published set is read again
     assert world.outcome(event) == "unauthorized"
     assert decision_lines()[-1]["reason"] == "unknown_kid"
+
+
+def test_operator_cut_offs_outlive_any_deployments_tokens(store: RevocationStore, ddb: Any) -> None:
+    """authctl cannot know the deployed MAX_ACCESS_TOKEN_LIFETIME (review finding: an entry
+    written with the shell's 3600 s default expired while 24 h tokens were still valid)."""
+    store.set_user_cutoff("alice", NOW * 1000, max_token_lifetime=3600)
+    store.set_client_state("svc", NOW * 1000, disabled=False, max_token_lifetime=3600)
+    for pk in ("sub#alice", "cli#svc"):
+        item = ddb.get_item(TableName=TABLE, Key={"pk": {"S": pk}})["Item"]
+        assert int(item["expires_at"]["N"]) >= NOW + 86400 + 300
+
+
+def test_re_disabling_a_client_removes_the_expiry(store: RevocationStore, ddb: Any, clocks: Clocks) -> None:
+    store.set_client_state("svc", (NOW + 100) * 1000, disabled=False, max_token_lifetime=900)
+    store.set_client_state("svc", NOW * 1000, disabled=True, max_token_lifetime=900)  # an older clock
+    item = ddb.get_item(TableName=TABLE, Key={"pk": {"S": "cli#svc"}})["Item"]
+    assert item["disabled"] == {"BOOL": True}
+    assert "expires_at" not in item  # a disabled client's entry never expires

@@ -10,6 +10,7 @@ rely on the production parameters use the default hasher explicitly).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from auth_core.settings import Settings
 from auth_core.stores.clients import Client, ClientStore, hash_client_secret
 from auth_core.stores.users import User, UserStore
 from auth_core.tokens import AccessTokenIssuer
+from tests.tables import create_template_table
 
 ISS = "https://auth.example.com"
 AUD = "https://api.example.com"
@@ -56,27 +58,19 @@ class FakeClock:
         self.now += seconds
 
 
+#: logical id in template.yaml -> physical name in these tests
+LOGICAL = {
+    "users_table": "UsersTable",
+    "clients_table": "ClientsTable",
+    "sessions_table": "SessionsTable",
+    "revocations_table": "RevocationsTable",
+}
+
+
 def create_tables(ddb: Any) -> None:
-    for table, key in TABLES.values():
-        kwargs: dict[str, Any] = {
-            "TableName": table,
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": key, "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
-        }
-        if table == "sessions":
-            kwargs["AttributeDefinitions"].append({"AttributeName": "subject", "AttributeType": "S"})
-            kwargs["GlobalSecondaryIndexes"] = [
-                {
-                    "IndexName": "BySubject",
-                    "KeySchema": [
-                        {"AttributeName": "subject", "KeyType": "HASH"},
-                        {"AttributeName": "pk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ]
-        ddb.create_table(**kwargs)
+    """The four tables exactly as ``template.yaml`` declares them (keys, GSIs, TTL)."""
+    for setting, (table, _key) in TABLES.items():
+        create_template_table(ddb, LOGICAL[setting], table)
 
 
 @dataclass
@@ -153,7 +147,10 @@ def make_stack() -> Stack:
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     create_tables(ddb)
     key = generate_signing_key("ES256")
-    keyset = KeySet([KeyRecord(key=key, status="active", created_at=NOW - 100, activated_at=NOW - 100)])
+    keyset = KeySet(
+        [KeyRecord(key=key, status="active", created_at=NOW - 100, activated_at=NOW - 100)],
+        grace_secret=os.urandom(32),  # as every rotated key set has: it peppers the retry cache
+    )
     sm = boto3.client("secretsmanager", region_name="us-east-1")
     sm.create_secret(Name="jwt/signing-keys", SecretString=keyset.to_json())
     sm.create_secret(Name="jwt/public-jwks", SecretString=json.dumps(keyset.public_jwks()))

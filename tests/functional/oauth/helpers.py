@@ -105,3 +105,20 @@ def sample_event(name: str, **values: str) -> dict[str, Any]:
 
     event["body"] = re.sub(r"\{\{(\w+)\}\}", encode, event["body"])
     return event
+
+
+def poke_user(ddb: Any, username: str, **values: Any) -> None:
+    """Change a user item's attributes directly (no version bump, no cut-off): for tests that
+    prove one check works on its own. Values: bool -> BOOL, int -> N."""
+    names = {f"#a{i}": name for i, name in enumerate(values)}
+    encoded = {
+        f":v{i}": ({"BOOL": value} if isinstance(value, bool) else {"N": str(value)})
+        for i, value in enumerate(values.values())
+    }
+    ddb.update_item(
+        TableName="users",
+        Key={"username": {"S": username}},
+        UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=encoded,
+    )

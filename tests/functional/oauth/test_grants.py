@@ -18,7 +18,7 @@ from auth_core.oauth.refresh import hash_refresh_token
 from auth_core.passwords import PasswordHasher
 from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy
 from tests.functional.oauth.conftest import AUD, BACKEND_SECRET, ISS
-from tests.functional.oauth.helpers import body, form, password_request
+from tests.functional.oauth.helpers import body, form, password_request, poke_user
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_unknown_user_is_the_same_invalid_grant(seeded, service, issuers):
 
 
 def test_disabled_user_is_refused_after_password_check(seeded, service, issuers):
-    service.users.set_enabled("alice", False)
+    poke_user(seeded.ddb, "alice", enabled=False)
     with pytest.raises(InvalidGrantError) as info:
         service.token(password_request(), issuers)
     assert info.value.reason == "user_disabled"

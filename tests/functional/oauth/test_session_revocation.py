@@ -16,17 +16,17 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 
-from auth_core.authorizer.revocation import RevocationChecker
 from auth_core.authorizer.service import Authorizer
 from auth_core.errors import InvalidGrantError, TemporarilyUnavailableError
 from auth_core.jwk import JWKSet
 from auth_core.oauth.revocation import RevocationService
-from auth_core.stores.revocations import MAX_CLOCK_LEEWAY
+from auth_core.revocation_feed import RevocationFeed
+from auth_core.stores.revocations import MAX_CLOCK_LEEWAY, RevocationStore
 from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy
 from authctl.cli import main
 from tests.conftest import FakeLambdaContext, load_event
 from tests.functional.oauth.conftest import AUD, BACKEND_SECRET, ISS
-from tests.functional.oauth.helpers import body, form, password_request, refresh_request
+from tests.functional.oauth.helpers import body, form, password_request, poke_user, refresh_request
 
 Authorize = Callable[[str], bool]
 
@@ -45,13 +45,15 @@ def seeded(stack):
 
 @pytest.fixture
 def authorize(seeded, clock) -> Authorize:
-    """``token -> allowed?`` through the authorizer engine, revocation lookups uncached."""
+    """``token -> allowed?`` through the authorizer engine; the revocation feed is read on every call."""
     jwks = JWKSet.from_dict(seeded.jwks)
-    settings = seeded.settings(revocation_cache_ttl=0)
+    settings = seeded.settings()
     engine = Authorizer(
         settings,
         verifier_for=lambda iss: AccessTokenVerifier(ClaimsPolicy(iss, AUD), jwks, clock=clock),
-        revocation=RevocationChecker("revocations", ttl=0, client=seeded.ddb),
+        revocation=RevocationFeed(
+            RevocationStore("revocations", client=seeded.ddb, clock=clock), interval=0, wall=clock
+        ),
         clock=clock,
     )
     template = json.dumps(load_event("authorizer_http_v2_allow.json"))
@@ -169,7 +171,7 @@ def test_disabled_user_found_at_refresh_refuses_the_sessions_access_tokens(
     seeded, service, issuers, clock, authorize
 ):
     tokens, rt = session(service, issuers, clock, refreshes=1)
-    service.users.set_enabled("alice", False)  # directly on the table: no not_before mirror
+    poke_user(seeded.ddb, "alice", enabled=False)  # directly on the table: no not_before mirror
     with pytest.raises(InvalidGrantError):
         service.token(refresh_request(rt), issuers)
     assert deny_entries(seeded, "sub#") == []
@@ -221,9 +223,12 @@ def test_session_entry_outlives_every_access_token_of_the_session(seeded, servic
     assert entry["pk"]["S"] == f"sid#{sid}"
     assert until == int(clock()) + settings.max_access_token_lifetime + MAX_CLOCK_LEEWAY
     assert all(until >= claims_of(t)["exp"] + settings.leeway for t in tokens)
-    assert service.revoker.revocations.is_session_revoked(sid)
+    facts = service.revoker.revocations.facts(
+        subject="alice", session_id=sid, jti=claims_of(tokens[-1])["jti"]
+    )
+    assert facts.session_revoked
     # the newest token's jti too (tokens minted before access tokens carried sid relied on it)
-    assert service.revoker.revocations.is_jti_revoked(claims_of(tokens[-1])["jti"])
+    assert facts.jti_revoked
 
 
 def test_revocation_is_one_read_and_one_transaction_and_idempotent(seeded, service, issuers, clock):

@@ -41,7 +41,7 @@ from auth_core.authorizer.routes import RouteTable
 from auth_core.authorizer.telemetry import DecisionLog, quote, quote_value
 from auth_core.errors import ConfigurationError, TokenError
 from auth_core.http import resolve_issuer
-from auth_core.revocation_feed import RevocationFeed, feed_from_settings
+from auth_core.revocation_feed import EVENT_FEED_RELOADED, RevocationFeed, feed_from_settings
 from auth_core.settings import Settings
 
 __all__ = ["Authorizer", "Claims", "Verifier"]
@@ -173,14 +173,24 @@ class Authorizer:
         def verifier_for(issuer: str) -> Verifier:
             return AccessTokenVerifier(ClaimsPolicy.from_settings(settings, issuer), keys, clock=clock)
 
+        log = DecisionLog("authorizer")
         revocation = None
         if settings.revocation_check:
-            revocation = feed_from_settings(settings, clock=monotonic, wall=clock, lean=True)
+
+            def feed_event(name: str) -> None:
+                # RevocationFeedReloaded / ReadFailed / Stale: one EMF line each (rare events)
+                level = "INFO" if name == EVENT_FEED_RELOADED else "WARNING"
+                log.emit(level, f"revocation feed: {name}", name, None)
+
+            revocation = feed_from_settings(
+                settings, clock=monotonic, wall=clock, lean=True, on_event=feed_event
+            )
         return cls(
             settings,
             verifier_for=verifier_for,
             revocation=revocation,
             clock=clock,
+            log=log,
             key_store=keys,
             compact_jws_only=True,  # AccessTokenVerifier: step 1 refuses anything but compact JWS
         )

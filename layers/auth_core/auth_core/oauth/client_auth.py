@@ -18,7 +18,9 @@ __all__ = ["authenticate_client"]
 _UNKNOWN = Client(client_id="", secret_hash=hash_client_secret("unknown-client"))
 
 
-def authenticate_client(credentials: ClientCredentials, clients: ClientStore) -> Client:
+def authenticate_client(
+    credentials: ClientCredentials, clients: ClientStore, *, fresh: bool = False
+) -> Client:
     """The authenticated, enabled client.
 
     :raises InvalidClientError: authentication failed (one reason code per cause, for logs only).
@@ -26,7 +28,9 @@ def authenticate_client(credentials: ClientCredentials, clients: ClientStore) ->
     """
     if not credentials.client_id:
         raise InvalidClientError(reason="client_missing")
-    client = clients.get(credentials.client_id)
+    # ``fresh``: read the item now, not the container's cache (a client disabled a moment ago is
+    # refused at once by endpoints that do not read the revocation feed: /revoke, /introspect)
+    client = clients.get_fresh(credentials.client_id) if fresh else clients.get(credentials.client_id)
     if client is None:
         _UNKNOWN.secret_matches(credentials.client_secret or "")
         raise InvalidClientError(reason="client_unknown")

@@ -39,8 +39,14 @@ def token_service(settings: Settings, audit: Audit | None = None) -> TokenServic
     :raises ConfigurationError: a required setting is missing.
     """
     from auth_core.keystore import SigningKeyStore  # noqa: PLC0415 - only signers load private keys
+    from auth_core.revocation_feed import feed_from_settings  # noqa: PLC0415
 
-    return TokenService.from_settings(settings, keys=SigningKeyStore.from_settings(settings), audit=audit)
+    # The same feed the authorizer reads: a disabled client, a cut-off or a revoked signing key
+    # reaches the signers within REVOCATION_FEED_INTERVAL, not after the key cache's TTL.
+    on_event = audit.record if audit is not None else None  # feed and key-store events -> metrics
+    feed = feed_from_settings(settings, on_event=on_event)
+    keys = SigningKeyStore.from_settings(settings, is_revoked=feed.kid_revoked, on_event=on_event)
+    return TokenService.from_settings(settings, keys=keys, audit=audit, feed=feed)
 
 
 def issuer_factory(settings: Settings, issuer_url: str) -> IssuerFactory:
@@ -125,6 +131,7 @@ def introspection_service(
         clients=ClientStore(settings.require("clients_table")),
         sessions=SessionStore(settings.require("sessions_table")),
         revocations=RevocationStore(settings.require("revocations_table")),
+        users=UserStore(settings.require("users_table")),
         verifier=verifier,
         audit=audit,
     )

@@ -6,9 +6,16 @@ response was lost) gets the byte-identical pair instead of a reuse alarm. Storin
 in clear would put live tokens in the table; storing only hashes could not reproduce the bytes.
 
 So the response is encrypted with Fernet (AES-128-CBC + HMAC-SHA256, authenticated) under a key
-derived by HKDF-SHA256 (RFC 5869) from the parent refresh token itself. The table holds only
-SHA-256(parent), from which the key cannot be derived: only a caller who presents the parent
-token can open the blob, and that caller is by definition the one allowed to retry.
+derived by HKDF-SHA256 (RFC 5869) from the parent refresh token **and a server-side secret**
+(the ``grace_secret`` of the signing-key set, which lives in Secrets Manager, not in the
+table). The table holds only SHA-256(parent): only a caller who presents the parent token *to
+the service* can open the blob, and that caller is by definition the one allowed to retry. A
+copy of the sessions table plus an old refresh token opens nothing; and since the blob lives on
+the child and is removed when the child is used, there is never a chain to follow.
+
+``origin`` binds a retry to where the first request came from: a keyed hash of the client id
+and the source address, compared in constant time, so a thief replaying a stolen token from
+elsewhere within the window is caught as reuse instead of being handed the victim's pair.
 
 HKDF is written out with :mod:`hmac` (it is two HMAC calls) and Fernet is ``cryptography``'s
 high-level recipe, so this module stays outside the ``hazmat`` boundary.
@@ -22,7 +29,7 @@ import hmac
 
 from cryptography.fernet import Fernet, InvalidToken
 
-__all__ = ["hkdf_sha256", "open_response", "seal_response"]
+__all__ = ["hkdf_sha256", "open_response", "origin_matches", "origin_tag", "seal_response"]
 
 _SALT = b"auth_core/refresh-grace/v1"
 
@@ -38,19 +45,30 @@ def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int = 32) -> by
     return out[:length]
 
 
-def _fernet(parent_token: str, token_hash: str) -> Fernet:
-    key = hkdf_sha256(parent_token.encode("ascii"), salt=_SALT, info=token_hash.encode("ascii"))
+def _fernet(parent_token: str, token_hash: str, pepper: bytes) -> Fernet:
+    key = hkdf_sha256(parent_token.encode("ascii") + pepper, salt=_SALT, info=token_hash.encode("ascii"))
     return Fernet(base64.urlsafe_b64encode(key))
 
 
-def seal_response(parent_token: str, token_hash: str, body: str) -> str:
+def seal_response(parent_token: str, token_hash: str, body: str, *, pepper: bytes = b"") -> str:
     """Encrypt ``body`` (the exact response text) for the holder of ``parent_token``."""
-    return _fernet(parent_token, token_hash).encrypt(body.encode("utf-8")).decode("ascii")
+    return _fernet(parent_token, token_hash, pepper).encrypt(body.encode("utf-8")).decode("ascii")
 
 
-def open_response(parent_token: str, token_hash: str, blob: str) -> str | None:
+def open_response(parent_token: str, token_hash: str, blob: str, *, pepper: bytes = b"") -> str | None:
     """The sealed response text, or ``None`` if ``blob`` does not open with this token."""
     try:
-        return _fernet(parent_token, token_hash).decrypt(blob.encode("ascii")).decode("utf-8")
+        return _fernet(parent_token, token_hash, pepper).decrypt(blob.encode("ascii")).decode("utf-8")
     except (InvalidToken, ValueError):
         return None
+
+
+def origin_tag(parent_token: str, client_id: str, source_ip: str | None) -> str:
+    """Where a refresh came from, as a keyed hash (no address is stored in clear)."""
+    message = f"{client_id}\n{source_ip or ''}".encode()
+    return hmac.new(parent_token.encode("ascii"), message, hashlib.sha256).hexdigest()
+
+
+def origin_matches(tag: str, parent_token: str, client_id: str, source_ip: str | None) -> bool:
+    """Does a retry come from where the original request came from? (constant time)"""
+    return hmac.compare_digest(tag, origin_tag(parent_token, client_id, source_ip))

@@ -8,7 +8,16 @@ issuer object (``AccessTokenIssuer(issuer, audience, ttl)`` in production, a fak
 Password grant, in order: client authentication → grant allowed for the client → throttle check
 (locked accounts are refused before any hashing, even with the right password) → user lookup →
 Argon2id verification (a dummy verification for unknown users: same cost) → enabled → scope →
-sign → new refresh family. Failures count towards the per-username throttle.
+sign → new refresh family, in one transaction that re-checks the user's ``sessions_version``
+and the client's ``version`` as they were read: a password reset, log-out-everywhere or
+disable that commits while the login is in flight makes the login fail (and one that commits
+after it ends the new session, whose tokens then predate the cut-off). Failures count towards
+the per-username throttle.
+
+No token is signed with an ``iat`` before a cut-off that applies to it (the user's, the
+client's, the global one): cut-offs are rounded up to whole seconds and compared as
+``iat < not_before``, so an issuer that is inside the cut-off's second waits for the next one
+(at most a second, and only right after a cut-off) instead of signing a token verifiers refuse.
 
 Every access token issued from a refresh family (at login and at each refresh) carries
 ``sid`` = the family id, so revoking the family refuses all of its access tokens at once
@@ -25,9 +34,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from auth_core.errors import (
+    InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
     SlowDownError,
+    TemporarilyUnavailableError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
@@ -51,8 +62,21 @@ __all__ = ["Issuer", "IssuerFactory", "SigningKeyProvider", "TokenPolicy", "Toke
 MAX_USERNAME = 128
 
 
+#: Longest wait for a cut-off's second to pass before signing: a cut-off is planned up to 2 s
+#: ahead of its write (``oauth.revocation.CUTOFF_MARGIN_MS``) and rounded up to a whole second.
+#: Beyond it (clock skew), sign anyway: verifiers then refuse the token -- fail closed.
+_MAX_CUTOFF_WAIT = 3.0
+
+
 class SigningKeyProvider(Protocol):
     def get_signing_key(self) -> Any: ...
+
+
+class CutoffFeed(Protocol):
+    """What the token endpoint asks the revocation feed (``revocation_feed.RevocationFeed``)."""
+
+    def client_disabled(self, client_id: str) -> bool: ...
+    def not_before(self, *, subject: str | None = None, client_id: str | None = None) -> int: ...
 
 
 class Issuer(Protocol):
@@ -118,8 +142,12 @@ class TokenService:
         max_token_lifetime: int = 3600,
         audit: Audit | None = None,
         clock: Callable[[], float] = time.time,
+        feed: CutoffFeed | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.users = users
+        self.feed = feed
+        self._sleep = sleep
         self.clients = clients
         self.sessions = sessions
         self.throttle = throttle
@@ -136,12 +164,20 @@ class TokenService:
             audit=self.audit,
             clock=clock,
         )
+        # The retry-grace pepper: the key set's server-side secret (a dump of the sessions table
+        # alone opens no sealed response). A store offers it as a method, a bare KeySet as a value.
+        grace_secret = getattr(keys, "grace_secret", None)
+        if not callable(grace_secret):
+            fixed = grace_secret if isinstance(grace_secret, bytes) else None
+            grace_secret = lambda: fixed  # noqa: E731
         self.rotator = RefreshRotator(
             sessions=sessions,
             users=users,
             clients=clients,
+            revocations=revocations,
             revoke_family=self.revoker.revoke_family,
             grace_seconds=policy.refresh_grace_seconds,
+            pepper=grace_secret,
             audit=self.audit,
             clock=clock,
         )
@@ -156,6 +192,7 @@ class TokenService:
         dynamodb: Any | None = None,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], float] = time.time,
+        feed: CutoffFeed | None = None,
     ) -> TokenService:
         """Wire the stores from ``USERS_TABLE``, ``CLIENTS_TABLE``, ``SESSIONS_TABLE``, ``REVOCATIONS_TABLE``.
 
@@ -180,6 +217,7 @@ class TokenService:
             max_token_lifetime=settings.max_access_token_lifetime,
             audit=audit,
             clock=clock,
+            feed=feed,
         )
 
     # ------------------------------------------------------------------ endpoints
@@ -218,7 +256,7 @@ class TokenService:
 
         :raises OAuthError: as per RFC 6749 §5.2; :class:`SlowDownError` (429) when locked out.
         """
-        client = authenticate_client(request.client, self.clients)
+        client = self._client(request)
         if "password" not in client.grant_types:
             raise UnauthorizedClientError(reason="grant_not_allowed")
         username = request.require("username")
@@ -250,10 +288,14 @@ class TokenService:
             roles=user.roles,
             issuers=issuers,
             session_id=family_id,
+            not_before=user.not_before,
         )
         refresh_token = None
         if family_id is not None:
+            # the session transaction re-checks the user after signing
             refresh_token = self._new_family(family_id, client, user, scope, issued)
+        else:
+            self._recheck_user(user, client)
         self.audit.record("LoginSucceeded", client_id=client.client_id)
         return TokenResult(token_body(issued, refresh_token), "password")
 
@@ -262,7 +304,7 @@ class TokenService:
 
         :raises OAuthError: as per RFC 6749 §5.2.
         """
-        client = authenticate_client(request.client, self.clients)
+        client = self._client(request)
         if not client.confidential or "client_credentials" not in client.grant_types:
             raise UnauthorizedClientError(reason="grant_not_allowed")
         allowed = [s for s in client.scopes if s in self.policy.scopes_supported]
@@ -276,7 +318,7 @@ class TokenService:
 
         :raises OAuthError: as per RFC 6749 §5.2.
         """
-        client = authenticate_client(request.client, self.clients)
+        client = self._client(request)
         token = request.require("refresh_token")
 
         def mint(record: RefreshRecord, authed: Client, scope: tuple[str, ...]) -> Any:
@@ -289,10 +331,33 @@ class TokenService:
                 session_id=record.family_id,
             )
 
-        result = self.rotator.rotate(token, client, request.get("scope"), mint)
+        result = self.rotator.rotate(token, client, request.get("scope"), mint, source_ip=request.source_ip)
         return TokenResult(result.body, "refresh_token", replayed=result.replayed)
 
     # ------------------------------------------------------------------ helpers
+    def _client(self, request: OAuthRequest) -> Client:
+        """Authenticate the client; one the revocation feed says is disabled is refused at once
+        (the client cache may still hold it as enabled).
+
+        :raises InvalidClientError: authentication failed or the client is disabled.
+        """
+        client = authenticate_client(request.client, self.clients)
+        if self.feed is not None and self.feed.client_disabled(client.client_id):
+            raise InvalidClientError(reason="client_disabled")
+        return client
+
+    def _recheck_user(self, user: User, client: Client) -> None:
+        """After signing, the user must still be as read: a reset that committed meanwhile fails
+        the login; one that commits later cuts off a token signed before it (see
+        ``SessionRevoker._end_sessions``).
+
+        :raises InvalidGrantError: the user changed since the password was checked.
+        """
+        now = self.users.get(user.username)
+        if now is None or not now.enabled or now.sessions_version != user.sessions_version:
+            self.audit.record("LoginFailed", client_id=client.client_id, reason="user_changed")
+            raise InvalidGrantError(reason="user_changed")
+
     def _authenticate_user(self, username: str, password: str, client: Client) -> User:
         user = self.users.get(username)
         try:
@@ -319,8 +384,14 @@ class TokenService:
         roles: tuple[str, ...],
         issuers: IssuerFactory,
         session_id: str | None = None,
+        not_before: int = 0,
     ) -> Any:
         ttl = client.access_token_ttl or self.policy.access_token_ttl
+        if self.feed is not None:
+            not_before = max(not_before, self.feed.not_before(subject=subject, client_id=client.client_id))
+        wait = not_before - self._clock()
+        if wait > 0:
+            self._sleep(min(wait, _MAX_CUTOFF_WAIT))
         key = self.keys.get_signing_key()
         return issuers(ttl).issue(
             key,
@@ -334,7 +405,8 @@ class TokenService:
     def _new_family(
         self, family_id: str, client: Client, user: User, scope: tuple[str, ...], issued: Any
     ) -> str:
-        now = int(self._clock())
+        now_ms = int(self._clock() * 1000)
+        now = now_ms // 1000
         max_age = client.refresh_max_age or self.policy.refresh_max_age
         idle = client.refresh_idle_timeout or self.policy.refresh_idle_timeout
         token = new_refresh_token()
@@ -353,6 +425,7 @@ class TokenService:
             last_used_at=now,
             at_jti=issued.jti,
             at_exp=int(issued.expires_at),
+            created_ms=now_ms,
         )
         record = RefreshRecord(
             token_hash=token_hash,
@@ -367,6 +440,26 @@ class TokenService:
             idle_expires_at=min(now + idle, family.expires_at),
             idle_timeout=idle,
             generation=1,
+            created_ms=now_ms,
+            sessions_version=user.sessions_version,
+            privileges_version=user.privileges_version,
+            client_epoch=client.sessions_epoch,
         )
-        self.sessions.create(family, record)
+        outcome = self.sessions.create(
+            family,
+            record,
+            guards=[
+                self.users.session_guard(user.username, sessions_version=user.sessions_version),
+                self.clients.session_guard(client, epoch=client.sessions_epoch),
+            ],
+        )
+        if outcome.failed_guard == 0:
+            # a reset, log-out-everywhere or disable committed while this login was in flight
+            self.audit.record("LoginFailed", client_id=client.client_id, reason="user_changed")
+            raise InvalidGrantError(reason="user_changed")
+        if outcome.failed_guard == 1:
+            fresh = self.clients.get_fresh(client.client_id)  # also refreshes the cached copy
+            if fresh is None or not fresh.enabled:
+                raise InvalidClientError(reason="client_disabled")
+            raise TemporarilyUnavailableError(reason="client_changed")  # changed meanwhile: retry
         return token

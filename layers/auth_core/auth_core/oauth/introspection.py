@@ -22,13 +22,14 @@ What "active" means:
 * **access token**: signature and claims verify (:class:`~auth_core.tokens.AccessTokenVerifier`
   over the published JWKS, issuer as ``/revoke`` resolves it), ``exp`` is in the future (no
   leeway: the answer is about *now*), and the revocations table -- read with one strongly
-  consistent ``BatchGetItem`` -- has no ``jti#`` entry for it, no ``sid#`` entry for its session
-  and no ``sub#`` ``not_before`` later than its ``iat``;
-* **refresh token**: its ``rt#<sha256>`` item exists and is ``active`` (not rotated), it is the
-  family's live token, the family is ``active`` and within its absolute lifetime, the token
-  within its idle timeout, the owning client still enabled, and the user has not been logged out
-  everywhere or disabled since the family began (the ``sub#`` ``not_before`` mirror of
-  ``tokens_valid_after``, so this function needs no access to the users table).
+  consistent ``BatchGetItem`` -- refuses it by none of the rules the authorizer applies through
+  the revocation feed (its jti, session, user, client, signing key, the global cut-off:
+  :meth:`~auth_core.stores.revocations.RevocationFacts.reason`);
+* **refresh token**: what a refresh would find: its ``rt#<sha256>`` item exists and is
+  ``active`` (not rotated), it is the family's live token, the family is ``active`` and within
+  its absolute lifetime, the token within its idle timeout, the owning client still enabled, the
+  user still enabled with the ``sessions_version`` the session was minted under (no password
+  change, log-out-everywhere or disable since), and no global cut-off since the session began.
 
 Everything is read-only and strongly consistent: an introspection right after a revocation never
 reports the revoked token as active. The response never contains the token itself or its hash.
@@ -51,6 +52,7 @@ from auth_core.oauth.request import OAuthRequest
 from auth_core.stores.clients import Client, ClientStore
 from auth_core.stores.revocations import RevocationStore
 from auth_core.stores.sessions import ACTIVE, SessionStore
+from auth_core.stores.users import UserStore
 
 __all__ = ["INACTIVE", "AccessTokenVerifierLike", "IntrospectionService"]
 
@@ -85,10 +87,12 @@ class IntrospectionService:
         clients: ClientStore,
         sessions: SessionStore,
         revocations: RevocationStore,
+        users: UserStore,
         verifier: AccessTokenVerifierLike,
         audit: Audit | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.users = users
         self.clients = clients
         self.sessions = sessions
         self.revocations = revocations
@@ -106,7 +110,7 @@ class IntrospectionService:
         :raises TemporarilyUnavailableError: DynamoDB failed.
         :raises KeyStoreError: the public keys could not be loaded to check an access token.
         """
-        client = authenticate_client(request.client, self.clients)
+        client = authenticate_client(request.client, self.clients, fresh=True)
         if not client.confidential:
             raise InvalidClientError(reason="introspection_public_client")
         token = request.require("token")
@@ -140,13 +144,16 @@ class IntrospectionService:
         now = int(self._clock())
         if claims.expires_at <= now:  # the verifier's leeway is for verifiers, not for "active now"
             raise _Inactive("expired")
-        facts = self.revocations.facts(subject=claims.subject, jti=claims.jti, session_id=claims.session_id)
-        if facts.jti_revoked:
-            raise _Inactive("revoked")
-        if facts.session_revoked:
-            raise _Inactive("revoked_session")
-        if claims.issued_at < facts.not_before:
-            raise _Inactive("revoked_subject")
+        # The authorizer's rules (RevocationFacts.reason), over a consistent read instead of the feed.
+        revoked = self.revocations.facts(
+            subject=claims.subject,
+            jti=claims.jti,
+            session_id=claims.session_id,
+            client_id=claims.client_id,
+            kid=claims.key_id,
+        ).reason(claims.issued_at)
+        if revoked is not None:
+            raise _Inactive(revoked)
         raw = claims.raw
         body: dict[str, Any] = {
             "active": True,
@@ -192,14 +199,18 @@ class IntrospectionService:
             raise _Inactive("refresh_rotated")
         if now >= family.expires_at:
             raise _Inactive("session_expired")
-        if record.client_id != client.client_id:  # the caller is enabled; the owner may not be
-            owner = self.clients.get(record.client_id)
-            if owner is None or not owner.enabled:
-                raise _Inactive("client_disabled")
-        # The refresh transaction refuses a family older than the user's tokens_valid_after; the
-        # subject's not_before entry mirrors it (set by logout-all and by disabling the user).
-        if self.revocations.facts(subject=record.subject).not_before > record.family_created_at:
+        # The owning client as a refresh would find it: enabled, and not disabled (even if enabled
+        # again) since the session began. Read fresh: the cache may predate a disable.
+        owner = self.clients.get_fresh(record.client_id)
+        if owner is None or not owner.enabled or owner.sessions_epoch != record.client_epoch:
+            raise _Inactive("client_disabled")
+        # What the refresh transaction's guards check: the user as the session knew them, and
+        # no global cut-off since the session began.
+        user = self.users.get(record.subject)
+        if user is None or not user.enabled or user.sessions_version != record.sessions_version:
             raise _Inactive("user_logged_out")
+        if self.revocations.global_cutoff_ms() > record.session_created_ms:
+            raise _Inactive("session_cut_off")
         return {
             "active": True,
             "scope": " ".join(record.scope),

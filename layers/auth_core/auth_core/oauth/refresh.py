@@ -5,19 +5,27 @@ Policy (RFC 9700 §4.14.2, RFC 6749 §6), as implemented by :class:`RefreshRotat
 * A refresh token is ``secrets.token_urlsafe(32)`` (256 random bits), stored only as SHA-256.
 * Every use rotates: the presented token becomes ``used`` and exactly one child is created, in
   one ``TransactWriteItems`` that also moves the family's ``current`` pointer from parent to child
-  and re-checks the user (enabled, ``tokens_valid_after``) and the client (enabled) on their own
-  items. Two concurrent refreshes cannot both win: the loser's transaction fails its condition.
+  and re-checks, on their own items, the user (enabled, the ``sessions_version`` and
+  ``privileges_version`` the session was minted under), the client (enabled, its ``version``)
+  and the global cut-off. Two concurrent refreshes cannot both win: the loser's transaction
+  fails its condition. A password reset, log-out-everywhere or disable that commits before the
+  refresh makes it fail; one that commits after it ends the new token too (cut-offs).
+* **Privileges are re-derived**: when the user's or client's version moved on, the refresh reads
+  them and issues the intersection of the session's scope with the user's and the client's
+  *current* scopes, and the user's *current* roles (a disabled user or client ends the session).
+  Scope never widens again within a session.
 * The same token presented again within ``grace_seconds`` of its rotation, while its child is
-  still the family's live token, gets the **byte-identical** response of the first call (the
-  response is sealed under a key derived from the parent token: ``grace.py``). That makes a
-  lost response or a client retry harmless.
+  still the family's live token, **from the same client and source address**, gets the
+  **byte-identical** response of the first call (sealed on the child under a key derived from
+  the parent token and a server-side secret: ``grace.py``), recorded as a ``RefreshGraceReplay``
+  security event. That makes a lost response or a client retry harmless. A replay from another
+  address within the window is treated as theft: the family is revoked.
 * Any other use of a rotated token -- after the window, or of an older ancestor, or once the
   child has itself been used -- is reuse: the whole family is revoked, with every access token
   issued from it (their ``sid`` claim names the family), and ``RefreshTokenReuse`` is recorded.
 * A token presented by another client than the one it was issued to: ``invalid_grant`` and the
   family is revoked (the token has leaked).
 * Absolute lifetime from family creation (rotation never extends it) and idle timeout per token.
-* Scope may only narrow; the child keeps the family's original scope.
 
 Happy path: **2 DynamoDB calls** (consistent GetItem of the token item, one TransactWriteItems).
 """
@@ -34,11 +42,12 @@ from typing import Any
 
 from auth_core.errors import InvalidGrantError, TemporarilyUnavailableError, UnauthorizedClientError
 from auth_core.oauth.audit import Audit, NullAudit
-from auth_core.oauth.grace import open_response, seal_response
+from auth_core.oauth.grace import open_response, origin_matches, origin_tag, seal_response
 from auth_core.oauth.responses import token_body
 from auth_core.oauth.scope import resolve_scope
 from auth_core.stores.clients import Client, ClientStore
-from auth_core.stores.sessions import ACTIVE, USED, RefreshRecord, SessionStore
+from auth_core.stores.revocations import RevocationStore
+from auth_core.stores.sessions import ACTIVE, USED, RefreshRecord, RotateOutcome, SessionStore
 from auth_core.stores.users import UserStore
 
 __all__ = [
@@ -50,9 +59,6 @@ __all__ = [
 ]
 
 _FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")
-
-#: Issues an access token for (record, client, granted scope); returns an ``IssuedToken``.
-AccessTokenMinter = Callable[[RefreshRecord, Client, tuple[str, ...]], Any]
 
 
 def new_refresh_token() -> str:
@@ -76,6 +82,12 @@ class RotationResult:
     replayed: bool = False
 
 
+#: Issues an access token for (the child record: subject, roles, family; client; granted scope).
+AccessTokenMinter = Callable[[RefreshRecord, Client, tuple[str, ...]], Any]
+#: Rounds of "a version moved on: re-read and retry" before a 503.
+_ATTEMPTS = 3
+
+
 class RefreshRotator:
     def __init__(
         self,
@@ -83,28 +95,39 @@ class RefreshRotator:
         sessions: SessionStore,
         users: UserStore,
         clients: ClientStore,
+        revocations: RevocationStore,
         revoke_family: Callable[..., bool],
         grace_seconds: int,
+        pepper: Callable[[], bytes | None] = lambda: None,
         audit: Audit | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sessions = sessions
         self.users = users
         self.clients = clients
+        self.revocations = revocations
         self._revoke_family = revoke_family
         self.grace_seconds = grace_seconds
+        self._pepper = pepper
         self.audit: Audit = audit or NullAudit()
         self._clock = clock
 
     def rotate(
-        self, token: str, client: Client, requested_scope: str | None, mint: AccessTokenMinter
+        self,
+        token: str,
+        client: Client,
+        requested_scope: str | None,
+        mint: AccessTokenMinter,
+        *,
+        source_ip: str | None = None,
     ) -> RotationResult:
         """Exchange ``token`` for a new access token and refresh token.
 
-        :raises InvalidGrantError: unknown, expired, idle, reused, revoked, or another client's token.
-        :raises InvalidScopeError: ``scope`` asks for more than the family holds.
+        :raises InvalidGrantError: unknown, expired, idle, reused, revoked, or another client's
+            token; the user or client was disabled or logged out since.
+        :raises InvalidScopeError: ``scope`` asks for more than the session holds.
         :raises UnauthorizedClientError: the client may not use the refresh_token grant.
-        :raises TemporarilyUnavailableError: DynamoDB failed, or a transaction conflict persisted.
+        :raises TemporarilyUnavailableError: DynamoDB failed, or a conflict persisted.
         """
         if "refresh_token" not in client.grant_types:
             raise UnauthorizedClientError(reason="grant_not_allowed")
@@ -119,7 +142,7 @@ class RefreshRotator:
             self._revoke_family(record.family_id, reason="client_mismatch")
             raise InvalidGrantError(reason="refresh_client_mismatch")
         if record.status == USED:
-            return self._replay(record, token, client)
+            return self._replay(record, token, client, source_ip)
         if record.status != ACTIVE:
             raise InvalidGrantError(reason="refresh_inactive")
         now = int(self._clock())
@@ -127,84 +150,136 @@ class RefreshRotator:
             raise InvalidGrantError(reason="session_expired")
         if now >= record.idle_expires_at:
             raise InvalidGrantError(reason="session_idle")
-        granted = resolve_scope(requested_scope, record.scope)
 
-        child_token = new_refresh_token()
-        child = replace(
-            record,
-            token_hash=hash_refresh_token(child_token),
-            issued_at=now,
-            idle_expires_at=min(now + record.idle_timeout, record.expires_at),
-            generation=record.generation + 1,
-            status=ACTIVE,
-            child="",
-            used_at=0,
-            grace_until=0,
-            grace_blob="",
-        )
-        issued = mint(record, client, granted)
-        body = token_body(issued, child_token)
-        reasons = self.sessions.rotate(
-            record,
-            child,
-            now=now,
-            grace_until=now + self.grace_seconds,
-            grace_blob=seal_response(token, token_hash, body) if self.grace_seconds else "",
-            at_jti=issued.jti,
-            at_exp=int(issued.expires_at),
-            checks=[
-                self.users.condition_check(record.subject, record.family_created_at),
-                self.clients.condition_check(client.client_id),
-            ],
-        )
-        if reasons is None:
-            self.audit.record(
-                "RefreshSucceeded",
-                family_id=record.family_id,
-                client_id=client.client_id,
-                generation=child.generation,
+        scope, roles, privileges_version = record.scope, record.roles, record.privileges_version
+        for _attempt in range(_ATTEMPTS):
+            scope = _narrow(scope, client.scopes)
+            granted = resolve_scope(requested_scope, scope)
+            child_token = new_refresh_token()
+            child = replace(
+                record,
+                token_hash=hash_refresh_token(child_token),
+                scope=scope,
+                roles=roles,
+                issued_at=now,
+                idle_expires_at=min(now + record.idle_timeout, record.expires_at),
+                generation=record.generation + 1,
+                status=ACTIVE,
+                child="",
+                used_at=0,
+                privileges_version=privileges_version,
+                client_epoch=record.client_epoch,
+                parent=record.token_hash,
+                grace_until=0,
+                grace_blob="",
+                grace_origin="",
             )
-            return RotationResult(body)
-        return self._cancelled(reasons, record, token, client)
+            issued = mint(child, client, granted)
+            body = token_body(issued, child_token)
+            pepper = self._pepper() if self.grace_seconds else None
+            if pepper:  # no server-side secret yet (a key set from before it): no retry cache at all
+                child = replace(
+                    child,
+                    grace_until=now + self.grace_seconds,
+                    grace_blob=seal_response(token, token_hash, body, pepper=pepper),
+                    grace_origin=origin_tag(token, client.client_id, source_ip),
+                )
+            outcome = self.sessions.rotate(
+                record,
+                child,
+                now=now,
+                at_jti=issued.jti,
+                at_exp=int(issued.expires_at),
+                guards=[
+                    self.users.session_guard(
+                        record.subject,
+                        sessions_version=record.sessions_version,
+                        privileges_version=privileges_version,
+                    ),
+                    self.clients.session_guard(client, epoch=record.client_epoch),
+                    self.revocations.global_session_check(record.session_created_ms),
+                ],
+            )
+            if outcome.ok:
+                self.audit.record(
+                    "RefreshSucceeded",
+                    family_id=record.family_id,
+                    client_id=client.client_id,
+                    generation=child.generation,
+                )
+                return RotationResult(body)
+            if outcome.failed_guard == 0:
+                user = self.users.get(record.subject)
+                if user is None or not user.enabled or user.sessions_version != record.sessions_version:
+                    self._revoke_family(record.family_id, reason="user_inactive")
+                    raise InvalidGrantError(reason="user_inactive")
+                # only the roles or scopes changed: re-derive them and try again (a user with no
+                # scope left keeps none: unlike a client's, a user's empty list means nothing)
+                scope = tuple(s for s in scope if s in user.scopes)
+                roles, privileges_version = user.roles, user.privileges_version
+                continue
+            if outcome.failed_guard == 1:
+                fresh = self.clients.get_fresh(client.client_id)
+                if fresh is None or not fresh.enabled or fresh.sessions_epoch != record.client_epoch:
+                    # disabled now, or disabled (and maybe enabled again) since the session began
+                    self._revoke_family(record.family_id, reason="client_disabled")
+                    raise InvalidGrantError(reason="client_disabled")
+                client = fresh
+                continue
+            if outcome.failed_guard == 2:
+                self._revoke_family(record.family_id, reason="global_cutoff")
+                raise InvalidGrantError(reason="session_cut_off")
+            return self._lost(outcome, record, token, client, source_ip)
+        raise TemporarilyUnavailableError(reason="rotation_conflict")
 
     # ------------------------------------------------------------------ failure paths
-    def _cancelled(
-        self, reasons: list[str], record: RefreshRecord, token: str, client: Client
+    def _lost(
+        self, outcome: RotateOutcome, record: RefreshRecord, token: str, client: Client, source_ip: str | None
     ) -> RotationResult:
-        parent, _child, family, user, client_check = (reasons + ["None"] * 5)[:5]
-        if user == "ConditionalCheckFailed":
-            self._revoke_family(record.family_id, reason="user_inactive")
-            raise InvalidGrantError(reason="user_inactive")
-        if client_check == "ConditionalCheckFailed":
-            raise InvalidGrantError(reason="client_disabled")
-        if parent != "None" or "TransactionConflict" in reasons:
+        if outcome.lost_race:
             # Lost a race for this token: read what the winner wrote.
             latest = self.sessions.get_token(record.token_hash)
             if latest is not None and latest.status == USED:
-                return self._replay(latest, token, client)
-            if latest is not None and latest.status == ACTIVE and family == "None":
+                return self._replay(latest, token, client, source_ip)
+            if latest is not None and latest.status == ACTIVE:
                 raise TemporarilyUnavailableError(reason="rotation_conflict")
             raise InvalidGrantError(reason="refresh_inactive")
-        if family == "ConditionalCheckFailed":
-            raise InvalidGrantError(reason="family_inactive")
-        raise TemporarilyUnavailableError(reason="rotation_failed")
+        raise InvalidGrantError(reason="family_inactive")
 
-    def _replay(self, record: RefreshRecord, token: str, client: Client) -> RotationResult:
+    def _replay(
+        self, record: RefreshRecord, token: str, client: Client, source_ip: str | None
+    ) -> RotationResult:
+        """``record`` (the presented token) was already rotated: a retry within the window, or reuse."""
         now = int(self._clock())
-        if record.grace_blob and now < record.grace_until:
-            family = self.sessions.get_family(record.family_id)
-            if (
-                family is not None
-                and family.status == ACTIVE
-                and family.current == record.child
-                and now < family.expires_at
-            ):
-                body = open_response(token, record.token_hash, record.grace_blob)
-                if body is not None:
-                    self.audit.record(
-                        "RefreshGraceReplay", family_id=record.family_id, client_id=client.client_id
+        child = self.sessions.get_token(record.child) if record.child else None
+        if child is not None and child.grace_blob and child.parent == record.token_hash:
+            if now >= child.grace_until:
+                self.sessions.drop_grace(child.token_hash)  # the window closed: nothing to keep
+            elif not origin_matches(child.grace_origin, token, client.client_id, source_ip):
+                self.audit.record(
+                    "RefreshGraceOriginMismatch", family_id=record.family_id, client_id=client.client_id
+                )
+                self._revoke_family(record.family_id, reason="grace_origin_mismatch")
+                raise InvalidGrantError(reason="refresh_reuse")
+            else:
+                family = self.sessions.get_family(record.family_id)
+                if (
+                    family is not None
+                    and family.status == ACTIVE
+                    and family.current == child.token_hash
+                    and now < family.expires_at
+                ):
+                    pepper = self._pepper()
+                    body = (
+                        open_response(token, record.token_hash, child.grace_blob, pepper=pepper)
+                        if pepper
+                        else None
                     )
-                    return RotationResult(body, replayed=True)
+                    if body is not None:
+                        self.audit.record(
+                            "RefreshGraceReplay", family_id=record.family_id, client_id=client.client_id
+                        )
+                        return RotationResult(body, replayed=True)
         self.audit.record(
             "RefreshTokenReuse",
             family_id=record.family_id,
@@ -213,3 +288,11 @@ class RefreshRotator:
         )
         self._revoke_family(record.family_id, reason="reuse")
         raise InvalidGrantError(reason="refresh_reuse")
+
+
+def _narrow(scope: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """``scope`` restricted to ``allowed`` (an empty ``allowed`` list restricts nothing: a client
+    or user registered without a scope list is, today, allowed every supported scope)."""
+    if not allowed:
+        return scope
+    return tuple(s for s in scope if s in allowed)

@@ -51,6 +51,8 @@ class OAuthRequest:
     params: Mapping[str, str]
     client: ClientCredentials
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: the caller's address as API Gateway saw it (``requestContext.http.sourceIp``), if any
+    source_ip: str | None = None
 
     def get(self, name: str) -> str | None:
         return self.params.get(name)
@@ -83,7 +85,19 @@ def parse_request(event: Mapping[str, Any]) -> OAuthRequest:
     else:
         raise InvalidRequestError("unsupported content type", reason="content_type")
     params = _params(pairs)
-    return OAuthRequest(params=params, client=_client(params, headers.get("authorization")), headers=headers)
+    return OAuthRequest(
+        params=params,
+        client=_client(params, headers.get("authorization")),
+        headers=headers,
+        source_ip=_source_ip(event),
+    )
+
+
+def _source_ip(event: Mapping[str, Any]) -> str | None:
+    context = event.get("requestContext")
+    http = context.get("http") if isinstance(context, Mapping) else None
+    found = http.get("sourceIp") if isinstance(http, Mapping) else None
+    return found if isinstance(found, str) and 0 < len(found) <= 64 else None
 
 
 def _headers(event: Mapping[str, Any]) -> dict[str, str]:

@@ -10,10 +10,15 @@
   grant). Every path that ends a session comes here: ``/revoke`` of a refresh token, reuse
   detection, a token presented by another client, a disabled user found at refresh, ``authctl
   sessions revoke``, log-out-everywhere and disabling a user;
-* :meth:`~SessionRevoker.logout_all` -- "log out everywhere": bump the user's
-  ``tokens_valid_after``, write the ``sub#`` ``not_before`` mirror the authorizer reads, revoke
-  every family of the user;
-* :meth:`~SessionRevoker.disable_user` -- the same, plus ``enabled = false``.
+* :meth:`~SessionRevoker.logout_all` -- "log out everywhere": one write to the user item bumps
+  its ``sessions_version`` and moves ``tokens_valid_after_ms`` (so no login in flight and no
+  refresh of an older session can commit any more), then the ``sub#`` cut-off the verifiers
+  read through the revocation feed, then every family of the user is revoked;
+* :meth:`~SessionRevoker.set_password` and :meth:`~SessionRevoker.disable_user` -- the same, with
+  the new password hash or ``enabled = false`` in that same first write;
+* :func:`set_client_enabled` -- a client disabled: the ``cli#`` feed entry
+  refuses all its access tokens and new grants; its sessions die at their next refresh (the
+  client's ``version`` moved on). Re-enabled: tokens issued before stay refused.
 
 :class:`RevocationService` is the ``/revoke`` endpoint (RFC 7009): it answers 200 for every
 well-formed request from an authenticated client -- unknown, garbage, expired, already revoked
@@ -30,7 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from auth_core.errors import ExpiredTokenError, TemporarilyUnavailableError, TokenError
+from auth_core.errors import ExpiredTokenError, InvalidRequestError, TemporarilyUnavailableError, TokenError
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.client_auth import authenticate_client
 from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token
@@ -40,10 +45,13 @@ from auth_core.stores.revocations import MAX_CLOCK_LEEWAY, RevocationStore
 from auth_core.stores.sessions import ACTIVE, Family, SessionStore
 from auth_core.stores.users import UserStore
 
-__all__ = ["AccessTokenVerifierLike", "RevocationService", "SessionRevoker"]
+__all__ = ["AccessTokenVerifierLike", "RevocationService", "SessionRevoker", "set_client_enabled"]
 
 #: Read-then-transact rounds before a family that keeps being refreshed concurrently gives a 503.
 _REVOKE_ATTEMPTS = 3
+#: How far ahead of the user write a user's cut-off is planned, ms (see ``_end_sessions``): one
+#: second for the write, one for the writer's clock (authctl corrects it to AWS's, to ~1 s).
+CUTOFF_MARGIN_MS = 2000
 
 
 class AccessTokenVerifierLike(Protocol):
@@ -123,21 +131,21 @@ class SessionRevoker:
     def logout_all(self, username: str) -> int:
         """Log ``username`` out everywhere. Returns the number of families revoked.
 
-        Order matters: ``tokens_valid_after`` first (every later refresh of an older family fails
-        its transaction's user check, even one the index has not shown yet), then the authorizer
-        mirror, then the families themselves.
+        :raises InvalidRequestError: no such user.
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        count = self._end_sessions(username, reason="logout_all")
+        self.audit.record("UserLoggedOutEverywhere", families=count)
+        return count
+
+    def set_password(self, username: str, password_hash: str) -> int:
+        """Store a new password hash and end every session and access token of ``username``.
 
         :raises InvalidRequestError: no such user.
         :raises TemporarilyUnavailableError: DynamoDB failed.
         """
-        now = int(self._clock())
-        if not self.users.bump_tokens_valid_after(username, now):
-            from auth_core.errors import InvalidRequestError  # noqa: PLC0415 - rare path
-
-            raise InvalidRequestError("no such user", reason="user_unknown")
-        self.revocations.set_not_before(username, now, max_token_lifetime=self.max_token_lifetime)
-        count = self.revoke_all_families(username, reason="logout_all")
-        self.audit.record("UserLoggedOutEverywhere", families=count)
+        count = self._end_sessions(username, reason="password_changed", password_hash=password_hash)
+        self.audit.record("PasswordChanged", families=count)
         return count
 
     def disable_user(self, username: str) -> int:
@@ -146,13 +154,60 @@ class SessionRevoker:
         :raises InvalidRequestError: no such user.
         :raises TemporarilyUnavailableError: DynamoDB failed.
         """
-        if not self.users.set_enabled(username, False):
-            from auth_core.errors import InvalidRequestError  # noqa: PLC0415 - rare path
+        count = self._end_sessions(username, reason="user_disabled", disable=True)
+        self.audit.record("UserDisabled", families=count)
+        return count
 
+    def _end_sessions(
+        self, username: str, *, reason: str, disable: bool = False, password_hash: str | None = None
+    ) -> int:
+        """Order matters: the user item first (every later login or refresh that read the old
+        ``sessions_version`` fails its write, even for a family the index has not shown yet),
+        then the verifiers' cut-off, then the families themselves (their ``sid#`` entries).
+
+        The cut-off must not be earlier than the moment the user write *commits*: a login that
+        read the user before it re-checks the user after signing (its session transaction, or a
+        read), so whatever it signed before the commit has an ``iat`` before the cut-off, and
+        whatever it would sign after fails the re-check. The write cannot know its commit time,
+        so the cut-off is planned :data:`CUTOFF_MARGIN_MS` ahead and moved later if the write
+        took longer than that. (Logins that read the *new* user wait for the cut-off's second.)
+        """
+        planned = int(self._clock() * 1000) + CUTOFF_MARGIN_MS
+        user = self.users.end_sessions(username, planned, disable=disable, password_hash=password_hash)
+        if user is None:
             raise InvalidRequestError("no such user", reason="user_unknown")
-        now = int(self._clock())
-        self.revocations.set_not_before(username, now, max_token_lifetime=self.max_token_lifetime)
-        return self.revoke_all_families(username, reason="user_disabled")
+        cutoff = user.tokens_valid_after_ms
+        committed = int(self._clock() * 1000)
+        if committed > cutoff:  # the write outlasted the margin: the cut-off follows it
+            self.users.move_cutoff(username, committed)
+            cutoff = committed
+        self.revocations.set_user_cutoff(username, cutoff, max_token_lifetime=self.max_token_lifetime)
+        return self.revoke_all_families(username, reason=reason)
+
+def set_client_enabled(
+    clients: ClientStore,
+    revocations: RevocationStore,
+    client_id: str,
+    enabled: bool,
+    *,
+    max_token_lifetime: int,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Disable a client (all its access tokens and grants refused within the feed's bound, its
+    sessions ended at their next refresh, whose transaction checks the client's ``version``) or
+    enable it again (tokens issued before stay refused).
+
+    :raises InvalidRequestError: no such client.
+    :raises TemporarilyUnavailableError: DynamoDB failed.
+    """
+    at_ms = int(clock() * 1000)
+    if not enabled:
+        # the feed entry first: from here on the client's tokens are refused everywhere
+        revocations.set_client_state(client_id, at_ms, disabled=True, max_token_lifetime=max_token_lifetime)
+    if not clients.set_enabled(client_id, enabled):
+        raise InvalidRequestError("no such client", reason="client_unknown")
+    if enabled:
+        revocations.set_client_state(client_id, at_ms, disabled=False, max_token_lifetime=max_token_lifetime)
 
 
 class RevocationService:
@@ -190,7 +245,7 @@ class RevocationService:
         :raises TemporarilyUnavailableError: DynamoDB failed.
         :raises KeyStoreError: the public keys could not be loaded to check an access token.
         """
-        client = authenticate_client(request.client, self.clients)
+        client = authenticate_client(request.client, self.clients, fresh=True)
         token = request.require("token")
         attempts = [self._refresh_token, self._access_token]
         if request.get("token_type_hint") == "access_token":

@@ -12,8 +12,11 @@ Why SHA-256 and not Argon2id for client secrets: we generate them (``secrets.tok
 constant-time (``hmac.compare_digest``).
 
 Client records change rarely and are read on every request, so :class:`ClientStore` caches them
-per container for ``cache_ttl`` seconds. Disabling a client still takes effect at once on refresh:
-the rotation transaction re-checks ``enabled`` on the item itself (:meth:`condition_check`).
+per container for ``cache_ttl`` seconds. Every change bumps the item's ``version`` N, and every
+session write re-checks it on the item itself (:meth:`session_guard`): a refresh through a
+cached copy of a client that has since been disabled or narrowed fails its transaction and
+re-reads. Disabling a client is also published in the revocation feed (``cli#``), which ends
+its access tokens and its new grants within the feed's bound (``oauth.revocation``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 from auth_core.errors import InvalidRequestError
 from auth_core.stores._dynamo import (
     as_bool,
+    as_int,
     as_opt_int,
     as_str,
     as_strs,
@@ -62,6 +66,11 @@ class Client:
     refresh_max_age: int | None = None
     refresh_idle_timeout: int | None = None
     introspect_any: bool = False
+    #: bumped by every change; session writes check it (see the module docstring)
+    version: int = 0
+    #: bumped by every disable: a session minted under an older epoch is over, even if the
+    #: client has been enabled again since
+    sessions_epoch: int = 0
 
     @property
     def confidential(self) -> bool:
@@ -151,29 +160,65 @@ class ClientStore:
             raise InvalidRequestError("client exists", reason="client_exists")
 
     def set_enabled(self, client_id: str, enabled: bool) -> bool:
-        """Enable or disable; ``False`` when the client does not exist."""
+        """Enable or disable (and bump ``version``); ``False`` when the client does not exist."""
         done = put_or_conflict(
             self.ddb,
             "update_item",
             TableName=self.table,
             Key={"client_id": v_str(client_id)},
-            UpdateExpression="SET enabled = :e",
+            UpdateExpression="SET enabled = :e, version = if_not_exists(version, :zero) + :one, "
+            "sessions_epoch = if_not_exists(sessions_epoch, :zero) + :bump",
             ConditionExpression="attribute_exists(client_id)",
-            ExpressionAttributeValues={":e": v_bool(enabled)},
+            ExpressionAttributeValues={
+                ":e": v_bool(enabled),
+                ":zero": v_int(0),
+                ":one": v_int(1),
+                ":bump": v_int(0 if enabled else 1),
+            },
         )
         self.invalidate()
         return done is not None
 
-    def condition_check(self, client_id: str) -> dict[str, Any]:
-        """A ``TransactWriteItems`` ``ConditionCheck``: the client exists and is enabled."""
+    def get_fresh(self, client_id: str) -> Client | None:
+        """The client read now (strongly consistent), bypassing and refreshing the cache."""
+        response = run(
+            self.ddb,
+            "get_item",
+            TableName=self.table,
+            Key={"client_id": v_str(client_id)},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        found = _decode(item) if item else None
+        with self._lock:
+            self._cache[client_id] = (self._clock(), found)
+        return found
+
+    def session_guard(self, client: Client, *, epoch: int) -> dict[str, Any]:
+        """A ``TransactWriteItems`` ``ConditionCheck``: ``client`` still exists, is enabled, has
+        the ``version`` it was read with and the ``sessions_epoch`` the session began under."""
         return {
             "ConditionCheck": {
                 "TableName": self.table,
-                "Key": {"client_id": v_str(client_id)},
-                "ConditionExpression": "enabled = :t",
-                "ExpressionAttributeValues": {":t": v_bool(True)},
+                "Key": {"client_id": v_str(client.client_id)},
+                "ConditionExpression": "enabled = :t AND "
+                + _number_is("version", ":v", client.version)
+                + " AND "
+                + _number_is("sessions_epoch", ":e", epoch),
+                "ExpressionAttributeValues": {
+                    ":t": v_bool(True),
+                    ":v": v_int(client.version),
+                    ":e": v_int(epoch),
+                },
             }
         }
+
+
+def _number_is(name: str, placeholder: str, value: int) -> str:
+    """``name = placeholder``, an absent attribute counting as 0 (items from before the field)."""
+    if value == 0:
+        return f"(attribute_not_exists({name}) OR {name} = {placeholder})"
+    return f"{name} = {placeholder}"
 
 
 def _decode(item: dict[str, Any]) -> Client:
@@ -187,4 +232,6 @@ def _decode(item: dict[str, Any]) -> Client:
         refresh_max_age=as_opt_int(item, "refresh_max_age"),
         refresh_idle_timeout=as_opt_int(item, "refresh_idle_timeout"),
         introspect_any=as_bool(item, "introspect_any"),
+        version=as_int(item, "version"),
+        sessions_epoch=as_int(item, "sessions_epoch"),
     )

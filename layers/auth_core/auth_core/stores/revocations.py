@@ -33,7 +33,10 @@ login that *follows* a reset is never refused by it.
 its own, so the feed stays as small as the set of live revocations. "Leeway" in the expiry is
 :data:`MAX_CLOCK_LEEWAY`, the largest ``CLOCK_LEEWAY`` a verifier may be configured with, not the
 writer's own setting: an operator's ``authctl`` must not write an entry that expires while a
-deployed verifier still accepts the token.
+deployed verifier still accepts the token. For the same reason the cut-offs (``sub#``, ``cli#``)
+and revoked keys (``kid#``) are kept for the longest lifetime any deployment may configure
+(``LONGEST_ACCESS_TOKEN_LIFETIME``, 24 h), not the writer's ``MAX_ACCESS_TOKEN_LIFETIME``: they
+are rare, operator-driven entries, and a feed that forgets one early would accept the tokens again.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auth_core.errors import TemporarilyUnavailableError
+from auth_core.settings import LONGEST_ACCESS_TOKEN_LIFETIME
 from auth_core.stores._dynamo import (
     Item,
     TableStore,
@@ -197,7 +201,7 @@ class RevocationStore(TableStore):
                 "update_item",
                 TableName=self.table,
                 Key={"pk": v_str(pk)},
-                UpdateExpression="SET disabled = :d, changed_ms = :ch",
+                UpdateExpression="SET disabled = :d, changed_ms = :ch" + remove,
                 ExpressionAttributeValues={":d": v_bool(disabled), ":ch": values[":ch"]},
             )
 
@@ -206,7 +210,7 @@ class RevocationStore(TableStore):
 
         :raises TemporarilyUnavailableError: DynamoDB failed.
         """
-        until = ceil_seconds(at_ms) + max_token_lifetime + MAX_CLOCK_LEEWAY
+        until = ceil_seconds(at_ms) + _longest(max_token_lifetime) + MAX_CLOCK_LEEWAY
         self._cutoff(f"sub#{subject}", at_ms, until)
 
     def set_client_state(
@@ -217,7 +221,7 @@ class RevocationStore(TableStore):
 
         :raises TemporarilyUnavailableError: DynamoDB failed.
         """
-        until = None if disabled else ceil_seconds(at_ms) + max_token_lifetime + MAX_CLOCK_LEEWAY
+        until = None if disabled else ceil_seconds(at_ms) + _longest(max_token_lifetime) + MAX_CLOCK_LEEWAY
         self._cutoff(f"cli#{client_id}", at_ms, until, disabled=disabled)
 
     def revoke_signing_keys(self, kids: Iterable[str], *, until: int) -> None:
@@ -346,6 +350,10 @@ class RevocationStore(TableStore):
             if not last:
                 return
             kwargs["ExclusiveStartKey"] = last
+
+
+def _longest(max_token_lifetime: int) -> int:
+    return max(max_token_lifetime, LONGEST_ACCESS_TOKEN_LIFETIME)
 
 
 def _feed_entry(item: Item) -> FeedEntry | None:

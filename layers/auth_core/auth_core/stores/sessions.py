@@ -15,12 +15,20 @@ Two item kinds (the login throttle shares the table, see ``throttle.py``):
 
 ``rt#<sha256 hex of the token>`` -- one refresh token, stored only as its hash.
     A copy of what a refresh needs (``family_id``, ``client_id``, ``owner``, ``scope``,
-    ``roles``, ``family_created_at``, ``expires_at`` = family expiry, ``idle_expires_at``) so the
-    happy path costs **one GetItem and one TransactWriteItems**. ``status`` is ``active`` or
-    ``used``; a used token keeps ``child`` (hash of its successor), ``used_at``, ``grace_until``
-    and ``grace_blob`` (the successor's response, encrypted under a key only the holder of
-    *this* token can derive: see ``auth_core.oauth.grace``). The owner is stored as ``owner``,
-    not ``subject``, so token items stay out of the ``BySubject`` index.
+    ``roles``, ``family_created_at`` / ``created_ms``, ``expires_at`` = family expiry,
+    ``idle_expires_at``, and the versions it was minted under: the user's ``sessions_version``
+    and ``privileges_version``, the client's ``client_epoch``) so the happy path costs **one
+    GetItem and one TransactWriteItems**, whose condition checks compare those versions with the
+    user and client items as they are now. ``status`` is ``active`` or ``used``; a used token
+    keeps ``child`` (hash of its successor) and ``used_at``.
+
+    The retry-grace response lives on the **child** (``parent``, ``grace_blob``,
+    ``grace_until``, ``grace_origin``): the response that created it, sealed under a key derived
+    from the parent token and a server-side secret (``auth_core.oauth.grace``). The child's own
+    rotation removes it, so at most one sealed response per family exists, the newest one, and
+    none can be chained to the next: a dump of this table plus an old token yields nothing.
+    The owner is stored as ``owner``, not ``subject``, so token items stay out of the
+    ``BySubject`` index.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from auth_core.stores._dynamo import (
     v_strs,
 )
 
-__all__ = ["Family", "RefreshRecord", "SessionStore"]
+__all__ = ["Family", "RefreshRecord", "RotateOutcome", "SessionStore"]
 
 ACTIVE = "active"
 USED = "used"
@@ -66,6 +74,7 @@ class Family:
     at_exp: int = 0
     revoked_at: int = 0
     revoked_reason: str = ""
+    created_ms: int = 0
 
     @property
     def pk(self) -> str:
@@ -89,12 +98,55 @@ class RefreshRecord:
     status: str = ACTIVE
     child: str = ""
     used_at: int = 0
+    created_ms: int = 0
+    sessions_version: int = 0
+    privileges_version: int = 0
+    client_epoch: int = 0
+    parent: str = ""
     grace_until: int = 0
     grace_blob: str = ""
+    grace_origin: str = ""
 
     @property
     def pk(self) -> str:
         return f"rt#{self.token_hash}"
+
+    @property
+    def session_created_ms(self) -> int:
+        """When the session began, in ms (records from before ``created_ms``: its seconds)."""
+        return self.created_ms or self.family_created_at * 1000
+
+
+@dataclass(frozen=True)
+class RotateOutcome:
+    """What :meth:`SessionStore.rotate` (and :meth:`SessionStore.create`) found.
+
+    :ivar ok: the write committed.
+    :ivar lost_race: the parent was no longer ``active`` or another transaction touched an item
+        at the same moment: re-read and decide.
+    :ivar family_inactive: the family is revoked, expired, or has moved on to another token.
+    :ivar failed_guard: index of the first caller-supplied guard whose condition failed.
+    """
+
+    ok: bool
+    lost_race: bool = False
+    family_inactive: bool = False
+    failed_guard: int | None = None
+
+
+def _outcome(
+    reasons: list[str] | None, guards_from: int, parent_at: int | None = 0, family_at: int | None = 2
+) -> RotateOutcome:
+    if reasons is None:
+        return RotateOutcome(ok=True)
+    for index, code in enumerate(reasons[guards_from:]):
+        if code == "ConditionalCheckFailed":
+            return RotateOutcome(ok=False, failed_guard=index)
+    if "TransactionConflict" in reasons or (parent_at is not None and reasons[parent_at] != "None"):
+        return RotateOutcome(ok=False, lost_race=True)
+    if family_at is not None and reasons[family_at] != "None":
+        return RotateOutcome(ok=False, family_inactive=True)
+    return RotateOutcome(ok=False, lost_race=True)
 
 
 class SessionStore:
@@ -160,9 +212,11 @@ class SessionStore:
             kwargs["ExclusiveStartKey"] = last
 
     # ------------------------------------------------------------------ writes
-    def create(self, family: Family, token: RefreshRecord) -> None:
-        """Write a new family with its first refresh token, atomically.
+    def create(self, family: Family, token: RefreshRecord, *, guards: list[Item]) -> RotateOutcome:
+        """Write a new family with its first refresh token, atomically with ``guards`` (the user
+        and client condition checks: a reset or disable that committed first fails the login).
 
+        :returns: ``ok``, or ``failed_guard`` (the index of the guard that failed).
         :raises TemporarilyUnavailableError: DynamoDB failed (a collision of 128/256-bit random
             ids is treated as a failure too, never as an overwrite).
         """
@@ -183,12 +237,15 @@ class SessionStore:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
+                *guards,
             ],
         )
-        if reasons is not None:
+        outcome = _outcome(reasons, 2, parent_at=None, family_at=None)
+        if not outcome.ok and outcome.failed_guard is None:
             from auth_core.errors import TemporarilyUnavailableError  # noqa: PLC0415 - rare path
 
             raise TemporarilyUnavailableError(reason="session_create_conflict")
+        return outcome
 
     def rotate(
         self,
@@ -196,18 +253,14 @@ class SessionStore:
         child: RefreshRecord,
         *,
         now: int,
-        grace_until: int,
-        grace_blob: str,
         at_jti: str,
         at_exp: int,
-        checks: list[Item],
-    ) -> list[str] | None:
-        """The one write of a refresh: parent active→used (with the encrypted grace response),
-        child put, family ``current`` moved parent→child, plus ``checks`` (user and client
-        ``ConditionCheck`` items), all in one ``TransactWriteItems``.
+        guards: list[Item],
+    ) -> RotateOutcome:
+        """The one write of a refresh: parent active→used (its own sealed grace response
+        removed), child put (carrying the new one), family ``current`` moved parent→child, plus
+        ``guards`` (user, client and global condition checks), all in one ``TransactWriteItems``.
 
-        :returns: ``None`` on success, else the cancellation code per item, in the order parent,
-            child, family, *checks.
         :raises TemporarilyUnavailableError: DynamoDB failed otherwise.
         """
         items: list[Item] = [
@@ -215,8 +268,8 @@ class SessionStore:
                 "Update": {
                     "TableName": self.table,
                     "Key": {"pk": v_str(parent.pk)},
-                    "UpdateExpression": "SET #st = :used, child = :child, used_at = :now, "
-                    "grace_until = :gu, grace_blob = :gb",
+                    "UpdateExpression": "SET #st = :used, child = :child, used_at = :now "
+                    "REMOVE grace_blob, grace_origin",
                     "ConditionExpression": "#st = :active",
                     "ExpressionAttributeNames": {"#st": "status"},
                     "ExpressionAttributeValues": {
@@ -224,8 +277,6 @@ class SessionStore:
                         ":active": v_str(ACTIVE),
                         ":child": v_str(child.token_hash),
                         ":now": v_int(now),
-                        ":gu": v_int(grace_until),
-                        ":gb": v_str(grace_blob),
                     },
                 }
             },
@@ -255,13 +306,21 @@ class SessionStore:
                     },
                 }
             },
-            *checks,
+            *guards,
         ]
-        return transact_or_reasons(self.ddb, items)
+        return _outcome(transact_or_reasons(self.ddb, items), 3)
 
-    def revoke_family(
-        self, family_id: str, *, now: int, reason: str, writes: list[Item]
-    ) -> list[str] | None:
+    def drop_grace(self, token_hash: str) -> None:
+        """Remove a sealed grace response whose window has closed (best effort, idempotent)."""
+        run(
+            self.ddb,
+            "update_item",
+            TableName=self.table,
+            Key={"pk": v_str(f"rt#{token_hash}")},
+            UpdateExpression="REMOVE grace_blob, grace_origin",
+        )
+
+    def revoke_family(self, family_id: str, *, now: int, reason: str, writes: list[Item]) -> list[str] | None:
         """Mark a family revoked, and apply ``writes`` (the revocations-table entries that refuse
         its access tokens) in the same ``TransactWriteItems``: a session is never revoked without
         its access tokens, even if the caller dies half-way.
@@ -308,6 +367,7 @@ def _family_item(f: Family) -> Item:
         "last_used_at": v_int(f.last_used_at),
         "at_jti": v_str(f.at_jti),
         "at_exp": v_int(f.at_exp),
+        "created_ms": v_int(f.created_ms),
     }
 
 
@@ -329,11 +389,12 @@ def _family(item: Item) -> Family:
         at_exp=as_int(item, "at_exp"),
         revoked_at=as_int(item, "revoked_at"),
         revoked_reason=as_str(item, "revoked_reason"),
+        created_ms=as_int(item, "created_ms"),
     )
 
 
 def _record_item(r: RefreshRecord) -> Item:
-    return {
+    item: Item = {
         "pk": v_str(r.pk),
         "kind": v_str("rt"),
         "family_id": v_str(r.family_id),
@@ -348,7 +409,18 @@ def _record_item(r: RefreshRecord) -> Item:
         "idle_timeout": v_int(r.idle_timeout),
         "generation": v_int(r.generation),
         "status": v_str(r.status),
+        "created_ms": v_int(r.created_ms),
+        "sessions_version": v_int(r.sessions_version),
+        "privileges_version": v_int(r.privileges_version),
+        "client_epoch": v_int(r.client_epoch),
     }
+    if r.parent:
+        item["parent"] = v_str(r.parent)
+    if r.grace_blob:
+        item["grace_blob"] = v_str(r.grace_blob)
+        item["grace_until"] = v_int(r.grace_until)
+        item["grace_origin"] = v_str(r.grace_origin)
+    return item
 
 
 def _record(item: Item) -> RefreshRecord:
@@ -368,6 +440,12 @@ def _record(item: Item) -> RefreshRecord:
         status=as_str(item, "status"),
         child=as_str(item, "child"),
         used_at=as_int(item, "used_at"),
+        created_ms=as_int(item, "created_ms"),
+        sessions_version=as_int(item, "sessions_version"),
+        privileges_version=as_int(item, "privileges_version"),
+        client_epoch=as_int(item, "client_epoch"),
+        parent=as_str(item, "parent"),
         grace_until=as_int(item, "grace_until"),
         grace_blob=as_str(item, "grace_blob"),
+        grace_origin=as_str(item, "grace_origin"),
     )

@@ -1,8 +1,22 @@
 """The users table (hash key ``username``).
 
 Item: ``username`` S, ``password_hash`` S (Argon2id PHC), ``roles`` L, ``scopes`` L, ``enabled``
-BOOL, ``tokens_valid_after`` N (epoch seconds: sessions and access tokens older than this are
-dead), ``created_at`` / ``updated_at`` N.
+BOOL, ``created_at`` / ``updated_at`` N, and the two versions every session write re-checks:
+
+``sessions_version`` N
+    bumped, in the same write, by everything that ends a user's sessions (password change,
+    log out everywhere, disable). A login or refresh is one transaction that also checks this
+    number is still the one it read, so a reset that commits first makes the login fail, and a
+    login that commits first is ended by the reset (its session carries the old number).
+``privileges_version`` N
+    bumped with every change of ``roles`` or ``scopes``; a refresh whose session was minted
+    under an older number re-derives roles and scope from the user as they are now.
+``tokens_valid_after_ms`` N
+    epoch milliseconds of the last cut-off; access tokens issued before it are refused (through
+    the revocations table's ``sub#`` mirror), and an issuer signs nothing for this user with an
+    earlier ``iat``. Older items have ``tokens_valid_after`` in seconds, still read.
+
+Absent numbers read as 0, so items written before these fields existed keep working.
 """
 
 from __future__ import annotations
@@ -16,6 +30,7 @@ from auth_core.stores._dynamo import (
     TableStore,
     as_bool,
     as_int,
+    as_opt_int,
     as_str,
     as_strs,
     put_or_conflict,
@@ -36,8 +51,15 @@ class User:
     roles: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     enabled: bool = True
-    tokens_valid_after: int = 0
+    tokens_valid_after_ms: int = 0
     created_at: int = 0
+    sessions_version: int = 0
+    privileges_version: int = 0
+
+    @property
+    def not_before(self) -> int:
+        """The cut-off in whole seconds, rounded up: no token of this user may have an earlier ``iat``."""
+        return -(-self.tokens_valid_after_ms // 1000)
 
 
 class UserStore(TableStore):
@@ -53,17 +75,7 @@ class UserStore(TableStore):
         """
         item = run(self.ddb, "get_item", TableName=self.table, Key=self.key(username), ConsistentRead=True)
         found = item.get("Item")
-        if not found:
-            return None
-        return User(
-            username=as_str(found, "username"),
-            password_hash=as_str(found, "password_hash"),
-            roles=as_strs(found, "roles"),
-            scopes=as_strs(found, "scopes"),
-            enabled=as_bool(found, "enabled"),
-            tokens_valid_after=as_int(found, "tokens_valid_after"),
-            created_at=as_int(found, "created_at"),
-        )
+        return _decode(found) if found else None
 
     def create(self, user: User) -> None:
         """Insert a new user.
@@ -77,7 +89,9 @@ class UserStore(TableStore):
             "roles": v_strs(user.roles),
             "scopes": v_strs(user.scopes),
             "enabled": v_bool(user.enabled),
-            "tokens_valid_after": v_int(user.tokens_valid_after),
+            "tokens_valid_after_ms": v_int(user.tokens_valid_after_ms),
+            "sessions_version": v_int(user.sessions_version),
+            "privileges_version": v_int(user.privileges_version),
             "created_at": v_int(user.created_at or now),
             "updated_at": v_int(now),
         }
@@ -104,60 +118,155 @@ class UserStore(TableStore):
         )
         return done is not None
 
-    def set_enabled(self, username: str, enabled: bool) -> bool:
-        """Enable or disable; ``False`` when the user does not exist."""
-        return self._update(username, "SET enabled = :e", {":e": v_bool(enabled)})
+    def enable(self, username: str) -> bool:
+        """Enable the user; ``False`` when the user does not exist. (Disabling ends sessions:
+        :meth:`end_sessions`.)"""
+        return self._update(username, "SET enabled = :e", {":e": v_bool(True)})
 
-    def set_password_hash(self, username: str, new_hash: str, *, expected: str | None = None) -> bool:
-        """Store a new hash; with ``expected``, only if the stored hash is still that one (rehash on
-        login must not overwrite a password change that happened meanwhile)."""
-        values: dict[str, Any] = {":h": v_str(new_hash)}
-        condition = ""
-        if expected is not None:
-            values[":old"] = v_str(expected)
-            condition = "password_hash = :old"
-        return self._update(username, "SET password_hash = :h", values, condition)
+    def set_password_hash(self, username: str, new_hash: str, *, expected: str) -> bool:
+        """Rehash on login: store ``new_hash`` only if the stored hash is still ``expected`` (a
+        password change that happened meanwhile wins). Sessions are untouched: same password."""
+        return self._update(
+            username,
+            "SET password_hash = :h",
+            {":h": v_str(new_hash), ":old": v_str(expected)},
+            "password_hash = :old",
+        )
 
-    def set_scopes_roles(self, username: str, scopes: Iterable[str], roles: Iterable[str]) -> bool:
-        """Replace the user's allowed scopes and roles; ``False`` when the user does not exist."""
+    def replace_password_hash(self, username: str, new_hash: str) -> bool:
+        """Store a new hash *without* ending sessions (``authctl users set-password
+        --keep-sessions``); ``False`` when the user does not exist."""
+        return self._update(username, "SET password_hash = :h", {":h": v_str(new_hash)})
+
+    def end_sessions(
+        self, username: str, at_ms: int, *, disable: bool = False, password_hash: str | None = None
+    ) -> User | None:
+        """One write that ends every session and access token of ``username`` issued before
+        ``at_ms``: ``sessions_version`` + 1 and ``tokens_valid_after_ms`` moved forward (never
+        back); optionally ``enabled = false`` and a new password hash in the same write.
+
+        :returns: the user as written, or ``None`` when the user does not exist.
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        sets = [
+            "sessions_version = if_not_exists(sessions_version, :zero) + :one",
+            "tokens_valid_after_ms = :at",
+            "updated_at = :now",
+        ]
+        values: dict[str, Any] = {
+            ":zero": v_int(0),
+            ":one": v_int(1),
+            ":at": v_int(at_ms),
+            ":now": v_int(int(self._clock())),
+        }
+        if disable:
+            sets.append("enabled = :f")
+            values[":f"] = v_bool(False)
+        if password_hash is not None:
+            sets.append("password_hash = :h")
+            values[":h"] = v_str(password_hash)
+        for _attempt in range(3):
+            current = self.get(username)
+            if current is None:
+                return None
+            values[":at"] = v_int(max(at_ms, current.tokens_valid_after_ms))
+            values[":sv"] = v_int(current.sessions_version)
+            done = put_or_conflict(
+                self.ddb,
+                "update_item",
+                TableName=self.table,
+                Key=self.key(username),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(username) AND "
+                + _version_is("sessions_version", ":sv", current.sessions_version),
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+            if done is not None:
+                return _decode(done["Attributes"])
+        from auth_core.errors import TemporarilyUnavailableError  # noqa: PLC0415 - rare path
+
+        raise TemporarilyUnavailableError(reason="user_update_conflict")
+
+    def move_cutoff(self, username: str, at_ms: int) -> bool:
+        """Move ``tokens_valid_after_ms`` forward to ``at_ms`` (never back); ``False`` when the
+        user does not exist or a later cut-off is already in place."""
+        return self._update(
+            username,
+            "SET tokens_valid_after_ms = :t",
+            {":t": v_int(at_ms)},
+            "(attribute_not_exists(tokens_valid_after_ms) OR tokens_valid_after_ms < :t)",
+        )
+
+    def set_privileges(self, username: str, *, scopes: Iterable[str], roles: Iterable[str]) -> bool:
+        """Replace the user's allowed scopes and roles and bump ``privileges_version``: every
+        session re-derives its roles and narrows its scope at its next refresh.
+
+        :returns: ``False`` when the user does not exist.
+        """
         done = put_or_conflict(
             self.ddb,
             "update_item",
             TableName=self.table,
             Key=self.key(username),
-            UpdateExpression="SET scopes = :s, #r = :r, updated_at = :now",
+            UpdateExpression="SET scopes = :s, #r = :r, updated_at = :now, "
+            "privileges_version = if_not_exists(privileges_version, :zero) + :one",
             ConditionExpression="attribute_exists(username)",
             ExpressionAttributeNames={"#r": "roles"},
             ExpressionAttributeValues={
                 ":s": v_strs(scopes),
                 ":r": v_strs(roles),
                 ":now": v_int(int(self._clock())),
+                ":zero": v_int(0),
+                ":one": v_int(1),
             },
         )
         return done is not None
 
-    def bump_tokens_valid_after(self, username: str, at: int) -> bool:
-        """Move ``tokens_valid_after`` forward to ``at`` (never backwards)."""
-        return (
-            self._update(
-                username,
-                "SET tokens_valid_after = :t",
-                {":t": v_int(at)},
-                "(attribute_not_exists(tokens_valid_after) OR tokens_valid_after < :t)",
-            )
-            or self.get(username) is not None
-        )
-
-    def condition_check(self, username: str, family_created_at: int) -> dict[str, Any]:
-        """A ``TransactWriteItems`` ``ConditionCheck``: the user exists, is enabled and has not
-        logged out everywhere since ``family_created_at``. Lets a refresh re-check the user inside
-        its one write transaction instead of spending a read."""
+    def session_guard(
+        self, username: str, *, sessions_version: int, privileges_version: int | None = None
+    ) -> dict[str, Any]:
+        """A ``TransactWriteItems`` ``ConditionCheck``: the user still exists, is enabled and has
+        the ``sessions_version`` it was read with (and, when given, the same
+        ``privileges_version``). Every write that creates or extends a session carries one."""
+        condition = "enabled = :t AND " + _version_is("sessions_version", ":sv", sessions_version)
+        values: dict[str, Any] = {":t": v_bool(True), ":sv": v_int(sessions_version)}
+        if privileges_version is not None:
+            condition += " AND " + _version_is("privileges_version", ":pv", privileges_version)
+            values[":pv"] = v_int(privileges_version)
         return {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": self.key(username),
-                "ConditionExpression": "enabled = :t AND (attribute_not_exists(tokens_valid_after) "
-                "OR tokens_valid_after <= :c)",
-                "ExpressionAttributeValues": {":t": v_bool(True), ":c": v_int(family_created_at)},
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
             }
         }
+
+
+def _version_is(name: str, placeholder: str, value: int) -> str:
+    """``name = placeholder``, where an absent attribute counts as 0 (items from before versions).
+
+    DynamoDB cannot compare a placeholder with a constant, so the expected value decides the
+    expression: only 0 admits the attribute's absence.
+    """
+    if value == 0:
+        return f"(attribute_not_exists({name}) OR {name} = {placeholder})"
+    return f"{name} = {placeholder}"
+
+
+def _decode(found: dict[str, Any]) -> User:
+    after_ms = as_opt_int(found, "tokens_valid_after_ms")
+    if after_ms is None:
+        after_ms = as_int(found, "tokens_valid_after") * 1000
+    return User(
+        username=as_str(found, "username"),
+        password_hash=as_str(found, "password_hash"),
+        roles=as_strs(found, "roles"),
+        scopes=as_strs(found, "scopes"),
+        enabled=as_bool(found, "enabled"),
+        tokens_valid_after_ms=after_ms,
+        created_at=as_int(found, "created_at"),
+        sessions_version=as_int(found, "sessions_version"),
+        privileges_version=as_int(found, "privileges_version"),
+    )
