@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -157,7 +158,13 @@ def _walk(client: _Client, info: Mapping[str, Any]) -> None:
     _show(status, body)
     _expect("revoke access token", status, (200,))
 
-    print("\n7. The revoked access token is refused by the authorizer")
+    interval = float((info.get("params") or {}).get("RevocationFeedInterval", 5))
+    print(
+        "\n7. The revoked access token is refused by the authorizer once its revocation feed was read"
+        f"\n   again (RevocationFeedInterval = {interval:g} s; API Gateway would cache an earlier answer"
+        "\n   for AuthorizerResultTtl, so the demo asks once, after the interval)"
+    )
+    time.sleep(interval + 0.5)
     status, body = client.call("GET", "/me", bearer=access2, shown="Authorization: Bearer " + _short(access2))
     _show(status, body)
     _expect("GET /me with a revoked token", status, (401, 403))

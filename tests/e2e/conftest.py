@@ -1,8 +1,9 @@
 """The end-to-end fixture: a private local stack (own ports, own state dir) for the whole session.
 
 It runs ``python -m local_stack serve`` as a subprocess exactly as ``make local`` does, on free ports
-(never 3000, never the developer's running stack), with ``GET /me`` requiring the ``read`` scope
-and the refresh grace window off (so reuse detection is observable without waiting).
+(never 3000, never the developer's running stack), with ``GET /me`` requiring the ``read`` scope,
+the refresh grace window off (so reuse detection is observable without waiting) and a 1 s
+revocation feed (so a test waits one second, not five, for a revocation to reach the authorizer).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 ROUTE_SCOPES = {"GET /me": ["read"]}
 STARTUP_TIMEOUT = 90.0
+#: RevocationFeedInterval of the e2e stack, seconds.
+FEED_INTERVAL = 1
 
 
 @dataclass
@@ -39,6 +42,11 @@ class Stack:
     @property
     def basic(self) -> tuple[str, str]:
         return str(self.info["client_id"]), str(self.info["client_secret"])
+
+    def wait_for_revocation(self) -> None:
+        """Let every warm authorizer read its revocation feed again (the documented bound, with
+        API Gateway's result cache aside)."""
+        time.sleep(FEED_INTERVAL + 0.3)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -96,6 +104,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "RouteScopes=" + json.dumps(ROUTE_SCOPES),
         "--param",
         "RefreshGraceSeconds=0",
+        "--param",
+        f"RevocationFeedInterval={FEED_INTERVAL}",
     ]
     started = time.perf_counter()
     with log_path.open("w") as log, (state_dir / "banner.txt").open("w") as banner:

@@ -126,11 +126,13 @@ def test_authlib_password_grant_refresh_and_revocation(stack, insecure_transport
     new = client.refresh_token(stack.api + "/refresh", refresh_token=token["refresh_token"])
     assert new["access_token"] != token["access_token"]
 
-    # Revoke the new access token before it is ever used: the authorizer refuses it at once.
+    # Revoke the new access token before it is ever used: the authorizer refuses it once its
+    # revocation feed has been read again (REVOCATION_FEED_INTERVAL).
     response = client.revoke_token(
         stack.api + "/revoke", token=new["access_token"], token_type_hint="access_token"
     )
     assert response.status_code == 200
+    stack.wait_for_revocation()
     refused = requests.get(
         stack.api + "/me", headers={"Authorization": f"Bearer {new['access_token']}"}, timeout=30
     )

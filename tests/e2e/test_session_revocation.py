@@ -40,6 +40,7 @@ def test_revoking_the_refresh_token_refuses_every_access_token_of_the_session(st
 
     revoked = _post(stack, "/revoke", token=second["refresh_token"], token_type_hint="refresh_token")
     assert revoked.status_code == 200
+    stack.wait_for_revocation()
 
     for token in (first["access_token"], second["access_token"]):
         refused = _me(stack, token)
