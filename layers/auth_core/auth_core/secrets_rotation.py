@@ -88,7 +88,7 @@ from auth_core.rotation import (
 from auth_core.settings import Settings
 from auth_core.tokens import AccessTokenIssuer, AccessTokenVerifier
 
-__all__ = ["KEYOP_STAGE", "MAX_ATTEMPTS", "STEPS", "KeyRotator", "RevocationOutcome"]
+__all__ = ["KEYOP_STAGE", "MAX_ATTEMPTS", "STEPS", "KeyRotator", "RevocationOutcome", "SecretsManagerError"]
 
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
@@ -111,6 +111,49 @@ JwkDoc = dict[str, Any]
 
 def _canonical(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, separators=(",", ":"), sort_keys=True)
+
+
+class SecretsManagerError(KeyStoreError):
+    """A Secrets Manager call failed: the core's own type for every botocore error of the
+    rotation (a wrong secret name, a missing permission, throttling...). The botocore error is
+    chained (``__cause__``); ``code`` is its error code (``ResourceNotFoundException``...)."""
+
+    reason = "secrets_manager"
+
+    def __init__(self, operation: str, code: str) -> None:
+        reason = "secret_not_found" if code == "ResourceNotFoundException" else None
+        super().__init__(f"Secrets Manager {operation} failed ({code or 'error'})", reason=reason)
+        self.code = code
+
+
+class _SecretsManager:
+    """A Secrets Manager client whose calls raise :class:`SecretsManagerError`, never a raw
+    botocore (or lean-client) error. Every other attribute passes through."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        own = getattr(type(client), "errors", None)
+        if isinstance(own, tuple):  # the boto3-free client names its own failures
+            self._failures: tuple[type[BaseException], ...] = own
+        else:
+            from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - boto is lazy
+
+            self._failures = (ClientError, BotoCoreError)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        if not callable(method):
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except AuthError:
+                raise
+            except self._failures as exc:
+                raise SecretsManagerError(name, _error_code(exc)) from exc
+
+        return call
 
 
 def _error_code(exc: BaseException) -> str:
@@ -606,7 +649,7 @@ class KeyRotator:
         return {"generate": self._generate} if self._generate is not None else {}
 
     def _sm(self) -> Any:
-        return self._client if self._client is not None else aws.client("secretsmanager")
+        return _SecretsManager(self._client if self._client is not None else aws.client("secretsmanager"))
 
     def _check(self, secret_id: str, token: str, step: str, *, direct: bool = False) -> _Version | None:
         """Validate the request; ``None`` means "already done, nothing to do" (finishSecret).

@@ -89,6 +89,7 @@ def test_revoked_token_is_unauthorized_in_every_format(world: World, fmt: str) -
     [
         ("authorizer_rest_token_allow.json", "read", "allow"),
         ("authorizer_rest_token_china_allow.json", "read", "allow"),
+        ("authorizer_rest_token_console_test.json", "read", "allow"),  # stage "*"
         ("authorizer_rest_token_unauthorized.json", "read", "unauthorized"),
         ("authorizer_rest_request_allow.json", "read", "allow"),
         ("authorizer_rest_request_deny.json", "read", "deny"),

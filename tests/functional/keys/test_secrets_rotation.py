@@ -323,8 +323,15 @@ class TestFaults:
         for name in steps[: steps.index(step)]:
             rotator.handle(name, SIGNING_SECRET, token)
         flaky.fail[(method, secret)] = 1
-        with pytest.raises(KeyStoreError) if method == "get_secret_value" else pytest.raises(ClientError):
+        # the core's own error type, never botocore's (the throttling error is chained)
+        with pytest.raises(KeyStoreError) as info:
             rotator.handle(step, SIGNING_SECRET, token)
+        assert not isinstance(info.value, ClientError)
+        causes, cause = [], info.value.__cause__
+        while cause is not None:
+            causes.append(cause)
+            cause = cause.__cause__
+        assert any(isinstance(c, ClientError) for c in causes)
         # nothing half-written: signers still see the old set, and every key they may use is published
         assert _current(keys_env).to_json() == before.to_json()
         published = {k["kid"] for k in _public(keys_env)["keys"]}
@@ -338,11 +345,48 @@ class TestFaults:
     def test_moto_rotation_with_a_failing_step_can_be_rerun(self, keys_env):
         flaky = FlakyClient(keys_env.sm)
         flaky.fail[("put_secret_value", PUBLIC_SECRET)] = 1
-        with pytest.raises(ClientError):
+        with pytest.raises(KeyStoreError):
             _rotate_via_secrets_manager(keys_env, keys_env.rotator(client=flaky))
         assert _current(keys_env).records == ()
         _rotate_via_secrets_manager(keys_env, keys_env.rotator(client=flaky))
         assert _assert_consistent(keys_env).active is not None
+
+
+class TestOnlyCoreErrors:
+    """Every error of the rotation function is the core's own type: a wrong secret name (or a
+    missing permission) must not surface as a raw botocore ``ClientError``."""
+
+    @pytest.mark.parametrize("step", ["createSecret", "setSecret", "testSecret", "finishSecret"])
+    def test_unknown_secret_in_every_step(self, keys_env, step):
+        with pytest.raises(KeyStoreError) as info:
+            keys_env.rotator().handle(step, "no-such-secret", str(uuid.uuid4()))
+        assert not isinstance(info.value, ClientError)
+        assert info.value.reason in {"secret_not_found", "rotation"}
+
+    def test_unknown_secret_direct_rotation(self, keys_env):
+        with pytest.raises(KeyStoreError) as info:
+            keys_env.rotator().rotate_direct("no-such-secret")
+        assert not isinstance(info.value, ClientError)
+
+    def test_wrong_public_secret_name(self, keys_env):
+        _rotate_via_secrets_manager(keys_env, keys_env.rotator())
+        rotator = keys_env.rotator()
+        rotator.public_secret_id = "no-such-public-secret"
+        with pytest.raises(KeyStoreError) as info:
+            rotator.rotate_direct(SIGNING_SECRET)
+        assert not isinstance(info.value, ClientError)
+
+    @pytest.mark.parametrize(
+        "method", ["describe_secret", "put_secret_value", "update_secret_version_stage", "get_secret_value"]
+    )
+    def test_every_secrets_manager_call_fails_as_a_core_error(self, keys_env, method):
+        _rotate_via_secrets_manager(keys_env, keys_env.rotator())
+        flaky = FlakyClient(keys_env.sm)
+        flaky.fail[(method, SIGNING_SECRET)] = 99
+        flaky.fail[(method, PUBLIC_SECRET)] = 99
+        with pytest.raises(KeyStoreError) as info:
+            keys_env.rotator(client=flaky).rotate_direct(SIGNING_SECRET)
+        assert not isinstance(info.value, ClientError)
 
 
 class TestRevoke:

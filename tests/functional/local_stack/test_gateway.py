@@ -346,3 +346,27 @@ def test_cors_preflight_and_response_headers(tmp_path):
     assert [v for k, v in ok.headers if k.lower() == "access-control-allow-origin"] == ["https://app.example"]
     other = get(gateway, "/public", {"Origin": "https://evil.example"})
     assert other.header("access-control-allow-origin") is None  # integrations' CORS headers are ignored
+
+
+def _policy(effect: str, resource: str) -> dict[str, Any]:
+    statement = {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
+    return {"principalId": "alice", "policyDocument": {"Version": "2012-10-17", "Statement": [statement]}}
+
+
+def test_iam_authorizer_answers_as_api_gateway_does(setup):
+    """IAM-policy answers (the project template's choice): an ``Unauthorized`` failure is 401, a
+    Deny 403, a cached policy is evaluated against each route; HTTP APIs have no gateway
+    responses, so neither refusal carries a ``WWW-Authenticate`` header."""
+    gateway, invoker, _ = setup
+    invoker.answers["AuthFn"] = InvocationError("Exception", "Unauthorized")
+    response = get(gateway, "/files/a", {"X-Api-Key": "bad"})
+    assert (response.status, response.json()) == (401, {"message": "Unauthorized"})
+    assert response.header("www-authenticate") is None
+    invoker.answers["AuthFn"] = _policy("Deny", "arn:aws:execute-api:*")
+    response = get(gateway, "/files/a", {"X-Api-Key": "scopeless"})
+    assert (response.status, response.json()) == (403, {"message": "Forbidden"})
+    assert response.header("www-authenticate") is None
+    invoker.answers["AuthFn"] = _policy("Allow", "arn:aws:execute-api:*")
+    assert get(gateway, "/files/a", {"X-Api-Key": "good"}).status == 200
+    (backend_event,) = invoker.events("Backend")
+    assert backend_event["requestContext"]["authorizer"]["lambda"]["principalId"] == "alice"

@@ -169,3 +169,22 @@ def test_the_project_template_is_fully_emulated(tmp_path):
     assert protected, "no route uses the Lambda authorizer"
     for route in protected:
         assert model.authorizer(route).function in model.functions
+
+
+def test_the_project_authorizer_is_emulated_with_iam_policy_answers():
+    """The template's authorizer as the local stack reads it: IAM policies (a bad token can be a
+    401), keyed by the Authorization header only (the policy is route-independent)."""
+    from local_stack.cfn import Resolver, StackIdentity
+    from local_stack.sam import build_model, physical_names
+
+    template = load_template(ROOT / "template.yaml")
+    identity = StackIdentity()
+    resolver = Resolver(template, parameter_values(template, {}), identity)
+    resolver.refs.update(physical_names(template, identity, resolver))
+    model = build_model(template, resolver)
+    (route,) = [r for r in model.routes if r.authorizer]
+    spec = model.authorizer(route)
+    assert spec.simple_responses is False
+    assert spec.identity_sources == ("$request.header.Authorization",)
+    env = model.functions[spec.function].environment
+    assert env["AUTHORIZER_RESPONSE_FORMAT"] == "iam"

@@ -38,6 +38,27 @@ def test_arn_root_path_and_default_stage() -> None:
     assert (parsed.stage, parsed.path) == ("$default", "a/b")
 
 
+def test_arn_with_stage_star_as_the_console_and_sample_events_send_it() -> None:
+    """The console's "Test authorizer" and the AWS/Powertools REST TOKEN samples use stage ``*``."""
+    parsed = ExecuteApiArn.parse("arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*/GET/")
+    assert (parsed.stage, parsed.request) == ("*", "GET/")
+    assert parsed.base == "arn:aws:execute-api:us-west-2:123456789012:ymy8tbxw7b/*"
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:execute-api:us-east-1:123456789012:abc/**/GET/x",
+        "arn:aws:execute-api:us-east-1:123456789012:abc/*prod/GET/x",
+        "arn:aws:execute-api:us-east-1:123456789012:*/prod/GET/x",
+        "arn:aws:execute-api:us-east-1:123456789012:abc/*",
+    ],
+)
+def test_arn_star_is_only_ever_a_whole_stage(arn: str) -> None:
+    with pytest.raises(TokenError):
+        ExecuteApiArn.parse(arn)
+
+
 @pytest.mark.parametrize(
     "arn",
     [

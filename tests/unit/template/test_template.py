@@ -54,7 +54,10 @@ def crud(table: str) -> set[tuple[str, str]]:
 # (capability, logical id) per function: exactly this, nothing more.
 TOKEN_ISSUER = {
     ("secret:read", SIGNING),
-    *crud(USERS), *crud(SESSIONS),
+    # users: GetItem, UpdateItem (rehash on login, user_id), ConditionCheckItem (session guard)
+    *crud(USERS),
+    # sessions and the login throttle: GetItem, PutItem, UpdateItem, DeleteItem (no Query/Scan)
+    ("table:read", SESSIONS), ("table:write", SESSIONS),
     # read + ConditionCheckItem: the refresh rotation transaction re-checks the client item
     ("table:read", CLIENTS), ("table:check", CLIENTS),
     # revoking a family (reuse detection...) refuses its access tokens (PutItem on jti#/sid# keys only)
@@ -66,10 +69,12 @@ TOKEN_ISSUER = {
 PERMISSIONS: dict[str, set[tuple[str, str]]] = {
     "IssueTokenFunction": TOKEN_ISSUER,
     "RefreshTokenFunction": TOKEN_ISSUER,
+    # RFC 7009: rt#/fam# reads, the fam# update and the sid#/jti# deny entries; never users
+    # (test_iam_expanded.py checks the exact actions and keys on the expanded template)
     "RevokeTokenFunction": {
         ("secret:read", PUBLIC_JWKS),
         ("table:read", CLIENTS),
-        *crud(SESSIONS), *crud(REVOCATIONS), *crud(USERS),
+        ("table:read", SESSIONS), ("table:write", SESSIONS), ("table:write", REVOCATIONS),
     },
     # RFC 7662: read-only; the user item (GetItem) says whether a refresh token's session lives
     "IntrospectTokenFunction": {
@@ -95,6 +100,10 @@ RESOURCE_VARS = {
     "SESSIONS_TABLE": SESSIONS,
     "REVOCATIONS_TABLE": REVOCATIONS,
 }
+#: Resources a function is told about but may not use: the shared revocation factory
+#: (oauth/factories.py) wires a SessionRevoker, which requires USERS_TABLE, but /revoke never
+#: calls its user paths (logout-all is authctl's).
+NAMED_WITHOUT_ACCESS = {"RevokeTokenFunction": {USERS}}
 #: Variables a function may get that are not Settings fields.
 NON_SETTINGS_VARS = {"AWS_ENDPOINT_URL"}
 
@@ -291,17 +300,20 @@ def test_lambda_authorizer_configuration(template: Doc, resources: Doc) -> None:
     authorizer = auth["Authorizers"][PROTECTED]
     assert ref_target(authorizer["FunctionArn"]) == "AuthorizerFunction"
     assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
-    assert authorizer["EnableSimpleResponses"] is True
+    # IAM policy answers: a bad token fails with "Unauthorized" (401), a missing scope is a
+    # Deny (403); a simple response could only ever be a 403 (README, "What each API type lets
+    # an authorizer return").
+    assert authorizer["EnableSimpleResponses"] is False
     assert authorizer["EnableFunctionDefaultPermissions"] is True
     identity = authorizer["Identity"]
     assert identity["Headers"] == ["Authorization"]
-    # Cached simple responses must be keyed by route when scopes differ per route.
-    assert identity["Context"] == ["routeKey"]
+    # The policy is route-independent (cache-safe), so the route is not part of the cache key.
+    assert "Context" not in identity
     assert identity["ReauthorizeEvery"] == {"Ref": "AuthorizerResultTtl"}
     ttl = template["Parameters"]["AuthorizerResultTtl"]
     assert (ttl["Default"], ttl["MinValue"]) == (300, 0)
     env = environment(template, resources["AuthorizerFunction"]["Properties"])
-    assert env["AUTHORIZER_RESPONSE_FORMAT"] == "simple"
+    assert env["AUTHORIZER_RESPONSE_FORMAT"] == "iam"
 
 
 def test_cors_only_when_origins_are_configured(template: Doc, resources: Doc) -> None:
@@ -374,8 +386,9 @@ def test_introspection_reads_only_points_of_sessions_and_revocations(functions: 
         for node in walk(functions["IntrospectTokenFunction"].get("Policies"))
         if isinstance(node, Mapping) and "Action" in node
     }
-    assert set(statements) == {SESSIONS, REVOCATIONS, USERS}
+    assert set(statements) == {SESSIONS, REVOCATIONS, USERS, CLIENTS}
     assert statements[USERS]["Action"] == "dynamodb:GetItem"
+    assert statements[CLIENTS]["Action"] == "dynamodb:GetItem"
     assert statements[SESSIONS]["Action"] == "dynamodb:GetItem"
     assert statements[SESSIONS]["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["rt#*", "fam#*"]}
@@ -418,6 +431,7 @@ def test_resource_variables_match_the_permissions(template: Doc, functions: Doc)
         named = {RESOURCE_VARS[k]: ref_target(v) for k, v in env.items() if k in RESOURCE_VARS}
         assert all(named[res] == res for res in named), f"{lid}: variable points at the wrong resource"
         reachable = {res.split("/index/")[0] for _cap, res in PERMISSIONS[lid]}
+        reachable |= NAMED_WITHOUT_ACCESS.get(lid, set())
         assert set(named) == reachable, f"{lid}: variables {sorted(named)} vs permissions {sorted(reachable)}"
 
 

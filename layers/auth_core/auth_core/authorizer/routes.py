@@ -26,9 +26,13 @@ __all__ = ["ExecuteApiArn", "Route", "RouteTable"]
 #: API Gateway rejects method ARNs longer than this (414), so longer input is not genuine.
 MAX_ARN_LENGTH = 1600
 
+#: The stage is a stage name, or exactly ``*``: the API Gateway console's "Test authorizer" and
+#: the REST TOKEN sample events of AWS and Powertools send ``{api}/*/GET/``. Such an ARN is
+#: answered like any other; its policy then covers ``{api}/*/...`` (every stage of that one API,
+#: for a token that is valid for the API anyway), never another API or account.
 _ARN = re.compile(
     r"arn:(?P<partition>aws(?:-[a-z]+)*):execute-api:(?P<region>[a-z0-9-]{1,32}):(?P<account>\d{12}):"
-    r"(?P<api>[A-Za-z0-9]{1,64})/(?P<stage>[A-Za-z0-9_$-]{1,128})/(?P<method>[A-Za-z$]{1,16})"
+    r"(?P<api>[A-Za-z0-9]{1,64})/(?P<stage>[A-Za-z0-9_$-]{1,128}|\*)/(?P<method>[A-Za-z$]{1,16})"
     r"(?:/(?P<path>[\x21-\x7e]*))?",
     re.ASCII,
 )

@@ -1,0 +1,224 @@
+"""Least privilege on the *expanded* template: what each function's role really grants.
+
+``test_template.py`` reads ``Policies`` as written. This test expands ``template.yaml`` with
+``aws-sam-translator`` (the library behind ``sam build``/CloudFormation's SAM transform; a
+pinned dev dependency), so policy templates (``DynamoDBCrudPolicy``...) are judged by the
+actions they really expand to, then compares every function role's effective
+``(action, resource, dynamodb:LeadingKeys)`` triples with the allowlist below: exactly these,
+nothing more. The allowlist is what the code calls (``auth_core/stores/*.py``), per function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from tests.unit.template.cfn import TEMPLATE
+
+samtranslator = pytest.importorskip("samtranslator", reason="aws-sam-translator is in requirements-dev.txt")
+
+from samtranslator.translator.transform import transform  # noqa: E402
+from samtranslator.yaml_helper import yaml_parse  # noqa: E402
+
+#: (action, resource logical id [+ "/index/Name"], leading-key patterns or None)
+Grant = tuple[str, str, tuple[str, ...] | None]
+
+SIGNING, PUBLIC_JWKS = "SigningKeysSecret", "PublicJwksSecret"
+USERS, CLIENTS, SESSIONS, REVOCATIONS = "UsersTable", "ClientsTable", "SessionsTable", "RevocationsTable"
+FEED = "RevocationsTable/index/Feed"
+GET, PUT = "dynamodb:GetItem", "dynamodb:PutItem"
+UPDATE, DELETE = "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+CHECK, QUERY, BATCH_GET = "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem"
+SECRET_GET = "secretsmanager:GetSecretValue"
+
+#: /token and /refresh run the same token service (grants.py, refresh.py).
+TOKEN_SERVICE: set[Grant] = {
+    (SECRET_GET, SIGNING, None),
+    # UserStore.get; set_password_hash (rehash on login), ensure_user_id; the session guard
+    (GET, USERS, None), (UPDATE, USERS, None), (CHECK, USERS, None),
+    # ClientStore.get/get_fresh; session_guard in every session transaction
+    (GET, CLIENTS, None), (CHECK, CLIENTS, None),
+    # SessionStore get_token/get_family, create (Put), rotate (Put+Update), drop_grace and
+    # revoke_family (Update); the login throttle shares the table (Get/Put/Update/Delete)
+    (GET, SESSIONS, None), (PUT, SESSIONS, None), (UPDATE, SESSIONS, None), (DELETE, SESSIONS, None),
+    # reuse detection deny-lists the family's access tokens; the all# cut-off check; the feed
+    (PUT, REVOCATIONS, ("jti#*", "sid#*")),
+    (CHECK, REVOCATIONS, ("all#",)),
+    (QUERY, FEED, None),
+}
+ALLOWLIST: dict[str, set[Grant]] = {
+    "IssueTokenFunction": TOKEN_SERVICE,
+    "RefreshTokenFunction": TOKEN_SERVICE,
+    # RevocationService.revoke: client auth, rt#/fam# reads, then SessionRevoker.revoke_family
+    # (one transaction, the fam# Update with the sid#/jti# Puts) or revoke_jti. Never users.
+    "RevokeTokenFunction": {
+        (SECRET_GET, PUBLIC_JWKS, None),
+        (GET, CLIENTS, None),
+        (GET, SESSIONS, ("rt#*", "fam#*")),
+        (UPDATE, SESSIONS, ("fam#*",)),
+        (PUT, REVOCATIONS, ("jti#*", "sid#*")),
+    },
+    # RFC 7662, read-only: point reads (facts() is one BatchGetItem; global_cutoff_ms a GetItem)
+    "IntrospectTokenFunction": {
+        (SECRET_GET, PUBLIC_JWKS, None),
+        (GET, CLIENTS, None),
+        (GET, SESSIONS, ("rt#*", "fam#*")),
+        (GET, USERS, None),
+        (GET, REVOCATIONS, None), (BATCH_GET, REVOCATIONS, None),
+    },
+    "AuthorizerFunction": {(SECRET_GET, PUBLIC_JWKS, None), (QUERY, FEED, None)},
+    "JwksFunction": {(SECRET_GET, PUBLIC_JWKS, None)},
+    "RotateKeysFunction": {
+        *(
+            (action, secret, None)
+            for secret in (SIGNING, PUBLIC_JWKS)
+            for action in (
+                "secretsmanager:DescribeSecret", SECRET_GET,
+                "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+            )
+        ),
+        (PUT, REVOCATIONS, ("kid#*",)),
+    },
+    "MeFunction": set(),
+}
+#: Functions behind a route without the Lambda authorizer: anyone on the Internet can call them.
+PUBLIC_FUNCTIONS = {"IssueTokenFunction", "RefreshTokenFunction", "RevokeTokenFunction",
+                    "IntrospectTokenFunction", "JwksFunction"}
+WRITES = {PUT, UPDATE, DELETE, "dynamodb:BatchWriteItem"}
+BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+_DDB_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
+
+
+def expand(text: str) -> dict[str, Any]:
+    """``template.yaml`` through the SAM transform, as CloudFormation would run it."""
+    document = yaml_parse(text)
+    for lid, resource in document["Resources"].items():
+        props = resource.get("Properties") or {}
+        for key in ("CodeUri", "ContentUri"):
+            if key in props:  # what `sam package` puts there
+                props[key] = f"s3://artifacts/{lid}"
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    return transform(document, {}, NoManagedPolicies())
+
+
+@pytest.fixture(scope="module")
+def expanded(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, Any]:
+    return expand(TEMPLATE.read_text())
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Any:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AWS_DEFAULT_REGION", "us-east-1")  # the transform's pseudo parameters
+        yield mp
+
+
+def _name(value: Any) -> str:
+    """A policy resource as a logical id (``Table`` or ``Table/index/Name``); unknown forms fail."""
+    if value == "*":
+        return "*"
+    if isinstance(value, Mapping) and len(value) == 1:
+        (fn, arg), = value.items()
+        if fn == "Ref" and isinstance(arg, str):
+            return arg
+        if fn == "Fn::GetAtt" and isinstance(arg, list) and arg[1:] == ["Arn"]:
+            return str(arg[0])
+        if fn == "Fn::Sub":
+            text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+            text = re.sub(r"\$\{(\w+)\.Arn\}", r"\1", text)
+            text = re.sub(
+                r"\$\{(\w+)\}", lambda m: _name(variables[m[1]]) if m[1] in variables else m[0], text
+            )
+            text = text.removeprefix(_DDB_ARN)
+            if "${" not in text:
+                return text
+    pytest.fail(f"policy resource {value!r} is not understood by this test: extend it deliberately")
+
+
+def _leading_keys(condition: Mapping[str, Any] | None) -> tuple[str, ...] | None:
+    if not condition:
+        return None
+    assert len(condition) == 1, f"unexpected condition {condition!r}"
+    (operator, body), = condition.items()
+    assert operator in {"ForAllValues:StringLike", "ForAllValues:StringEquals"}, operator
+    assert set(body) == {"dynamodb:LeadingKeys"}, body
+    return tuple(body["dynamodb:LeadingKeys"])
+
+
+def grants(role: Mapping[str, Any]) -> set[Grant]:
+    out: set[Grant] = set()
+    for policy in role["Properties"].get("Policies") or []:
+        statements = policy["PolicyDocument"]["Statement"]
+        for st in [statements] if isinstance(statements, Mapping) else statements:
+            assert st["Effect"] == "Allow", st
+            assert "NotAction" not in st and "NotResource" not in st, st
+            actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+            resources = [st["Resource"]] if not isinstance(st["Resource"], list) else st["Resource"]
+            keys = _leading_keys(st.get("Condition"))
+            out |= {(a, _name(r), keys) for a in actions for r in resources}
+    return out
+
+
+def _roles(expanded: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    resources = expanded["Resources"]
+    out = {}
+    for lid, res in resources.items():
+        if res["Type"] == "AWS::Lambda::Function" and lid in ALLOWLIST:
+            role = res["Properties"]["Role"]
+            assert role == {"Fn::GetAtt": [f"{lid}Role", "Arn"]}, f"{lid}: role must come from SAM"
+            out[lid] = resources[f"{lid}Role"]
+    return out
+
+
+def test_every_function_has_an_allowlist(expanded: dict[str, Any]) -> None:
+    functions = {lid for lid, r in expanded["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    assert functions == set(ALLOWLIST)
+
+
+@pytest.mark.parametrize("function", sorted(ALLOWLIST))
+def test_effective_grants_are_exactly_the_allowlist(expanded: dict[str, Any], function: str) -> None:
+    role = _roles(expanded)[function]
+    got = grants(role)
+    assert not {g for g in got if "*" in g[0] or g[1] == "*"}, "wildcard action or resource"
+    assert got == ALLOWLIST[function], (
+        f"{function}: extra {sorted(got - ALLOWLIST[function], key=str)}, "
+        f"missing {sorted(ALLOWLIST[function] - got, key=str)}"
+    )
+    assert role["Properties"]["ManagedPolicyArns"] == [BASIC_EXECUTION]
+
+
+@pytest.mark.parametrize("function", sorted(PUBLIC_FUNCTIONS))
+def test_public_functions_cannot_write_users_or_delete_deny_list_entries(
+    expanded: dict[str, Any], function: str
+) -> None:
+    got = grants(_roles(expanded)[function])
+    # No account can be created or deleted from the Internet. The token service may only
+    # UpdateItem a user (rehash on login, the one-time user_id); nobody else writes users.
+    allowed = {UPDATE} if ALLOWLIST[function] is TOKEN_SERVICE else set()
+    user_writes = {g for g in got if g[1] == USERS and g[0] in WRITES - allowed}
+    assert not user_writes, f"{function} can write users: {user_writes}"
+    assert not {g for g in got if g[1] == REVOCATIONS and g[0] in {DELETE, UPDATE, "dynamodb:BatchWriteItem"}}
+    assert not {g for g in got if g[0] in {"dynamodb:Scan", "dynamodb:BatchWriteItem"}}
+
+
+def test_the_revocation_endpoint_never_touches_users(expanded: dict[str, Any]) -> None:
+    got = grants(_roles(expanded)["RevokeTokenFunction"])
+    assert not {g for g in got if g[1] == USERS}
+
+
+def test_expanded_authorizer_uses_iam_policy_responses(expanded: dict[str, Any]) -> None:
+    """The HTTP API as deployed: payload 2.0, IAM-policy answers (so a bad token can be a 401),
+    the Authorization header as the only identity source."""
+    body = expanded["Resources"]["HttpApi"]["Properties"]["Body"]
+    scheme = body["components"]["securitySchemes"]["JwtLambdaAuthorizer"]
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["authorizerPayloadFormatVersion"] == "2.0"
+    assert authorizer.get("enableSimpleResponses", False) is False  # SAM omits false
+    assert authorizer["identitySource"] == ["$request.header.Authorization"]
