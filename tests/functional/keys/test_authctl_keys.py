@@ -47,8 +47,11 @@ def test_rotate_direct_then_list(keys_env, capsys):
         assert record.key.to_private_jwk()["d"] not in out
 
 
-def test_list_json(keys_env, capsys):
-    main(["keys", *IDS, "rotate", "--direct"])
+def test_list_json(keys_env, capsys, tmp_path):
+    stack = tmp_path / "stack.json"
+    functions = {"RotateKeysFunction": {"environment": {"SIGNING_ALG": "ES256"}}}
+    stack.write_text(json.dumps({"region": "us-east-1", "functions": functions}))
+    main(["--stack", str(stack), "keys", *IDS, "rotate", "--direct"])
     capsys.readouterr()
     assert main(["keys", *IDS, "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -103,7 +106,7 @@ def test_revoke_needs_confirmation_then_removes_the_kid(keys_env, capsys):
     main(["keys", *IDS, "rotate", "--direct"])
     before = _current(keys_env)
     victim = before.active.kid
-    assert main(["keys", *IDS, "revoke", victim, *REVOKE]) == 1
+    assert main(["keys", *IDS, "revoke", victim, *REVOKE]) == 2  # not confirmed: a usage error
     assert "REVOCATION_FEED_INTERVAL" in capsys.readouterr().out
     assert _current(keys_env).get(victim) is not None
     assert main(["keys", *IDS, "revoke", victim, *REVOKE, "--yes"]) == 0
@@ -128,7 +131,8 @@ def test_revoke_unknown_kid_is_one_line(keys_env, capsys):
     capsys.readouterr()
     assert main(["keys", *IDS, "revoke", "no-such-kid", *REVOKE, "--yes"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no-such-kid" in err and "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("authctl: error:")]
+    assert len(errors) == 1 and "no-such-kid" in errors[0] and "Traceback" not in err
 
 
 def test_revoke_needs_the_revocations_table(keys_env, capsys):
@@ -154,7 +158,7 @@ def test_revoke_all_from_the_stack_file(keys_env, capsys, tmp_path):
         )
     )
     capsys.readouterr()
-    assert main(["--stack", str(stack), "keys", "revoke", "--all"]) == 1
+    assert main(["--stack", str(stack), "keys", "revoke", "--all"]) == 2
     assert _current(keys_env).to_json() == before.to_json()
     assert main(["--stack", str(stack), "keys", "revoke", "--all", "--yes"]) == 0
     out = capsys.readouterr().out
@@ -181,12 +185,13 @@ def test_revoke_failure_is_one_line_and_rerun_completes_it(keys_env, capsys, mon
     aws.set_client("dynamodb", FailingDynamo(real))
     capsys.readouterr()
     try:
-        assert main(["keys", *IDS, "revoke", victim, *REVOKE, "--yes"]) == 2
+        assert main(["keys", *IDS, "revoke", victim, *REVOKE, "--yes"]) == 1  # it ran and failed
     finally:
         aws.set_client("dynamodb", real)
     captured = capsys.readouterr()
-    assert "Traceback" not in captured.err and captured.err.count("\n") == 1
-    assert "re-run" in captured.err
+    errors = [line for line in captured.err.splitlines() if line.startswith("authctl: error:")]
+    assert "Traceback" not in captured.err and len(errors) == 1
+    assert "re-run" in errors[0] and "ThrottlingException" in errors[0]
     assert main(["keys", *IDS, "revoke", victim, *REVOKE, "--yes"]) == 0
     assert victim not in _public_kids(keys_env) and victim in _feed_kids(keys_env)
     assert _current(keys_env).active.kid in _public_kids(keys_env)
@@ -213,6 +218,11 @@ def test_rotate_asks_secrets_manager(capsys):
     client = boto3.client("secretsmanager", region_name="us-east-1")
     stubber = Stubber(client)
     stubber.add_response(
+        "get_secret_value",
+        {"Name": SIGNING_SECRET, "SecretString": '{"version":1,"keys":[]}', "VersionId": "u" * 32},
+        {"SecretId": SIGNING_SECRET, "VersionStage": "AWSCURRENT"},
+    )
+    stubber.add_response(
         "rotate_secret",
         {
             "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
@@ -221,8 +231,15 @@ def test_rotate_asks_secrets_manager(capsys):
         },
         {"SecretId": SIGNING_SECRET},
     )
+    sts = boto3.client("sts", region_name="us-east-1")
+    sts_stubber = Stubber(sts)
+    sts_stubber.add_client_error("get_caller_identity", "AccessDenied", "denied")  # never fatal
     aws.set_client("secretsmanager", client)
-    with stubber:
-        assert main(["keys", *IDS, "rotate"]) == 0
+    aws.set_client("sts", sts)
+    with stubber, sts_stubber:
+        assert main(["keys", *IDS, "rotate", "--wait", "0"]) == 0
     stubber.assert_no_pending_responses()
-    assert "v" * 32 in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "v" * 32 in captured.out and "authctl keys list" in captured.out
+    banner = "authctl: writing to https://secretsmanager.us-east-1.amazonaws.com (region us-east-1)"
+    assert banner in captured.err
