@@ -4,8 +4,10 @@ Passwords are never taken from argv (shell history, ``ps``): they are read from 
 not a terminal (``printf '%s\\n' "$PW" | authctl users create alice``), else prompted for twice.
 A confidential client's secret is generated here and printed exactly once; only its hash is stored.
 
-Table names come from ``--users-table`` and friends, else the environment (``USERS_TABLE``...),
-else ``authctl --stack .local/stack.json`` (which also points boto3 at the local moto endpoint).
+Table names come from ``--users-table`` and friends, else the deployment (``authctl --stack
+.local/stack.json``, ``--stack-name`` or ``--function``), else (no deployment named) the
+environment (``USERS_TABLE``...); a deployment named *and* exported names is an error. Before
+the first write one line on stderr says where it goes (see :mod:`authctl.context`).
 """
 
 from __future__ import annotations
@@ -13,47 +15,60 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import secrets
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from auth_core.errors import ConfigurationError, InvalidRequestError
-from authctl.stack import load_stack
+from auth_core.errors import InvalidRequestError
 
 TABLES = ("users_table", "clients_table", "sessions_table", "revocations_table")
 MIN_PASSWORD = 8
-DEFAULT_SCOPES = ["openid", "profile", "read", "write"]
 
 
 # ----------------------------------------------------------------------------- wiring
 def _table(args: argparse.Namespace, name: str) -> str:
-    """``--<name>`` flag, else the ``<NAME>`` environment variable, else the stack file."""
-    value = getattr(args, name, None) or os.environ.get(name.upper()) or load_stack(args).get(name)
-    if not value:
-        flag = "--" + name.replace("_", "-")
-        raise ConfigurationError(f"{flag} (or {name.upper()}, or --stack) is required")
-    return str(value)
+    """``--<name>`` flag, else the deployment (``--stack``, ``--stack-name``, ``--function``),
+    else (no deployment named) the ``<NAME>`` environment variable; see :mod:`authctl.context`."""
+    from authctl.context import context  # noqa: PLC0415
+
+    return context(args).name(name, getattr(args, name, None))
+
+
+def _deployment(args: argparse.Namespace) -> Any:
+    """The deployment's settings (never this shell's; the defaults, said once, when unknown)."""
+    from authctl.context import context  # noqa: PLC0415
+
+    return context(args).settings()
+
+
+def _will_write(args: argparse.Namespace) -> None:
+    """Say where the writes go, once, before the first (``sessions list`` only reads)."""
+    from authctl.context import context  # noqa: PLC0415
+
+    if (getattr(args, "group", None), getattr(args, "command", None)) != ("sessions", "list"):
+        context(args).announce_write("dynamodb")
 
 
 def _revoker(args: argparse.Namespace) -> Any:
     from auth_core import aws  # noqa: PLC0415
     from auth_core.oauth.revocation import SessionRevoker  # noqa: PLC0415
-    from auth_core.settings import Settings  # noqa: PLC0415
     from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
     from auth_core.stores.sessions import SessionStore  # noqa: PLC0415
     from auth_core.stores.users import UserStore  # noqa: PLC0415
     from authctl.clock import aws_clock  # noqa: PLC0415
 
     revocations = _table(args, "revocations_table")
+    sessions, users = _table(args, "sessions_table"), _table(args, "users_table")
+    max_token_lifetime = _deployment(args).max_access_token_lifetime
+    _will_write(args)
     clock = aws_clock(aws.client("dynamodb"), revocations)  # cut-offs on AWS's time, not the laptop's
     return SessionRevoker(
-        sessions=SessionStore(_table(args, "sessions_table")),
+        sessions=SessionStore(sessions),
         revocations=RevocationStore(revocations, clock=clock),
-        users=UserStore(_table(args, "users_table"), clock=clock),
-        max_token_lifetime=Settings.from_env().max_access_token_lifetime,
+        users=UserStore(users, clock=clock),
+        max_token_lifetime=max_token_lifetime,
         clock=clock,
     )
 
@@ -61,26 +76,75 @@ def _revoker(args: argparse.Namespace) -> Any:
 def _users(args: argparse.Namespace) -> Any:
     from auth_core.stores.users import UserStore  # noqa: PLC0415
 
-    return UserStore(_table(args, "users_table"))
+    table = _table(args, "users_table")
+    _will_write(args)
+    return UserStore(table)
 
 
 def _clients(args: argparse.Namespace) -> Any:
     from auth_core.stores.clients import ClientStore  # noqa: PLC0415
 
-    return ClientStore(_table(args, "clients_table"), cache_ttl=0)
+    table = _table(args, "clients_table")
+    _will_write(args)
+    return ClientStore(table, cache_ttl=0)
 
 
-def _read_password(prompt: str = "Password") -> str:
-    """From stdin when piped, else two matching prompts. Never from argv."""
+def _read_password(args: argparse.Namespace, username: str, prompt: str = "Password") -> str:
+    """From stdin when piped, else two matching prompts. Never from argv. Checked against the
+    deployment's password policy (length, the common-passwords list, the username)."""
     if not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass(f"{prompt}: ")
         if getpass.getpass(f"{prompt} (again): ") != password:
             raise InvalidRequestError("passwords do not match")
-    if len(password) < MIN_PASSWORD:
-        raise InvalidRequestError(f"password must be at least {MIN_PASSWORD} characters")
+    _password_policy(args).check(password, username=username)
     return password
+
+
+def _password_policy(args: argparse.Namespace) -> Any:
+    try:
+        from auth_core.password_policy import PasswordPolicy  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - the module ships with this change
+        return _MinimalPolicy()
+    return PasswordPolicy.from_settings(_settings(args))
+
+
+class _MinimalPolicy:
+    def check(self, password: str, *, username: str | None = None) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise InvalidRequestError(f"password must be at least {MIN_PASSWORD} characters")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    """The deployment's settings as far as this command can tell (scopes, password policy)."""
+    from authctl.context import context  # noqa: PLC0415
+
+    return context(args).settings()
+
+
+def _username(raw: str) -> str:
+    """The canonical username (RFC 8265), or one clear error line."""
+    from auth_core.usernames import canonical_username  # noqa: PLC0415
+
+    return canonical_username(raw)
+
+
+def _known(values: list[str] | None, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """``values`` when every one is in ``allowed``, else an error naming the unknown ones."""
+    chosen = tuple(dict.fromkeys(values or ()))
+    unknown = [v for v in chosen if v not in allowed]
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown {what}: {', '.join(unknown)} (known: {', '.join(allowed) or 'none'})"
+        )
+    return chosen
+
+
+def _throttle(args: argparse.Namespace) -> Any:
+    from auth_core.stores.throttle import LoginThrottle  # noqa: PLC0415
+
+    return LoginThrottle(_table(args, "sessions_table"))
 
 
 def _out(doc: dict[str, Any]) -> int:
@@ -93,57 +157,80 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     from auth_core.passwords import PasswordHasher  # noqa: PLC0415
     from auth_core.stores.users import User  # noqa: PLC0415
 
-    users = _users(args)
-    password = _read_password()
-    users.create(
+    username = _username(args.username)
+    scopes = _known(args.scopes, _settings(args).scopes_supported, "scopes")
+    password = _read_password(args, username)
+    user = _users(args).create(
         User(
-            username=args.username,
+            username=username,
             password_hash=PasswordHasher().hash(password),
-            roles=tuple(args.roles),
-            scopes=tuple(args.scopes),
+            roles=tuple(dict.fromkeys(args.roles or ())),
+            scopes=scopes,
         )
     )
-    return _out({"created": args.username, "scopes": args.scopes, "roles": args.roles})
+    return _out(
+        {"created": username, "user_id": user.user_id, "scopes": list(scopes), "roles": list(user.roles)}
+    )
 
 
 def cmd_users_enable(args: argparse.Namespace) -> int:
-    if not _users(args).enable(args.username):
+    username = _username(args.username)
+    if not _users(args).enable(username):
         raise InvalidRequestError("no such user")
-    return _out({"enabled": args.username})
+    _throttle(args).unlock(username)
+    return _out({"enabled": username})
 
 
 def cmd_users_disable(args: argparse.Namespace) -> int:
-    revoked = _revoker(args).disable_user(args.username)
-    return _out({"disabled": args.username, "families_revoked": revoked})
+    username = _username(args.username)
+    revoked = _revoker(args).disable_user(username)
+    return _out({"disabled": username, "families_revoked": revoked})
+
+
+def cmd_users_unlock(args: argparse.Namespace) -> int:
+    username = _username(args.username)
+    if _users(args).get(username) is None:
+        raise InvalidRequestError("no such user")
+    _throttle(args).unlock(username)
+    return _out({"unlocked": username})
 
 
 def cmd_users_set_password(args: argparse.Namespace) -> int:
     from auth_core.passwords import PasswordHasher  # noqa: PLC0415
 
-    password = _read_password("New password")
+    username = _username(args.username)
+    if _users(args).get(username) is None:
+        raise InvalidRequestError("no such user")
+    password = _read_password(args, username, "New password")
     new_hash = PasswordHasher().hash(password)
     if args.keep_sessions:
-        if not _users(args).replace_password_hash(args.username, new_hash):
+        if not _users(args).replace_password_hash(username, new_hash):
             raise InvalidRequestError("no such user")
         revoked = 0
     else:
         # one write: the new hash and the end of every session (no login in flight survives it)
-        revoked = _revoker(args).set_password(args.username, new_hash)
-    return _out({"password_set": args.username, "families_revoked": revoked})
+        revoked = _revoker(args).set_password(username, new_hash)
+    _throttle(args).unlock(username)  # the owner is back in control: lift any throttling
+    return _out({"password_set": username, "families_revoked": revoked})
 
 
 def cmd_users_update(args: argparse.Namespace) -> int:
+    username = _username(args.username)
     users = _users(args)
-    user = users.get(args.username)
+    user = users.get(username)
     if user is None:
         raise InvalidRequestError("no such user")
-    scopes = user.scopes if args.scopes is None else tuple(args.scopes)
-    roles = user.roles if args.roles is None else tuple(args.roles)
-    if not users.set_privileges(args.username, scopes=scopes, roles=roles):
+    scopes = (
+        user.scopes
+        if args.scopes is None
+        else _known(args.scopes, _settings(args).scopes_supported, "scopes")
+    )
+    roles = user.roles if args.roles is None else tuple(dict.fromkeys(args.roles))
+    if not users.set_privileges(username, scopes=scopes, roles=roles):
         raise InvalidRequestError("no such user")
     return _out(
         {
-            "updated": args.username,
+            "updated": username,
             "scopes": list(scopes),
             "roles": list(roles),
             "note": "sessions get the new roles, and lose removed scopes, at their next refresh",
@@ -152,17 +239,36 @@ def cmd_users_update(args: argparse.Namespace) -> int:
 
 
 def cmd_users_logout_all(args: argparse.Namespace) -> int:
-    return _out({"logged_out": args.username, "families_revoked": _revoker(args).logout_all(args.username)})
+    username = _username(args.username)
+    return _out({"logged_out": username, "families_revoked": _revoker(args).logout_all(username)})
+
+
+def cmd_users_migrate(args: argparse.Namespace) -> int:
+    """Give every user created before opaque ids existed its ``user_id`` (once; idempotent)."""
+    users = _users(args)
+    migrated = [u.username for u in users.all_users() if not u.user_id and users.ensure_user_id(u).user_id]
+    return _out(
+        {
+            "migrated": len(migrated),
+            "note": "their tokens now carry the new opaque sub; sessions minted before keep the old "
+            "one until they end (log-out-everywhere ends both)",
+        }
+    )
 
 
 # ----------------------------------------------------------------------------- clients
 def cmd_clients_create(args: argparse.Namespace) -> int:
     from auth_core.stores.clients import GRANT_TYPES, Client, hash_client_secret  # noqa: PLC0415
+    from auth_core.usernames import USER_ID_PREFIX  # noqa: PLC0415
 
-    unknown = set(args.grants) - set(GRANT_TYPES)
-    if unknown:
-        raise InvalidRequestError(f"unknown grant types: {', '.join(sorted(unknown))}")
-    if "client_credentials" in args.grants and not args.confidential:
+    grants = _known(args.grants, GRANT_TYPES, "grant types")
+    if not grants:
+        raise InvalidRequestError(f"--grants is required (one or more of: {', '.join(GRANT_TYPES)})")
+    scopes = _known(args.scopes, _settings(args).scopes_supported, "scopes")
+    defaults = _known(args.default_scopes, scopes, "default scopes (they must be among --scopes)")
+    if args.client_id.startswith(USER_ID_PREFIX):
+        raise InvalidRequestError(f"client ids may not start with {USER_ID_PREFIX!r} (user ids do)")
+    if "client_credentials" in grants and not args.confidential:
         raise InvalidRequestError("client_credentials needs --confidential")
     if args.introspect_any and not args.confidential:
         raise InvalidRequestError("--introspect-any needs --confidential")
@@ -171,15 +277,21 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
         Client(
             client_id=args.client_id,
             secret_hash=hash_client_secret(secret) if secret else None,
-            grant_types=tuple(args.grants),
-            scopes=tuple(args.scopes),
+            grant_types=grants,
+            scopes=scopes,
+            default_scopes=defaults,
             access_token_ttl=args.access_token_ttl,
             refresh_max_age=args.refresh_max_age,
             refresh_idle_timeout=args.refresh_idle_timeout,
             introspect_any=args.introspect_any,
         )
     )
-    doc: dict[str, Any] = {"client_id": args.client_id, "grants": args.grants, "scopes": args.scopes}
+    doc: dict[str, Any] = {
+        "client_id": args.client_id,
+        "grants": list(grants),
+        "scopes": list(scopes),
+        "default_scopes": list(defaults),
+    }
     if args.introspect_any:
         doc["introspect_any"] = True
     if secret:
@@ -192,7 +304,6 @@ def _client_enabled(enabled: bool) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         from auth_core import aws  # noqa: PLC0415
         from auth_core.oauth.revocation import set_client_enabled  # noqa: PLC0415
-        from auth_core.settings import Settings  # noqa: PLC0415
         from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
         from authctl.clock import aws_clock  # noqa: PLC0415
 
@@ -203,7 +314,7 @@ def _client_enabled(enabled: bool) -> Callable[[argparse.Namespace], int]:
             RevocationStore(table, clock=clock),
             args.client_id,
             enabled,
-            max_token_lifetime=Settings.from_env().max_access_token_lifetime,
+            max_token_lifetime=_deployment(args).max_access_token_lifetime,
             clock=clock,
         )
         return _out({("enabled" if enabled else "disabled"): args.client_id})
@@ -216,7 +327,16 @@ def cmd_sessions_list(args: argparse.Namespace) -> int:
     from auth_core.stores.sessions import SessionStore  # noqa: PLC0415
 
     now = int(time.time())
-    families = SessionStore(_table(args, "sessions_table")).families_of(args.username)
+    username = _username(args.username)
+    user = _users(args).get(username)
+    if user is None:
+        raise InvalidRequestError("no such user")
+    store = SessionStore(_table(args, "sessions_table"))
+    families = [
+        f
+        for subject in dict.fromkeys(filter(None, (user.subject, user.legacy_subject)))
+        for f in store.families_of(subject)
+    ]
     rows = [
         {
             "family_id": f.family_id,
@@ -231,7 +351,7 @@ def cmd_sessions_list(args: argparse.Namespace) -> int:
         }
         for f in sorted(families, key=lambda f: f.created_at)
     ]
-    return _out({"username": args.username, "sessions": rows})
+    return _out({"username": username, "user_id": user.user_id, "sessions": rows})
 
 
 def cmd_sessions_revoke(args: argparse.Namespace) -> int:
@@ -252,14 +372,15 @@ def register(subparsers: Any) -> None:
     p = _with_tables(
         users.add_parser("create", help="create a user (password from stdin or prompt)"), *TABLES
     )
-    p.add_argument("username")
-    p.add_argument("--scopes", nargs="*", default=DEFAULT_SCOPES)
-    p.add_argument("--roles", nargs="*", default=["user"])
+    p.add_argument("username", help="normalised and checked per RFC 8265 (UsernameCaseMapped)")
+    p.add_argument("--scopes", nargs="*", default=[], help="scopes the user may be granted (default: none)")
+    p.add_argument("--roles", nargs="*", default=[], help="the user's roles (default: none)")
     p.set_defaults(func=cmd_users_create)
     for name, func, help_ in (
         ("enable", cmd_users_enable, "enable a user"),
         ("disable", cmd_users_disable, "disable a user and end all their sessions"),
         ("logout-all", cmd_users_logout_all, "revoke every session and access token of a user"),
+        ("unlock", cmd_users_unlock, "clear a user's login throttling (every address)"),
     ):
         p = _with_tables(users.add_parser(name, help=help_), *TABLES)
         p.add_argument("username")
@@ -272,6 +393,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--scopes", nargs="*", help="the scopes the user may be granted")
     p.add_argument("--roles", nargs="*", help="the user's roles")
     p.set_defaults(func=cmd_users_update)
+    p = _with_tables(
+        users.add_parser("migrate", help="give users created before opaque user ids their user_id"), *TABLES
+    )
+    p.set_defaults(func=cmd_users_migrate)
     p = _with_tables(users.add_parser("set-password", help="set a new password (ends sessions)"), *TABLES)
     p.add_argument("username")
     p.add_argument("--keep-sessions", action="store_true", help="do not log the user out everywhere")
@@ -283,8 +408,14 @@ def register(subparsers: Any) -> None:
     p = _with_tables(clients.add_parser("create", help="register a client (prints its secret once)"), *TABLES)
     p.add_argument("client_id")
     p.add_argument("--confidential", action="store_true", help="generate a client secret")
-    p.add_argument("--grants", nargs="+", default=["password", "refresh_token"])
-    p.add_argument("--scopes", nargs="*", default=DEFAULT_SCOPES)
+    p.add_argument("--grants", nargs="+", default=[], help="grant types the client may use (required)")
+    p.add_argument("--scopes", nargs="*", default=[], help="scopes the client may request (default: none)")
+    p.add_argument(
+        "--default-scopes",
+        nargs="*",
+        default=[],
+        help="scopes granted when a request names none (a subset of --scopes; default: none)",
+    )
     p.add_argument("--access-token-ttl", type=int, help="override ACCESS_TOKEN_TTL for this client")
     p.add_argument("--refresh-max-age", type=int, help="override REFRESH_SESSION_MAX_AGE")
     p.add_argument("--refresh-idle-timeout", type=int, help="override REFRESH_IDLE_TIMEOUT")

@@ -270,7 +270,7 @@ class LocalStack:
         )
         username, password = "demo", secrets.token_urlsafe(12)
         client_id, client_secret = "demo-client", secrets.token_urlsafe(32)
-        UserStore(users_table, client=ddb).create(
+        user = UserStore(users_table, client=ddb).create(
             User(
                 username=username,
                 password_hash=PasswordHasher().hash(password),
@@ -288,6 +288,7 @@ class LocalStack:
         )
         return {
             "username": username,
+            "user_id": user.user_id,  # the demo user's token "sub" (opaque, not the username)
             "password": password,
             "client_id": client_id,
             "client_secret": client_secret,

@@ -33,7 +33,7 @@ def test_discovery_and_jwks_verify_an_issued_token_with_pyjwt(stack):
     claims = jwt.decode(
         token, signing_key.key, algorithms=algorithms, audience="api", issuer=discovery["issuer"]
     )
-    assert claims["sub"] == stack.info["username"]
+    assert claims["sub"] == stack.info["user_id"]
     assert claims["client_id"] == stack.info["client_id"]
     assert set(claims["scope"].split()) == {"openid", "read"}
     with pytest.raises(jwt.InvalidAudienceError):
@@ -58,7 +58,7 @@ def test_requests_oauthlib_password_grant_with_automatic_refresh(stack, insecure
     assert token["token_type"].lower() == "bearer" and token["refresh_token"]
     me = session.get(stack.api + "/me", client_id=client_id, client_secret=client_secret)
     assert me.status_code == 200
-    assert me.json()["sub"] == stack.info["username"]
+    assert me.json()["sub"] == stack.info["user_id"]
 
     # The client believes the access token expired: the next call refreshes it first (Basic auth).
     session.token = {**session.token, "expires_at": time.time() - 10, "expires_in": -10}

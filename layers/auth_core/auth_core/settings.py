@@ -161,15 +161,25 @@ class Settings:
     identity_header: str = "authorization"
     #: VERIFIED_TOKEN_CACHE_SIZE: entries in the authorizer's verified-token cache (0 = off).
     verified_token_cache_size: int = 10_000
-    #: AUTHORIZER_RESPONSE_FORMAT: HTTP API payload 2.0 answers: ``simple`` (``isAuthorized``,
-    #: default) or ``iam`` (a policy document). REST and payload 1.0 always get a policy.
+    #: AUTHORIZER_RESPONSE_FORMAT: HTTP API payload 2.0 answers: ``simple`` (``isAuthorized``;
+    #: every refusal is a 403) or ``iam`` (a policy document; a bad token is a 401: the template's
+    #: choice). REST and payload 1.0 always get a policy.
     authorizer_response_format: str = "simple"
 
     # --- login protection -------------------------------------------------------------------
-    #: LOGIN_MAX_FAILURES: failed logins per user before throttling.
+    #: LOGIN_MAX_FAILURES: login attempts per username *and* source address per window (counted
+    #: before hashing); then 429 from that address only (``stores/throttle.py``).
     login_max_failures: int = 5
-    #: LOGIN_LOCKOUT_SECONDS: throttle window after too many failures, seconds.
+    #: LOGIN_LOCKOUT_SECONDS: the per-address attempt window, seconds (each username also has a
+    #: bucket of 20 attempts refilled at 100 an hour across all addresses: slowed, never locked).
     login_lockout_seconds: int = 300
+    #: PASSWORD_MIN_LENGTH: fewest characters (Unicode code points) of a newly chosen password,
+    #: 8-64 (NIST SP 800-63B; rev. 4 asks for 15 when the password is the only factor). See
+    #: ``auth_core.password_policy``, which also refuses common and repetitive passwords.
+    password_min_length: int = 8
+    #: PASSWORD_MAX_LENGTH: most characters of a newly chosen password, 64-1024 (NIST SP 800-63B:
+    #: permit at least 64).
+    password_max_length: int = 64
 
     # --- key fetching (appended by the keys owner) ------------------------------------------
     #: KEY_FETCH_STRATEGY: how key sets are read from Secrets Manager: ``lean`` (our SigV4-signed
@@ -237,6 +247,8 @@ class Settings:
             ),
             "login_max_failures": _int(e, "LOGIN_MAX_FAILURES", cls.login_max_failures, 1, 1000),
             "login_lockout_seconds": _int(e, "LOGIN_LOCKOUT_SECONDS", cls.login_lockout_seconds, 1, 86400),
+            "password_min_length": _int(e, "PASSWORD_MIN_LENGTH", cls.password_min_length, 8, 64),
+            "password_max_length": _int(e, "PASSWORD_MAX_LENGTH", cls.password_max_length, 64, 1024),
             "key_fetch_strategy": _choice(
                 e, "KEY_FETCH_STRATEGY", cls.key_fetch_strategy, ("auto", "sdk", "extension", "lean")
             ),
@@ -307,6 +319,8 @@ ENV_VARS: dict[str, str] = {
     "authorizer_response_format": "AUTHORIZER_RESPONSE_FORMAT",
     "login_max_failures": "LOGIN_MAX_FAILURES",
     "login_lockout_seconds": "LOGIN_LOCKOUT_SECONDS",
+    "password_min_length": "PASSWORD_MIN_LENGTH",
+    "password_max_length": "PASSWORD_MAX_LENGTH",
     "key_fetch_strategy": "KEY_FETCH_STRATEGY",
     "secrets_extension_port": "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
 }

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from auth_core.jwk import generate_signing_key
 from auth_core.keyset import KeyRecord, KeySet
@@ -112,8 +115,13 @@ class Stack:
             scopes=scopes,
             enabled=enabled,
         )
-        UserStore("users").create(user)
-        return user
+        return UserStore("users").create(user)
+
+    def user_id(self, username: str = "alice") -> str:
+        """The opaque ``sub`` of ``username``."""
+        found = UserStore("users").get(username)
+        assert found is not None
+        return found.user_id
 
     def add_client(
         self,
@@ -125,6 +133,9 @@ class Stack:
         enabled: bool = True,
         **overrides: Any,
     ) -> Client:
+        # These tests' clients grant their whole scope list when a request names none; the
+        # least-privilege default (no default scopes) has tests of its own.
+        overrides.setdefault("default_scopes", scopes)
         client = Client(
             client_id=client_id,
             secret_hash=hash_client_secret(secret) if secret else None,
@@ -193,3 +204,32 @@ def service(stack: Stack, clock: FakeClock, audit: RecordingAudit) -> TokenServi
 @pytest.fixture
 def issuers(clock: FakeClock) -> Any:
     return lambda ttl: AccessTokenIssuer(ISS, AUD, ttl, clock=clock)
+
+
+# ---------------------------------------------------------------- a moto server for races
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def atomic_call_action(self):  # one DynamoDB request at a time, as the real service behaves
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = atomic_call_action
+    port = _free_port()
+    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    srv.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.stop()
+        DynamoHandler.call_action = original

@@ -20,6 +20,9 @@ from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy
 from tests.functional.oauth.conftest import AUD, BACKEND_SECRET, ISS
 from tests.functional.oauth.helpers import body, form, password_request, poke_user
 
+#: the caller address of the sample events (events/issue_token_password.json)
+SOURCE = "203.0.113.10"
+
 
 @pytest.fixture
 def seeded(stack):
@@ -68,14 +71,14 @@ def test_password_grant_wrong_password_is_invalid_grant_and_counted(seeded, serv
         service.token(password_request(password="wrong"), issuers)
     assert info.value.reason == "bad_password"
     assert "LoginFailed" in audit.names()
-    assert service.throttle.check("alice") == 1
+    assert service.throttle.address_attempts("alice", SOURCE) == 1
 
 
 def test_unknown_user_is_the_same_invalid_grant(seeded, service, issuers):
     with pytest.raises(InvalidGrantError) as info:
         service.token(password_request(username="mallory"), issuers)
     assert info.value.error_code == "invalid_grant"
-    assert service.throttle.check("mallory") == 1
+    assert service.throttle.address_attempts("mallory", SOURCE) == 1
 
 
 def test_disabled_user_is_refused_after_password_check(seeded, service, issuers):
@@ -96,7 +99,7 @@ def test_lockout_refuses_even_the_right_password_then_expires(seeded, service, i
     assert "LoginThrottled" in audit.names()
     clock.advance(301)
     assert login(service, issuers)["token_type"] == "Bearer"
-    assert service.throttle.check("alice") == 0  # reset after success
+    assert service.throttle.address_attempts("alice", SOURCE) == 0  # reset after success
 
 
 def test_lockout_applies_to_unknown_usernames_too(seeded, service, issuers):
@@ -111,8 +114,8 @@ def test_throttle_item_does_not_store_the_username(seeded, service, issuers):
     with pytest.raises(InvalidGrantError):
         service.token(password_request(password="nope"), issuers)
     items = [i for i in seeded.scan("sessions") if i["pk"]["S"].startswith("throttle#")]
-    assert len(items) == 1
-    assert "alice" not in str(items)
+    assert len(items) == 2  # the per-username bucket and the (username, address) counter
+    assert "alice" not in str(items) and SOURCE not in str(items)
 
 
 def test_old_hash_parameters_are_upgraded_on_login(stack, service, issuers):
@@ -227,7 +230,8 @@ def test_client_credentials_refused_for_public_client(seeded, service, issuers):
 def test_issued_access_token_claims(seeded, service, issuers, clock):
     doc = login(service, issuers)
     claims = verify(seeded, doc["access_token"], clock)
-    assert claims.subject == "alice"
+    assert claims.subject == seeded.user_id("alice")  # opaque and immutable, not the username
+    assert claims.subject.startswith("u_")
     assert claims.client_id == "demo-spa"
     assert claims.scope == ("openid", "read", "write")
     assert claims.roles == ("user",)
@@ -251,7 +255,10 @@ def test_refresh_token_is_stored_only_as_hash(seeded, service, issuers):
 
 def test_throttle_window_restarts_after_expiry_even_if_item_lingers(seeded, service, clock):
     throttle = service.throttle
-    assert [throttle.record_failure("zoe") for _ in range(3)] == [1, 2, 3]
-    clock.advance(throttle.lockout_seconds)  # expired, but DynamoDB (and moto) may still return the item
-    assert throttle.check("zoe") == 0
-    assert throttle.record_failure("zoe") == 1
+    for _ in range(3):
+        throttle.take("zoe", SOURCE)
+    assert throttle.address_attempts("zoe", SOURCE) == 3
+    clock.advance(throttle.limits.window)  # expired, but DynamoDB (and moto) may still return the item
+    assert throttle.address_attempts("zoe", SOURCE) == 0
+    throttle.take("zoe", SOURCE)
+    assert throttle.address_attempts("zoe", SOURCE) == 1

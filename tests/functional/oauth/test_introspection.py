@@ -97,11 +97,10 @@ def test_active_access_token_metadata(introspection, pair, hint, audit):
         "active": True,
         "scope": claims["scope"],
         "client_id": "web-app",
-        "username": "alice",
         "token_type": "Bearer",
         "exp": claims["exp"],
         "iat": claims["iat"],
-        "sub": "alice",
+        "sub": claims["sub"],  # the user's opaque id (no username: it is not in the token)
         "aud": AUD,
         "iss": ISS,
         "jti": claims["jti"],
@@ -193,7 +192,9 @@ def test_cut_off_alone_ends_a_family_the_sweep_missed(introspection, service, pa
     sub# cut-off still make both of its tokens inactive."""
     clock.advance(10)
     poke_user(service.users.ddb, "alice", sessions_version=1)
-    service.revoker.revocations.set_user_cutoff("alice", int(clock() * 1000), max_token_lifetime=3600)
+    service.revoker.revocations.set_user_cutoff(
+        service.users.get("alice").user_id, int(clock() * 1000), max_token_lifetime=3600
+    )
     assert ask(introspection, pair["refresh_token"]) == INACTIVE
     assert ask(introspection, pair["access_token"]) == INACTIVE
 
@@ -211,7 +212,7 @@ def test_live_refresh_token_metadata(introspection, pair, hint):
         "token_type": "refresh_token",
         "exp": NOW + idle,  # idle expiry comes before the 30-day absolute one
         "iat": NOW,
-        "sub": "alice",
+        "sub": claims_of(pair["access_token"])["sub"],
         "username": "alice",
     }
     text = json.dumps(doc)
@@ -319,11 +320,12 @@ def test_authctl_registers_an_introspect_any_client(stack, introspection, pair, 
     assert ClientStore("clients", cache_ttl=0).get("rs2").introspect_any is True
     assert ask(introspection, pair["access_token"], client=("rs2", out["client_secret"]))["active"] is True
     # plain clients get no flag; a public client cannot have it
-    assert main(["clients", "create", "plain", "--confidential"]) == 0
+    assert main(["clients", "create", "plain", "--confidential"]) == 2  # grants are required now
+    assert main(["clients", "create", "plain", "--confidential", "--grants", "client_credentials"]) == 0
     capsys.readouterr()
     assert ClientStore("clients", cache_ttl=0).get("plain").introspect_any is False
     assert "introspect_any" not in stack.item("clients", {"client_id": {"S": "plain"}})
-    assert main(["clients", "create", "pub", "--introspect-any"]) == 2
+    assert main(["clients", "create", "pub", "--grants", "password", "--introspect-any"]) == 2
 
 
 @pytest.mark.parametrize(

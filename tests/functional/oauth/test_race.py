@@ -17,13 +17,11 @@ the window a rotation race lives in (GetItem ... sign ... TransactWriteItems).
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from auth_core import aws
 from auth_core.errors import InvalidGrantError
@@ -36,34 +34,6 @@ from tests.functional.oauth.conftest import FAST_HASHER, NOW, FakeClock, Stack, 
 from tests.functional.oauth.helpers import body, password_request, refresh_request
 
 THREADS = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def atomic_call_action(self):  # one DynamoDB request at a time, as the real service behaves
-        with lock:
-            return original(self)
-
-    DynamoHandler.call_action = atomic_call_action
-    port = _free_port()
-    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    srv.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.stop()
-        DynamoHandler.call_action = original
 
 
 @pytest.fixture

@@ -224,7 +224,7 @@ def test_session_entry_outlives_every_access_token_of_the_session(seeded, servic
     assert until == int(clock()) + settings.max_access_token_lifetime + MAX_CLOCK_LEEWAY
     assert all(until >= claims_of(t)["exp"] + settings.leeway for t in tokens)
     facts = service.revoker.revocations.facts(
-        subject="alice", session_id=sid, jti=claims_of(tokens[-1])["jti"]
+        subject=service.users.get("alice").user_id, session_id=sid, jti=claims_of(tokens[-1])["jti"]
     )
     assert facts.session_revoked
     # the newest token's jti too (tokens minted before access tokens carried sid relied on it)

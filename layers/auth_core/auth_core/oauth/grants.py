@@ -54,12 +54,12 @@ from auth_core.settings import Settings
 from auth_core.stores.clients import Client, ClientStore
 from auth_core.stores.revocations import RevocationStore
 from auth_core.stores.sessions import Family, RefreshRecord, SessionStore
-from auth_core.stores.throttle import LoginThrottle
+from auth_core.stores.throttle import LoginThrottle, ThrottleLimits
 from auth_core.stores.users import User, UserStore
+from auth_core.usernames import canonical_username
 
 __all__ = ["Issuer", "IssuerFactory", "SigningKeyProvider", "TokenPolicy", "TokenResult", "TokenService"]
 
-MAX_USERNAME = 128
 
 
 #: Longest wait for a cut-off's second to pass before signing: a cut-off is planned up to 2 s
@@ -206,8 +206,10 @@ class TokenService:
             revocations=RevocationStore(settings.require("revocations_table"), client=dynamodb, clock=clock),
             throttle=LoginThrottle(
                 sessions_table,
-                max_failures=settings.login_max_failures,
-                lockout_seconds=settings.login_lockout_seconds,
+                limits=ThrottleLimits(
+                    per_address=settings.login_max_failures,
+                    window=settings.login_lockout_seconds,
+                ),
                 client=dynamodb,
                 clock=clock,
             ),
@@ -259,31 +261,32 @@ class TokenService:
         client = self._client(request)
         if "password" not in client.grant_types:
             raise UnauthorizedClientError(reason="grant_not_allowed")
-        username = request.require("username")
         password = request.require("password")
-        if len(username) > MAX_USERNAME:
-            raise InvalidGrantError(reason="username_format")
-        try:
-            failures = self.throttle.check(username)
+        try:  # one identity per person: the canonical form (RFC 8265) is what is looked up
+            username = canonical_username(request.require("username"))
+        except InvalidRequestError as exc:
+            if exc.reason != "username_format":
+                raise
+            raise InvalidGrantError(reason="username_format") from None
+        try:  # before any hashing: a guess that is not counted is never checked
+            self.throttle.take(username, request.source_ip)
         except SlowDownError:
             self.audit.record("LoginThrottled", client_id=client.client_id)
             raise
         user = self._authenticate_user(username, password, client)
-        if failures:
-            self.throttle.reset(username)
+        self.throttle.succeeded(username, request.source_ip)
+        user = self.users.ensure_user_id(user)
         if self.hasher.needs_rehash(user.password_hash):
             self.users.set_password_hash(username, self.hasher.hash(password), expected=user.password_hash)
-        allowed = [
-            s
-            for s in user.scopes
-            if s in self.policy.scopes_supported and (not client.scopes or s in client.scopes)
-        ]
-        scope = resolve_scope(request.get("scope"), allowed)
+        # least privilege: what the user, the client and the deployment all allow; without a
+        # requested scope, only the client's default scopes
+        allowed = [s for s in user.scopes if s in self.policy.scopes_supported and s in client.scopes]
+        scope = resolve_scope(request.get("scope"), allowed, client.default_scopes)
         # A session exists only with a refresh token; its id is the access token's ``sid``.
         family_id = secrets.token_hex(16) if "refresh_token" in client.grant_types else None
         issued = self._issue(
             client,
-            subject=user.username,
+            subject=user.subject,
             scope=scope,
             roles=user.roles,
             issuers=issuers,
@@ -308,7 +311,7 @@ class TokenService:
         if not client.confidential or "client_credentials" not in client.grant_types:
             raise UnauthorizedClientError(reason="grant_not_allowed")
         allowed = [s for s in client.scopes if s in self.policy.scopes_supported]
-        scope = resolve_scope(request.get("scope"), allowed)
+        scope = resolve_scope(request.get("scope"), allowed, client.default_scopes)
         issued = self._issue(client, subject=client.client_id, scope=scope, roles=(), issuers=issuers)
         self.audit.record("ClientCredentialsIssued", client_id=client.client_id)
         return TokenResult(token_body(issued), "client_credentials")
@@ -366,7 +369,6 @@ class TokenService:
             else:
                 self.hasher.verify(password, user.password_hash)
         except InvalidGrantError as exc:
-            self.throttle.record_failure(username)
             self.audit.record("LoginFailed", client_id=client.client_id, reason=exc.reason)
             raise
         assert user is not None  # noqa: S101 - verify_dummy always raises
@@ -413,7 +415,7 @@ class TokenService:
         token_hash = hash_refresh_token(token)
         family = Family(
             family_id=family_id,
-            subject=user.username,
+            subject=user.subject,
             client_id=client.client_id,
             scope=scope,
             roles=user.roles,
@@ -431,7 +433,7 @@ class TokenService:
             token_hash=token_hash,
             family_id=family.family_id,
             client_id=client.client_id,
-            subject=user.username,
+            subject=user.subject,
             scope=scope,
             roles=user.roles,
             family_created_at=now,
@@ -441,6 +443,7 @@ class TokenService:
             idle_timeout=idle,
             generation=1,
             created_ms=now_ms,
+            username=user.username,
             sessions_version=user.sessions_version,
             privileges_version=user.privileges_version,
             client_epoch=client.sessions_epoch,

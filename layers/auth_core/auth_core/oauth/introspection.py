@@ -167,10 +167,8 @@ class IntrospectionService:
             "iss": claims.issuer,
             "jti": claims.jti,
         }
-        # A password-grant token names a user; a client_credentials token's subject is the client
-        # itself (and it has no session).
-        if claims.session_id is not None or claims.subject != claims.client_id:
-            body["username"] = claims.subject
+        # No "username" for access tokens: their sub is the user's opaque id (the username is not
+        # in the token, and may change); a refresh token's answer has it.
         if claims.session_id is not None:
             body["sid"] = claims.session_id
         if claims.roles:
@@ -206,7 +204,7 @@ class IntrospectionService:
             raise _Inactive("client_disabled")
         # What the refresh transaction's guards check: the user as the session knew them, and
         # no global cut-off since the session began.
-        user = self.users.get(record.subject)
+        user = self.users.get(record.user_key)
         if user is None or not user.enabled or user.sessions_version != record.sessions_version:
             raise _Inactive("user_logged_out")
         if self.revocations.global_cutoff_ms() > record.session_created_ms:
@@ -219,7 +217,7 @@ class IntrospectionService:
             "exp": min(record.expires_at, record.idle_expires_at),
             "iat": record.issued_at,
             "sub": record.subject,
-            "username": record.subject,  # refresh tokens come from the password grant only
+            "username": record.user_key,  # refresh tokens come from the password grant only
         }
 
     # ------------------------------------------------------------------ shared checks

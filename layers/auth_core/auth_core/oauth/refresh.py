@@ -192,7 +192,7 @@ class RefreshRotator:
                 at_exp=int(issued.expires_at),
                 guards=[
                     self.users.session_guard(
-                        record.subject,
+                        record.user_key,
                         sessions_version=record.sessions_version,
                         privileges_version=privileges_version,
                     ),
@@ -209,13 +209,12 @@ class RefreshRotator:
                 )
                 return RotationResult(body)
             if outcome.failed_guard == 0:
-                user = self.users.get(record.subject)
+                user = self.users.get(record.user_key)
                 if user is None or not user.enabled or user.sessions_version != record.sessions_version:
                     self._revoke_family(record.family_id, reason="user_inactive")
                     raise InvalidGrantError(reason="user_inactive")
-                # only the roles or scopes changed: re-derive them and try again (a user with no
-                # scope left keeps none: unlike a client's, a user's empty list means nothing)
-                scope = tuple(s for s in scope if s in user.scopes)
+                # only the roles or scopes changed: re-derive them and try again
+                scope = _narrow(scope, user.scopes)
                 roles, privileges_version = user.roles, user.privileges_version
                 continue
             if outcome.failed_guard == 1:
@@ -291,8 +290,5 @@ class RefreshRotator:
 
 
 def _narrow(scope: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
-    """``scope`` restricted to ``allowed`` (an empty ``allowed`` list restricts nothing: a client
-    or user registered without a scope list is, today, allowed every supported scope)."""
-    if not allowed:
-        return scope
+    """``scope`` restricted to ``allowed`` (an empty list allows nothing: least privilege)."""
     return tuple(s for s in scope if s in allowed)

@@ -120,11 +120,11 @@ class SessionRevoker:
             writes.append(self.revocations.jti_put(family.at_jti, family.at_exp))
         return writes
 
-    def revoke_all_families(self, username: str, *, reason: str) -> int:
-        """Revoke every active family of ``username``; returns how many this call revoked."""
+    def revoke_all_families(self, subject: str, *, reason: str) -> int:
+        """Revoke every active family of ``subject`` (a user id); returns how many this call revoked."""
         return sum(
             self.revoke_family(f.family_id, reason=reason)
-            for f in self.sessions.families_of(username)
+            for f in self.sessions.families_of(subject)
             if f.status == ACTIVE
         )
 
@@ -181,8 +181,13 @@ class SessionRevoker:
         if committed > cutoff:  # the write outlasted the margin: the cut-off follows it
             self.users.move_cutoff(username, committed)
             cutoff = committed
-        self.revocations.set_user_cutoff(username, cutoff, max_token_lifetime=self.max_token_lifetime)
-        return self.revoke_all_families(username, reason=reason)
+        # Tokens and sessions name the user by its opaque id; a user created before ids existed
+        # may still have sessions minted under its old subject (the username): end those too.
+        count = 0
+        for subject in dict.fromkeys(s for s in (user.subject, user.legacy_subject) if s):
+            self.revocations.set_user_cutoff(subject, cutoff, max_token_lifetime=self.max_token_lifetime)
+            count += self.revoke_all_families(subject, reason=reason)
+        return count
 
 def set_client_enabled(
     clients: ClientStore,

@@ -13,16 +13,24 @@ __all__ = ["format_scope", "resolve_scope"]
 _TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,128}")
 
 
-def resolve_scope(requested: str | None, allowed: Iterable[str]) -> tuple[str, ...]:
-    """The granted scope: ``requested`` if it is a subset of ``allowed``, else the allowed set.
+def resolve_scope(
+    requested: str | None, allowed: Iterable[str], default: Iterable[str] | None = None
+) -> tuple[str, ...]:
+    """The granted scope: ``requested`` if it is a subset of ``allowed``.
 
-    The result keeps ``allowed``'s order (stable tokens and responses).
+    Without ``scope`` in the request: ``default`` (restricted to ``allowed``) when given -- a
+    client's configured default scopes, none unless set: least privilege -- else everything
+    ``allowed`` (a refresh: the session's scope, RFC 6749 §6). The result keeps ``allowed``'s
+    order (stable tokens and responses).
 
     :raises InvalidScopeError: malformed, or asks for something not allowed.
     """
     allowed_t = tuple(dict.fromkeys(allowed))
     if requested is None:
-        return allowed_t
+        if default is None:
+            return allowed_t
+        wanted_default = set(default)
+        return tuple(s for s in allowed_t if s in wanted_default)
     wanted = requested.split(" ")
     if not all(_TOKEN.fullmatch(s) for s in wanted):
         raise InvalidScopeError(reason="scope_format")

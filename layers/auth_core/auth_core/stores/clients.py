@@ -1,10 +1,12 @@
 """The OAuth clients table (hash key ``client_id``) and client-secret hashing.
 
 Item: ``client_id`` S, ``secret_hash`` S (``sha256:<hex>``; absent for public clients),
-``grant_types`` L, ``scopes`` L, ``enabled`` BOOL, optional lifetime overrides
-``access_token_ttl`` / ``refresh_max_age`` / ``refresh_idle_timeout`` N, ``created_at`` N, and
-``introspect_any`` BOOL (optional, confidential clients only: may introspect tokens issued to
-other clients at ``/introspect``; see ``auth_core.oauth.introspection``).
+``grant_types`` L and ``scopes`` L (what the client may use: nothing unless listed),
+``default_scopes`` L (granted when a token request names no scope: none unless set), ``enabled``
+BOOL, optional lifetime overrides ``access_token_ttl`` / ``refresh_max_age`` /
+``refresh_idle_timeout`` N, ``created_at`` N, and ``introspect_any`` BOOL (optional, confidential
+clients only: may introspect tokens issued to other clients at ``/introspect``; see
+``auth_core.oauth.introspection``).
 
 Why SHA-256 and not Argon2id for client secrets: we generate them (``secrets.token_urlsafe(32)``,
 256 bits), so there is nothing to brute-force and a slow KDF would only add ~35 ms to every
@@ -66,6 +68,8 @@ class Client:
     refresh_max_age: int | None = None
     refresh_idle_timeout: int | None = None
     introspect_any: bool = False
+    #: granted when a token request names no scope (a subset of ``scopes``; none unless set)
+    default_scopes: tuple[str, ...] = ()
     #: bumped by every change; session writes check it (see the module docstring)
     version: int = 0
     #: bumped by every disable: a session minted under an older epoch is over, even if the
@@ -108,21 +112,29 @@ class ClientStore:
         return dynamodb(self._client)
 
     def get(self, client_id: str) -> Client | None:
-        """The client (cached for ``cache_ttl`` seconds, misses too), or ``None``.
+        """The client (cached for ``cache_ttl`` seconds), or ``None``.
+
+        Only clients that exist are cached: a miss is read again every time, so a client created
+        just after a lookup of its id works at once. Unknown ids are attacker-chosen, so they
+        never enter the cache (it holds real clients only, at most 1024, oldest evicted first);
+        the cost is one ``GetItem`` per lookup of an unknown id, which is what the first lookup
+        of any id always cost.
 
         :raises TemporarilyUnavailableError: DynamoDB failed.
         """
         now = self._clock()
         hit = self._cache.get(client_id)
-        if hit is not None and now - hit[0] < self._ttl:
+        if hit is not None and hit[1] is not None and now - hit[0] < self._ttl:
             return hit[1]
         response = run(self.ddb, "get_item", TableName=self.table, Key={"client_id": v_str(client_id)})
         item = response.get("Item")
         found = _decode(item) if item else None
         with self._lock:
-            if len(self._cache) > 1024:  # bounded: unknown ids are attacker-chosen
-                self._cache.clear()
-            self._cache[client_id] = (now, found)
+            self._cache.pop(client_id, None)
+            if found is not None:
+                while len(self._cache) >= 1024:  # bounded; only real clients get here
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[client_id] = (now, found)
         return found
 
     def invalidate(self) -> None:
@@ -138,6 +150,7 @@ class ClientStore:
             "client_id": v_str(client.client_id),
             "grant_types": v_strs(client.grant_types),
             "scopes": v_strs(client.scopes),
+            "default_scopes": v_strs(client.default_scopes),
             "enabled": v_bool(client.enabled),
             "created_at": v_int(int(self._wall())),
         }
@@ -234,4 +247,5 @@ def _decode(item: dict[str, Any]) -> Client:
         introspect_any=as_bool(item, "introspect_any"),
         version=as_int(item, "version"),
         sessions_epoch=as_int(item, "sessions_epoch"),
+        default_scopes=as_strs(item, "default_scopes"),
     )

@@ -106,10 +106,17 @@ class RefreshRecord:
     grace_until: int = 0
     grace_blob: str = ""
     grace_origin: str = ""
+    #: the users-table key of the owner (its canonical username) for the refresh's user check;
+    #: ``subject`` is the owner's opaque user id (records from before ids: both the username)
+    username: str = ""
 
     @property
     def pk(self) -> str:
         return f"rt#{self.token_hash}"
+
+    @property
+    def user_key(self) -> str:
+        return self.username or self.subject
 
     @property
     def session_created_ms(self) -> int:
@@ -414,6 +421,8 @@ def _record_item(r: RefreshRecord) -> Item:
         "privileges_version": v_int(r.privileges_version),
         "client_epoch": v_int(r.client_epoch),
     }
+    if r.username:
+        item["username"] = v_str(r.username)
     if r.parent:
         item["parent"] = v_str(r.parent)
     if r.grace_blob:
@@ -448,4 +457,5 @@ def _record(item: Item) -> RefreshRecord:
         grace_until=as_int(item, "grace_until"),
         grace_blob=as_str(item, "grace_blob"),
         grace_origin=as_str(item, "grace_origin"),
+        username=as_str(item, "username"),
     )

@@ -1,7 +1,9 @@
-"""The users table (hash key ``username``).
+"""The users table (hash key ``username``, always the canonical form: ``auth_core.usernames``).
 
-Item: ``username`` S, ``password_hash`` S (Argon2id PHC), ``roles`` L, ``scopes`` L, ``enabled``
-BOOL, ``created_at`` / ``updated_at`` N, and the two versions every session write re-checks:
+Item: ``username`` S, ``user_id`` S (the opaque, immutable, never-reused id that tokens carry as
+``sub``: sessions and revocations are keyed by it, so a username can change and can never equal a
+client id), ``password_hash`` S (Argon2id PHC), ``roles`` L, ``scopes`` L, ``enabled`` BOOL,
+``created_at`` / ``updated_at`` N, and the two versions every session write re-checks:
 
 ``sessions_version`` N
     bumped, in the same write, by everything that ends a user's sessions (password change,
@@ -16,12 +18,15 @@ BOOL, ``created_at`` / ``updated_at`` N, and the two versions every session writ
     the revocations table's ``sub#`` mirror), and an issuer signs nothing for this user with an
     earlier ``iat``. Older items have ``tokens_valid_after`` in seconds, still read.
 
-Absent numbers read as 0, so items written before these fields existed keep working.
+Absent numbers read as 0, so items written before these fields existed keep working. A user
+created before ``user_id`` existed gets one at its next login (:meth:`UserStore.ensure_user_id`),
+remembering its old subject (the username) in ``legacy_subject`` so that ending its sessions also
+ends those minted under the old subject (``oauth.revocation``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +45,7 @@ from auth_core.stores._dynamo import (
     v_str,
     v_strs,
 )
+from auth_core.usernames import new_user_id
 
 __all__ = ["User", "UserStore"]
 
@@ -55,6 +61,15 @@ class User:
     created_at: int = 0
     sessions_version: int = 0
     privileges_version: int = 0
+    #: the token ``sub``: opaque and immutable (empty only for users created before it existed)
+    user_id: str = ""
+    #: the subject sessions were minted under before this user got a ``user_id`` (the username)
+    legacy_subject: str = ""
+
+    @property
+    def subject(self) -> str:
+        """What tokens, sessions and revocations call this user."""
+        return self.user_id or self.username
 
     @property
     def not_before(self) -> int:
@@ -77,14 +92,16 @@ class UserStore(TableStore):
         found = item.get("Item")
         return _decode(found) if found else None
 
-    def create(self, user: User) -> None:
-        """Insert a new user.
+    def create(self, user: User) -> User:
+        """Insert a new user (a fresh ``user_id`` unless one is given); returns it as stored.
 
         :raises InvalidRequestError: the username is taken.
         """
         now = int(self._clock())
+        user_id = user.user_id or new_user_id()
         item = {
             "username": v_str(user.username),
+            "user_id": v_str(user_id),
             "password_hash": v_str(user.password_hash),
             "roles": v_strs(user.roles),
             "scopes": v_strs(user.scopes),
@@ -104,6 +121,42 @@ class UserStore(TableStore):
         )
         if done is None:
             raise InvalidRequestError("user exists", reason="user_exists")
+        return _decode(item)
+
+    def ensure_user_id(self, user: User) -> User:
+        """``user`` with a ``user_id``, assigning one (once, conditionally) to a user created
+        before ids existed; its old subject is kept in ``legacy_subject``.
+
+        :raises TemporarilyUnavailableError: DynamoDB failed.
+        """
+        if user.user_id:
+            return user
+        done = put_or_conflict(
+            self.ddb,
+            "update_item",
+            TableName=self.table,
+            Key=self.key(user.username),
+            UpdateExpression="SET user_id = :id, legacy_subject = :old",
+            ConditionExpression="attribute_exists(username) AND attribute_not_exists(user_id)",
+            ExpressionAttributeValues={":id": v_str(new_user_id()), ":old": v_str(user.username)},
+            ReturnValues="ALL_NEW",
+        )
+        if done is not None:
+            return _decode(done["Attributes"])
+        fresh = self.get(user.username)  # assigned concurrently (or the user is gone)
+        return fresh if fresh is not None else user
+
+    def all_users(self) -> Iterator[User]:
+        """Every user (a scan; operator tooling only)."""
+        kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
+        while True:
+            page = run(self.ddb, "scan", **kwargs)
+            for item in page.get("Items", []):
+                yield _decode(item)
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            kwargs["ExclusiveStartKey"] = last
 
     def _update(self, username: str, expression: str, values: dict[str, Any], condition: str = "") -> bool:
         cond = "attribute_exists(username)" + (f" AND {condition}" if condition else "")
@@ -269,4 +322,6 @@ def _decode(found: dict[str, Any]) -> User:
         created_at=as_int(found, "created_at"),
         sessions_version=as_int(found, "sessions_version"),
         privileges_version=as_int(found, "privileges_version"),
+        user_id=as_str(found, "user_id"),
+        legacy_subject=as_str(found, "legacy_subject"),
     )
