@@ -26,6 +26,8 @@ from tests.conftest import load_event
 from tests.functional.deadline.conftest import REMAINING, Hung, RunningOutContext
 from tests.functional.deadline.test_http_functions import _free_port
 
+pytestmark = pytest.mark.slow  # hung endpoints, waited for: skipped by make test-fast
+
 ISSUER = "https://auth.example.com"
 AUDIENCE = "https://api.example.com"
 JWKS_SECRET = "jwt-auth/public-jwks"

@@ -16,6 +16,8 @@ from auth_core import aws, deadline
 from auth_core.aws_json import AwsDeadlineError, AwsJsonClient, AwsServiceError, AwsTransportError, DynamoDB
 from tests.functional.deadline.conftest import REMAINING, Hung, RunningOutContext
 
+pytestmark = pytest.mark.slow  # hung endpoints, waited for: skipped by make test-fast
+
 BUDGET = REMAINING - deadline.MARGIN
 
 

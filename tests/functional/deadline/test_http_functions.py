@@ -27,7 +27,10 @@ from tests.functional.deadline.conftest import REMAINING, Hung, RunningOutContex
 from tests.functional.oauth.conftest import AUD, BACKEND_SECRET, ISS, NOW, TABLES, create_tables
 from tests.functional.oauth.helpers import sample_event
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:No application metrics to publish"),
+    pytest.mark.slow,  # hung endpoints, waited for: skipped by make test-fast
+]
 
 
 def _free_port() -> int:

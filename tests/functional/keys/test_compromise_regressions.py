@@ -24,6 +24,8 @@ from auth_core.tokens import AccessTokenIssuer, AccessTokenVerifier, ClaimsPolic
 from tests.functional.keys.conftest import POLICY, KeysEnv
 from tests.functional.keys.rotation_harness import PUBLIC_SECRET, SIGNING_SECRET, start_rotation
 
+pytestmark = pytest.mark.slow  # every interleaving of key operations: skipped by make test-fast
+
 ISSUER = "https://issuer.example"
 
 

@@ -32,6 +32,8 @@ from tests.functional.keys.rotation_harness import (
     start_rotation,
 )
 
+pytestmark = pytest.mark.slow  # every interleaving of key operations: skipped by make test-fast
+
 ISSUER = "https://issuer.example"
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 

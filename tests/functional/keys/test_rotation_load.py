@@ -21,6 +21,8 @@ from auth_core.tokens import AccessTokenIssuer, AccessTokenVerifier, ClaimsPolic
 from tests.functional.keys.rotation_harness import PUBLIC_SECRET, SIGNING_SECRET, route_rotation_invokes
 from tests.unit.keys.fakes import CountingFetch
 
+pytestmark = pytest.mark.slow  # rotation under load: skipped by make test-fast
+
 ISSUER = "https://issuer.example"
 CACHE_TTL = 5
 TOKEN_TTL = 15

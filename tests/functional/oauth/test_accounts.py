@@ -79,6 +79,7 @@ def test_unlock_and_a_new_password_clear_every_throttle(seeded, service, issuers
     assert body(service.token(from_address("198.51.100.66"), issuers))["access_token"]
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(guesses=st.integers(min_value=1, max_value=24), threads=st.integers(min_value=2, max_value=8))
 def test_concurrent_guesses_never_hash_more_than_the_limit(remote_throttle, guesses, threads) -> None:

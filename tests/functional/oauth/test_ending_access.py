@@ -50,6 +50,29 @@ def refused(service: TokenService, token: str) -> str | None:
     return facts.reason(c["iat"])
 
 
+RS_SECRET = "resource-server-secret-0123456789abcdef"
+
+
+def resource_server(stack: Any, service: TokenService, clock: Any) -> tuple[Any, str]:
+    """An introspection service and a resource server client (``rs``) allowed to use it on any token."""
+    from auth_core.jwk import JWKSet
+    from auth_core.oauth.introspection import IntrospectionService
+    from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy
+    from tests.functional.oauth.conftest import AUD, ISS
+
+    stack.add_client("rs", secret=RS_SECRET, grants=("client_credentials",), introspect_any=True)
+    introspection = IntrospectionService(
+        clients=service.clients,
+        sessions=service.sessions,
+        revocations=service.revoker.revocations,
+        users=service.users,
+        verifier=AccessTokenVerifier(ClaimsPolicy(ISS, AUD), JWKSet.from_dict(stack.jwks), clock=clock),
+        clock=clock,
+    )
+    return introspection, RS_SECRET
+
+
+
 def login(service: TokenService, issuers: Any, **extra: str) -> dict[str, Any]:
     return body(service.token(password_request(**extra), issuers))
 
@@ -240,21 +263,7 @@ def test_introspection_of_a_session_ended_by_a_client_disable_and_enable(
     seeded, stack, service, issuers, clock
 ) -> None:
     """Review finding: introspection said active: true while the refresh itself would fail."""
-    from auth_core.jwk import JWKSet
-    from auth_core.oauth.introspection import IntrospectionService
-    from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy
-    from tests.functional.oauth.conftest import AUD, ISS
-
-    secret = "resource-server-secret-0123456789abcdef"
-    stack.add_client("rs", secret=secret, grants=("client_credentials",), introspect_any=True)
-    introspection = IntrospectionService(
-        clients=service.clients,
-        sessions=service.sessions,
-        revocations=service.revoker.revocations,
-        users=service.users,
-        verifier=AccessTokenVerifier(ClaimsPolicy(ISS, AUD), JWKSet.from_dict(stack.jwks), clock=clock),
-        clock=clock,
-    )
+    introspection, secret = resource_server(stack, service, clock)
     rt = login(service, issuers)["refresh_token"]
 
     def ask() -> bool:
@@ -279,21 +288,7 @@ def test_introspection_of_a_session_ended_by_a_client_disable_and_enable(
 def test_a_disabled_client_is_refused_at_introspection_even_when_cached(
     seeded, stack, service, clock
 ) -> None:
-    from auth_core.jwk import JWKSet
-    from auth_core.oauth.introspection import IntrospectionService
-    from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy
-    from tests.functional.oauth.conftest import AUD, ISS
-
-    secret = "resource-server-secret-0123456789abcdef"
-    stack.add_client("rs", secret=secret, grants=("client_credentials",), introspect_any=True)
-    introspection = IntrospectionService(
-        clients=service.clients,
-        sessions=service.sessions,
-        revocations=service.revoker.revocations,
-        users=service.users,
-        verifier=AccessTokenVerifier(ClaimsPolicy(ISS, AUD), JWKSet.from_dict(stack.jwks), clock=clock),
-        clock=clock,
-    )
+    introspection, secret = resource_server(stack, service, clock)
     request = form({"token": "x" * 43}, basic=("rs", secret))
     introspection.introspect(request)  # this container has now cached "rs" as enabled
     ClientStore("clients").set_enabled("rs", False)  # disabled from another container (authctl)

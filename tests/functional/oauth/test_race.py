@@ -33,6 +33,8 @@ from auth_core.oauth.refresh import hash_refresh_token
 from tests.functional.oauth.conftest import FAST_HASHER, NOW, FakeClock, Stack, create_tables
 from tests.functional.oauth.helpers import body, password_request, refresh_request
 
+pytestmark = pytest.mark.slow  # concurrent refreshes over a threaded moto server: skipped by make test-fast
+
 THREADS = 20
 
 

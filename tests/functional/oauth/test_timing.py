@@ -16,6 +16,8 @@ from auth_core.oauth.grants import TokenService
 from auth_core.passwords import PasswordHasher
 from tests.functional.oauth.helpers import password_request
 
+pytestmark = pytest.mark.slow  # a timing measurement (Argon2id at production cost): skipped by make test-fast
+
 RUNS = 11
 
 
