@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 
 from auth_core.discovery import (
@@ -22,7 +21,7 @@ from auth_core.discovery import (
     etag_matches,
     openid_configuration,
 )
-from auth_core.http import HttpFunction, resolve_issuer
+from auth_core.http import HttpFunction, Response, resolve_issuer
 from auth_core.keystore import PublicKeyStore
 from auth_core.settings import Settings
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_lambda_powertools.event_handler import Response
-
 from auth_core.errors import TokenError
-from auth_core.http import NO_STORE, HttpFunction, json_response
+from auth_core.http import NO_STORE, HttpFunction, Response, json_response
 
 fn = HttpFunction.create("me")
 app, logger = fn.app, fn.logger

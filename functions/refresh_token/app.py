@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 
-from aws_lambda_powertools.event_handler import Response
-
-from auth_core.http import HttpFunction, token_response
+from auth_core.http import HttpFunction, Response, token_response
 from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.oauth.factories import run_token_operation, token_service
 from auth_core.oauth.grants import TokenService

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from aws_lambda_powertools.event_handler import Response
-
-from auth_core.http import NO_STORE, HttpFunction, json_response, resolve_issuer
+from auth_core.http import NO_STORE, HttpFunction, Response, json_response, resolve_issuer
 from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.oauth.factories import revocation_service
 from auth_core.oauth.request import parse_request

@@ -25,8 +25,10 @@ it, so the 503 is ours -- with ``Retry-After``, a log line and a metric -- and n
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from auth_core import deadline
@@ -40,12 +42,13 @@ from auth_core.errors import (
 )
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response
 
 __all__ = [
     "NOT_POST",
     "NO_STORE",
     "HttpFunction",
+    "Response",
     "error_body",
     "json_response",
     "method_not_allowed",
@@ -53,6 +56,59 @@ __all__ = [
     "resolve_issuer",
     "token_response",
 ]
+
+_EVENT_HANDLER = "aws_lambda_powertools.event_handler"
+
+
+def _api_gateway() -> ModuleType:
+    """Powertools' ``event_handler.api_gateway`` (``APIGatewayHttpResolver``, ``Response``) alone.
+
+    Importing any ``event_handler`` submodule first runs the package's ``__init__``, which imports
+    every resolver (AppSync, AppSync Events, Bedrock agents, VPC Lattice, ALB, function URLs...):
+    ~40 ms of every HTTP function's cold start for classes they never use. So the package object
+    is registered without running its ``__init__``. A name looked up on it is a submodule
+    (``from aws_lambda_powertools.event_handler import content_types``, as Powertools itself does),
+    or else one the ``__init__`` defines (``... import AppSyncResolver`` anywhere): the first such
+    lookup runs that ``__init__`` then, so every other import keeps working unchanged.
+    """
+    module = sys.modules.get(f"{_EVENT_HANDLER}.api_gateway")
+    if module is not None:
+        return module
+    if _EVENT_HANDLER not in sys.modules:
+        import importlib  # noqa: PLC0415 - only on the first call
+        import importlib.util  # noqa: PLC0415
+
+        spec = importlib.util.find_spec(_EVENT_HANDLER)
+        if spec is None or spec.loader is None:
+            raise ImportError(_EVENT_HANDLER)
+        package = importlib.util.module_from_spec(spec)  # __path__ set, __init__ not run
+        loader = spec.loader
+
+        def complete(name: str) -> Any:
+            try:
+                return importlib.import_module(f"{_EVENT_HANDLER}.{name}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{_EVENT_HANDLER}.{name}":
+                    raise
+            del package.__dict__["__getattr__"]
+            loader.exec_module(package)  # the real __init__, now (submodules already loaded stay)
+            return getattr(package, name)
+
+        package.__getattr__ = complete  # type: ignore[method-assign]  # PEP 562
+        sys.modules[_EVENT_HANDLER] = package
+        setattr(sys.modules["aws_lambda_powertools"], "event_handler", package)  # noqa: B010
+    import aws_lambda_powertools.event_handler.api_gateway as api_gateway  # noqa: PLC0415
+
+    return api_gateway
+
+
+def __getattr__(name: str) -> Any:
+    # ``from auth_core.http import Response`` in the HTTP functions, without making this module
+    # (which the authorizer imports for ``resolve_issuer``) import Powertools itself.
+    if name in {"Response", "APIGatewayHttpResolver"}:
+        return getattr(_api_gateway(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: RFC 6749 §5.1: token responses must not be cached.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -63,9 +119,7 @@ UNAVAILABLE_RETRY_AFTER = "5"
 
 def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
     """A JSON ``Response`` with compact encoding."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
-
-    return Response(
+    return _api_gateway().Response(
         status_code=status,
         content_type="application/json",
         body=json.dumps(body, separators=(",", ":")),
@@ -169,9 +223,9 @@ NOT_POST = ["GET", "PUT", "PATCH", "DELETE"]
 
 def token_response(body: str) -> Response:
     """200 with an already-serialised token body (sent byte for byte) and ``no-store``."""
-    from aws_lambda_powertools.event_handler import Response  # noqa: PLC0415
-
-    return Response(status_code=200, content_type="application/json", body=body, headers=dict(NO_STORE))
+    return _api_gateway().Response(
+        status_code=200, content_type="application/json", body=body, headers=dict(NO_STORE)
+    )
 
 
 def method_not_allowed() -> Response:
@@ -207,11 +261,9 @@ class HttpFunction:
     @classmethod
     def create(cls, service: str, *, post_only: Iterable[str] = ()) -> HttpFunction:
         """Build the resolver, Logger and Metrics for ``service`` and register the error mapping."""
-        from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415
-
         from auth_core.observability import get_logger, get_metrics  # noqa: PLC0415
 
-        fn = cls(APIGatewayHttpResolver(), get_logger(service), get_metrics(service=service))
+        fn = cls(_api_gateway().APIGatewayHttpResolver(), get_logger(service), get_metrics(service=service))
         register_error_handlers(fn.app, fn.logger, fn.metrics)
         for path in post_only:
             fn.app.route(path, method=NOT_POST)(method_not_allowed)

@@ -208,3 +208,30 @@ def test_public_key_store_hot_path_survives_clear(signed: tuple[str, JWKSet]) ->
     with pytest.raises(UnknownKeyError):
         store.get_verification_key("nope")
     assert calls == ["AWSCURRENT"] * 3  # one rate-limited refetch for the unknown kid
+
+
+# --------------------------------------------------------------------------- HTTP functions' imports
+def test_http_functions_import_only_the_api_gateway_resolver() -> None:
+    """``auth_core.http`` loads Powertools' ``event_handler.api_gateway`` without the package's
+    ``__init__`` (every resolver: AppSync, Bedrock, VPC Lattice...); any other name of that
+    package still imports, on first use."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from auth_core.http import HttpFunction, Response\n"
+        "fn = HttpFunction.create('probe')\n"
+        "assert Response(status_code=200, body='x').status_code == 200\n"
+        "eh = 'aws_lambda_powertools.event_handler'\n"
+        "assert not any(m.startswith(eh + '.') and m.split('.')[2] in\n"
+        "    ('appsync', 'bedrock_agent', 'vpc_lattice', 'events_appsync', 'http_resolver')\n"
+        "    for m in sys.modules), sorted(m for m in sys.modules if m.startswith(eh))\n"
+        "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, AppSyncResolver\n"
+        "from aws_lambda_powertools.event_handler import content_types\n"
+        "assert APIGatewayHttpResolver is type(fn.app) and AppSyncResolver.__name__ == 'AppSyncResolver'\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
