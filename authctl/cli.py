@@ -63,12 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="group", required=True)
     for name in GROUPS:
+        # a group that does not import is a broken install: say so and stop (never drop its commands)
         try:
             module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+        except Exception as exc:
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+            raise SystemExit(f"authctl: error: command group {name} failed to import ({reason})") from exc
         module.register(sub)
     return parser
 

@@ -3,7 +3,7 @@
 Python's :func:`base64.urlsafe_b64decode` is lenient in every way an attacker likes: it accepts
 ``+`` and ``/``, padding, excess padding, and non-zero unused trailing bits, so several strings
 decode to the same bytes. A JWS verifier must accept exactly one spelling per byte string,
-otherwise caches, deny lists or logs keyed on token text are bypassed (security catalog T-B64-*).
+otherwise caches, deny lists or logs keyed on token text are bypassed (docs/threat-model.md T-B64-1..6).
 
 The check is split so the verifier's hot path can do the alphabet test once with a precompiled
 regex over the whole token and then only the cheap per-segment checks here.

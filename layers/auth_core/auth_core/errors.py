@@ -101,7 +101,7 @@ class KeyFormatError(KeyStoreError):
 class RotationError(KeyStoreError):
     """A key-rotation step was refused or failed its checks (wrong stage, step out of order,
     probe token not verifiable). Fails the rotation Lambda so Secrets Manager retries it; the
-    secrets are left as they were (appended by the keys owner)."""
+    secrets are left as they were."""
 
     reason = "rotation"
 
@@ -110,8 +110,7 @@ class RevocationStoreError(AuthError):
     """The revocation deny list could not be read (DynamoDB failed or throttled).
 
     The authorizer fails closed *and loud*: this maps to a 500 from API Gateway and an ERROR log
-    with a metric, never to an Allow and never to a 401 that would hide the outage from alarms
-    (appended by the authorizer owner).
+    with a metric, never to an Allow and never to a 401 that would hide the outage from alarms.
     """
 
     reason = "revocation_store_unavailable"

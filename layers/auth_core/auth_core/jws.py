@@ -1,8 +1,8 @@
 """Compact JWS (RFC 7515): where tokens are **signed** and where their signature is **verified**.
 
 Only the compact serialization with a base64url payload is supported; everything else is
-refused before any cryptography runs. Checks follow the reference order of the security
-catalog (§1, derived from RFC 7515 §5.2, RFC 7519 §7.2, RFC 9068 §4):
+refused before any cryptography runs. Checks follow this order (derived from RFC 7515 §5.2,
+RFC 7519 §7.2, RFC 9068 §4; threats by id in docs/threat-model.md):
 
 1. size cap (:data:`MAX_TOKEN_LENGTH`), ASCII, exactly three non-empty base64url segments;
 2. header: canonical base64url, strict UTF-8, strict JSON object (no duplicates, NaN, BOM...);

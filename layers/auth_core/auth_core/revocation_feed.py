@@ -16,7 +16,7 @@ longest access-token lifetime, see :mod:`auth_core.stores.revocations`) and asks
   drops expired entries and bounds what a missed change could cost);
 * a feed that cannot be read for ``max_staleness`` seconds fails closed: every check raises
   :class:`~auth_core.errors.RevocationStoreError` (the authorizer answers 500, never Allow; the
-  token functions 503) until a read succeeds again.
+  token functions 503) until a read succeeds again (docs/threat-model.md T-REV-1).
 
 Incremental reads re-read an ``overlap`` before the previous read's start, to cover the GSI's
 propagation delay and skew between writers' clocks (``changed_ms`` is the writer's clock).

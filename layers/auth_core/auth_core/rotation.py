@@ -23,7 +23,7 @@ been signed yet, so there is nothing to protect (this is how a fresh deploy boot
 Emergency revocation (:func:`revoke_kids`, :func:`revoke_all`) removes keys at once and
 remembers their kids in the key set's ``revoked`` list (until every token they may have signed
 has expired), so every later operation re-asserts them. Revoking the ``active`` key also
-replaces ``next``: its private half sat in the same secret.
+replaces ``next``: its private half sat in the same secret (docs/threat-model.md T-KEY-10).
 
 Everything here is deterministic given ``now``, ``generate`` and ``random_bytes``; Secrets
 Manager is handled by :mod:`auth_core.secrets_rotation`.

@@ -181,7 +181,7 @@ class Settings:
     #: permit at least 64).
     password_max_length: int = 64
 
-    # --- key fetching (appended by the keys owner) ------------------------------------------
+    # --- key fetching -----------------------------------------------------------------------
     #: KEY_FETCH_STRATEGY: how key sets are read from Secrets Manager: ``lean`` (our SigV4-signed
     #: ``GetSecretValue`` over ``http.client``, no boto3 import), ``extension`` (the Parameters and
     #: Secrets Lambda Extension over localhost), ``sdk`` (boto3) or ``auto`` (extension when its

@@ -1,5 +1,7 @@
 """Usernames: one identity per person (RFC 8265, PRECIS ``UsernameCaseMapped``).
 
+See docs/threat-model.md T-ACC-3 (username confusables).
+
 ``alice``, ``Alice`` and fullwidth ``ａｌｉｃｅ`` are the same person; ``alice `` (a trailing space), a
 control character or a zero-width joiner are not usernames at all. Every username is enforced
 with the ``UsernameCaseMapped`` profile (width mapping, case folding, NFC, the IdentifierClass

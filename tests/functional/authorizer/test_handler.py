@@ -1,5 +1,5 @@
 """The authorizer handler end to end over moto: every format x every outcome, the Bearer and
-API Gateway cases of security catalog §3.11, the time cases of §3.7, revocation, and failures
+API Gateway cases of docs/threat-model.md (T-HTTP, T-AWS), the time cases (T-TIME), revocation, and failures
 that must be 500s (never Allow, never a disguised 401)."""
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def test_context_is_flat_for_iam_and_json_for_simple(world: World, monkeypatch: 
     assert token not in json.dumps([rest, simple])  # T-AWS-6
 
 
-# ------------------------------------------------------------------ §3.11 Bearer grammar
+# ------------------------------------------------------------------ T-HTTP Bearer grammar
 @pytest.mark.parametrize(
     ("template", "outcome"),
     [
@@ -209,7 +209,7 @@ def test_configured_identity_header(world: World, monkeypatch: pytest.MonkeyPatc
     assert world.outcome(event) == "allow"
 
 
-# ------------------------------------------------------------------ §3.7 time claims
+# ------------------------------------------------------------------ T-TIME time claims
 @pytest.mark.parametrize(
     ("payload", "outcome"),
     [

@@ -190,6 +190,7 @@ def test_incremental_reads_ask_only_for_recent_changes(
 
 # ------------------------------------------------------------------ failing closed
 def test_first_read_failing_refuses_every_token(counting: Counting, feed: RevocationFeed) -> None:
+    """docs/threat-model.md T-REV-1."""
     counting.fail = True
     with pytest.raises(RevocationStoreError):
         check(feed)
@@ -198,6 +199,7 @@ def test_first_read_failing_refuses_every_token(counting: Counting, feed: Revoca
 def test_a_failing_feed_is_served_until_max_staleness_then_refuses(
     counting: Counting, feed: RevocationFeed, clocks: Clocks
 ) -> None:
+    """docs/threat-model.md T-REV-1."""
     assert check(feed) is None
     counting.fail = True
     clocks.advance(29)
@@ -211,6 +213,7 @@ def test_a_failing_feed_is_served_until_max_staleness_then_refuses(
 
 
 def test_a_missing_table_fails_closed(ddb: Any, clocks: Clocks) -> None:
+    """docs/threat-model.md T-REV-1."""
     feed = RevocationFeed(RevocationStore("no-such-table", client=ddb), clock=lambda: clocks.mono)
     with pytest.raises(RevocationStoreError):
         check(feed)
@@ -218,7 +221,10 @@ def test_a_missing_table_fails_closed(ddb: Any, clocks: Clocks) -> None:
 
 # ------------------------------------------------------------------ through the authorizer
 def test_a_cached_token_of_a_revoked_key_is_refused_within_the_feed_interval(world, decision_lines) -> None:
-    """The verified-token cache used to serve a token until its own exp, whatever happened to its key."""
+    """docs/threat-model.md T-KEY-10.
+
+    The verified-token cache used to serve a token until its own exp, whatever happened to its key.
+    """
     from tests.functional.authorizer.conftest import build_event
 
     event = build_event("rest_token", "GET", "/orders", "GET /orders", f"Bearer {world.mint(jti='j-key')}")

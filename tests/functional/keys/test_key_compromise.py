@@ -332,6 +332,7 @@ def test_feed_write_failure_repaired_by_rotation(keys_env):
 
 # --------------------------------------------------------------------------- what a revocation does
 def test_revoke_active_replaces_next_and_writes_the_feed(keys_env):
+    """docs/threat-model.md T-KEY-10."""
     before = _bootstrap(keys_env)
     issuer = AccessTokenIssuer(ISSUER, "api", 900, clock=keys_env.clock)
     forged = issuer.issue(before.next.key, subject="attacker", client_id="c", scope=["read"])  # type: ignore[arg-type]
@@ -352,6 +353,7 @@ def test_revoke_active_replaces_next_and_writes_the_feed(keys_env):
 
 
 def test_revoke_all(keys_env):
+    """docs/threat-model.md T-KEY-10."""
     _bootstrap(keys_env)
     keys_env.rotator().rotate_direct(SIGNING_SECRET)  # active, next and a retired key
     before = _current(keys_env)
@@ -404,6 +406,7 @@ def test_revoked_kid_is_remembered_until_its_tokens_expired(keys_env):
 
 
 def test_retired_keys_lose_their_private_half_and_the_public_jwks_is_unchanged(keys_env):
+    """docs/threat-model.md T-KEY-10."""
     before = _bootstrap(keys_env)
     keys_env.rotator().rotate_direct(SIGNING_SECRET)
     after = _current(keys_env)

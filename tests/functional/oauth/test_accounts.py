@@ -40,7 +40,10 @@ def from_address(address: str, **params: str) -> Any:
 
 # ---------------------------------------------------------------- 1. no lock-out of others
 def test_a_flood_from_one_address_does_not_lock_the_owner_out_elsewhere(seeded, service, issuers) -> None:
-    """It used to: five wrong passwords made the right one answer 429 for everyone, for 300 s."""
+    """docs/threat-model.md T-ACC-2.
+
+    It used to: five wrong passwords made the right one answer 429 for everyone, for 300 s.
+    """
     for _ in range(5):
         with pytest.raises(InvalidGrantError):
             service.token(from_address("198.51.100.66", password="guess-guess"), issuers)
@@ -52,6 +55,7 @@ def test_a_flood_from_one_address_does_not_lock_the_owner_out_elsewhere(seeded, 
 
 
 def test_a_distributed_guesser_is_slowed_not_handed_a_lockout(seeded, service, issuers, clock) -> None:
+    """docs/threat-model.md T-ACC-2."""
     limits = service.throttle.limits
     allowed = 0
     for i in range(limits.user_burst + 10):  # one guess from each of many addresses
@@ -69,6 +73,7 @@ def test_a_distributed_guesser_is_slowed_not_handed_a_lockout(seeded, service, i
 
 
 def test_unlock_and_a_new_password_clear_every_throttle(seeded, service, issuers, capsys) -> None:
+    """docs/threat-model.md T-ACC-2."""
     for _ in range(5):
         with pytest.raises(InvalidGrantError):
             service.token(from_address("198.51.100.66", password="guess-guess"), issuers)
@@ -83,7 +88,9 @@ def test_unlock_and_a_new_password_clear_every_throttle(seeded, service, issuers
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(guesses=st.integers(min_value=1, max_value=24), threads=st.integers(min_value=2, max_value=8))
 def test_concurrent_guesses_never_hash_more_than_the_limit(remote_throttle, guesses, threads) -> None:
-    """Whatever the interleaving, a guess is hashed only after its attempt was counted, and the
+    """docs/threat-model.md T-ACC-2.
+
+    Whatever the interleaving, a guess is hashed only after its attempt was counted, and the
     count is one conditional write: never more hashes than the limit (it used to be 8, 9, 17)."""
     throttle, username = remote_throttle()
     hashed = []
@@ -136,6 +143,7 @@ def remote_throttle(server):
 # ---------------------------------------------------------------- 3. one identity per person
 @pytest.mark.parametrize("typed", ["Alice", "ALICE", "ａｌｉｃｅ", "alice"])
 def test_case_and_width_variants_are_the_same_person(seeded, service, issuers, typed) -> None:
+    """docs/threat-model.md T-ACC-3."""
     token = body(service.token(password_request(username=typed), issuers))
     assert token["access_token"]
     with pytest.raises(InvalidRequestError):
@@ -146,6 +154,7 @@ def test_case_and_width_variants_are_the_same_person(seeded, service, issuers, t
 
 @pytest.mark.parametrize("bad", ["alice ", " alice", "al ice", "al\x00ice", "a\u200bb", "x" * 200, ""])
 def test_malformed_usernames_are_refused_before_any_lookup(seeded, service, issuers, bad) -> None:
+    """docs/threat-model.md T-ACC-3."""
     with pytest.raises(InvalidRequestError):
         canonical_username(bad)
     if bad:  # at the token endpoint: a 400 before any lookup (a control character never parses)
@@ -155,6 +164,7 @@ def test_malformed_usernames_are_refused_before_any_lookup(seeded, service, issu
 
 
 def test_the_sub_is_opaque_and_never_a_client_id(seeded, stack, service, issuers) -> None:
+    """docs/threat-model.md T-ACC-3."""
     stack.add_user("backend-svc")  # a user named like a client id...
     stack.add_client("backend-svc", secret="s" * 43, grants=("client_credentials", "password"))
     user_token = body(service.token(password_request(username="backend-svc"), issuers))
@@ -235,3 +245,9 @@ def test_weak_passwords_are_refused_by_authctl(stack, capsys, weak) -> None:
     err = capsys.readouterr().err
     assert len([line for line in err.splitlines() if "error:" in line]) == 1  # one clear line
     assert f"'{weak}'" not in err and f'"{weak}"' not in err  # never echoed back
+
+
+def test_the_owners_own_logins_do_not_spend_the_bucket(seeded, service, issuers) -> None:
+    """The per-username bucket limits guesses: successful logins give their attempt back."""
+    for _ in range(service.throttle.limits.user_burst * 2):
+        assert body(service.token(from_address("203.0.113.10"), issuers))["access_token"]

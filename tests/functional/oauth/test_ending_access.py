@@ -93,6 +93,7 @@ def refresh(
 def test_a_reset_between_password_check_and_session_write_fails_the_login(
     seeded, service, issuers, clock, how, monkeypatch
 ) -> None:
+    """docs/threat-model.md T-ACC-1."""
     hasher = service.hasher
 
     class ResetAfterCheck:
@@ -117,7 +118,10 @@ def test_a_reset_between_password_check_and_session_write_fails_the_login(
 def test_a_reset_committed_just_after_a_login_ends_it_in_the_same_second(
     seeded, service, issuers, clock, ms_after
 ) -> None:
-    """The old check compared whole seconds with ``<=``: a login in the reset's second survived."""
+    """docs/threat-model.md T-ACC-1.
+
+    The old check compared whole seconds with ``<=``: a login in the reset's second survived.
+    """
     clock.now = 1_800_000_000.25
     stolen = login(service, issuers)
     clock.now += ms_after / 1000
@@ -157,7 +161,7 @@ def test_a_login_after_the_reset_in_the_same_second_waits_and_is_accepted(
 def test_a_reset_while_a_login_without_refresh_token_signs_fails_that_login(
     seeded, stack, service, issuers
 ) -> None:
-    """No session write to fail: the login re-reads the user after signing."""
+    """docs/threat-model.md T-ACC-1: No session write to fail: the login re-reads the user after signing."""
     stack.add_client("password-only", grants=("password",))
 
     def issuer_then_reset(ttl: int) -> Any:
@@ -177,7 +181,10 @@ def test_a_reset_while_a_login_without_refresh_token_signs_fails_that_login(
 
 
 def test_the_cut_off_is_never_before_the_reset_write_commits(seeded, service, issuers, clock) -> None:
-    """A slow users-table write must not leave a gap between the cut-off and its commit."""
+    """docs/threat-model.md T-ACC-1.
+
+    A slow users-table write must not leave a gap between the cut-off and its commit.
+    """
     end_sessions = service.users.end_sessions
 
     def slow_write(*args: Any, **kwargs: Any) -> Any:
@@ -365,6 +372,7 @@ def test_without_a_server_secret_nothing_is_sealed_at_all(seeded, stack, clock, 
 
 # ---------------------------------------------------------------- 6. theft inside the window
 def test_a_same_origin_retry_is_replayed_and_recorded(seeded, service, issuers, audit) -> None:
+    """docs/threat-model.md T-REF-1."""
     parent = login(service, issuers)["refresh_token"]
     first = refresh(service, issuers, parent, source_ip="198.51.100.7")
     assert refresh(service, issuers, parent, source_ip="198.51.100.7") == first
@@ -374,6 +382,7 @@ def test_a_same_origin_retry_is_replayed_and_recorded(seeded, service, issuers, 
 def test_a_thief_replaying_after_the_victim_from_elsewhere_ends_the_session(
     seeded, service, issuers, audit
 ) -> None:
+    """docs/threat-model.md T-REF-1."""
     stolen = login(service, issuers)["refresh_token"]
     victims = refresh(service, issuers, stolen, source_ip="198.51.100.7")
     with pytest.raises(InvalidGrantError):  # used to get the victim's byte-identical pair
@@ -385,6 +394,7 @@ def test_a_thief_replaying_after_the_victim_from_elsewhere_ends_the_session(
 
 
 def test_a_thief_who_refreshes_first_is_caught_when_the_victim_retries(seeded, service, issuers) -> None:
+    """docs/threat-model.md T-REF-1."""
     stolen = login(service, issuers)["refresh_token"]
     thiefs = refresh(service, issuers, stolen, source_ip="203.0.113.66")
     with pytest.raises(InvalidGrantError):  # used to hand the victim the thief's pair, silently

@@ -1,4 +1,4 @@
-"""Refresh-token rotation: the security catalog §4 (R-ROT, R-RACE-3/4, R-STATE, R-CONF, R-FMT)."""
+"""Refresh-token rotation: docs/threat-model.md §8 (R-ROT, R-RACE-3/4, R-STATE, R-CONF, R-FMT)."""
 
 from __future__ import annotations
 
@@ -148,6 +148,7 @@ def test_grace_window_edge_is_exclusive(seeded, service, issuers, pair, clock):
 
 
 def test_grace_blob_is_not_the_response_in_clear(seeded, service, issuers, pair):
+    """docs/threat-model.md T-REF-1."""
     doc = body(refresh(service, issuers, pair["refresh_token"]))
     dump = json.dumps(seeded.scan("sessions"))
     assert doc["refresh_token"] not in dump

@@ -1,4 +1,4 @@
-"""RFC 7009 revocation and user-level revocation (catalog R-REV-1..6, R-STATE-2)."""
+"""RFC 7009 revocation and user-level revocation (docs/threat-model.md R-REV-1..6, R-STATE-2)."""
 
 from __future__ import annotations
 

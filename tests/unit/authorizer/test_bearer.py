@@ -1,4 +1,4 @@
-"""RFC 6750 bearer grammar (security catalog §3.11, T-HTTP-1..13)."""
+"""RFC 6750 bearer grammar (docs/threat-model.md T-HTTP-1..13)."""
 
 from __future__ import annotations
 

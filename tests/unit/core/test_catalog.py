@@ -1,8 +1,8 @@
 # ruff: noqa: E501 - one catalog case per line reads better than wrapped tables
-"""security-catalog.md §3.1-§3.10, table-driven: each case names the exact error class.
+"""docs/threat-model.md §1-§6, table-driven: each case names the exact error class.
 
 NOW=1700000000, LEEWAY=60, MAX_AT_TTL=900; K_CUR is ES256 ``k-cur`` (see tokenkit.py).
-``None`` as the expectation means ACCEPT. Cases the catalog assigns to other layers (JTI
+``None`` as the expectation means ACCEPT. Cases the threat model assigns to other layers (JTI
 deny-list T-JTI-2, authorizer cache T-TIME-20/T-AWS, refresh tokens) are tested there.
 """
 
@@ -167,7 +167,7 @@ def _noncanonical_last_char(token: str) -> str:
 
 
 CASES = [
-    # ---------------------------------------------------------------- §3.1 structure, base64url
+    # ---------------------------------------------------------------- T-STR, T-B64 structure, base64url
     pytest.param(f"{H_SEG}.{P_SEG}", MalformedTokenError, id="T-STR-1 two segments"),
     pytest.param(f"{H_SEG}.{P_SEG}.", MalformedTokenError, id="T-STR-2 empty signature"),
     pytest.param(GOOD + ".e30", MalformedTokenError, id="T-STR-3 four segments"),
@@ -201,7 +201,7 @@ CASES = [
     pytest.param(
         sign(b'{"alg":"ES256", "typ":"at+jwt","kid":"k-cur"}'), None, id="T-B64-7 exact header bytes verified"
     ),
-    # ---------------------------------------------------------------- §3.2 JSON
+    # ---------------------------------------------------------------- T-JSON JSON
     pytest.param(
         sign(b'{"alg":"none","alg":"ES256","typ":"at+jwt","kid":"k-cur"}'),
         MalformedTokenError,
@@ -277,7 +277,7 @@ CASES = [
         MalformedTokenError,
         id="T-JSON-12 raw control character",
     ),
-    # ---------------------------------------------------------------- §3.3 alg
+    # ---------------------------------------------------------------- T-ALG, T-CONF alg
     pytest.param(sign(header(alg="none"), sig=b""), MalformedTokenError, id="T-ALG-1 none empty signature"),
     pytest.param(sign(header(alg="none"), sig=b"x"), UnsupportedAlgorithmError, id="T-ALG-1 none with bytes"),
     *[
@@ -310,7 +310,7 @@ CASES = [
     pytest.param(sign(header(alg="ES384"), sig=b"x" * 96), UnsupportedAlgorithmError, id="T-ALG-6 ES384"),
     pytest.param(sign(header(alg="Ed25519", kid="k-ed"), key=K_ED), UnsupportedAlgorithmError, id="T-ALG-6 Ed25519"),
     *_confusion_cases(),
-    # ---------------------------------------------------------------- §3.4 signature shape
+    # ---------------------------------------------------------------- T-SIG signature shape
     pytest.param(with_signature(GOOD, bytes(64)), InvalidSignatureError, id="T-SIG-1 psychic r=s=0"),
     pytest.param(with_signature(GOOD, rs(N_P256, N_P256)), InvalidSignatureError, id="T-SIG-2 r=s=n"),
     pytest.param(with_signature(GOOD, rs(0, 1)), InvalidSignatureError, id="T-SIG-2 r=0 s=1"),
@@ -349,7 +349,7 @@ CASES = [
     pytest.param(sign(header(alg="RS256", kid="k-rsa"), key=K_RSA), None, id="T-SIG-12 control: RS256 ok"),
     pytest.param(sign(header(alg="PS256", kid="k-pss"), key=K_PSS), None, id="control: PS256 ok"),
     pytest.param(sign(header(alg="EdDSA", kid="k-ed"), key=K_ED), None, id="control: EdDSA ok"),
-    # ---------------------------------------------------------------- §3.5 key selection, injection
+    # ---------------------------------------------------------------- T-KID, T-INJ, T-KEY key selection, injection
     pytest.param(
         sign(header(jwk=K_ATTACKER.to_public_jwk(), kid=DROP), key=K_ATTACKER),
         ForbiddenHeaderError,
@@ -392,7 +392,7 @@ CASES = [
     pytest.param(sign(header(kid="k-old"), key=K_OLD), UnknownKeyError, id="T-KEY-1 rotated-out key"),
     pytest.param(sign(header(kid="k-prev"), key=K_PREV), None, id="T-KEY-2 previous key accepted"),
     pytest.param(sign(key=K_PREV), InvalidSignatureError, id="T-KEY-3 kid/key mismatch"),
-    # ---------------------------------------------------------------- §3.6 header semantics
+    # ---------------------------------------------------------------- T-HDR header semantics
     pytest.param(sign(header(crit=["exp"], exp=1)), ForbiddenHeaderError, id="T-HDR-1 crit unknown"),
     pytest.param(sign(header(crit=[])), ForbiddenHeaderError, id="T-HDR-2 crit empty"),
     pytest.param(sign(header(crit=["alg"])), ForbiddenHeaderError, id="T-HDR-3 crit lists alg"),
@@ -402,7 +402,7 @@ CASES = [
     pytest.param(sign(header(zip="DEF")), ForbiddenHeaderError, id="T-HDR-6 zip"),
     pytest.param(sign(header(enc="A256GCM")), ForbiddenHeaderError, id="T-HDR-7 enc"),
     pytest.param(sign(header(foo="bar")), None, id="T-HDR-8 unknown parameter ignored (policy)"),
-    # ---------------------------------------------------------------- §3.7 time
+    # ---------------------------------------------------------------- T-TIME time
     pytest.param(sign(payload=claims(exp=DROP)), MissingClaimError, id="T-TIME-1 no exp"),
     pytest.param(sign(payload=claims(exp=NOW)), None, id="T-TIME-2 exp now within leeway"),
     pytest.param(sign(payload=claims(exp=NOW - 59)), None, id="T-TIME-3 exp now-59"),
@@ -440,7 +440,7 @@ CASES = [
     ],
     pytest.param(sign(payload=claims(nbf=-1)), None, id="T-TIME-18 nbf -1"),
     pytest.param(sign(payload=claims(iat=-1)), InvalidClaimError, id="T-TIME-19 iat -1 (lifetime)"),
-    # ---------------------------------------------------------------- §3.8 iss, aud, sub, jti, scope
+    # ---------------------------------------------------------------- T-ISS, T-AUD, T-SUB, T-JTI, T-SCOPE
     *[
         pytest.param(sign(payload=claims(iss=iss)), InvalidIssuerError, id=f"T-ISS {iss}")
         for iss in (
@@ -486,7 +486,7 @@ CASES = [
     pytest.param(sign(payload=claims(roles="admin")), InvalidClaimError, id="roles not an array"),
     pytest.param(sign(payload=claims(roles=["a", 1])), InvalidClaimError, id="roles non-string"),
     pytest.param(sign(payload=claims(x="y")), None, id="T-CLAIM-1 unknown claim ignored"),
-    # ---------------------------------------------------------------- §3.9 typ, confusion
+    # ---------------------------------------------------------------- T-TYP, T-CONFUSE typ, confusion
     *[
         pytest.param(sign(header(typ=typ)), None, id=f"T-TYP-1 {typ}")
         for typ in ("at+jwt", "AT+JWT", "application/at+jwt", "Application/AT+JWT")
@@ -534,7 +534,7 @@ CASES = [
     pytest.param(
         sign(payload=claims(iss="https://staging.auth.example.com")), InvalidIssuerError, id="T-CONFUSE-4 issuer"
     ),
-    # ---------------------------------------------------------------- §3.10 Unicode
+    # ---------------------------------------------------------------- T-UNI Unicode
     pytest.param(sign(payload=_with_raw_member('"sub":"\\ud800"')), MalformedTokenError, id="T-UNI-4 lone high"),
     pytest.param(sign(payload=_with_raw_member('"x":["\\udc00"]')), MalformedTokenError, id="T-UNI-4 lone low nested"),
     pytest.param(sign(payload=_with_raw_member('"\\ud800":1')), MalformedTokenError, id="T-UNI-4 lone in a name"),

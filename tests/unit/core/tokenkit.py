@@ -1,6 +1,6 @@
 """Test helpers: sign *raw bytes* (never a re-serialised dict) so byte-level cases exist.
 
-Keys and constants follow security-catalog.md §3 (NOW=1700000000, LEEWAY=60, MAX_AT_TTL=900).
+Keys and constants follow docs/threat-model.md §5 (NOW=1700000000, LEEWAY=60, MAX_AT_TTL=900).
 """
 
 from __future__ import annotations

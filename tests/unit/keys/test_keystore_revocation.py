@@ -74,6 +74,7 @@ def test_revoked_active_key_is_replaced_at_once_not_after_the_ttl(clock):
 
 
 def test_never_signs_with_a_revoked_key_when_no_replacement_is_there(clock):
+    """docs/threat-model.md T-KEY-10."""
     old = _keyset("active", "next")
     fetch = CountingFetch({(PRIV, "AWSCURRENT"): old.to_json()})
     feed, events = Feed(), []

@@ -1,7 +1,7 @@
 """The API Gateway Lambda authorizer: one engine for every event format API Gateway sends.
 
 Why a subpackage: the authorizer runs on *every* request of the customer's API, so it imports
-only what it needs (no Powertools, no boto3 until a revocation lookup needs DynamoDB) and keeps
+only what it needs (no Powertools; by default no boto3, AWS calls use the lean clients) and keeps
 each concern small enough to review line by line:
 
 * ``bearer.py`` -- RFC 6750 ``Authorization: Bearer`` grammar (strict, never query or cookie).
@@ -11,7 +11,8 @@ each concern small enough to review line by line:
 * ``policy.py`` -- cache-safe IAM policies and simple responses.
 * ``context.py`` -- the backend context: flattened, typed, size-bounded.
 * ``cache.py`` -- LRU of already-verified tokens, entries dropped at ``exp``.
-* ``revocation.py`` -- jti deny list and per-subject ``not_before``, one BatchGetItem, cached.
+* revocation: :mod:`auth_core.revocation_feed` (shared with the token functions), asked by
+  ``service.py`` for every verified token.
 * ``telemetry.py`` -- one JSON log line per decision with an embedded EMF metric.
 * ``service.py`` -- :class:`~.service.Authorizer`, which ties them together.
 

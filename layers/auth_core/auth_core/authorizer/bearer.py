@@ -5,7 +5,7 @@
 whitespace is trimmed as HTTP parsers do (RFC 9110 §5.5), but a TAB between scheme and token, a
 second token, a comma (two header values joined by a proxy), or any non-ASCII byte is rejected.
 Why so strict: whatever we pass on is fed to the JWS parser, and a lenient split (``.split()``)
-would make ``Bearer a b`` or ``Bearer a,Bearer b`` ambiguous (security catalog T-HTTP-3..13).
+would make ``Bearer a b`` or ``Bearer a,Bearer b`` ambiguous (docs/threat-model.md T-HTTP-3..13).
 """
 
 from __future__ import annotations

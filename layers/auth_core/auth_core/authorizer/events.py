@@ -13,7 +13,7 @@ The token only ever comes from the identity header (``IDENTITY_HEADER``, matched
 case-insensitively): never from the query string, a cookie, or the comma-joined
 ``identitySource`` copies, which are ambiguous (RFC 6750 §2.3 discourages URI tokens, and a
 cookie would make the API CSRF-able). Two headers of that name, a multi-value list, or a
-comma-joined value are refused rather than guessed at (security catalog T-HTTP-10).
+comma-joined value are refused rather than guessed at (docs/threat-model.md T-HTTP-10).
 
 An event is untrusted input: anything unexpected raises :class:`~auth_core.errors.TokenError`
 with reason ``malformed_event`` (so it ends as a 401, never a 500).

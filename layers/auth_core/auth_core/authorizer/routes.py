@@ -10,7 +10,7 @@ matching it against exactly those patterns with IAM's wildcard rule (``*`` spans
 the scopes a request needs are the *union* over every matching route. That is what an IAM
 policy with one explicit ``Deny`` per forbidden route enforces (an explicit Deny beats any
 Allow), so the live decision and a cached policy reused for another route can never disagree
-(security catalog T-AWS-3). The price is fail-closed over-matching: a scoped ``/orders/{id}``
+(docs/threat-model.md T-AWS-3). The price is fail-closed over-matching: a scoped ``/orders/{id}``
 also covers ``/orders/1/items`` -- execute-api ARNs cannot express "one path segment".
 """
 

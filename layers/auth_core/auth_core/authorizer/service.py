@@ -10,7 +10,7 @@ key store/revocation table down, bug exception propagates: a 500                
 ===================================  ==========================================  ======================
 
 Why outages are 500s and not 401s: both fail closed (nothing is ever allowed), but a 401 tells
-the client "your token is bad" and hides an outage from 5xx alarms; the catalog's T-AWS-4 prefers
+the client "your token is bad" and hides an outage from 5xx alarms; docs/threat-model.md T-AWS-4 allows
 mapping everything to 401, we prefer being honest and loud (ERROR line + ``AuthorizerError``
 metric). Only :class:`~auth_core.errors.TokenError` becomes a 401. A malformed *event* is a
 ``TokenError`` (``malformed_event``) by construction, so no event can produce a 500.

@@ -15,7 +15,8 @@ the child and is removed when the child is used, there is never a chain to follo
 
 ``origin`` binds a retry to where the first request came from: a keyed hash of the client id
 and the source address, compared in constant time, so a thief replaying a stolen token from
-elsewhere within the window is caught as reuse instead of being handed the victim's pair.
+elsewhere within the window is caught as reuse instead of being handed the victim's pair
+(docs/threat-model.md T-REF-1).
 
 HKDF is written out with :mod:`hmac` (it is two HMAC calls) and Fernet is ``cryptography``'s
 high-level recipe, so this module stays outside the ``hazmat`` boundary.

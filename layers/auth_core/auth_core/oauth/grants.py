@@ -458,6 +458,7 @@ class TokenService:
         )
         if outcome.failed_guard == 0:
             # a reset, log-out-everywhere or disable committed while this login was in flight
+            # (docs/threat-model.md T-ACC-1)
             self.audit.record("LoginFailed", client_id=client.client_id, reason="user_changed")
             raise InvalidGrantError(reason="user_changed")
         if outcome.failed_guard == 1:

@@ -1,5 +1,7 @@
 """Login throttling that protects an account without handing out lock-outs (sessions table).
 
+See docs/threat-model.md T-ACC-2.
+
 Two limits, both taken **before** a password is hashed, each one conditional write (a guess
 that loses the race is refused, so no interleaving lets more guesses through than the limits):
 
@@ -92,13 +94,27 @@ class LoginThrottle:
         self._take_user(username, epoch, tat)
 
     def succeeded(self, username: str, source: str | None) -> None:
-        """A login succeeded: forget this address's attempts (the per-username bucket refills on
-        its own).
+        """A login succeeded: forget this address's attempts and give the attempt back to the
+        per-username bucket (it limits guesses, not the owner's own logins: a script or a test
+        that logs in a hundred times an hour is not slowed down by it).
 
         :raises TemporarilyUnavailableError: DynamoDB failed.
         """
-        epoch, _tat = self._user_state(username)
+        epoch, tat = self._user_state(username)
         run(self.ddb, "delete_item", TableName=self.table, Key=self._address_key(username, source, epoch))
+        if tat:
+            put_or_conflict(  # best effort: a concurrent attempt that moved tat keeps its own slot
+                self.ddb,
+                "update_item",
+                TableName=self.table,
+                Key=self._user_key(username),
+                UpdateExpression="SET tat = :new",
+                ConditionExpression="tat = :old",
+                ExpressionAttributeValues={
+                    ":new": v_int(max(0, tat - self.limits.interval_ms)),
+                    ":old": v_int(tat),
+                },
+            )
 
     def unlock(self, username: str) -> None:
         """Clear every throttle of ``username``: a new epoch voids all per-address counters, and
