@@ -56,8 +56,10 @@ test-fast: venv
 e2e: venv
 	$(VENV)/bin/python -m pytest -q tests/e2e
 
+# make local [PORT=3000] [MOTO_PORT=5000] [RESET=1: forget .local/state.json] [VERBOSE=1: all function logs]
 local: venv
-	$(VPY) -m local_stack serve
+	$(VPY) -m local_stack serve $(if $(PORT),--port $(PORT)) $(if $(MOTO_PORT),--moto-port $(MOTO_PORT)) \
+		$(if $(RESET),--reset) $(if $(VERBOSE),--verbose)
 
 bench: venv
 	$(VPY) bench/bench_core.py

@@ -143,6 +143,8 @@ class Gateway:
     domain_name: str
     clock: Callable[[], float] = time.monotonic
     log: Callable[[str], None] | None = None
+    #: most authorizer results kept (API Gateway's cache is bounded too)
+    cache_limit: int = 1000
     _cache: dict[tuple[str, str, tuple[str, ...]], _Decision] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -373,8 +375,7 @@ class Gateway:
             if not isinstance(response, Mapping):
                 return _gateway_error(500, "Internal Server Error", request_id), None
             if authorizer.ttl > 0 and identity:
-                with self._lock:
-                    self._cache[key] = _Decision(self.clock() + authorizer.ttl, response)
+                self._remember(key, _Decision(self.clock() + authorizer.ttl, response))
         allowed = self._evaluate(authorizer, response, auth_event["routeArn"])
         if allowed is None:
             return _gateway_error(500, "Internal Server Error", request_id), None
@@ -384,6 +385,19 @@ class Gateway:
         if not authorizer.simple_responses and "principalId" in response:
             context = {**context, "principalId": response["principalId"]}
         return None, context
+
+    def _remember(self, key: tuple[str, str, tuple[str, ...]], decision: _Decision) -> None:
+        """Cache ``decision``; at ``cache_limit`` entries, expired ones are dropped first, then the
+        oldest (so the cache never outgrows the limit, and never keeps what has expired for long)."""
+        with self._lock:
+            self._cache.pop(key, None)  # re-inserted last: insertion order is expiry order per TTL
+            if len(self._cache) >= self.cache_limit:
+                now = self.clock()
+                for stale in [k for k, d in self._cache.items() if d.expires_at <= now]:
+                    del self._cache[stale]
+                while len(self._cache) >= self.cache_limit:
+                    del self._cache[next(iter(self._cache))]
+            self._cache[key] = decision
 
     def _cached(self, key: tuple[str, str, tuple[str, ...]]) -> Mapping[str, Any] | None:
         with self._lock:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +26,61 @@ __all__ = ["build_parser", "main"]
 _T0 = time.perf_counter()
 
 
+#: The local stack's ``RouteScopes`` unless ``--param RouteScopes=...``: the sample events' route
+#: ``DELETE /orders/{id}`` (not one of this API's routes) requires a scope the demo user lacks, so
+#: ``events/*_deny.json`` are denied, as their names say, and every real route is unaffected.
+LOCAL_ROUTE_SCOPES = '{"DELETE /orders/{id}": ["orders:admin"]}'
+
+
 def _stack_options(args: argparse.Namespace) -> StackOptions:
+    params = parse_assignments(args.param, "--param")
+    try:
+        has_route_scopes = "RouteScopes:" in Path(args.template).read_text(encoding="utf-8")
+    except OSError:
+        has_route_scopes = False  # load_template reports it
+    if has_route_scopes:
+        params.setdefault("RouteScopes", LOCAL_ROUTE_SCOPES)
     return StackOptions(
         template=Path(args.template),
         port=args.port,
         moto_port=args.moto_port if args.moto_port is not None else (5000 if args.command == "serve" else 0),
         moto_port_fallback=args.moto_port is None,
-        params=parse_assignments(args.param, "--param"),
+        params=params,
         env=parse_assignments(args.env, "--env"),
         state_dir=Path(args.state_dir),
         warm=not args.no_warm,
+        reset=bool(getattr(args, "reset", False)),
     )
+
+
+def _check_moto_port(args: argparse.Namespace, host: str = "127.0.0.1") -> None:
+    """An explicit ``--moto-port`` that is taken: say which port and which option (make variable)."""
+    from local_stack.moto_backend import port_free  # noqa: PLC0415 - standard library only at import
+
+    if args.moto_port and not port_free(host, args.moto_port):
+        raise OSError(
+            f"moto port {args.moto_port} on {host} is in use: choose another with --moto-port N "
+            "(make local MOTO_PORT=N), or 0 for any free port; events/env.json's AWS_ENDPOINT_URL "
+            "must then use that port"
+        )
+
+
+def function_log_filter(verbose: bool) -> Callable[[str], None]:
+    """The functions' log lines to echo: all with ``--verbose``, else only errors and tracebacks
+    (the gateway already logs one line per request)."""
+
+    def echo(line: str) -> None:
+        if verbose or _ERROR_LINE.search(line):
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+    return echo
+
+
+_ERROR_LINE = re.compile(
+    r'"level"\s*:\s*"(ERROR|CRITICAL)"|\bERROR\b|Traceback|Error:'
+    r'|^\[\w+\]\s+File "|^\[\w+\]\s+\w+Error\b'
+)
 
 
 def _add_stack_args(p: argparse.ArgumentParser, *, port: int) -> None:
@@ -62,7 +107,9 @@ def _add_stack_args(p: argparse.ArgumentParser, *, port: int) -> None:
         help="environment override for every function, or one function (repeatable)",
     )
     p.add_argument(
-        "--state-dir", default=str(ROOT / ".local"), help="where stack.json goes (default %(default)s)"
+        "--state-dir",
+        default=str(ROOT / ".local"),
+        help="where stack.json and the persisted state (state.json, demo.json) go (default %(default)s)",
     )
     p.add_argument("--no-warm", action="store_true", help="start execution environments on first use only")
 
@@ -76,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API on 127.0.0.1 (Ctrl-C stops)")
     _add_stack_args(serve, port=3000)
     serve.add_argument("--quiet-functions", action="store_true", help="do not echo the functions' logs")
+    serve.add_argument(
+        "--verbose",
+        action="store_true",
+        help="echo every log line of the functions (default: one line per request, plus errors)",
+    )
+    serve.add_argument(
+        "--reset",
+        action="store_true",
+        help="forget the users, clients, sessions and keys kept in --state-dir (make local RESET=1)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     invoke = sub.add_parser("invoke", help="invoke one function with an event file (like sam local invoke)")
@@ -143,6 +200,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = _stack_options(args)
     if args.quiet_functions:
         options.function_log = lambda _line: None
+    else:
+        options.function_log = function_log_filter(args.verbose)
+    _check_moto_port(args, options.host)
     stack = LocalStack(options)
     stop = threading.Event()
 
@@ -163,9 +223,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
+    from local_stack.apigw import InvocationError  # noqa: PLC0415
     from local_stack.invoke import invoke_command  # noqa: PLC0415 - keeps `serve` start-up lean
 
-    result = invoke_command(args, _stack_options(args))
+    try:
+        result = invoke_command(args, _stack_options(args))
+    except InvocationError as exc:
+        if exc.error_type == "Exception" and exc.message == "Unauthorized":
+            # An authorizer's refusal is an answer (API Gateway turns it into a 401), not a crash.
+            print(json.dumps({"errorType": "Exception", "errorMessage": "Unauthorized"}, indent=2))
+            print("auth-local: the authorizer refused the request (API Gateway answers 401)", file=sys.stderr)
+            return 0
+        raise
     print(json.dumps(result, indent=2))
     return 0
 

@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import secrets
-import socket
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 from local_stack.apigw import Gateway
 from local_stack.cfn import Resolver, StackIdentity, TemplateError, load_template
+from local_stack.persist import StateFile
 from local_stack.resources import RotationHook, create_secret, create_table, rotate_secret
 from local_stack.runtime import FunctionPool, Runtime, lambda_environment
 from local_stack.sam import AppModel, build_model, parameter_values, physical_names
@@ -59,6 +59,12 @@ class StackOptions:
     region: str = "us-east-1"
     warm: bool = True
     seed: bool = True
+    #: keep tables, secrets and the demo credentials in ``state_dir`` across restarts
+    persist: bool = True
+    #: forget the persisted state first (``--reset``, ``make local RESET=1``)
+    reset: bool = False
+    #: seconds between snapshots of the persisted state (also taken on stop)
+    snapshot_every: float = 5.0
     log: LogSink = _stderr
     function_log: LogSink | None = None
 
@@ -98,6 +104,10 @@ class LocalStack:
         self._stack_file: Path | None = None
         self._rotation_hook: RotationHook | None = None
         self._started = time.perf_counter()
+        self._state: StateFile | None = None
+        self._ddb: Any = None
+        self._snapshot_stop = threading.Event()
+        self._snapshot_lock = threading.Lock()
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -118,6 +128,8 @@ class LocalStack:
         """
         self._started = time.perf_counter()
         opts = self.options
+        if opts.state_dir is not None:
+            check_state_dir_free(opts.state_dir)
         moto_box: dict[str, Any] = {}
         moto_thread = threading.Thread(target=self._start_moto, args=(moto_box,), daemon=True)
         moto_thread.start()
@@ -126,7 +138,13 @@ class LocalStack:
         resolver = Resolver(template, parameter_values(template, opts.params), self.identity)
         resolver.refs.update(physical_names(template, self.identity, resolver))
         self.model = model = build_model(template, resolver)
-        self._server = GatewayServer(opts.host, opts.port)
+        try:
+            self._server = GatewayServer(opts.host, opts.port)
+        except OSError as exc:
+            raise OSError(
+                f"API port {opts.port} on {opts.host} is not available ({exc.strerror or exc}): "
+                "choose another with --port N (make local PORT=N), or 0 for any free port"
+            ) from exc
         api_url = f"http://{opts.host}:{self._server.port}"
         resolver.get_att = self._get_att_factory(api_url)
         self._mark("template")
@@ -147,6 +165,7 @@ class LocalStack:
             create_table(ddb, table)
         for secret in model.secrets.values():
             resolver.refs[secret.logical_id] = create_secret(sm, secret)
+        restored = self._restore_state(ddb)
         self._mark("resources")
 
         for lid, spec in model.functions.items():
@@ -168,7 +187,13 @@ class LocalStack:
 
         def seed() -> None:
             try:
+                saved = self._state.load_demo() if self._state is not None and restored else None
+                if saved:
+                    demo.update(saved)
+                    return
                 demo.update(self._seed(ddb))
+                if self._state is not None and demo:
+                    self._state.save_demo(demo)
             except Exception as exc:  # noqa: BLE001 - re-raised in the main thread below
                 demo["error"] = exc
 
@@ -176,6 +201,9 @@ class LocalStack:
         if opts.seed:
             seeder.start()  # Argon2id hashing overlaps the rotation, which runs in its own process
         for rotation in model.rotations:
+            if model.secrets[rotation.secret].name in restored:
+                opts.log(f"keys: {model.secrets[rotation.secret].name} restored from {opts.state_dir}")
+                continue
             rotate_secret(model, rotation, self.runtime.invoke, log=opts.log)
         self._rotation_hook = RotationHook(model, self.runtime.invoke, opts.log)
         self._rotation_hook.install()  # later RotateSecret calls (authctl, aws cli) run the function too
@@ -198,17 +226,67 @@ class LocalStack:
             self.info["first_request"] = probe
         if opts.state_dir is not None:
             self._stack_file = self._write_stack_file(opts.state_dir, self.info)
+        if self._state is not None:
+            self.save_state()
+            threading.Thread(target=self._snapshot_loop, daemon=True).start()
         return self.info
+
+    # ------------------------------------------------------------------------------ state
+    def _restore_state(self, ddb: Any) -> set[str]:
+        """Restore the persisted tables and secrets; the names of the secrets restored."""
+        opts = self.options
+        if opts.state_dir is None or not opts.persist:
+            return set()
+        self._state = StateFile(opts.state_dir)
+        self._ddb = ddb
+        if opts.reset:
+            self._state.reset()
+            opts.log(f"state: --reset, starting clean in {opts.state_dir}")
+            return set()
+        doc = self._state.load()
+        if doc is None:
+            return set()
+        restored = set(StateFile.restore(ddb, self._secrets_backend(), doc))
+        items = sum(len(v) for v in (doc.get("tables") or {}).values())
+        opts.log(
+            f"state: restored {items} items and {len(restored)} secrets from {self._state.path} "
+            "(--reset or make local RESET=1 starts clean)"
+        )
+        return restored
+
+    def _secrets_backend(self) -> Any:
+        from moto.secretsmanager.models import secretsmanager_backends  # noqa: PLC0415 - moto is in-process
+
+        return secretsmanager_backends[self.identity.account_id][self.identity.region]
+
+    def save_state(self) -> bool:
+        """Snapshot the tables and secrets to ``state.json`` now (if changed); ``True`` when written."""
+        if self._state is None or self.model is None or self._ddb is None:
+            return False
+        with self._snapshot_lock:
+            doc = StateFile.snapshot(
+                self._ddb,
+                self._secrets_backend(),
+                [t.name for t in self.model.tables.values()],
+                [s.name for s in self.model.secrets.values()],
+            )
+            return self._state.save(doc)
+
+    def _snapshot_loop(self) -> None:
+        while not self._snapshot_stop.wait(self.options.snapshot_every):
+            try:
+                self.save_state()
+            except Exception as exc:  # noqa: BLE001 - keep serving; the next snapshot may work
+                self.options.log(f"state: snapshot failed: {exc}")
 
     def _start_moto(self, box: dict[str, Any]) -> None:
         try:
-            from moto.server import ThreadedMotoServer  # noqa: PLC0415 - ~0.9 s: in a thread on purpose
+            from local_stack.moto_backend import MotoServer, port_free  # noqa: PLC0415 - ~0.9 s: in a thread on purpose
 
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call
 
             port = self.options.moto_port
-            if port and not _port_free(self.options.host, port):
-                # ThreadedMotoServer.start() would wait forever for a server thread that died binding.
+            if port and not port_free(self.options.host, port):
                 if not self.options.moto_port_fallback:
                     raise OSError(f"moto port {port} is in use")
                 self.options.log(
@@ -216,7 +294,17 @@ class LocalStack:
                     "(events/env.json's AWS_ENDPOINT_URL needs the port printed below)"
                 )
                 port = 0
-            server = ThreadedMotoServer(ip_address=self.options.host, port=port, verbose=False)
+
+            def ttl_tables() -> dict[str, str]:  # expired items are deleted, as DynamoDB's TTL does
+                tables = self.model.tables.values() if self.model is not None else ()
+                return {t.name: t.ttl_attribute for t in tables if t.ttl_attribute}
+
+            server = MotoServer(
+                self.options.host,
+                port,
+                ttl_tables=ttl_tables,
+                sweep_interval=float(os.environ.get("LOCAL_STACK_TTL_SWEEP_SECONDS", "30")),
+            )
             server.start()
             host, port = server.get_host_and_port()
             self._moto = server
@@ -356,6 +444,13 @@ class LocalStack:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self._snapshot_stop.set()
+        if self._state is not None and self._moto is not None:
+            try:
+                self.save_state()
+            except Exception as exc:  # noqa: BLE001 - stopping anyway
+                self.options.log(f"state: final snapshot failed: {exc}")
+            self._state = None
         self.runtime.close()
         if self._rotation_hook is not None:
             self._rotation_hook.uninstall()
@@ -393,13 +488,24 @@ def function_environment(
     return env
 
 
+def check_state_dir_free(state_dir: Path) -> None:
+    """Refuse to take over the ``stack.json`` of another stack that is still running.
+
+    :raises OSError: naming that stack's pid and the way out (``--state-dir``).
+    """
+    other = read_stack_file(state_dir / "stack.json")
+    if other is not None and other.get("pid") != os.getpid():
+        raise OSError(
+            f"another local stack (pid {other['pid']}, {other.get('api_url', '?')}) is running with "
+            f"{state_dir / 'stack.json'}: stop it first, or give this one its own --state-dir"
+        )
+
+
 def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+    """Whether ``host:port`` can be listened on (SO_REUSEADDR, as the servers bind)."""
+    from local_stack.moto_backend import port_free  # noqa: PLC0415 - one definition, with the moto server's
+
+    return port_free(host, port)
 
 
 def _stringify(value: Any) -> str:

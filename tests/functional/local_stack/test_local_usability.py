@@ -1,0 +1,175 @@
+"""What a new user meets with ``make local``: state kept across restarts, a second stack refused,
+busy ports named, one log line per request, and every sample event doing what its name says."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_stack.cli import function_log_filter, main
+from local_stack.stack import ROOT, LocalStack, StackOptions
+
+EVENTS = ROOT / "events"
+
+
+def _options(state_dir: Path, **kw: Any) -> StackOptions:
+    # The cli's defaults (RouteScopes for the sample /orders route) without argparse.
+    from local_stack.cli import LOCAL_ROUTE_SCOPES
+
+    env = {"LOGIN_MAX_FAILURES": "1000"}  # every {{access_token}} is a password-grant login
+    return StackOptions(
+        port=0,
+        moto_port=0,
+        state_dir=state_dir,
+        warm=False,
+        params={"RouteScopes": LOCAL_ROUTE_SCOPES},
+        env=env,
+        log=lambda _line: None,
+        function_log=lambda _line: None,
+        **kw,
+    )
+
+
+def _fresh_moto() -> None:
+    """A restart is a new process; in one test process, empty moto's in-memory backends instead."""
+    from moto.backends import get_backend
+
+    for service in ("dynamodb", "secretsmanager"):
+        get_backend(service).reset()  # type: ignore[call-overload]
+
+
+def _current_key_version(stack: LocalStack) -> str:
+    backend = stack._secrets_backend()
+    secret = backend.secrets[stack.info["signing_keys_secret_id"]]
+    return next(v for v, d in secret.versions.items() if "AWSCURRENT" in d["version_stages"])
+
+
+def test_state_persists_across_restarts_and_reset_starts_clean(tmp_path: Path) -> None:
+    _fresh_moto()
+    with LocalStack(_options(tmp_path)) as first:
+        password, key = first.info["password"], _current_key_version(first)
+    assert (tmp_path / "state.json").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "demo.json").stat().st_mode & 0o777 == 0o600
+    assert not (tmp_path / "stack.json").exists()
+
+    _fresh_moto()
+    with LocalStack(_options(tmp_path)) as second:
+        assert second.info["password"] == password  # the same demo credentials
+        assert _current_key_version(second) == key  # the same signing key, still AWSCURRENT
+        # and the restored user can log in with them
+        from local_stack.invoke import mint_tokens
+
+        assert "access_token" in mint_tokens(second.info)
+
+    _fresh_moto()
+    with LocalStack(_options(tmp_path, reset=True)) as third:
+        assert third.info["password"] != password
+        assert _current_key_version(third) != key
+
+
+def test_a_second_stack_refuses_the_stack_file_of_a_running_one(tmp_path: Path) -> None:
+    other = {"pid": os.getppid(), "api_url": "http://127.0.0.1:3000"}  # a live process, not us
+    (tmp_path / "stack.json").write_text(json.dumps(other))
+    stack = LocalStack(_options(tmp_path))
+    with pytest.raises(OSError, match=r"another local stack \(pid .*--state-dir"):
+        stack.start()
+    stack.stop()
+    assert json.loads((tmp_path / "stack.json").read_text()) == other  # untouched, not deleted
+
+
+def test_a_busy_api_port_names_the_port_and_the_option(tmp_path: Path, capsys: Any) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["serve", "--port", str(port), "--moto-port", "0", "--state-dir", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert f"port {port}" in err and "--port" in err and "PORT=" in err
+
+        code = main(["serve", "--port", "0", "--moto-port", str(port), "--state-dir", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert code == 2
+        assert f"moto port {port}" in err and "--moto-port" in err and "MOTO_PORT=" in err
+
+
+def test_function_logs_are_quiet_by_default(capsys: Any) -> None:
+    quiet, verbose = function_log_filter(verbose=False), function_log_filter(verbose=True)
+    info = '[MeFunction] {"level":"INFO","message":"token rejected"}'
+    error = '[MeFunction] {"level":"ERROR","message":"boom"}'
+    for line in (info, "[MeFunction] START RequestId: x", error):
+        quiet(line)
+    assert capsys.readouterr().err.splitlines() == [error]
+    verbose(info)
+    assert capsys.readouterr().err.splitlines() == [info]
+
+
+def _function_for(event: str) -> str:
+    for prefix in (
+        "authorizer",
+        "introspect_token",
+        "issue_token",
+        "jwks",
+        "me",
+        "refresh_token",
+        "revoke_token",
+        "rotate_keys",
+    ):
+        if event.startswith(prefix + "_"):
+            return prefix
+    raise AssertionError(event)
+
+
+SAMPLES = sorted(
+    p.stem for p in EVENTS.glob("*.json") if p.stem != "env" and not p.stem.startswith("rotate_keys")
+)
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    state_dir = tmp_path_factory.mktemp("events")
+    _fresh_moto()
+    with LocalStack(_options(state_dir)) as stack:
+        yield state_dir, stack
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_every_sample_event_does_what_its_name_says(name: str, running: Any, capsys: Any) -> None:
+    state_dir, _stack = running
+    code = main(["invoke", _function_for(name), str(EVENTS / f"{name}.json"), "--state-dir", str(state_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)
+    if name.startswith("authorizer_"):
+        if name.endswith("_unauthorized"):
+            assert result == {"errorType": "Exception", "errorMessage": "Unauthorized"}
+            assert "refused" in err
+            return
+        statements = result["policyDocument"]["Statement"]
+        sample = json.loads((EVENTS / f"{name}.json").read_text())
+        arn = sample.get("methodArn") or sample["routeArn"]
+        method = arn.split("/")[2]  # what the event asks for; the policy covers the whole stage
+        denied = [
+            r
+            for s in statements
+            if s["Effect"] == "Deny"
+            for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+            if f"/{method}/" in r
+        ]
+        assert any(s["Effect"] == "Allow" for s in statements), result
+        # the sample deny events call DELETE /orders/{id}, which LOCAL_ROUTE_SCOPES scopes;
+        # the allow events call GET routes, which no Deny covers
+        assert bool(denied) == name.endswith("_deny"), result
+        return
+    status = result["statusCode"]
+    if name.endswith(("_unauthorized", "_unknown_path", "_get")):  # issue_token_get: 405, POST only
+        assert status >= 400, result
+    elif name.endswith("_if_none_match"):
+        assert status in (200, 304), result
+    else:
+        assert status in (200, 204), result
