@@ -35,9 +35,6 @@ class RunningOutContext(FakeLambdaContext):
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.started + self.seconds - time.monotonic()) * 1000))
 
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
 
 @dataclass
 class Hung:
