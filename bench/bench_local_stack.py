@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import http.client
 import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from local_stack.process import running_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 120.0
@@ -376,38 +374,6 @@ class Bench:
         )
 
 
-def start_stack(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("AWS_PROFILE", None)
-    cmd = [
-        sys.executable, "-m", "local_stack", "serve",
-        "--port", "0", "--moto-port", "0", "--state-dir", str(state_dir),
-    ]  # fmt: skip
-    log = (state_dir / "stack.log").open("w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    stack_file = state_dir / "stack.json"
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(
-                f"stack exited {proc.returncode}:\n{(state_dir / 'stack.log').read_text()[-3000:]}"
-            )
-        if stack_file.exists():
-            with contextlib.suppress(ValueError):
-                info = json.loads(stack_file.read_text())
-                if info.get("pid") == proc.pid:
-                    return proc, info
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("stack not ready")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -419,10 +385,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-local-stack-") as tmp:
         state_dir = Path(tmp)
         started = time.perf_counter()
-        proc, info = start_stack(state_dir)
-        print(f"stack up in {time.perf_counter() - started:.1f} s at {info['api_url']}", flush=True)
-        bench = Bench(info, proc.pid)
-        try:
+        with running_stack(state_dir) as (info, proc):
+            print(f"stack up in {time.perf_counter() - started:.1f} s at {info['api_url']}", flush=True)
+            bench = Bench(info, proc.pid)
             bench.make_users(200)
             bench.client_credentials(min(seconds, 3.0))  # warm-up: the functions' environments start
             bench.me(min(seconds, 3.0))
@@ -439,13 +404,6 @@ def main() -> int:
                     bench.memory(200, 1000)
                 else:
                     bench.memory(2000, 8000)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
         problems = [
             line
             for line in (state_dir / "stack.log").read_text(errors="replace").splitlines()

@@ -37,11 +37,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import secrets
-import shlex
-import signal
 import statistics
 import subprocess
 import sys
@@ -54,6 +51,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from local_stack.process import running_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "layers" / "auth_core"), str(ROOT)]
@@ -69,58 +68,15 @@ CASES = ("access token", "session", "user", "client", "signing key")
 
 
 # ----------------------------------------------------------------------------- the stack
-def _command(state_dir: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "local_stack", "serve", "--port", "0", "--moto-port", "0"]
-    cmd += ["--state-dir", str(state_dir), "--quiet-functions"]
-    for name, value in PARAMS.items():
-        cmd += ["--param", f"{name}={value}"]
-    return cmd
-
-
 @contextmanager
 def local_stack(state_dir: Path) -> Iterator[dict[str, Any]]:
     """Run the stack as a subprocess until the block ends; yields its ``stack.json``."""
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("AWS_PROFILE", None)
-    log_path = state_dir / "stack.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(_command(state_dir), cwd=ROOT, env=env, stdout=log, stderr=log)
-    try:
-        stack_file = state_dir / "stack.json"
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"local stack exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
-                )
-            if stack_file.exists():
-                try:
-                    info = json.loads(stack_file.read_text())
-                except ValueError:
-                    info = {}
-                if info.get("pid") == proc.pid:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"local stack not ready after {STARTUP_TIMEOUT} s")
-            time.sleep(0.05)
+    with running_stack(state_dir, PARAMS, extra_args=["--quiet-functions"]) as (info, _proc):
         for url in (info["api_url"], info["aws_endpoint_url"]):
             host = urlsplit(url).hostname
             if host not in {"127.0.0.1", "localhost", "::1"}:
                 raise RuntimeError(f"not a loopback endpoint: {url}")
         yield info
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ----------------------------------------------------------------------------- clients
@@ -356,7 +312,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-revocation-") as tmp:
         state_dir = Path(tmp)
         header = sys.stderr if args.json else sys.stdout  # --json: stdout is one JSON document
-        command = shlex.join(_command(state_dir))
+        args_shown = [f"--param {name}={value}" for name, value in PARAMS.items()]
+        command = "python -m local_stack serve --port 0 --moto-port 0 --quiet-functions "
+        command += " ".join(args_shown)
         print("$ " + command, file=header, flush=True)
         with local_stack(state_dir) as info:
             params = info["params"]

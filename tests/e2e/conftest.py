@@ -9,10 +9,6 @@ revocation feed (so a test waits one second, not five, for a revocation to reach
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +17,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from local_stack.process import StackStartError, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTE_SCOPES = {"GET /me": ["read"]}
@@ -77,66 +75,31 @@ class Stack:
         return response.json()
 
 
+def start(state_dir: Path, **params: str) -> Iterator[Stack]:
+    """A private stack for a fixture (the e2e defaults, ``params`` on top); fails the test cleanly."""
+    defaults = {
+        "RouteScopes": json.dumps(ROUTE_SCOPES),
+        "RefreshGraceSeconds": "0",
+        "RevocationFeedInterval": str(FEED_INTERVAL),
+    }
+    started = time.perf_counter()
+    try:
+        with running_stack(state_dir, {**defaults, **params}, startup_timeout=STARTUP_TIMEOUT) as (
+            info,
+            _proc,
+        ):
+            print(
+                f"\n[e2e] local stack up in {time.perf_counter() - started:.2f} s "
+                f"(its own measure to first request: {info['startup_seconds']} s) at {info['api_url']}"
+            )
+            yield Stack(info=info, state_dir=state_dir, log_path=state_dir / "stack.log")
+    except StackStartError as exc:
+        pytest.fail(str(exc))
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    state_dir = tmp_path_factory.mktemp("local-stack")
-    log_path = state_dir / "stack.log"
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("AWS_PROFILE", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "local_stack",
-        "serve",
-        "--port",
-        "0",
-        "--moto-port",
-        "0",
-        "--state-dir",
-        str(state_dir),
-        "--param",
-        "RouteScopes=" + json.dumps(ROUTE_SCOPES),
-        "--param",
-        "RefreshGraceSeconds=0",
-        "--param",
-        f"RevocationFeedInterval={FEED_INTERVAL}",
-    ]
-    started = time.perf_counter()
-    with log_path.open("w") as log, (state_dir / "banner.txt").open("w") as banner:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=banner, stderr=log)
-    stack_file = state_dir / "stack.json"
-    try:
-        info = None
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"local stack exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
-            if stack_file.exists():
-                candidate = json.loads(stack_file.read_text())
-                if candidate.get("pid") == proc.pid:
-                    info = candidate
-                    break
-            time.sleep(0.05)
-        if info is None:
-            pytest.fail(f"local stack not ready after {STARTUP_TIMEOUT} s:\n{log_path.read_text()[-4000:]}")
-        print(
-            f"\n[e2e] local stack up in {time.perf_counter() - started:.2f} s "
-            f"(its own measure to first request: {info['startup_seconds']} s) at {info['api_url']}"
-        )
-        yield Stack(info=info, state_dir=state_dir, log_path=log_path)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    yield from start(tmp_path_factory.mktemp("local-stack"))
 
 
 @pytest.fixture

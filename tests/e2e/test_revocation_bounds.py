@@ -20,10 +20,8 @@ stack only, and before returning waits until a fresh login passes ``GET /me`` ag
 from __future__ import annotations
 
 import json
-import os
 import random
 import secrets
-import signal
 import subprocess
 import sys
 import threading
@@ -37,7 +35,7 @@ import jwt
 import pytest
 import requests
 
-from tests.e2e.conftest import FEED_INTERVAL, ROOT, ROUTE_SCOPES, STARTUP_TIMEOUT, Stack
+from tests.e2e.conftest import FEED_INTERVAL, ROOT, Stack, start
 
 pytestmark = pytest.mark.e2e
 
@@ -245,62 +243,13 @@ def bounds_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A second private stack: no authorizer result cache, a 1 s feed. (The conftest's start-up,
     with other parameters; the key case revokes this stack's active key, never the session
     stack's.)"""
-    state_dir = tmp_path_factory.mktemp("bounds-stack")
-    log_path = state_dir / "stack.log"
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("AWS_PROFILE", None)
-    cmd = [
-        sys.executable,
-        "-m",
-        "local_stack",
-        "serve",
-        "--port",
-        "0",
-        "--moto-port",
-        "0",
-        "--state-dir",
-        str(state_dir),
-        "--param",
-        "RouteScopes=" + json.dumps(ROUTE_SCOPES),
-        "--param",
-        "RefreshGraceSeconds=0",
-        "--param",
-        "AuthorizerResultTtl=0",
-        "--param",
-        f"RevocationFeedInterval={BOUNDS_FEED_INTERVAL}",
-    ]
-    with log_path.open("w") as log, (state_dir / "banner.txt").open("w") as banner:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=banner, stderr=log)
-    stack_file = state_dir / "stack.json"
-    try:
-        info = None
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"bounds stack exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
-            if stack_file.exists():
-                candidate = json.loads(stack_file.read_text())
-                if candidate.get("pid") == proc.pid:
-                    info = candidate
-                    break
-            time.sleep(0.05)
-        if info is None:
-            pytest.fail(f"bounds stack not ready after {STARTUP_TIMEOUT} s:\n{log_path.read_text()[-4000:]}")
-        assert info["params"]["AuthorizerResultTtl"] == "0"
-        yield Stack(info=info, state_dir=state_dir, log_path=log_path)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    for stack in start(
+        tmp_path_factory.mktemp("bounds-stack"),
+        AuthorizerResultTtl="0",
+        RevocationFeedInterval=str(BOUNDS_FEED_INTERVAL),
+    ):
+        assert stack.info["params"]["AuthorizerResultTtl"] == "0"
+        yield stack
 
 
 def _known(stack: Stack, token: str) -> str:
