@@ -15,6 +15,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 #: command-group modules; each defines ``register(subparsers: argparse._SubParsersAction) -> None``
 GROUPS = ("authctl.keys", "authctl.users")
@@ -47,8 +48,32 @@ errors: one line on stderr, "authctl: error: <what>", and the exit code:
 _IDENTIFIERS = ("username", "client_id", "family_id", "kid")
 
 
+class CliParser(argparse.ArgumentParser):
+    """argparse, with names that begin with ``-`` and no abbreviated options.
+
+    Key ids are base64url thumbprints (about one in 64 begins with ``-``), and usernames and client
+    ids may begin with one too: a word that is not exactly one of this command's options is a
+    positional argument, not an unknown option. Abbreviations are off so ``--a`` can never mean
+    ``--all``. A misspelt option is still refused (as an extra argument).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def _parse_optional(self, arg_string: str) -> Any:
+        if arg_string == "--" or not arg_string.startswith("-"):
+            return super()._parse_optional(arg_string)
+        if arg_string in self._option_string_actions:
+            return super()._parse_optional(arg_string)
+        name, sep, _ = arg_string.partition("=")
+        if sep and name in self._option_string_actions:
+            return super()._parse_optional(arg_string)
+        return None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="authctl",
         description=(__doc__ or "authctl").splitlines()[0],
         epilog=EPILOG,
