@@ -5,15 +5,18 @@ verifier asks the key chosen by ``kid`` to verify, so the token's ``alg`` can ne
 primitive. There is no HMAC class at all, so a public key can never be used as an HMAC secret
 (the RS256→HS256 confusion family, CVE-2016-10555 and successors).
 
-Supported (RFC 7518, RFC 8037):
+The algorithms and their facts (``kty``, curve, hash, padding, signature length) are the one
+table :data:`auth_core.jwa.REGISTRY`; this module binds each ``kty``, curve, hash and padding
+named there to its primitives:
 
 ========  =========================================  ====================================
-alg       key                                        signature
+kty       key                                        signature
 ========  =========================================  ====================================
-RS256     RSA ≥ 2048 bits, odd e ≥ 3                  RSASSA-PKCS1-v1_5 SHA-256, len == |n|
-PS256     RSA ≥ 2048 bits, odd e ≥ 3                  RSASSA-PSS SHA-256, MGF1-SHA-256, salt 32
-ES256     EC P-256                                   raw r‖s, 64 octets, 1 ≤ r, s ≤ n−1
-EdDSA     OKP Ed25519                                64 octets (S < L checked by OpenSSL)
+RSA       ≥ 2048 bits, odd e ≥ 3                      PKCS1-v1_5 or PSS (MGF1 same hash, salt =
+                                                     hash length), len == |n|
+EC        the entry's curve (P-256)                  raw r‖s, 2 × coordinate octets,
+                                                     1 ≤ r, s ≤ n−1
+OKP       Ed25519                                    64 octets (S < L checked by OpenSSL)
 ========  =========================================  ====================================
 
 Padding, hash and ECDSA parameter objects are created once per key, not per call: the
@@ -37,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from auth_core._b64 import b64url_decode, b64url_encode
 from auth_core.errors import InvalidSignatureError, KeyFormatError
+from auth_core.jwa import ALGORITHMS, CURVES, MIN_RSA_BITS, REGISTRY, RSA_BITS_ALLOWED, Algorithm, Curve
 
 __all__ = [
     "ALGORITHMS",
@@ -49,15 +53,12 @@ __all__ = [
     "public_key_from_members",
 ]
 
-#: Every algorithm a key may carry, in order of preference for documentation.
-ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
-#: The one JWK ``kty`` each algorithm requires.
-KTY_FOR_ALG = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}
-#: RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used".
-MIN_RSA_BITS = 2048
-_RSA_BITS_ALLOWED = (2048, 3072, 4096)
+#: The one JWK ``kty`` each algorithm requires (from :data:`auth_core.jwa.REGISTRY`).
+KTY_FOR_ALG = {name: spec.kty for name, spec in REGISTRY.items()}
 
-_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+#: The primitives behind the names the registry uses.
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"SHA256": hashes.SHA256}
+_EC_CURVES: dict[str, type[ec.EllipticCurve]] = {"P-256": ec.SECP256R1}
 _PUBLIC_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
@@ -166,9 +167,26 @@ def _member_int(members: Mapping[str, Any], name: str) -> int:
     return int.from_bytes(_member_bytes(members, name), "big")
 
 
-def _pss_padding() -> padding.PSS:
-    # RFC 7518 §3.5: the salt size equals the hash output size (32 octets for SHA-256).
-    return padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+def _hash(spec: Algorithm) -> hashes.HashAlgorithm:
+    if spec.hash not in _HASHES:
+        raise KeyFormatError(f"{spec.name}: no hash named {spec.hash!r}")
+    return _HASHES[spec.hash]()
+
+
+def _rsa_padding(spec: Algorithm) -> padding.AsymmetricPadding:
+    if spec.padding == "pkcs1v15":
+        return padding.PKCS1v15()
+    if spec.padding == "pss":
+        # RFC 7518 §3.5: MGF1 with the same hash; the salt size equals the hash output size.
+        digest = _hash(spec)
+        return padding.PSS(mgf=padding.MGF1(digest), salt_length=digest.digest_size)
+    raise KeyFormatError(f"{spec.name}: unknown RSA padding")
+
+
+def _curve(spec: Algorithm) -> Curve:
+    if spec.crv not in CURVES:
+        raise KeyFormatError(f"{spec.name}: no curve named {spec.crv!r}")
+    return CURVES[spec.crv]
 
 
 # ================================================================================ RSA
@@ -183,12 +201,11 @@ class _RSAPublicKey(VerificationKey):
         exponent = key.public_numbers().e
         if exponent < 3 or exponent % 2 == 0:
             raise KeyFormatError("RSA public exponent must be odd and at least 3")
+        spec = REGISTRY[alg]
         self._key = key
         self._size = (key.key_size + 7) // 8
-        self._padding: padding.AsymmetricPadding = (
-            padding.PKCS1v15() if alg == "RS256" else _pss_padding()
-        )
-        self._hash = hashes.SHA256()
+        self._padding = _rsa_padding(spec)
+        self._hash = _hash(spec)
 
     def verify(self, signature: bytes, signing_input: bytes) -> None:
         if len(signature) != self._size:  # RFC 7518 §3.3: exactly the modulus length
@@ -208,11 +225,10 @@ class _RSAPrivateKey(SigningKey):
 
     def __init__(self, kid: str, alg: str, key: rsa.RSAPrivateKey) -> None:
         super().__init__(kid, alg, _RSAPublicKey(kid, alg, key.public_key()))
+        spec = REGISTRY[alg]
         self._key = key
-        self._padding: padding.AsymmetricPadding = (
-            padding.PKCS1v15() if alg == "RS256" else _pss_padding()
-        )
-        self._hash = hashes.SHA256()
+        self._padding = _rsa_padding(spec)
+        self._hash = _hash(spec)
 
     def sign(self, signing_input: bytes) -> bytes:
         return self._key.sign(signing_input, self._padding, self._hash)
@@ -294,26 +310,31 @@ _PKCS1 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
 
 
-# ================================================================================ ECDSA P-256
+# ================================================================================ ECDSA
 class _ECPublicKey(VerificationKey):
-    __slots__ = ("_ecdsa", "_key")
+    __slots__ = ("_curve", "_ecdsa", "_key")
     kty = "EC"
 
     def __init__(self, kid: str, alg: str, key: ec.EllipticCurvePublicKey) -> None:
         super().__init__(kid, alg)
-        if not isinstance(key.curve, ec.SECP256R1):
-            raise KeyFormatError("ES256 requires a P-256 key")
+        spec = REGISTRY[alg]
+        curve = _curve(spec)
+        if not isinstance(key.curve, _EC_CURVES[curve.crv]):
+            raise KeyFormatError(f"{alg} requires a {curve.crv} key")
         self._key = key
-        self._ecdsa = ec.ECDSA(hashes.SHA256())
+        self._curve = curve
+        self._ecdsa = ec.ECDSA(_hash(spec))
 
     def verify(self, signature: bytes, signing_input: bytes) -> None:
-        # RFC 7518 §3.4: exactly 64 octets R‖S. Never hand token bytes to the DER parser, and
-        # check the range explicitly (CVE-2022-21449 "psychic signatures": r = s = 0).
-        if len(signature) != 64:
+        # RFC 7518 §3.4: exactly R‖S, each the curve's coordinate length. Never hand token bytes
+        # to the DER parser, and check the range explicitly (CVE-2022-21449 "psychic
+        # signatures": r = s = 0).
+        size, order = self._curve.coordinate_octets, self._curve.order
+        if len(signature) != 2 * size:
             raise _fail()
-        r = int.from_bytes(signature[:32], "big")
-        s = int.from_bytes(signature[32:], "big")
-        if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
+        r = int.from_bytes(signature[:size], "big")
+        s = int.from_bytes(signature[size:], "big")
+        if not (0 < r < order and 0 < s < order):
             raise _fail()
         try:
             self._key.verify(encode_dss_signature(r, s), signing_input, self._ecdsa)
@@ -322,52 +343,60 @@ class _ECPublicKey(VerificationKey):
 
     def public_members(self) -> dict[str, str]:
         numbers = self._key.public_numbers()
-        return {"kty": "EC", "crv": "P-256", "x": _uint(numbers.x, 32), "y": _uint(numbers.y, 32)}
+        size = self._curve.coordinate_octets
+        return {"kty": "EC", "crv": self._curve.crv, "x": _uint(numbers.x, size), "y": _uint(numbers.y, size)}
 
 
 class _ECPrivateKey(SigningKey):
-    __slots__ = ("_ecdsa", "_key")
+    __slots__ = ("_ecdsa", "_key", "_size")
 
     def __init__(self, kid: str, alg: str, key: ec.EllipticCurvePrivateKey) -> None:
         super().__init__(kid, alg, _ECPublicKey(kid, alg, key.public_key()))
+        spec = REGISTRY[alg]
         self._key = key
-        self._ecdsa = ec.ECDSA(hashes.SHA256())
+        self._size = _curve(spec).coordinate_octets
+        self._ecdsa = ec.ECDSA(_hash(spec))
 
     def sign(self, signing_input: bytes) -> bytes:
         r, s = decode_dss_signature(self._key.sign(signing_input, self._ecdsa))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return r.to_bytes(self._size, "big") + s.to_bytes(self._size, "big")
 
     def private_members(self) -> dict[str, str]:
         d = self._key.private_numbers().private_value
-        return {**self._public.public_members(), "d": _uint(d, 32)}
+        return {**self._public.public_members(), "d": _uint(d, self._size)}
 
 
-def _ec_coordinates(members: Mapping[str, Any]) -> ec.EllipticCurvePublicNumbers:
-    if members.get("crv") != "P-256":
-        raise KeyFormatError("ES256 requires crv P-256")
+def _ec_coordinates(alg: str, members: Mapping[str, Any]) -> ec.EllipticCurvePublicNumbers:
+    curve = _curve(REGISTRY[alg])
+    if members.get("crv") != curve.crv:
+        raise KeyFormatError(f"{alg} requires crv {curve.crv}")
     x, y = _member_bytes(members, "x"), _member_bytes(members, "y")
-    if len(x) != 32 or len(y) != 32:  # RFC 7518 §6.2.1.2: full coordinate length
-        raise KeyFormatError("P-256 coordinates must be 32 octets")
-    return ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1())
+    size = curve.coordinate_octets
+    if len(x) != size or len(y) != size:  # RFC 7518 §6.2.1.2: full coordinate length
+        raise KeyFormatError(f"{curve.crv} coordinates must be {size} octets")
+    return ec.EllipticCurvePublicNumbers(
+        int.from_bytes(x, "big"), int.from_bytes(y, "big"), _EC_CURVES[curve.crv]()
+    )
 
 
 def _ec_public(kid: str, alg: str, members: Mapping[str, Any]) -> VerificationKey:
     try:
-        key = _ec_coordinates(members).public_key()  # rejects points not on the curve
+        key = _ec_coordinates(alg, members).public_key()  # rejects points not on the curve
     except ValueError as exc:
-        raise KeyFormatError("invalid P-256 public key") from exc
+        raise KeyFormatError(f"invalid {REGISTRY[alg].crv} public key") from exc
     return _ECPublicKey(kid, alg, key)
 
 
 def _ec_private(kid: str, alg: str, members: Mapping[str, Any]) -> SigningKey:
-    public = _ec_coordinates(members)
+    public = _ec_coordinates(alg, members)
+    curve = _curve(REGISTRY[alg])
     d = _member_bytes(members, "d")
-    if len(d) != 32:
-        raise KeyFormatError("P-256 private scalar must be 32 octets")
+    if len(d) != curve.coordinate_octets:
+        raise KeyFormatError(f"{curve.crv} private scalar must be {curve.coordinate_octets} octets")
     try:
         key = ec.EllipticCurvePrivateNumbers(int.from_bytes(d, "big"), public).private_key()
     except ValueError as exc:  # d out of range or d·G ≠ (x, y)
-        raise KeyFormatError("inconsistent P-256 private key") from exc
+        raise KeyFormatError(f"inconsistent {curve.crv} private key") from exc
     return _ECPrivateKey(kid, alg, key)
 
 
@@ -407,9 +436,9 @@ class _Ed25519PrivateKey(SigningKey):
         return {**self._public.public_members(), "d": b64url_encode(self._key.private_bytes_raw())}
 
 
-def _okp_check(members: Mapping[str, Any]) -> bytes:
-    if members.get("crv") != "Ed25519":
-        raise KeyFormatError("EdDSA keys must use crv Ed25519")
+def _okp_check(alg: str, members: Mapping[str, Any]) -> bytes:
+    if members.get("crv") != REGISTRY[alg].crv:
+        raise KeyFormatError(f"{alg} keys must use crv {REGISTRY[alg].crv}")
     x = _member_bytes(members, "x")
     if len(x) != 32:
         raise KeyFormatError("Ed25519 public key must be 32 octets")
@@ -418,14 +447,14 @@ def _okp_check(members: Mapping[str, Any]) -> bytes:
 
 def _ed_public(kid: str, alg: str, members: Mapping[str, Any]) -> VerificationKey:
     try:
-        key = ed25519.Ed25519PublicKey.from_public_bytes(_okp_check(members))
+        key = ed25519.Ed25519PublicKey.from_public_bytes(_okp_check(alg, members))
     except ValueError as exc:
         raise KeyFormatError("invalid Ed25519 public key") from exc
     return _Ed25519PublicKey(kid, alg, key)
 
 
 def _ed_private(kid: str, alg: str, members: Mapping[str, Any]) -> SigningKey:
-    x = _okp_check(members)
+    x = _okp_check(alg, members)
     d = _member_bytes(members, "d")
     try:
         key = ed25519.Ed25519PrivateKey.from_private_bytes(d)
@@ -437,17 +466,16 @@ def _ed_private(kid: str, alg: str, members: Mapping[str, Any]) -> SigningKey:
 
 
 # ================================================================================ factories
+#: JWK members -> key, per ``kty`` (the registry says which ``kty`` each algorithm uses).
 _PUBLIC_LOADERS: dict[str, Callable[[str, str, Mapping[str, Any]], VerificationKey]] = {
-    "RS256": _rsa_public,
-    "PS256": _rsa_public,
-    "ES256": _ec_public,
-    "EdDSA": _ed_public,
+    "RSA": _rsa_public,
+    "EC": _ec_public,
+    "OKP": _ed_public,
 }
 _PRIVATE_LOADERS: dict[str, Callable[[str, str, Mapping[str, Any]], SigningKey]] = {
-    "RS256": _rsa_private,
-    "PS256": _rsa_private,
-    "ES256": _ec_private,
-    "EdDSA": _ed_private,
+    "RSA": _rsa_private,
+    "EC": _ec_private,
+    "OKP": _ed_private,
 }
 
 
@@ -468,7 +496,7 @@ def public_key_from_members(alg: str, kid: str, members: Mapping[str, Any]) -> V
     _check_alg_kty(alg, members)
     if not _PUBLIC_PRIVATE_MEMBERS.isdisjoint(members):
         raise KeyFormatError("public JWK carries private key material")
-    return _PUBLIC_LOADERS[alg](kid, alg, members)
+    return _PUBLIC_LOADERS[KTY_FOR_ALG[alg]](kid, alg, members)
 
 
 def private_key_from_members(alg: str, kid: str, members: Mapping[str, Any]) -> SigningKey:
@@ -478,7 +506,7 @@ def private_key_from_members(alg: str, kid: str, members: Mapping[str, Any]) -> 
         private members.
     """
     _check_alg_kty(alg, members)
-    return _PRIVATE_LOADERS[alg](kid, alg, members)
+    return _PRIVATE_LOADERS[KTY_FOR_ALG[alg]](kid, alg, members)
 
 
 def generate_key(
@@ -489,17 +517,20 @@ def generate_key(
     :param rsa_bits: RSA modulus size for RS256/PS256: 2048 (default), 3072 or 4096.
     :raises KeyFormatError: unsupported ``alg`` or RSA size.
     """
-    if alg in ("RS256", "PS256"):
-        if rsa_bits not in _RSA_BITS_ALLOWED:
-            raise KeyFormatError(f"RSA key size must be one of {_RSA_BITS_ALLOWED}")
+    spec = REGISTRY.get(alg) if isinstance(alg, str) else None
+    if spec is None:
+        raise KeyFormatError("unsupported algorithm")
+    if spec.kty == "RSA":
+        if rsa_bits not in RSA_BITS_ALLOWED:
+            raise KeyFormatError(f"RSA key size must be one of {RSA_BITS_ALLOWED}")
         rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
         kid = kid_for(_RSAPublicKey("", alg, rsa_key.public_key()).public_members())
         return _RSAPrivateKey(kid, alg, rsa_key)
-    if alg == "ES256":
-        ec_key = ec.generate_private_key(ec.SECP256R1())
+    if spec.kty == "EC":
+        ec_key = ec.generate_private_key(_EC_CURVES[_curve(spec).crv]())
         kid = kid_for(_ECPublicKey("", alg, ec_key.public_key()).public_members())
         return _ECPrivateKey(kid, alg, ec_key)
-    if alg == "EdDSA":
+    if spec.kty == "OKP":
         ed_key = ed25519.Ed25519PrivateKey.generate()
         kid = kid_for(_Ed25519PublicKey("", alg, ed_key.public_key()).public_members())
         return _Ed25519PrivateKey(kid, alg, ed_key)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from auth_core.errors import ConfigurationError
+from auth_core.jwa import ALGORITHMS
 
 __all__ = ["ENV_VARS", "Settings"]
 
@@ -24,8 +25,8 @@ __all__ = ["ENV_VARS", "Settings"]
 #: by tools that cannot know the deployment's value (authctl) live at least this long.
 LONGEST_ACCESS_TOKEN_LIFETIME = 86400
 
-#: Supported signing algorithms (a key carries exactly one of these).
-SIGNING_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+#: Supported signing algorithms (a key carries exactly one of these): the registry's names.
+SIGNING_ALGORITHMS = ALGORITHMS
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
