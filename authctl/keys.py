@@ -36,14 +36,13 @@ from typing import Any
 from auth_core import aws
 from auth_core.errors import AuthError
 from auth_core.keyset import KeySet
+from auth_core.keystore import CURRENT, PENDING
 from auth_core.secrets_rotation import KeyRotator, RevocationOutcome
 from auth_core.settings import Settings
 from auth_core.stores.revocations import RevocationStore
 from authctl.clock import aws_clock
 from authctl.context import EXIT_FAILED, EXIT_USAGE, CliError, context, describe
 
-CURRENT = "AWSCURRENT"
-PENDING = "AWSPENDING"
 #: seconds ``keys rotate`` watches the rotation function by default
 DEFAULT_WAIT = 30.0
 _POLL = 1.0

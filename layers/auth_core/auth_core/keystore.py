@@ -80,7 +80,10 @@ SecretFetch = Callable[[str, str], str]
 #: ``on_event(name)``: a counter hook (metrics), called outside any hot loop.
 EventSink = Callable[[str], None]
 
+#: Secrets Manager's staging labels (the one place they are spelt): the version readers trust,
+#: and the one a rotation in progress writes (read by auth_core.secrets_rotation and authctl).
 CURRENT = "AWSCURRENT"
+PENDING = "AWSPENDING"
 
 EVENT_FETCH = "KeySetFetched"
 EVENT_FETCH_FAILED = "KeySetFetchFailed"

@@ -76,6 +76,7 @@ from auth_core.errors import (
 )
 from auth_core.jwk import JWKSet
 from auth_core.keyset import KeySet
+from auth_core.keystore import CURRENT, PENDING
 from auth_core.rotation import (
     KeyGenerator,
     RotationPolicy,
@@ -90,8 +91,6 @@ from auth_core.tokens import AccessTokenIssuer, AccessTokenVerifier
 
 __all__ = ["KEYOP_STAGE", "MAX_ATTEMPTS", "STEPS", "KeyRotator", "RevocationOutcome", "SecretsManagerError"]
 
-CURRENT = "AWSCURRENT"
-PENDING = "AWSPENDING"
 #: The private staging label of versions written by revocations and public-JWKS writes, between
 #: their ``PutSecretValue`` and the swap of ``AWSCURRENT`` (never ``AWSPENDING``, which belongs
 #: to a rotation in progress).
