@@ -359,6 +359,28 @@ def cmd_sessions_revoke(args: argparse.Namespace) -> int:
     return _out({"family_id": args.family_id, "revoked": revoked})
 
 
+def cmd_sessions_end_all(args: argparse.Namespace) -> int:
+    """Every session of every user and client ends; every access token issued before is refused.
+
+    The global cut-off that ``keys revoke --all`` also writes, without replacing the keys: for a
+    leaked sessions table, or after restoring a table from a backup (docs/operations.md, Restore).
+    """
+    from auth_core import aws  # noqa: PLC0415
+    from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
+    from authctl.clock import aws_clock  # noqa: PLC0415
+    from authctl.context import EXIT_USAGE, CliError  # noqa: PLC0415
+
+    if not args.yes:
+        raise CliError("not confirmed: nothing was ended (re-run with --yes)", EXIT_USAGE)
+    table = _table(args, "revocations_table")
+    _will_write(args)
+    clock = aws_clock(aws.client("dynamodb"), table)  # the cut-off on AWS's time, not the laptop's
+    cutoff_ms = int(clock() * 1000)
+    RevocationStore(table, clock=clock).set_global_cutoff(cutoff_ms)
+    ended = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(cutoff_ms // 1000))
+    return _out({"sessions_ended_before": ended, "cutoff_ms": cutoff_ms})
+
+
 # ----------------------------------------------------------------------------- parser
 def _with_tables(parser: argparse.ArgumentParser, *names: str) -> argparse.ArgumentParser:
     for name in names:
@@ -442,3 +464,12 @@ def register(subparsers: Any) -> None:
     p = _with_tables(sessions.add_parser("revoke", help="end a session and all its access tokens"), *TABLES)
     p.add_argument("family_id")
     p.set_defaults(func=cmd_sessions_revoke)
+    p = _with_tables(
+        sessions.add_parser(
+            "end-all",
+            help="EMERGENCY: end every session and refuse every access token issued until now",
+        ),
+        *TABLES,
+    )
+    p.add_argument("--yes", action="store_true", help="confirm: every user and client signs in again")
+    p.set_defaults(func=cmd_sessions_end_all)

@@ -298,3 +298,31 @@ def test_persistent_conflict_is_a_503_and_writes_nothing(seeded, service, issuer
         service.revoker.revoke_family(claims_of(tokens[0])["sid"], reason="test")
     assert deny_entries(seeded, "sid#") == []
     assert authorize(tokens[0])  # nothing half-done: the family is still active, and so is its token
+
+
+def test_authctl_sessions_end_all_ends_every_session_and_token_but_not_later_logins(
+    seeded, service, issuers, clock, authorize, monkeypatch, capsys
+):
+    """The global cut-off without a key replacement (the restore runbook's last step)."""
+    alices, alice_rt = session(service, issuers, clock, refreshes=1)
+    bobs, bob_rt = session(service, issuers, clock, refreshes=0, username="bob")
+    machine = client_credentials_token(service, issuers)
+    monkeypatch.setattr("authctl.clock.aws_clock", lambda *a, **k: clock)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+
+    assert main(["sessions", "end-all"]) == 2  # not confirmed: nothing happens
+    assert "--yes" in capsys.readouterr().err
+    assert all(map(authorize, [*alices, *bobs, machine]))
+
+    clock.advance(1)
+    assert main(["sessions", "end-all", "--yes"]) == 0
+    out = capsys.readouterr().out  # after the authorizer's log lines: authctl's indented JSON
+    assert json.loads(out[out.index("{\n") :])["cutoff_ms"] == int(clock() * 1000), out
+    assert not any(map(authorize, [*alices, *bobs, machine]))
+    for rt in (alice_rt, bob_rt):
+        with pytest.raises(InvalidGrantError):
+            service.token(refresh_request(rt), issuers)
+
+    clock.advance(1)
+    fresh, fresh_rt = session(service, issuers, clock, refreshes=1)  # signing in again works
+    assert all(map(authorize, fresh)) and fresh_rt
