@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auth_core.settings import ENV_VARS
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_USAGE",
@@ -54,12 +56,15 @@ EXIT_USAGE = 2
 
 #: name setting -> environment variable (what a command group may read from the shell)
 NAME_VARS: dict[str, str] = {
-    "users_table": "USERS_TABLE",
-    "clients_table": "CLIENTS_TABLE",
-    "sessions_table": "SESSIONS_TABLE",
-    "revocations_table": "REVOCATIONS_TABLE",
-    "signing_keys_secret_id": "SIGNING_KEYS_SECRET_ID",
-    "public_jwks_secret_id": "PUBLIC_JWKS_SECRET_ID",
+    name: ENV_VARS[name]
+    for name in (
+        "users_table",
+        "clients_table",
+        "sessions_table",
+        "revocations_table",
+        "signing_keys_secret_id",
+        "public_jwks_secret_id",
+    )
 }
 _TABLES = ("users_table", "clients_table", "sessions_table", "revocations_table")
 #: command group -> the names it reads
@@ -277,7 +282,7 @@ class Context:
             env = self.environment(group)
             if env is None:
                 env = {}
-                shown = ", ".join(f"{_VAR[n]}={getattr(Settings, n)}" for n in _SHOWN)
+                shown = ", ".join(f"{ENV_VARS[n]}={getattr(Settings, n)}" for n in _SHOWN)
                 _stderr(
                     f"authctl: note: no deployment named (--stack, --stack-name or --function): "
                     f"assuming the default settings ({shown})"
@@ -309,14 +314,6 @@ class Context:
                 where.append(f"account {account}")
         _stderr(f"authctl: writing to {' and '.join(endpoints)} ({', '.join(where)})")
         self._announced = True
-
-
-_VAR = {
-    "max_access_token_lifetime": "MAX_ACCESS_TOKEN_LIFETIME",
-    "key_cache_ttl": "KEY_CACHE_TTL",
-    "signing_alg": "SIGNING_ALG",
-    "revocation_feed_interval": "REVOCATION_FEED_INTERVAL",
-}
 
 
 def _account() -> str | None:

@@ -29,7 +29,13 @@ LONGEST_ACCESS_TOKEN_LIFETIME = 86400
 SIGNING_ALGORITHMS = ALGORITHMS
 
 
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+# Each reader takes a field name; the variable's name comes from ENV_VARS, the one table of them.
+def _str(env: Mapping[str, str], field: str) -> str:
+    return env.get(ENV_VARS[field], "").strip()
+
+
+def _int(env: Mapping[str, str], field: str, default: int, lo: int, hi: int) -> int:
+    name = ENV_VARS[field]
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -42,7 +48,8 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def _bool(env: Mapping[str, str], field: str, default: bool) -> bool:
+    name = ENV_VARS[field]
     raw = env.get(name, "").strip().lower()
     if not raw:
         return default
@@ -53,7 +60,8 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be true or false")
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+def _choice(env: Mapping[str, str], field: str, default: str, allowed: tuple[str, ...]) -> str:
+    name = ENV_VARS[field]
     raw = env.get(name, "").strip().lower()
     if not raw:
         return default
@@ -62,12 +70,13 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     return raw
 
 
-def _words(env: Mapping[str, str], name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-    raw = env.get(name, "").replace(",", " ").split()
+def _words(env: Mapping[str, str], field: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    raw = env.get(ENV_VARS[field], "").replace(",", " ").split()
     return tuple(raw) if raw else default
 
 
-def _route_scopes(env: Mapping[str, str], name: str) -> Mapping[str, tuple[str, ...]]:
+def _route_scopes(env: Mapping[str, str], field: str) -> Mapping[str, tuple[str, ...]]:
+    name = ENV_VARS[field]
     raw = env.get(name, "").strip()
     if not raw:
         return {}
@@ -201,61 +210,59 @@ class Settings:
         """
         e = os.environ if env is None else env
         values: dict[str, Any] = {
-            "issuer": e.get("ISSUER", "").strip().rstrip("/") if e.get("ISSUER", "").strip() else "",
-            "audience": e.get("AUDIENCE", "").strip() or cls.audience,
-            "signing_alg": e.get("SIGNING_ALG", "").strip() or cls.signing_alg,
-            "access_token_ttl": _int(e, "ACCESS_TOKEN_TTL", cls.access_token_ttl, 60, 86400),
+            "issuer": _str(e, "issuer").rstrip("/"),
+            "audience": _str(e, "audience") or cls.audience,
+            "signing_alg": _str(e, "signing_alg") or cls.signing_alg,
+            "access_token_ttl": _int(e, "access_token_ttl", cls.access_token_ttl, 60, 86400),
             "max_access_token_lifetime": _int(
                 e,
-                "MAX_ACCESS_TOKEN_LIFETIME",
+                "max_access_token_lifetime",
                 cls.max_access_token_lifetime,
                 60,
                 LONGEST_ACCESS_TOKEN_LIFETIME,
             ),
-            "leeway": _int(e, "CLOCK_LEEWAY", cls.leeway, 0, 300),
-            "refresh_max_age": _int(e, "REFRESH_SESSION_MAX_AGE", cls.refresh_max_age, 300, 400 * 86400),
+            "leeway": _int(e, "leeway", cls.leeway, 0, 300),
+            "refresh_max_age": _int(e, "refresh_max_age", cls.refresh_max_age, 300, 400 * 86400),
             "refresh_idle_timeout": _int(
-                e, "REFRESH_IDLE_TIMEOUT", cls.refresh_idle_timeout, 300, 400 * 86400
+                e, "refresh_idle_timeout", cls.refresh_idle_timeout, 300, 400 * 86400
             ),
-            "refresh_grace_seconds": _int(e, "REFRESH_GRACE_SECONDS", cls.refresh_grace_seconds, 0, 60),
-            "signing_keys_secret_id": e.get("SIGNING_KEYS_SECRET_ID", "").strip(),
-            "public_jwks_secret_id": e.get("PUBLIC_JWKS_SECRET_ID", "").strip(),
-            "key_cache_ttl": _int(e, "KEY_CACHE_TTL", cls.key_cache_ttl, 1, 3600),
+            "refresh_grace_seconds": _int(e, "refresh_grace_seconds", cls.refresh_grace_seconds, 0, 60),
+            "signing_keys_secret_id": _str(e, "signing_keys_secret_id"),
+            "public_jwks_secret_id": _str(e, "public_jwks_secret_id"),
+            "key_cache_ttl": _int(e, "key_cache_ttl", cls.key_cache_ttl, 1, 3600),
             "key_refresh_min_interval": _int(
-                e, "KEY_REFRESH_MIN_INTERVAL", cls.key_refresh_min_interval, 1, 3600
+                e, "key_refresh_min_interval", cls.key_refresh_min_interval, 1, 3600
             ),
-            "key_stale_max": _int(e, "KEY_STALE_MAX", cls.key_stale_max, 0, 7 * 86400),
-            "users_table": e.get("USERS_TABLE", "").strip(),
-            "clients_table": e.get("CLIENTS_TABLE", "").strip(),
-            "sessions_table": e.get("SESSIONS_TABLE", "").strip(),
-            "revocations_table": e.get("REVOCATIONS_TABLE", "").strip(),
-            "scopes_supported": _words(e, "SCOPES_SUPPORTED", cls.scopes_supported),
-            "route_scopes": _route_scopes(e, "ROUTE_SCOPES"),
-            "context_claims": _words(e, "CONTEXT_CLAIMS", cls.context_claims),
-            "revocation_check": _bool(e, "REVOCATION_CHECK", cls.revocation_check),
+            "key_stale_max": _int(e, "key_stale_max", cls.key_stale_max, 0, 7 * 86400),
+            "users_table": _str(e, "users_table"),
+            "clients_table": _str(e, "clients_table"),
+            "sessions_table": _str(e, "sessions_table"),
+            "revocations_table": _str(e, "revocations_table"),
+            "scopes_supported": _words(e, "scopes_supported", cls.scopes_supported),
+            "route_scopes": _route_scopes(e, "route_scopes"),
+            "context_claims": _words(e, "context_claims", cls.context_claims),
+            "revocation_check": _bool(e, "revocation_check", cls.revocation_check),
             "revocation_feed_interval": _int(
-                e, "REVOCATION_FEED_INTERVAL", cls.revocation_feed_interval, 1, 60
+                e, "revocation_feed_interval", cls.revocation_feed_interval, 1, 60
             ),
             "revocation_feed_max_staleness": _int(
-                e, "REVOCATION_FEED_MAX_STALENESS", cls.revocation_feed_max_staleness, 2, 3600
+                e, "revocation_feed_max_staleness", cls.revocation_feed_max_staleness, 2, 3600
             ),
-            "identity_header": (e.get("IDENTITY_HEADER", "").strip() or cls.identity_header).lower(),
+            "identity_header": (_str(e, "identity_header") or cls.identity_header).lower(),
             "verified_token_cache_size": _int(
-                e, "VERIFIED_TOKEN_CACHE_SIZE", cls.verified_token_cache_size, 0, 1_000_000
+                e, "verified_token_cache_size", cls.verified_token_cache_size, 0, 1_000_000
             ),
             "authorizer_response_format": _choice(
-                e, "AUTHORIZER_RESPONSE_FORMAT", cls.authorizer_response_format, ("simple", "iam")
+                e, "authorizer_response_format", cls.authorizer_response_format, ("simple", "iam")
             ),
-            "login_max_failures": _int(e, "LOGIN_MAX_FAILURES", cls.login_max_failures, 1, 1000),
-            "login_lockout_seconds": _int(e, "LOGIN_LOCKOUT_SECONDS", cls.login_lockout_seconds, 1, 86400),
-            "password_min_length": _int(e, "PASSWORD_MIN_LENGTH", cls.password_min_length, 8, 64),
-            "password_max_length": _int(e, "PASSWORD_MAX_LENGTH", cls.password_max_length, 64, 1024),
+            "login_max_failures": _int(e, "login_max_failures", cls.login_max_failures, 1, 1000),
+            "login_lockout_seconds": _int(e, "login_lockout_seconds", cls.login_lockout_seconds, 1, 86400),
+            "password_min_length": _int(e, "password_min_length", cls.password_min_length, 8, 64),
+            "password_max_length": _int(e, "password_max_length", cls.password_max_length, 64, 1024),
             "key_fetch_strategy": _choice(
-                e, "KEY_FETCH_STRATEGY", cls.key_fetch_strategy, ("auto", "sdk", "extension", "lean")
+                e, "key_fetch_strategy", cls.key_fetch_strategy, ("auto", "sdk", "extension", "lean")
             ),
-            "secrets_extension_port": _int(
-                e, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", cls.secrets_extension_port, 0, 65535
-            ),
+            "secrets_extension_port": _int(e, "secrets_extension_port", cls.secrets_extension_port, 0, 65535),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -289,7 +296,8 @@ class Settings:
         return str(value)
 
 
-#: field name -> environment variable, for error messages and the README table.
+#: field name -> environment variable: the one table of the variables' names (read by from_env,
+#: error messages, authctl and the README table).
 ENV_VARS: dict[str, str] = {
     "issuer": "ISSUER",
     "audience": "AUDIENCE",
