@@ -24,7 +24,6 @@ from typing import Any
 from auth_core.errors import InvalidRequestError
 
 TABLES = ("users_table", "clients_table", "sessions_table", "revocations_table")
-MIN_PASSWORD = 8
 
 
 # ----------------------------------------------------------------------------- wiring
@@ -92,28 +91,18 @@ def _clients(args: argparse.Namespace) -> Any:
 def _read_password(args: argparse.Namespace, username: str, prompt: str = "Password") -> str:
     """From stdin when piped, else two matching prompts. Never from argv. Checked against the
     deployment's password policy (length, the common-passwords list, the username)."""
+    from auth_core.password_policy import PasswordPolicy  # noqa: PLC0415
+
+    policy = PasswordPolicy.from_settings(_settings(args))
     if not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\r\n")
     else:
+        print(policy.requirements(), file=sys.stderr)
         password = getpass.getpass(f"{prompt}: ")
         if getpass.getpass(f"{prompt} (again): ") != password:
             raise InvalidRequestError("passwords do not match")
-    _password_policy(args).check(password, username=username)
+    policy.check(password, username=username)
     return password
-
-
-def _password_policy(args: argparse.Namespace) -> Any:
-    try:
-        from auth_core.password_policy import PasswordPolicy  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - the module ships with this change
-        return _MinimalPolicy()
-    return PasswordPolicy.from_settings(_settings(args))
-
-
-class _MinimalPolicy:
-    def check(self, password: str, *, username: str | None = None) -> None:
-        if len(password) < MIN_PASSWORD:
-            raise InvalidRequestError(f"password must be at least {MIN_PASSWORD} characters")
 
 
 def _settings(args: argparse.Namespace) -> Any:

@@ -711,17 +711,6 @@ class KeyRotator:
             raise KeyStoreError("could not read the signing key set (AWSCURRENT)") from exc
         return _keyset_or_bootstrap(answer.get("SecretString") or ""), answer.get("VersionId")
 
-    def _read_keyset(self, secret_id: str, stage: str, *, missing_ok: bool = False) -> KeySet:
-        try:
-            text = self._sm().get_secret_value(SecretId=secret_id, VersionStage=stage)["SecretString"]
-        except Exception as exc:
-            if missing_ok and _error_code(exc) == "ResourceNotFoundException":
-                return KeySet.empty()
-            raise KeyStoreError(f"could not read the signing key set ({stage})") from exc
-        if missing_ok:
-            return _keyset_or_bootstrap(text)
-        return KeySet.from_json(text)
-
     def _read_public(self) -> tuple[dict[str, Any] | None, str | None]:
         """The published JWKS document (validated) and its version; ``(None, None)`` when the
         secret has no value."""

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
+from auth_core.keyset import KeySet
 from auth_core.tokens import AccessTokenIssuer
 from tests.conftest import load_event
 from tests.functional.keys.rotation_harness import PUBLIC_SECRET, SIGNING_SECRET
@@ -117,7 +118,8 @@ def test_key_store_down_is_503(jwks_app, monkeypatch, lambda_context):
 def test_pyjwt_pyjwkset_and_pyjwkclient_verify_our_tokens(jwks_app, keys_env, lambda_context):
     """Interop: PyJWT reads the handler's JWKS (as a dict, and over HTTP with PyJWKClient)."""
     body = _call(jwks_app, "jwks_jwks.json", lambda_context)["body"]
-    keyset = keys_env.rotator()._read_keyset(SIGNING_SECRET, "AWSCURRENT")
+    secret = keys_env.sm.get_secret_value(SecretId=SIGNING_SECRET, VersionStage="AWSCURRENT")
+    keyset = KeySet.from_json(secret["SecretString"])
     issued = AccessTokenIssuer(DOMAIN_ISSUER, "api", 300).issue(
         keyset.get_signing_key(), subject="alice", client_id="web", scope=["read"]
     )

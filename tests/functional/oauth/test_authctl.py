@@ -102,3 +102,27 @@ def test_table_names_from_stack_file(cli, tmp_path, monkeypatch):
         == 0
     )
     assert ClientStore("clients").get("x").enabled is False
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_an_interactive_password_prompt_says_the_rules_first_and_asks_twice(stack, monkeypatch, capsys):
+    typed = iter(["Tr0ub4dor&3-staple", "Tr0ub4dor&3-staple", "horse-battery-1", "horse-battery-2"])
+    prompts: list[str] = []
+
+    def getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(typed)
+
+    monkeypatch.setattr("sys.stdin", _Terminal())
+    monkeypatch.setattr("getpass.getpass", getpass)
+    assert main(["users", "create", "erin"]) == 0
+    err = capsys.readouterr().err
+    assert "Use 8 to 64 characters" in err and "common password" in err
+    assert prompts == ["Password: ", "Password (again): "]
+    assert main(["users", "create", "frank"]) == 2  # the two entries differ
+    assert "passwords do not match" in capsys.readouterr().err
+    assert UserStore("users").get("frank") is None
