@@ -13,12 +13,12 @@ SAMVENV := .venv-sam
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv lint typecheck template test test-fast e2e local bench clean
+.PHONY: help venv lint typecheck template test test-fast e2e local bench bench-node clean
 
 help:
 	@echo "make local   run the whole API locally on 127.0.0.1:3000 (moto, no Docker)"
 	@echo "make test    set up .venv and run lint, template checks and every test"
-	@echo "make bench   run the benchmarks (prints tables)"
+	@echo "make bench   run the benchmarks (prints tables; with Node, also aws-jwt-verify)"
 
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -61,9 +61,23 @@ local: venv
 	$(VPY) -m local_stack serve $(if $(PORT),--port $(PORT)) $(if $(MOTO_PORT),--moto-port $(MOTO_PORT)) \
 		$(if $(RESET),--reset) $(if $(VERBOSE),--verbose)
 
-bench: venv
+# Every comparison in the README, with its baseline measured in the same run. With Node on PATH the
+# authorizer bench also runs aws-jwt-verify (pinned in bench/package.json, installed here once).
+bench: venv bench-node
 	$(VPY) bench/bench_core.py
 	$(VPY) bench/bench_authorizer.py
+	$(VPY) bench/bench_oauth.py
+	$(VPY) bench/bench_keys.py
+	$(VPY) bench/bench_revocation.py
+	$(VPY) bench/bench_local_stack.py --quick
+
+bench-node:
+	@if ! command -v node >/dev/null; then \
+	  echo "bench: node not on PATH: the aws-jwt-verify comparison is skipped"; \
+	elif [ ! -f bench/node_modules/.package-lock.json ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then \
+	  echo "bench: installing aws-jwt-verify (bench/package-lock.json) for the Node comparison"; \
+	  npm ci --prefix bench --no-audit --no-fund --silent; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(SAMVENV) .aws-sam .local build
