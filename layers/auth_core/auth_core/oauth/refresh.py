@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from auth_core.errors import InvalidGrantError, TemporarilyUnavailableError, UnauthorizedClientError
+from auth_core.grant_types import REFRESH_TOKEN
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.grace import open_response, origin_matches, origin_tag, seal_response
 from auth_core.oauth.responses import token_body
@@ -129,7 +130,7 @@ class RefreshRotator:
         :raises UnauthorizedClientError: the client may not use the refresh_token grant.
         :raises TemporarilyUnavailableError: DynamoDB failed, or a conflict persisted.
         """
-        if "refresh_token" not in client.grant_types:
+        if REFRESH_TOKEN not in client.grant_types:
             raise UnauthorizedClientError(reason="grant_not_allowed")
         if not looks_like_refresh_token(token):
             raise InvalidGrantError(reason="refresh_malformed")

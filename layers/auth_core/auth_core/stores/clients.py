@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auth_core.errors import InvalidRequestError
+from auth_core.grant_types import GRANT_TYPES  # re-exported (local_stack seeds with it)
 from auth_core.stores._dynamo import (
     as_bool,
     as_int,
@@ -48,8 +49,6 @@ from auth_core.stores._dynamo import (
 )
 
 __all__ = ["GRANT_TYPES", "Client", "ClientStore", "hash_client_secret"]
-
-GRANT_TYPES = ("password", "client_credentials", "refresh_token")
 
 
 def hash_client_secret(secret: str) -> str:
@@ -142,7 +141,8 @@ class ClientStore:
             self._cache.clear()
 
     def create(self, client: Client) -> None:
-        """Insert a client.
+        """Insert a client (callers check its grant types first: ``grant_types.check_client_grants``;
+        the token endpoint re-checks them on every request, for items written otherwise).
 
         :raises InvalidRequestError: the client id is taken.
         """
