@@ -64,7 +64,7 @@ from auth_core.stores._dynamo import (
 __all__ = [
     "FEED_INDEX",
     "MAX_CLOCK_LEEWAY",
-    "FeedEntry",
+    "RevocationEntry",
     "RevocationFacts",
     "RevocationStore",
     "ceil_seconds",
@@ -79,6 +79,8 @@ FEED_INDEX = "Feed"
 FEED = "rev"
 #: The one item of the global cut-off.
 GLOBAL_PK = "all#"
+#: Every kind of entry (the key prefixes); an item with another key is not an entry.
+KINDS = frozenset({"jti", "sid", "sub", "cli", "kid", "all"})
 
 
 def ceil_seconds(ms: int) -> int:
@@ -117,9 +119,13 @@ class RevocationFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedEntry:
-    """One item of the feed, decoded. ``kind`` is the key prefix (``jti``, ``sid``, ``sub``,
-    ``cli``, ``kid``, ``all``), ``key`` what follows the ``#``."""
+class RevocationEntry:
+    """One item of the revocations table, decoded: the one result type of every read of it (the
+    feed's index query, introspection's consistent batch read, the point reads).
+
+    ``kind`` is the key prefix (``jti``, ``sid``, ``sub``, ``cli``, ``kid``, ``all``), ``key``
+    what follows the ``#``.
+    """
 
     kind: str
     key: str
@@ -127,6 +133,12 @@ class FeedEntry:
     expires_at: int | None
     not_before: int = 0
     disabled: bool = False
+    #: the cut-off in epoch ms (``sub``, ``cli``, ``all``; 0 for the other kinds)
+    cutoff_ms: int = 0
+
+    @property
+    def pk(self) -> str:
+        return f"{self.kind}#{self.key}"
 
 
 class RevocationStore(TableStore):
@@ -258,15 +270,45 @@ class RevocationStore(TableStore):
     # ------------------------------------------------------------------ reads
     def global_cutoff_ms(self) -> int:
         """The global cut-off in epoch ms (0 if none); strongly consistent."""
-        key = {"pk": v_str(GLOBAL_PK)}
-        item = run(self.ddb, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        return as_int(item or {}, "cutoff_ms")
+        found = self.entries([GLOBAL_PK]).get(GLOBAL_PK)
+        return found.cutoff_ms if found is not None else 0
 
     def not_before(self, subject: str) -> int:
         """The subject's ``not_before`` (0 if none); strongly consistent."""
-        key = {"pk": v_str(f"sub#{subject}")}
-        item = run(self.ddb, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        return as_int(item or {}, "not_before")
+        pk = f"sub#{subject}"
+        found = self.entries([pk]).get(pk)
+        return found.not_before if found is not None else 0
+
+    def entries(self, pks: Iterable[str]) -> dict[str, RevocationEntry]:
+        """The entries with keys ``pks`` that exist, by key: one strongly consistent read
+        (``GetItem`` for one key, else ``BatchGetItem``).
+
+        :raises TemporarilyUnavailableError: DynamoDB failed or kept keys unprocessed.
+        """
+        wanted = sorted(set(pks))
+        if not wanted:
+            return {}
+        if len(wanted) == 1:
+            key = {"pk": v_str(wanted[0])}
+            item = run(self.ddb, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            items = [item] if item else []
+        else:
+            items = self._batch_get(wanted)
+        decoded = (_entry(item) for item in items)
+        return {entry.pk: entry for entry in decoded if entry is not None}
+
+    def _batch_get(self, pks: list[str]) -> list[Item]:
+        request: dict[str, Any] = {
+            self.table: {"Keys": [{"pk": v_str(pk)} for pk in pks], "ConsistentRead": True}
+        }
+        items: list[Item] = []
+        for _attempt in range(3):
+            response = run(self.ddb, "batch_get_item", RequestItems=request)
+            items.extend(response.get("Responses", {}).get(self.table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return items
+        raise TemporarilyUnavailableError(reason="revocations_unprocessed")
 
     def facts(
         self,
@@ -293,38 +335,22 @@ class RevocationStore(TableStore):
             **({"cli": f"cli#{client_id}"} if client_id is not None else {}),
             **({"kid": f"kid#{kid}"} if kid is not None else {}),
         }
-        request: dict[str, Any] = {
-            self.table: {
-                "Keys": [{"pk": v_str(pk)} for pk in sorted(set(keys.values()))],
-                "ConsistentRead": True,
-                "ProjectionExpression": "pk, not_before, disabled",
-            }
-        }
-        items: list[dict[str, Any]] = []
-        for _attempt in range(3):
-            response = run(self.ddb, "batch_get_item", RequestItems=request)
-            items.extend(response.get("Responses", {}).get(self.table, []))
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        else:
-            raise TemporarilyUnavailableError(reason="revocations_unprocessed")
-        found = {as_str(item, "pk"): item for item in items}
+        found = self.entries(keys.values())
 
         def nb(kind: str) -> int:
-            item = found.get(keys.get(kind, ""))
-            return as_int(item, "not_before") if item is not None else 0
+            entry = found.get(keys.get(kind, ""))
+            return entry.not_before if entry is not None else 0
 
         client = found.get(keys.get("cli", ""))
         return RevocationFacts(
             jti_revoked=keys.get("jti") in found,
             session_revoked=keys.get("sid") in found,
             kid_revoked=keys.get("kid") in found,
-            client_disabled=client is not None and as_bool(client, "disabled"),
+            client_disabled=client is not None and client.disabled,
             not_before=max(nb("sub"), nb("cli"), nb("all")),
         )
 
-    def feed_since(self, since_ms: int, *, client: Any | None = None) -> Iterator[FeedEntry]:
+    def feed_since(self, since_ms: int, *, client: Any | None = None) -> Iterator[RevocationEntry]:
         """Every feed entry changed at or after ``since_ms`` (all pages of the ``Feed`` index).
 
         Eventually consistent (a GSI): :mod:`auth_core.revocation_feed` re-reads an overlap to
@@ -343,7 +369,7 @@ class RevocationStore(TableStore):
         while True:
             page = run(ddb, "query", **kwargs)
             for item in page.get("Items", []):
-                entry = _feed_entry(item)
+                entry = _entry(item)
                 if entry is not None:
                     yield entry
             last = page.get("LastEvaluatedKey")
@@ -356,15 +382,17 @@ def _longest(max_token_lifetime: int) -> int:
     return max(max_token_lifetime, LONGEST_ACCESS_TOKEN_LIFETIME)
 
 
-def _feed_entry(item: Item) -> FeedEntry | None:
+def _entry(item: Item) -> RevocationEntry | None:
+    """The one decoder of a revocations item (``None``: not an entry)."""
     kind, sep, key = as_str(item, "pk").partition("#")
-    if not sep or kind not in {"jti", "sid", "sub", "cli", "kid", "all"}:
+    if not sep or kind not in KINDS:
         return None
-    return FeedEntry(
+    return RevocationEntry(
         kind=kind,
         key=key,
         changed_ms=as_int(item, "changed_ms"),
         expires_at=as_opt_int(item, "expires_at"),
         not_before=as_int(item, "not_before"),
         disabled=as_bool(item, "disabled"),
+        cutoff_ms=as_int(item, "cutoff_ms"),
     )
