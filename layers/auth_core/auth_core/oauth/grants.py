@@ -53,6 +53,15 @@ from auth_core.oauth.scope import resolve_scope
 from auth_core.passwords import PasswordHasher
 from auth_core.settings import Settings
 from auth_core.stores.clients import Client, ClientStore
+from auth_core.stores.interfaces import (
+    Checked,
+    CheckFailed,
+    Clients,
+    Revocations,
+    Sessions,
+    Throttle,
+    Users,
+)
 from auth_core.stores.revocations import RevocationStore
 from auth_core.stores.sessions import Family, RefreshRecord, SessionStore
 from auth_core.stores.throttle import LoginThrottle, ThrottleLimits
@@ -131,11 +140,11 @@ class TokenService:
     def __init__(
         self,
         *,
-        users: UserStore,
-        clients: ClientStore,
-        sessions: SessionStore,
-        revocations: RevocationStore,
-        throttle: LoginThrottle,
+        users: Users,
+        clients: Clients,
+        sessions: Sessions,
+        revocations: Revocations,
+        throttle: Throttle,
         keys: SigningKeyProvider,
         policy: TokenPolicy,
         hasher: PasswordHasher | None = None,
@@ -448,17 +457,17 @@ class TokenService:
         outcome = self.sessions.create(
             family,
             record,
-            guards=[
-                self.users.session_guard(user.username, sessions_version=user.sessions_version),
-                self.clients.session_guard(client, epoch=client.sessions_epoch),
+            checks=[
+                self.users.unchanged(user.username, sessions_version=user.sessions_version),
+                self.clients.unchanged(client, epoch=client.sessions_epoch),
             ],
         )
-        if outcome.failed_guard == 0:
+        if outcome == CheckFailed(Checked.USER):
             # a reset, log-out-everywhere or disable committed while this login was in flight
             # (docs/threat-model.md T-ACC-1)
             self.audit.record("LoginFailed", client_id=client.client_id, reason="user_changed")
             raise InvalidGrantError(reason="user_changed")
-        if outcome.failed_guard == 1:
+        if outcome == CheckFailed(Checked.CLIENT):
             fresh = self.clients.get_fresh(client.client_id)  # also refreshes the cached copy
             if fresh is None or not fresh.enabled:
                 raise InvalidClientError(reason="client_disabled")

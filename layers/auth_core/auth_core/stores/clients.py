@@ -15,7 +15,7 @@ constant-time (``hmac.compare_digest``).
 
 Client records change rarely and are read on every request, so :class:`ClientStore` caches them
 per container for ``cache_ttl`` seconds. Every change bumps the item's ``version`` N, and every
-session write re-checks it on the item itself (:meth:`session_guard`): a refresh through a
+session write re-checks it on the item itself (:meth:`ClientStore.unchanged`): a refresh through a
 cached copy of a client that has since been disabled or narrowed fails its transaction and
 re-reads. Disabling a client is also published in the revocation feed (``cli#``), which ends
 its access tokens and its new grants within the feed's bound (``oauth.revocation``).
@@ -47,6 +47,7 @@ from auth_core.stores._dynamo import (
     v_str,
     v_strs,
 )
+from auth_core.stores.interfaces import Check, Checked
 
 __all__ = ["GRANT_TYPES", "Client", "ClientStore", "hash_client_secret"]
 
@@ -207,10 +208,10 @@ class ClientStore:
             self._cache[client_id] = (self._clock(), found)
         return found
 
-    def session_guard(self, client: Client, *, epoch: int) -> dict[str, Any]:
-        """A ``TransactWriteItems`` ``ConditionCheck``: ``client`` still exists, is enabled, has
-        the ``version`` it was read with and the ``sessions_epoch`` the session began under."""
-        return {
+    def unchanged(self, client: Client, *, epoch: int) -> Check:
+        """A session transaction's check: ``client`` still exists, is enabled, has the
+        ``version`` it was read with and the ``sessions_epoch`` the session began under."""
+        item = {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": {"client_id": v_str(client.client_id)},
@@ -225,6 +226,7 @@ class ClientStore:
                 },
             }
         }
+        return Check(Checked.CLIENT, item)
 
 
 def _number_is(name: str, placeholder: str, value: int) -> str:

@@ -41,7 +41,7 @@ are rare, operator-driven entries, and a feed that forgets one early would accep
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,7 @@ from auth_core.stores._dynamo import (
     v_int,
     v_str,
 )
+from auth_core.stores.interfaces import Check, Checked, Write
 
 __all__ = [
     "FEED_INDEX",
@@ -163,12 +164,17 @@ class RevocationStore(TableStore):
         """
         run(self.ddb, "put_item", TableName=self.table, Item=self._entry(f"jti#{jti}", expires_at))
 
-    def jti_put(self, jti: str, expires_at: int) -> Item:
-        """The ``TransactWriteItems`` element of :meth:`revoke_jti` (for a caller's transaction)."""
-        return {"Put": {"TableName": self.table, "Item": self._entry(f"jti#{jti}", expires_at)}}
+    def jti_write(self, jti: str, expires_at: int) -> Write:
+        """:meth:`revoke_jti` as a step of a session transaction."""
+        return Write({"Put": {"TableName": self.table, "Item": self._entry(f"jti#{jti}", expires_at)}})
+
+    def session_write(self, session_id: str, expires_at: int) -> Write:
+        """Refuse every access token whose ``sid`` is ``session_id``, as a step of the transaction
+        that revokes the session (:meth:`auth_core.stores.sessions.SessionStore.revoke_family`)."""
+        return Write(self.session_put(session_id, expires_at))
 
     def session_put(self, session_id: str, expires_at: int) -> Item:
-        """A ``TransactWriteItems`` ``Put`` revoking every access token whose ``sid`` is ``session_id``.
+        """The ``TransactWriteItems`` ``Put`` of :meth:`session_write` (DynamoDB only).
 
         Unconditional: writing it twice is harmless, and it must never fail the transaction that
         revokes the session itself.
@@ -222,8 +228,7 @@ class RevocationStore(TableStore):
 
         :raises TemporarilyUnavailableError: DynamoDB failed.
         """
-        until = ceil_seconds(at_ms) + _longest(max_token_lifetime) + MAX_CLOCK_LEEWAY
-        self._cutoff(f"sub#{subject}", at_ms, until)
+        self._cutoff(f"sub#{subject}", at_ms, cutoff_expiry(at_ms, max_token_lifetime))
 
     def set_client_state(
         self, client_id: str, at_ms: int, *, disabled: bool, max_token_lifetime: int
@@ -233,7 +238,7 @@ class RevocationStore(TableStore):
 
         :raises TemporarilyUnavailableError: DynamoDB failed.
         """
-        until = None if disabled else ceil_seconds(at_ms) + _longest(max_token_lifetime) + MAX_CLOCK_LEEWAY
+        until = None if disabled else cutoff_expiry(at_ms, max_token_lifetime)
         self._cutoff(f"cli#{client_id}", at_ms, until, disabled=disabled)
 
     def revoke_signing_keys(self, kids: Iterable[str], *, until: int) -> None:
@@ -252,13 +257,13 @@ class RevocationStore(TableStore):
         """
         self._cutoff(GLOBAL_PK, at_ms, None)
 
-    def global_session_check(self, session_created_ms: int) -> Item:
-        """A ``TransactWriteItems`` ``ConditionCheck``: no global cut-off after the session began.
+    def no_global_cutoff_since(self, session_created_ms: int) -> Check:
+        """A session transaction's check: no global cut-off after the session began.
 
         Refresh transactions carry it, so ``keys revoke --all`` ends every session atomically
         with respect to each refresh (no family scan).
         """
-        return {
+        item = {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": {"pk": v_str(GLOBAL_PK)},
@@ -266,6 +271,7 @@ class RevocationStore(TableStore):
                 "ExpressionAttributeValues": {":c": v_int(session_created_ms)},
             }
         }
+        return Check(Checked.GLOBAL_CUTOFF, item)
 
     # ------------------------------------------------------------------ reads
     def global_cutoff_ms(self) -> int:
@@ -327,28 +333,8 @@ class RevocationStore(TableStore):
 
         :raises TemporarilyUnavailableError: DynamoDB failed or kept keys unprocessed.
         """
-        keys = {
-            "sub": f"sub#{subject}",
-            "all": GLOBAL_PK,
-            **({"jti": f"jti#{jti}"} if jti is not None else {}),
-            **({"sid": f"sid#{session_id}"} if session_id is not None else {}),
-            **({"cli": f"cli#{client_id}"} if client_id is not None else {}),
-            **({"kid": f"kid#{kid}"} if kid is not None else {}),
-        }
-        found = self.entries(keys.values())
-
-        def nb(kind: str) -> int:
-            entry = found.get(keys.get(kind, ""))
-            return entry.not_before if entry is not None else 0
-
-        client = found.get(keys.get("cli", ""))
-        return RevocationFacts(
-            jti_revoked=keys.get("jti") in found,
-            session_revoked=keys.get("sid") in found,
-            kid_revoked=keys.get("kid") in found,
-            client_disabled=client is not None and client.disabled,
-            not_before=max(nb("sub"), nb("cli"), nb("all")),
-        )
+        keys = token_keys(subject=subject, jti=jti, session_id=session_id, client_id=client_id, kid=kid)
+        return facts_of(keys, self.entries(keys.values()))
 
     def feed_since(self, since_ms: int, *, client: Any | None = None) -> Iterator[RevocationEntry]:
         """Every feed entry changed at or after ``since_ms`` (all pages of the ``Feed`` index).
@@ -378,8 +364,50 @@ class RevocationStore(TableStore):
             kwargs["ExclusiveStartKey"] = last
 
 
-def _longest(max_token_lifetime: int) -> int:
-    return max(max_token_lifetime, LONGEST_ACCESS_TOKEN_LIFETIME)
+def token_keys(
+    *,
+    subject: str,
+    jti: str | None = None,
+    session_id: str | None = None,
+    client_id: str | None = None,
+    kid: str | None = None,
+) -> dict[str, str]:
+    """Kind -> key of every entry that bears on one token (the global cut-off included)."""
+    return {
+        "sub": f"sub#{subject}",
+        "all": GLOBAL_PK,
+        **({"jti": f"jti#{jti}"} if jti is not None else {}),
+        **({"sid": f"sid#{session_id}"} if session_id is not None else {}),
+        **({"cli": f"cli#{client_id}"} if client_id is not None else {}),
+        **({"kid": f"kid#{kid}"} if kid is not None else {}),
+    }
+
+
+def facts_of(keys: Mapping[str, str], found: Mapping[str, RevocationEntry]) -> RevocationFacts:
+    """The facts about one token from the entries ``found`` (by key) among its :func:`token_keys`.
+
+    An entry's existence is what counts: it is written to expire no earlier than the tokens it
+    refuses.
+    """
+
+    def nb(kind: str) -> int:
+        entry = found.get(keys.get(kind, ""))
+        return entry.not_before if entry is not None else 0
+
+    client = found.get(keys.get("cli", ""))
+    return RevocationFacts(
+        jti_revoked=keys.get("jti") in found,
+        session_revoked=keys.get("sid") in found,
+        kid_revoked=keys.get("kid") in found,
+        client_disabled=client is not None and client.disabled,
+        not_before=max(nb("sub"), nb("cli"), nb("all")),
+    )
+
+
+def cutoff_expiry(at_ms: int, max_token_lifetime: int) -> int:
+    """When a cut-off at ``at_ms`` may leave the feed: every token it refuses has expired by then,
+    under the longest lifetime any deployment may configure and the largest leeway."""
+    return ceil_seconds(at_ms) + max(max_token_lifetime, LONGEST_ACCESS_TOKEN_LIFETIME) + MAX_CLOCK_LEEWAY
 
 
 def _entry(item: Item) -> RevocationEntry | None:

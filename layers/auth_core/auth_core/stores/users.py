@@ -45,6 +45,7 @@ from auth_core.stores._dynamo import (
     v_str,
     v_strs,
 )
+from auth_core.stores.interfaces import Check, Checked
 from auth_core.usernames import new_user_id
 
 __all__ = ["User", "UserStore"]
@@ -276,18 +277,18 @@ class UserStore(TableStore):
         )
         return done is not None
 
-    def session_guard(
+    def unchanged(
         self, username: str, *, sessions_version: int, privileges_version: int | None = None
-    ) -> dict[str, Any]:
-        """A ``TransactWriteItems`` ``ConditionCheck``: the user still exists, is enabled and has
-        the ``sessions_version`` it was read with (and, when given, the same
-        ``privileges_version``). Every write that creates or extends a session carries one."""
+    ) -> Check:
+        """A session transaction's check: the user still exists, is enabled and has the
+        ``sessions_version`` it was read with (and, when given, the same ``privileges_version``).
+        Every write that creates or extends a session carries one."""
         condition = "enabled = :t AND " + _version_is("sessions_version", ":sv", sessions_version)
         values: dict[str, Any] = {":t": v_bool(True), ":sv": v_int(sessions_version)}
         if privileges_version is not None:
             condition += " AND " + _version_is("privileges_version", ":pv", privileges_version)
             values[":pv"] = v_int(privileges_version)
-        return {
+        item = {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": self.key(username),
@@ -295,6 +296,7 @@ class UserStore(TableStore):
                 "ExpressionAttributeValues": values,
             }
         }
+        return Check(Checked.USER, item)
 
 
 def _version_is(name: str, placeholder: str, value: int) -> str:
