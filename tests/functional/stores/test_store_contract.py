@@ -11,6 +11,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from auth_core.errors import (
+    AlreadyExistsError,
+    InvalidRequestError,
+    StoreUnavailableError,
+    TemporarilyUnavailableError,
+)
 from auth_core.stores.clients import Client, ClientStore
 from auth_core.stores.interfaces import (
     AlreadyEnded,
@@ -158,3 +164,26 @@ def test_cut_offs_only_move_forward(backend: Backend) -> None:
     backend.revocations.set_client_state("c1", NOW * 1000, disabled=False, max_token_lifetime=900)
     facts = backend.revocations.facts(subject="u1", client_id="c1")
     assert not facts.client_disabled and facts.not_before == NOW + 9
+
+
+def test_the_stores_raise_their_own_errors(backend: Backend) -> None:
+    _session(backend)
+    with pytest.raises(AlreadyExistsError) as user:
+        backend.users.create(User("alice", "other"))
+    with pytest.raises(AlreadyExistsError) as client:
+        backend.clients.create(Client("spa"))
+    assert (user.value.reason, client.value.reason) == ("user_exists", "client_exists")
+    assert isinstance(user.value, InvalidRequestError)  # still a 400 / authctl usage error
+
+
+def test_a_failing_table_is_a_store_error_and_still_a_503() -> None:
+    from botocore.exceptions import ClientError
+
+    class Throttled:
+        def get_item(self, **_kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
+
+    with pytest.raises(StoreUnavailableError) as info:
+        SessionStore("sessions", client=Throttled()).get_token("a" * 64)
+    assert isinstance(info.value, TemporarilyUnavailableError) and info.value.status == 503
+    assert isinstance(info.value.__cause__, ClientError)

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from auth_core.errors import InvalidRequestError
+from auth_core.errors import AlreadyExistsError
 from auth_core.grant_types import GRANT_TYPES  # re-exported (local_stack seeds with it)
 from auth_core.stores._dynamo import (
     as_bool,
@@ -120,7 +120,7 @@ class ClientStore:
         the cost is one ``GetItem`` per lookup of an unknown id, which is what the first lookup
         of any id always cost.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         now = self._clock()
         hit = self._cache.get(client_id)
@@ -145,7 +145,7 @@ class ClientStore:
         """Insert a client (callers check its grant types first: ``grant_types.check_client_grants``;
         the token endpoint re-checks them on every request, for items written otherwise).
 
-        :raises InvalidRequestError: the client id is taken.
+        :raises AlreadyExistsError: the client id is taken.
         """
         item: dict[str, Any] = {
             "client_id": v_str(client.client_id),
@@ -171,7 +171,7 @@ class ClientStore:
             ConditionExpression="attribute_not_exists(client_id)",
         )
         if done is None:
-            raise InvalidRequestError("client exists", reason="client_exists")
+            raise AlreadyExistsError("client exists", reason="client_exists")
 
     def set_enabled(self, client_id: str, enabled: bool) -> bool:
         """Enable or disable (and bump ``version``); ``False`` when the client does not exist."""

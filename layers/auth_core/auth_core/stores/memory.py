@@ -25,7 +25,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from auth_core.errors import InvalidRequestError, SlowDownError, TemporarilyUnavailableError
+from auth_core.errors import (
+    AlreadyExistsError,
+    SlowDownError,
+    StoreUnavailableError,
+)
 from auth_core.stores.clients import Client
 from auth_core.stores.interfaces import (
     AlreadyEnded,
@@ -131,10 +135,10 @@ class MemoryUsers(_MemoryStore):
             return self.db.users.get(username)
 
     def create(self, user: User) -> User:
-        """:raises InvalidRequestError: the username is taken."""
+        """:raises AlreadyExistsError: the username is taken."""
         with self.db.lock:
             if user.username in self.db.users:
-                raise InvalidRequestError("user exists", reason="user_exists")
+                raise AlreadyExistsError("user exists", reason="user_exists")
             stored = replace(
                 user, user_id=user.user_id or new_user_id(), created_at=user.created_at or int(self._clock())
             )
@@ -227,10 +231,10 @@ class MemoryClients(_MemoryStore):
     get_fresh = get  # nothing is cached in memory
 
     def create(self, client: Client) -> None:
-        """:raises InvalidRequestError: the client id is taken."""
+        """:raises AlreadyExistsError: the client id is taken."""
         with self.db.lock:
             if client.client_id in self.db.clients:
-                raise InvalidRequestError("client exists", reason="client_exists")
+                raise AlreadyExistsError("client exists", reason="client_exists")
             self.db.clients[client.client_id] = client
 
     def set_enabled(self, client_id: str, enabled: bool) -> bool:
@@ -285,7 +289,7 @@ class MemorySessions(_MemoryStore):
         outcome = self.db.transact(checks, new, apply)
         if isinstance(outcome, Committed | CheckFailed):
             return outcome
-        raise TemporarilyUnavailableError(reason="session_create_conflict")
+        raise StoreUnavailableError(reason="session_create_conflict")
 
     def rotate(
         self,

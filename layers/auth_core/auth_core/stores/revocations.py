@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auth_core.errors import TemporarilyUnavailableError
+from auth_core.errors import StoreUnavailableError
 from auth_core.settings import LONGEST_ACCESS_TOKEN_LIFETIME
 from auth_core.stores._dynamo import (
     Item,
@@ -160,7 +160,7 @@ class RevocationStore(TableStore):
     def revoke_jti(self, jti: str, expires_at: int) -> None:
         """Deny-list one access token until its ``exp``.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         run(self.ddb, "put_item", TableName=self.table, Item=self._entry(f"jti#{jti}", expires_at))
 
@@ -226,7 +226,7 @@ class RevocationStore(TableStore):
     def set_user_cutoff(self, subject: str, at_ms: int, *, max_token_lifetime: int) -> None:
         """Revoke every access token of ``subject`` issued before ``at_ms`` (rounded up).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         self._cutoff(f"sub#{subject}", at_ms, cutoff_expiry(at_ms, max_token_lifetime))
 
@@ -236,7 +236,7 @@ class RevocationStore(TableStore):
         """A client disabled (all its tokens refused, no expiry while disabled) or re-enabled
         (tokens issued before ``at_ms`` stay refused until they expire).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         until = None if disabled else cutoff_expiry(at_ms, max_token_lifetime)
         self._cutoff(f"cli#{client_id}", at_ms, until, disabled=disabled)
@@ -245,7 +245,7 @@ class RevocationStore(TableStore):
         """Put revoked signing-key ids in the feed until ``until`` (epoch seconds: by then every
         token they could have signed has expired).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         for kid in sorted(set(kids)):
             run(self.ddb, "put_item", TableName=self.table, Item=self._entry(f"kid#{kid}", until))
@@ -253,7 +253,7 @@ class RevocationStore(TableStore):
     def set_global_cutoff(self, at_ms: int) -> None:
         """Refuse every token issued before ``at_ms`` and end every session created before it.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         self._cutoff(GLOBAL_PK, at_ms, None)
 
@@ -289,7 +289,7 @@ class RevocationStore(TableStore):
         """The entries with keys ``pks`` that exist, by key: one strongly consistent read
         (``GetItem`` for one key, else ``BatchGetItem``).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed or kept keys unprocessed.
+        :raises StoreUnavailableError: DynamoDB failed or kept keys unprocessed.
         """
         wanted = sorted(set(pks))
         if not wanted:
@@ -314,7 +314,7 @@ class RevocationStore(TableStore):
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 return items
-        raise TemporarilyUnavailableError(reason="revocations_unprocessed")
+        raise StoreUnavailableError(reason="revocations_unprocessed")
 
     def facts(
         self,
@@ -331,7 +331,7 @@ class RevocationStore(TableStore):
         must see it inactive at once. An entry's existence is what counts (it is written to
         expire no earlier than the tokens it refuses).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed or kept keys unprocessed.
+        :raises StoreUnavailableError: DynamoDB failed or kept keys unprocessed.
         """
         keys = token_keys(subject=subject, jti=jti, session_id=session_id, client_id=client_id, kid=kid)
         return facts_of(keys, self.entries(keys.values()))
@@ -343,7 +343,7 @@ class RevocationStore(TableStore):
         cover the index's propagation delay. ``client`` overrides the store's client (the
         authorizer passes its boto3-free one).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         ddb = client if client is not None else self.ddb
         kwargs: dict[str, Any] = {

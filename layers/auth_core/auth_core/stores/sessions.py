@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from auth_core.errors import TemporarilyUnavailableError
+from auth_core.errors import StoreUnavailableError
 from auth_core.stores._dynamo import (
     Item,
     as_int,
@@ -182,7 +182,7 @@ class SessionStore:
     def get_token(self, token_hash: str) -> RefreshRecord | None:
         """The refresh-token record for a hash (strongly consistent), or ``None``.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         response = run(
             self.ddb,
@@ -197,7 +197,7 @@ class SessionStore:
     def get_family(self, family_id: str) -> Family | None:
         """The family (strongly consistent), or ``None``.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         response = run(
             self.ddb,
@@ -212,7 +212,7 @@ class SessionStore:
     def families_of(self, subject: str) -> list[Family]:
         """Every family of ``subject`` (all pages of the ``BySubject`` index; eventually consistent).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         found: list[Family] = []
         kwargs: dict[str, Any] = {
@@ -235,7 +235,7 @@ class SessionStore:
         and client checks: a reset or disable that committed first fails the login).
 
         :returns: :class:`Committed`, or :class:`CheckFailed` naming the first check that failed.
-        :raises TemporarilyUnavailableError: DynamoDB failed (a collision of 128/256-bit random
+        :raises StoreUnavailableError: DynamoDB failed (a collision of 128/256-bit random
             ids is treated as a failure too, never as an overwrite).
         """
         reasons = transact_or_reasons(
@@ -261,7 +261,7 @@ class SessionStore:
         outcome = _outcome(reasons, 2, checks)
         if isinstance(outcome, Committed | CheckFailed):
             return outcome
-        raise TemporarilyUnavailableError(reason="session_create_conflict")
+        raise StoreUnavailableError(reason="session_create_conflict")
 
     def rotate(
         self,
@@ -281,7 +281,7 @@ class SessionStore:
             :class:`LostRace` (the parent is no longer ``active``, or another transaction
             touched these items at the same moment); :class:`FamilyEnded` (revoked, expired,
             or moved on to another token).
-        :raises TemporarilyUnavailableError: DynamoDB failed otherwise.
+        :raises StoreUnavailableError: DynamoDB failed otherwise.
         """
         items: list[Item] = [
             {
@@ -348,7 +348,7 @@ class SessionStore:
         :returns: :class:`Committed` if this call revoked the family; :class:`AlreadyEnded` when
             it was already revoked or does not exist; :class:`LostRace` when a refresh touched it
             at that very moment.
-        :raises TemporarilyUnavailableError: DynamoDB failed otherwise.
+        :raises StoreUnavailableError: DynamoDB failed otherwise.
         """
         update: Item = {
             "Update": {
