@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from auth_core.errors import InvalidRequestError
+from auth_core.grant_types import GRANT_TYPES, check_client_grants
 
 TABLES = ("users_table", "clients_table", "sessions_table", "revocations_table")
 
@@ -247,18 +248,16 @@ def cmd_users_migrate(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- clients
 def cmd_clients_create(args: argparse.Namespace) -> int:
-    from auth_core.stores.clients import GRANT_TYPES, Client, hash_client_secret  # noqa: PLC0415
+    from auth_core.stores.clients import Client, hash_client_secret  # noqa: PLC0415
     from auth_core.usernames import USER_ID_PREFIX  # noqa: PLC0415
 
-    grants = _known(args.grants, GRANT_TYPES, "grant types")
-    if not grants:
+    if not args.grants:
         raise InvalidRequestError(f"--grants is required (one or more of: {', '.join(GRANT_TYPES)})")
+    grants = check_client_grants(args.grants, confidential=args.confidential)
     scopes = _known(args.scopes, _settings(args).scopes_supported, "scopes")
     defaults = _known(args.default_scopes, scopes, "default scopes (they must be among --scopes)")
     if args.client_id.startswith(USER_ID_PREFIX):
         raise InvalidRequestError(f"client ids may not start with {USER_ID_PREFIX!r} (user ids do)")
-    if "client_credentials" in grants and not args.confidential:
-        raise InvalidRequestError("client_credentials needs --confidential")
     if args.introspect_any and not args.confidential:
         raise InvalidRequestError("--introspect-any needs --confidential")
     secret = secrets.token_urlsafe(32) if args.confidential else None
@@ -419,7 +418,12 @@ def register(subparsers: Any) -> None:
     p = _with_tables(clients.add_parser("create", help="register a client (prints its secret once)"), *TABLES)
     p.add_argument("client_id")
     p.add_argument("--confidential", action="store_true", help="generate a client secret")
-    p.add_argument("--grants", nargs="+", default=[], help="grant types the client may use (required)")
+    p.add_argument(
+        "--grants",
+        nargs="+",
+        default=[],
+        help=f"grant types the client may use (required; of: {', '.join(GRANT_TYPES)})",
+    )
     p.add_argument("--scopes", nargs="*", default=[], help="scopes the client may request (default: none)")
     p.add_argument(
         "--default-scopes",

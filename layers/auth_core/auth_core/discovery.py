@@ -25,6 +25,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from auth_core.grant_types import GRANT_TYPES
+
 __all__ = [
     "CLAIMS_SUPPORTED",
     "GRANT_TYPES",
@@ -39,7 +41,6 @@ __all__ = [
 
 JWKS_PATH = "/.well-known/jwks.json"
 OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
-GRANT_TYPES = ("password", "client_credentials", "refresh_token")
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 #: RFC 7662 §2.1: introspection is for authenticated confidential clients only (no "none").
 INTROSPECTION_AUTH_METHODS = ("client_secret_basic", "client_secret_post")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 __all__ = [
     "AccessDeniedError",
+    "AlreadyExistsError",
     "AuthError",
     "ClaimError",
     "ConfigurationError",
@@ -45,6 +46,7 @@ __all__ = [
     "RevokedTokenError",
     "RotationError",
     "SlowDownError",
+    "StoreUnavailableError",
     "TemporarilyUnavailableError",
     "TokenError",
     "UnauthorizedClientError",
@@ -285,3 +287,17 @@ class TemporarilyUnavailableError(OAuthError):
     status = 503
     error_code = "temporarily_unavailable"
     reason = "unavailable"
+
+
+# --------------------------------------------------------------------------- the stores' own
+class StoreUnavailableError(TemporarilyUnavailableError):
+    """A store (``auth_core.stores``) failed -- throttling, network, the service -- or stayed
+    contended: 503, retryable. The cause is chained; its ``reason`` says which."""
+
+    reason = "store_unavailable"
+
+
+class AlreadyExistsError(InvalidRequestError):
+    """A store refused to create an item whose key is taken (a user, a client)."""
+
+    reason = "already_exists"

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from auth_core.errors import AuthError, RevocationStoreError, RevokedTokenError
 from auth_core.settings import Settings
-from auth_core.stores.revocations import FeedEntry, RevocationFacts
+from auth_core.stores.revocations import RevocationEntry, RevocationFacts
 
 __all__ = [
     "EVENT_FEED_FAILED",
@@ -72,7 +72,7 @@ class _View:
     def __len__(self) -> int:
         return len(self.jtis) + len(self.sessions) + len(self.kids) + len(self.subjects) + len(self.clients)
 
-    def apply(self, entry: FeedEntry, now: float) -> None:
+    def apply(self, entry: RevocationEntry, now: float) -> None:
         live = entry.expires_at is None or entry.expires_at > now
         kind, key = entry.kind, entry.key
         if kind == "jti":

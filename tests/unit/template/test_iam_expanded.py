@@ -37,9 +37,9 @@ SECRET_GET = "secretsmanager:GetSecretValue"
 #: /token and /refresh run the same token service (grants.py, refresh.py).
 TOKEN_SERVICE: set[Grant] = {
     (SECRET_GET, SIGNING, None),
-    # UserStore.get; set_password_hash (rehash on login), ensure_user_id; the session guard
+    # UserStore.get; set_password_hash (rehash on login), ensure_user_id; unchanged() (the session check)
     (GET, USERS, None), (UPDATE, USERS, None), (CHECK, USERS, None),
-    # ClientStore.get/get_fresh; session_guard in every session transaction
+    # ClientStore.get/get_fresh; unchanged() in every session transaction
     (GET, CLIENTS, None), (CHECK, CLIENTS, None),
     # SessionStore get_token/get_family, create (Put), rotate (Put+Update), drop_grace and
     # revoke_family (Update); the login throttle shares the table (Get/Put/Update/Delete)

@@ -17,7 +17,8 @@ import re
 
 from auth_core.errors import InvalidClientError
 from auth_core.oauth.request import ClientCredentials
-from auth_core.stores.clients import Client, ClientStore, hash_client_secret
+from auth_core.stores.clients import Client, hash_client_secret
+from auth_core.stores.interfaces import Clients
 
 __all__ = ["MAX_CLIENT_ID_LENGTH", "authenticate_client", "is_valid_client_id"]
 
@@ -31,13 +32,12 @@ def is_valid_client_id(client_id: str) -> bool:
     """Could ``client_id`` name a client? (1..128 printable ASCII characters.)"""
     return len(client_id) <= MAX_CLIENT_ID_LENGTH and _CLIENT_ID.fullmatch(client_id) is not None
 
+
 #: Compared against when the client id is unknown, so that path costs one hash like the others.
 _UNKNOWN = Client(client_id="", secret_hash=hash_client_secret("unknown-client"))
 
 
-def authenticate_client(
-    credentials: ClientCredentials, clients: ClientStore, *, fresh: bool = False
-) -> Client:
+def authenticate_client(credentials: ClientCredentials, clients: Clients, *, fresh: bool = False) -> Client:
     """The authenticated, enabled client.
 
     :raises InvalidClientError: authentication failed (one reason code per cause, for logs only).

@@ -42,6 +42,7 @@ from auth_core.errors import (
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
+from auth_core.grant_types import CLIENT_CREDENTIALS, GRANTS, PASSWORD, REFRESH_TOKEN
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.client_auth import authenticate_client
 from auth_core.oauth.refresh import RefreshRotator, hash_refresh_token, new_refresh_token
@@ -52,6 +53,15 @@ from auth_core.oauth.scope import resolve_scope
 from auth_core.passwords import PasswordHasher
 from auth_core.settings import Settings
 from auth_core.stores.clients import Client, ClientStore
+from auth_core.stores.interfaces import (
+    Checked,
+    CheckFailed,
+    Clients,
+    Revocations,
+    Sessions,
+    Throttle,
+    Users,
+)
 from auth_core.stores.revocations import RevocationStore
 from auth_core.stores.sessions import Family, RefreshRecord, SessionStore
 from auth_core.stores.throttle import LoginThrottle, ThrottleLimits
@@ -59,7 +69,6 @@ from auth_core.stores.users import User, UserStore
 from auth_core.usernames import canonical_username
 
 __all__ = ["Issuer", "IssuerFactory", "SigningKeyProvider", "TokenPolicy", "TokenResult", "TokenService"]
-
 
 
 #: Longest wait for a cut-off's second to pass before signing: a cut-off is planned up to 2 s
@@ -131,11 +140,11 @@ class TokenService:
     def __init__(
         self,
         *,
-        users: UserStore,
-        clients: ClientStore,
-        sessions: SessionStore,
-        revocations: RevocationStore,
-        throttle: LoginThrottle,
+        users: Users,
+        clients: Clients,
+        sessions: Sessions,
+        revocations: Revocations,
+        throttle: Throttle,
         keys: SigningKeyProvider,
         policy: TokenPolicy,
         hasher: PasswordHasher | None = None,
@@ -224,7 +233,7 @@ class TokenService:
 
     # ------------------------------------------------------------------ endpoints
     def token(self, request: OAuthRequest, issuers: IssuerFactory) -> TokenResult:
-        """``POST /token``: dispatch on ``grant_type``.
+        """``POST /token``: dispatch on ``grant_type`` through the registry (``auth_core.grant_types``).
 
         :raises OAuthError: the RFC 6749 §5.2 error for the request.
         :raises KeyStoreError: no signing key could be obtained (503).
@@ -232,13 +241,11 @@ class TokenService:
         grant_type = request.get("grant_type")
         if grant_type is None:
             raise InvalidRequestError("missing parameter: grant_type", reason="missing_grant_type")
-        if grant_type == "password":
-            return self.password(request, issuers)
-        if grant_type == "client_credentials":
-            return self.client_credentials(request, issuers)
-        if grant_type == "refresh_token":
-            return self.refresh(request, issuers)
-        raise UnsupportedGrantTypeError(reason="unsupported_grant_type")
+        grant = GRANTS.get(grant_type)
+        if grant is None:
+            raise UnsupportedGrantTypeError(reason="unsupported_grant_type")
+        handler: Callable[[OAuthRequest, IssuerFactory], TokenResult] = getattr(self, grant.handler)
+        return handler(request, issuers)
 
     def refresh_endpoint(self, request: OAuthRequest, issuers: IssuerFactory) -> TokenResult:
         """``POST /refresh``: only ``grant_type=refresh_token``.
@@ -248,7 +255,7 @@ class TokenService:
         grant_type = request.get("grant_type")
         if grant_type is None:
             raise InvalidRequestError("missing parameter: grant_type", reason="missing_grant_type")
-        if grant_type != "refresh_token":
+        if grant_type != REFRESH_TOKEN:
             raise UnsupportedGrantTypeError(reason="unsupported_grant_type")
         return self.refresh(request, issuers)
 
@@ -259,8 +266,7 @@ class TokenService:
         :raises OAuthError: as per RFC 6749 §5.2; :class:`SlowDownError` (429) when locked out.
         """
         client = self._client(request)
-        if "password" not in client.grant_types:
-            raise UnauthorizedClientError(reason="grant_not_allowed")
+        _require_grant(client, PASSWORD)
         password = request.require("password")
         try:  # one identity per person: the canonical form (RFC 8265) is what is looked up
             username = canonical_username(request.require("username"))
@@ -283,7 +289,8 @@ class TokenService:
         allowed = [s for s in user.scopes if s in self.policy.scopes_supported and s in client.scopes]
         scope = resolve_scope(request.get("scope"), allowed, client.default_scopes)
         # A session exists only with a refresh token; its id is the access token's ``sid``.
-        family_id = secrets.token_hex(16) if "refresh_token" in client.grant_types else None
+        issues_refresh = GRANTS[PASSWORD].issues_refresh_token and REFRESH_TOKEN in client.grant_types
+        family_id = secrets.token_hex(16) if issues_refresh else None
         issued = self._issue(
             client,
             subject=user.subject,
@@ -300,7 +307,7 @@ class TokenService:
         else:
             self._recheck_user(user, client)
         self.audit.record("LoginSucceeded", client_id=client.client_id)
-        return TokenResult(token_body(issued, refresh_token), "password")
+        return TokenResult(token_body(issued, refresh_token), PASSWORD)
 
     def client_credentials(self, request: OAuthRequest, issuers: IssuerFactory) -> TokenResult:
         """Client credentials (RFC 6749 §4.4): confidential clients only; no refresh token (§4.4.3).
@@ -308,13 +315,12 @@ class TokenService:
         :raises OAuthError: as per RFC 6749 §5.2.
         """
         client = self._client(request)
-        if not client.confidential or "client_credentials" not in client.grant_types:
-            raise UnauthorizedClientError(reason="grant_not_allowed")
+        _require_grant(client, CLIENT_CREDENTIALS)
         allowed = [s for s in client.scopes if s in self.policy.scopes_supported]
         scope = resolve_scope(request.get("scope"), allowed, client.default_scopes)
         issued = self._issue(client, subject=client.client_id, scope=scope, roles=(), issuers=issuers)
         self.audit.record("ClientCredentialsIssued", client_id=client.client_id)
-        return TokenResult(token_body(issued), "client_credentials")
+        return TokenResult(token_body(issued), CLIENT_CREDENTIALS)
 
     def refresh(self, request: OAuthRequest, issuers: IssuerFactory) -> TokenResult:
         """Refresh (RFC 6749 §6) with rotation: see :mod:`auth_core.oauth.refresh`.
@@ -335,7 +341,7 @@ class TokenService:
             )
 
         result = self.rotator.rotate(token, client, request.get("scope"), mint, source_ip=request.source_ip)
-        return TokenResult(result.body, "refresh_token", replayed=result.replayed)
+        return TokenResult(result.body, REFRESH_TOKEN, replayed=result.replayed)
 
     # ------------------------------------------------------------------ helpers
     def _client(self, request: OAuthRequest) -> Client:
@@ -451,19 +457,28 @@ class TokenService:
         outcome = self.sessions.create(
             family,
             record,
-            guards=[
-                self.users.session_guard(user.username, sessions_version=user.sessions_version),
-                self.clients.session_guard(client, epoch=client.sessions_epoch),
+            checks=[
+                self.users.unchanged(user.username, sessions_version=user.sessions_version),
+                self.clients.unchanged(client, epoch=client.sessions_epoch),
             ],
         )
-        if outcome.failed_guard == 0:
+        if outcome == CheckFailed(Checked.USER):
             # a reset, log-out-everywhere or disable committed while this login was in flight
             # (docs/threat-model.md T-ACC-1)
             self.audit.record("LoginFailed", client_id=client.client_id, reason="user_changed")
             raise InvalidGrantError(reason="user_changed")
-        if outcome.failed_guard == 1:
+        if outcome == CheckFailed(Checked.CLIENT):
             fresh = self.clients.get_fresh(client.client_id)  # also refreshes the cached copy
             if fresh is None or not fresh.enabled:
                 raise InvalidClientError(reason="client_disabled")
             raise TemporarilyUnavailableError(reason="client_changed")  # changed meanwhile: retry
         return token
+
+
+def _require_grant(client: Client, name: str) -> None:
+    """The client may use grant ``name``: registered for it, and confidential if the grant says so.
+
+    :raises UnauthorizedClientError: it may not.
+    """
+    if name not in client.grant_types or (GRANTS[name].confidential_only and not client.confidential):
+        raise UnauthorizedClientError(reason="grant_not_allowed")

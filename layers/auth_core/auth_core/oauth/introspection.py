@@ -49,10 +49,9 @@ from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.client_auth import authenticate_client
 from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token
 from auth_core.oauth.request import OAuthRequest
-from auth_core.stores.clients import Client, ClientStore
-from auth_core.stores.revocations import RevocationStore
-from auth_core.stores.sessions import ACTIVE, SessionStore
-from auth_core.stores.users import UserStore
+from auth_core.stores.clients import Client
+from auth_core.stores.interfaces import Clients, Revocations, Sessions, Users
+from auth_core.stores.sessions import ACTIVE
 
 __all__ = ["INACTIVE", "AccessTokenVerifierLike", "IntrospectionService"]
 
@@ -84,10 +83,10 @@ class IntrospectionService:
     def __init__(
         self,
         *,
-        clients: ClientStore,
-        sessions: SessionStore,
-        revocations: RevocationStore,
-        users: UserStore,
+        clients: Clients,
+        sessions: Sessions,
+        revocations: Revocations,
+        users: Users,
         verifier: AccessTokenVerifierLike,
         audit: Audit | None = None,
         clock: Callable[[], float] = time.time,
@@ -107,7 +106,7 @@ class IntrospectionService:
             not visible to the caller; else the token's metadata with ``"active": true``.
         :raises InvalidClientError: the caller did not authenticate as a confidential client.
         :raises InvalidRequestError: no ``token`` parameter.
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises TemporarilyUnavailableError: a store failed.
         :raises KeyStoreError: the public keys could not be loaded to check an access token.
         """
         client = authenticate_client(request.client, self.clients, fresh=True)

@@ -4,12 +4,13 @@ Policy (RFC 9700 §4.14.2, RFC 6749 §6), as implemented by :class:`RefreshRotat
 
 * A refresh token is ``secrets.token_urlsafe(32)`` (256 random bits), stored only as SHA-256.
 * Every use rotates: the presented token becomes ``used`` and exactly one child is created, in
-  one ``TransactWriteItems`` that also moves the family's ``current`` pointer from parent to child
-  and re-checks, on their own items, the user (enabled, the ``sessions_version`` and
-  ``privileges_version`` the session was minted under), the client (enabled, its ``version``)
-  and the global cut-off. Two concurrent refreshes cannot both win: the loser's transaction
-  fails its condition. A password reset, log-out-everywhere or disable that commits before the
-  refresh makes it fail; one that commits after it ends the new token too (cut-offs).
+  one atomic conditional transaction of the sessions store that also moves the family's
+  ``current`` pointer from parent to child and re-checks, on their own items, the user
+  (enabled, the ``sessions_version`` and ``privileges_version`` the session was minted under),
+  the client (enabled, its ``version``) and the global cut-off. Two concurrent refreshes
+  cannot both win: the loser's transaction fails its condition. A password reset,
+  log-out-everywhere or disable that commits before the refresh makes it fail; one that
+  commits after it ends the new token too (cut-offs).
 * **Privileges are re-derived**: when the user's or client's version moved on, the refresh reads
   them and issues the intersection of the session's scope with the user's and the client's
   *current* scopes, and the user's *current* roles (a disabled user or client ends the session).
@@ -27,7 +28,8 @@ Policy (RFC 9700 §4.14.2, RFC 6749 §6), as implemented by :class:`RefreshRotat
   family is revoked (the token has leaked).
 * Absolute lifetime from family creation (rotation never extends it) and idle timeout per token.
 
-Happy path: **2 DynamoDB calls** (consistent GetItem of the token item, one TransactWriteItems).
+Happy path: **2 store calls** (a consistent read of the token, one transaction; on DynamoDB a
+GetItem and a TransactWriteItems).
 """
 
 from __future__ import annotations
@@ -41,14 +43,23 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from auth_core.errors import InvalidGrantError, TemporarilyUnavailableError, UnauthorizedClientError
+from auth_core.grant_types import REFRESH_TOKEN
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.grace import open_response, origin_matches, origin_tag, seal_response
 from auth_core.oauth.responses import token_body
 from auth_core.oauth.scope import resolve_scope
-from auth_core.stores.clients import Client, ClientStore
-from auth_core.stores.revocations import RevocationStore
-from auth_core.stores.sessions import ACTIVE, USED, RefreshRecord, RotateOutcome, SessionStore
-from auth_core.stores.users import UserStore
+from auth_core.stores.clients import Client
+from auth_core.stores.interfaces import (
+    Checked,
+    CheckFailed,
+    Clients,
+    Committed,
+    LostRace,
+    Revocations,
+    Sessions,
+    Users,
+)
+from auth_core.stores.sessions import ACTIVE, USED, RefreshRecord
 
 __all__ = [
     "RefreshRotator",
@@ -92,10 +103,10 @@ class RefreshRotator:
     def __init__(
         self,
         *,
-        sessions: SessionStore,
-        users: UserStore,
-        clients: ClientStore,
-        revocations: RevocationStore,
+        sessions: Sessions,
+        users: Users,
+        clients: Clients,
+        revocations: Revocations,
         revoke_family: Callable[..., bool],
         grace_seconds: int,
         pepper: Callable[[], bytes | None] = lambda: None,
@@ -127,9 +138,9 @@ class RefreshRotator:
             token; the user or client was disabled or logged out since.
         :raises InvalidScopeError: ``scope`` asks for more than the session holds.
         :raises UnauthorizedClientError: the client may not use the refresh_token grant.
-        :raises TemporarilyUnavailableError: DynamoDB failed, or a conflict persisted.
+        :raises TemporarilyUnavailableError: a store failed, or a conflict persisted.
         """
-        if "refresh_token" not in client.grant_types:
+        if REFRESH_TOKEN not in client.grant_types:
             raise UnauthorizedClientError(reason="grant_not_allowed")
         if not looks_like_refresh_token(token):
             raise InvalidGrantError(reason="refresh_malformed")
@@ -190,17 +201,17 @@ class RefreshRotator:
                 now=now,
                 at_jti=issued.jti,
                 at_exp=int(issued.expires_at),
-                guards=[
-                    self.users.session_guard(
+                checks=[
+                    self.users.unchanged(
                         record.user_key,
                         sessions_version=record.sessions_version,
                         privileges_version=privileges_version,
                     ),
-                    self.clients.session_guard(client, epoch=record.client_epoch),
-                    self.revocations.global_session_check(record.session_created_ms),
+                    self.clients.unchanged(client, epoch=record.client_epoch),
+                    self.revocations.no_global_cutoff_since(record.session_created_ms),
                 ],
             )
-            if outcome.ok:
+            if isinstance(outcome, Committed):
                 self.audit.record(
                     "RefreshSucceeded",
                     family_id=record.family_id,
@@ -208,7 +219,7 @@ class RefreshRotator:
                     generation=child.generation,
                 )
                 return RotationResult(body)
-            if outcome.failed_guard == 0:
+            if outcome == CheckFailed(Checked.USER):
                 user = self.users.get(record.user_key)
                 if user is None or not user.enabled or user.sessions_version != record.sessions_version:
                     self._revoke_family(record.family_id, reason="user_inactive")
@@ -217,7 +228,7 @@ class RefreshRotator:
                 scope = _narrow(scope, user.scopes)
                 roles, privileges_version = user.roles, user.privileges_version
                 continue
-            if outcome.failed_guard == 1:
+            if outcome == CheckFailed(Checked.CLIENT):
                 fresh = self.clients.get_fresh(client.client_id)
                 if fresh is None or not fresh.enabled or fresh.sessions_epoch != record.client_epoch:
                     # disabled now, or disabled (and maybe enabled again) since the session began
@@ -225,25 +236,25 @@ class RefreshRotator:
                     raise InvalidGrantError(reason="client_disabled")
                 client = fresh
                 continue
-            if outcome.failed_guard == 2:
+            if outcome == CheckFailed(Checked.GLOBAL_CUTOFF):
                 self._revoke_family(record.family_id, reason="global_cutoff")
                 raise InvalidGrantError(reason="session_cut_off")
-            return self._lost(outcome, record, token, client, source_ip)
+            if isinstance(outcome, LostRace):
+                return self._lost_race(record, token, client, source_ip)
+            raise InvalidGrantError(reason="family_inactive")  # FamilyEnded
         raise TemporarilyUnavailableError(reason="rotation_conflict")
 
     # ------------------------------------------------------------------ failure paths
-    def _lost(
-        self, outcome: RotateOutcome, record: RefreshRecord, token: str, client: Client, source_ip: str | None
+    def _lost_race(
+        self, record: RefreshRecord, token: str, client: Client, source_ip: str | None
     ) -> RotationResult:
-        if outcome.lost_race:
-            # Lost a race for this token: read what the winner wrote.
-            latest = self.sessions.get_token(record.token_hash)
-            if latest is not None and latest.status == USED:
-                return self._replay(latest, token, client, source_ip)
-            if latest is not None and latest.status == ACTIVE:
-                raise TemporarilyUnavailableError(reason="rotation_conflict")
-            raise InvalidGrantError(reason="refresh_inactive")
-        raise InvalidGrantError(reason="family_inactive")
+        """Lost a race for this token: read what the winner wrote."""
+        latest = self.sessions.get_token(record.token_hash)
+        if latest is not None and latest.status == USED:
+            return self._replay(latest, token, client, source_ip)
+        if latest is not None and latest.status == ACTIVE:
+            raise TemporarilyUnavailableError(reason="rotation_conflict")
+        raise InvalidGrantError(reason="refresh_inactive")
 
     def _replay(
         self, record: RefreshRecord, token: str, client: Client, source_ip: str | None

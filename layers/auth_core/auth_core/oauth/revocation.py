@@ -40,10 +40,10 @@ from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.client_auth import authenticate_client
 from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token
 from auth_core.oauth.request import OAuthRequest
-from auth_core.stores.clients import Client, ClientStore
-from auth_core.stores.revocations import MAX_CLOCK_LEEWAY, RevocationStore
-from auth_core.stores.sessions import ACTIVE, Family, SessionStore
-from auth_core.stores.users import UserStore
+from auth_core.stores.clients import Client
+from auth_core.stores.interfaces import AlreadyEnded, Clients, Committed, Revocations, Sessions, Users, Write
+from auth_core.stores.revocations import MAX_CLOCK_LEEWAY
+from auth_core.stores.sessions import ACTIVE, Family
 
 __all__ = ["AccessTokenVerifierLike", "RevocationService", "SessionRevoker", "set_client_enabled"]
 
@@ -64,9 +64,9 @@ class SessionRevoker:
     def __init__(
         self,
         *,
-        sessions: SessionStore,
-        revocations: RevocationStore,
-        users: UserStore,
+        sessions: Sessions,
+        revocations: Revocations,
+        users: Users,
         max_token_lifetime: int,
         audit: Audit | None = None,
         clock: Callable[[], float] = time.time,
@@ -81,7 +81,7 @@ class SessionRevoker:
     def revoke_family(self, family_id: str, *, reason: str) -> bool:
         """Revoke one family and every access token issued from it (idempotent).
 
-        Two DynamoDB calls: a consistent read of the family (its client for the audit record,
+        Two store calls: a consistent read of the family (its client for the audit record,
         its newest access token), then one transaction: family ``active`` → ``revoked`` plus the
         ``sid#`` entry (and the newest token's ``jti#`` entry, for tokens minted before access
         tokens carried ``sid``). A refresh racing the transaction either committed first (its
@@ -89,7 +89,7 @@ class SessionRevoker:
 
         :returns: ``True`` if this call revoked it; ``False`` if it was already revoked or does
             not exist (nothing is written then).
-        :raises TemporarilyUnavailableError: DynamoDB failed, or concurrent refreshes kept
+        :raises TemporarilyUnavailableError: a store failed, or concurrent refreshes kept
             conflicting with the transaction.
         """
         now = int(self._clock())
@@ -97,27 +97,27 @@ class SessionRevoker:
             family = self.sessions.get_family(family_id)
             if family is None or family.status != ACTIVE:
                 return False
-            reasons = self.sessions.revoke_family(
+            outcome = self.sessions.revoke_family(
                 family_id, now=now, reason=reason, writes=self._deny_writes(family, now)
             )
-            if reasons is None:
+            if isinstance(outcome, Committed):
                 self.audit.record(
                     "FamilyRevoked", family_id=family_id, client_id=family.client_id, reason=reason
                 )
                 return True
-            if reasons[0] == "ConditionalCheckFailed":
+            if isinstance(outcome, AlreadyEnded):
                 return False  # revoked by someone else between our read and our write
         raise TemporarilyUnavailableError(reason="revoke_conflict")
 
-    def _deny_writes(self, family: Family, now: int) -> list[dict[str, Any]]:
+    def _deny_writes(self, family: Family, now: int) -> list[Write]:
         # Every token of the family was issued by now, so a verifier stops accepting it by
         # now + max lifetime + leeway. The newest token's exp is a second bound that does not
         # depend on *this* process's MAX_ACCESS_TOKEN_LIFETIME (authctl may run with defaults);
         # the leeway is the largest any verifier may be configured with.
         until = max(now + self.max_token_lifetime, family.at_exp) + MAX_CLOCK_LEEWAY
-        writes = [self.revocations.session_put(family.family_id, until)]
+        writes = [self.revocations.session_write(family.family_id, until)]
         if family.at_jti and family.at_exp > now:
-            writes.append(self.revocations.jti_put(family.at_jti, family.at_exp))
+            writes.append(self.revocations.jti_write(family.at_jti, family.at_exp))
         return writes
 
     def revoke_all_families(self, subject: str, *, reason: str) -> int:
@@ -132,7 +132,7 @@ class SessionRevoker:
         """Log ``username`` out everywhere. Returns the number of families revoked.
 
         :raises InvalidRequestError: no such user.
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises TemporarilyUnavailableError: a store failed.
         """
         count = self._end_sessions(username, reason="logout_all")
         self.audit.record("UserLoggedOutEverywhere", families=count)
@@ -142,7 +142,7 @@ class SessionRevoker:
         """Store a new password hash and end every session and access token of ``username``.
 
         :raises InvalidRequestError: no such user.
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises TemporarilyUnavailableError: a store failed.
         """
         count = self._end_sessions(username, reason="password_changed", password_hash=password_hash)
         self.audit.record("PasswordChanged", families=count)
@@ -152,7 +152,7 @@ class SessionRevoker:
         """Disable ``username`` and end all their sessions and access tokens.
 
         :raises InvalidRequestError: no such user.
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises TemporarilyUnavailableError: a store failed.
         """
         count = self._end_sessions(username, reason="user_disabled", disable=True)
         self.audit.record("UserDisabled", families=count)
@@ -189,9 +189,10 @@ class SessionRevoker:
             count += self.revoke_all_families(subject, reason=reason)
         return count
 
+
 def set_client_enabled(
-    clients: ClientStore,
-    revocations: RevocationStore,
+    clients: Clients,
+    revocations: Revocations,
     client_id: str,
     enabled: bool,
     *,
@@ -203,7 +204,7 @@ def set_client_enabled(
     enable it again (tokens issued before stay refused).
 
     :raises InvalidRequestError: no such client.
-    :raises TemporarilyUnavailableError: DynamoDB failed.
+    :raises TemporarilyUnavailableError: a store failed.
     """
     at_ms = int(clock() * 1000)
     if not enabled:
@@ -225,9 +226,9 @@ class RevocationService:
     def __init__(
         self,
         *,
-        clients: ClientStore,
-        sessions: SessionStore,
-        revocations: RevocationStore,
+        clients: Clients,
+        sessions: Sessions,
+        revocations: Revocations,
         revoker: SessionRevoker,
         verifier: AccessTokenVerifierLike | None,
         audit: Audit | None = None,
@@ -247,7 +248,7 @@ class RevocationService:
 
         :raises InvalidClientError: client authentication failed.
         :raises InvalidRequestError: no ``token`` parameter.
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises TemporarilyUnavailableError: a store failed.
         :raises KeyStoreError: the public keys could not be loaded to check an access token.
         """
         client = authenticate_client(request.client, self.clients, fresh=True)

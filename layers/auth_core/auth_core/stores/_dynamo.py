@@ -4,7 +4,7 @@ The stores use the low-level client (``auth_core.aws.client("dynamodb")``) rathe
 resource API: it is cheaper to import and every call spells out its wire format, which is what
 a reviewer needs to see on a security-relevant table. Conditional failures are *expected*
 outcomes (a lost race, a revoked family), so they come back as return values; anything else
-(throttling, network) becomes :class:`TemporarilyUnavailableError` (503) chained to the cause.
+(throttling, network) becomes :class:`~auth_core.errors.StoreUnavailableError` (503) chained to the cause.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from auth_core import aws
-from auth_core.errors import TemporarilyUnavailableError
+from auth_core.errors import StoreUnavailableError
 
 __all__ = [
     "Item",
@@ -137,25 +137,25 @@ def _error_code(exc: BaseException) -> str | None:
 def run(ddb: Any, operation: str, **kwargs: Any) -> Any:
     """Call ``ddb.<operation>(**kwargs)``; infrastructure failures become a 503.
 
-    :raises TemporarilyUnavailableError: throttling, network or service errors (chained).
+    :raises StoreUnavailableError: throttling, network or service errors (chained).
     """
     try:
         return getattr(ddb, operation)(**kwargs)
     except _failures(ddb) as exc:
-        raise TemporarilyUnavailableError(reason="store_unavailable") from exc
+        raise StoreUnavailableError(reason="store_unavailable") from exc
 
 
 def put_or_conflict(ddb: Any, operation: str, **kwargs: Any) -> Any | None:
     """Like :func:`run` for a conditional write; ``None`` when the condition failed.
 
-    :raises TemporarilyUnavailableError: on any other failure.
+    :raises StoreUnavailableError: on any other failure.
     """
     try:
         return getattr(ddb, operation)(**kwargs)
     except _failures(ddb) as exc:
         if _error_code(exc) == "ConditionalCheckFailedException":
             return None
-        raise TemporarilyUnavailableError(reason="store_unavailable") from exc
+        raise StoreUnavailableError(reason="store_unavailable") from exc
 
 
 def transact_or_reasons(ddb: Any, items: list[Item]) -> list[str] | None:
@@ -164,13 +164,13 @@ def transact_or_reasons(ddb: Any, items: list[Item]) -> list[str] | None:
     A ``TransactionConflict`` (another transaction touched the same item) is reported like a
     failed condition: the caller re-reads and decides, exactly as after losing a race.
 
-    :raises TemporarilyUnavailableError: on failures other than a cancelled transaction.
+    :raises StoreUnavailableError: on failures other than a cancelled transaction.
     """
     try:
         ddb.transact_write_items(TransactItems=items)
     except _failures(ddb) as exc:
         if _error_code(exc) != "TransactionCanceledException":
-            raise TemporarilyUnavailableError(reason="store_unavailable") from exc
+            raise StoreUnavailableError(reason="store_unavailable") from exc
         reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
         codes = [str((r or {}).get("Code") or "None") for r in reasons]
         return codes + ["None"] * (len(items) - len(codes))

@@ -15,7 +15,7 @@ constant-time (``hmac.compare_digest``).
 
 Client records change rarely and are read on every request, so :class:`ClientStore` caches them
 per container for ``cache_ttl`` seconds. Every change bumps the item's ``version`` N, and every
-session write re-checks it on the item itself (:meth:`session_guard`): a refresh through a
+session write re-checks it on the item itself (:meth:`ClientStore.unchanged`): a refresh through a
 cached copy of a client that has since been disabled or narrowed fails its transaction and
 re-reads. Disabling a client is also published in the revocation feed (``cli#``), which ends
 its access tokens and its new grants within the feed's bound (``oauth.revocation``).
@@ -31,7 +31,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from auth_core.errors import InvalidRequestError
+from auth_core.errors import AlreadyExistsError
+from auth_core.grant_types import GRANT_TYPES  # re-exported (local_stack seeds with it)
 from auth_core.stores._dynamo import (
     as_bool,
     as_int,
@@ -46,10 +47,9 @@ from auth_core.stores._dynamo import (
     v_str,
     v_strs,
 )
+from auth_core.stores.interfaces import Check, Checked
 
 __all__ = ["GRANT_TYPES", "Client", "ClientStore", "hash_client_secret"]
-
-GRANT_TYPES = ("password", "client_credentials", "refresh_token")
 
 
 def hash_client_secret(secret: str) -> str:
@@ -120,7 +120,7 @@ class ClientStore:
         the cost is one ``GetItem`` per lookup of an unknown id, which is what the first lookup
         of any id always cost.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         now = self._clock()
         hit = self._cache.get(client_id)
@@ -142,9 +142,10 @@ class ClientStore:
             self._cache.clear()
 
     def create(self, client: Client) -> None:
-        """Insert a client.
+        """Insert a client (callers check its grant types first: ``grant_types.check_client_grants``;
+        the token endpoint re-checks them on every request, for items written otherwise).
 
-        :raises InvalidRequestError: the client id is taken.
+        :raises AlreadyExistsError: the client id is taken.
         """
         item: dict[str, Any] = {
             "client_id": v_str(client.client_id),
@@ -170,7 +171,7 @@ class ClientStore:
             ConditionExpression="attribute_not_exists(client_id)",
         )
         if done is None:
-            raise InvalidRequestError("client exists", reason="client_exists")
+            raise AlreadyExistsError("client exists", reason="client_exists")
 
     def set_enabled(self, client_id: str, enabled: bool) -> bool:
         """Enable or disable (and bump ``version``); ``False`` when the client does not exist."""
@@ -207,10 +208,10 @@ class ClientStore:
             self._cache[client_id] = (self._clock(), found)
         return found
 
-    def session_guard(self, client: Client, *, epoch: int) -> dict[str, Any]:
-        """A ``TransactWriteItems`` ``ConditionCheck``: ``client`` still exists, is enabled, has
-        the ``version`` it was read with and the ``sessions_epoch`` the session began under."""
-        return {
+    def unchanged(self, client: Client, *, epoch: int) -> Check:
+        """A session transaction's check: ``client`` still exists, is enabled, has the
+        ``version`` it was read with and the ``sessions_epoch`` the session began under."""
+        item = {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": {"client_id": v_str(client.client_id)},
@@ -225,6 +226,7 @@ class ClientStore:
                 },
             }
         }
+        return Check(Checked.CLIENT, item)
 
 
 def _number_is(name: str, placeholder: str, value: int) -> str:

@@ -41,11 +41,11 @@ are rare, operator-driven entries, and a feed that forgets one early would accep
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auth_core.errors import TemporarilyUnavailableError
+from auth_core.errors import StoreUnavailableError
 from auth_core.settings import LONGEST_ACCESS_TOKEN_LIFETIME
 from auth_core.stores._dynamo import (
     Item,
@@ -60,11 +60,12 @@ from auth_core.stores._dynamo import (
     v_int,
     v_str,
 )
+from auth_core.stores.interfaces import Check, Checked, Write
 
 __all__ = [
     "FEED_INDEX",
     "MAX_CLOCK_LEEWAY",
-    "FeedEntry",
+    "RevocationEntry",
     "RevocationFacts",
     "RevocationStore",
     "ceil_seconds",
@@ -79,6 +80,8 @@ FEED_INDEX = "Feed"
 FEED = "rev"
 #: The one item of the global cut-off.
 GLOBAL_PK = "all#"
+#: Every kind of entry (the key prefixes); an item with another key is not an entry.
+KINDS = frozenset({"jti", "sid", "sub", "cli", "kid", "all"})
 
 
 def ceil_seconds(ms: int) -> int:
@@ -117,9 +120,13 @@ class RevocationFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedEntry:
-    """One item of the feed, decoded. ``kind`` is the key prefix (``jti``, ``sid``, ``sub``,
-    ``cli``, ``kid``, ``all``), ``key`` what follows the ``#``."""
+class RevocationEntry:
+    """One item of the revocations table, decoded: the one result type of every read of it (the
+    feed's index query, introspection's consistent batch read, the point reads).
+
+    ``kind`` is the key prefix (``jti``, ``sid``, ``sub``, ``cli``, ``kid``, ``all``), ``key``
+    what follows the ``#``.
+    """
 
     kind: str
     key: str
@@ -127,6 +134,12 @@ class FeedEntry:
     expires_at: int | None
     not_before: int = 0
     disabled: bool = False
+    #: the cut-off in epoch ms (``sub``, ``cli``, ``all``; 0 for the other kinds)
+    cutoff_ms: int = 0
+
+    @property
+    def pk(self) -> str:
+        return f"{self.kind}#{self.key}"
 
 
 class RevocationStore(TableStore):
@@ -147,16 +160,21 @@ class RevocationStore(TableStore):
     def revoke_jti(self, jti: str, expires_at: int) -> None:
         """Deny-list one access token until its ``exp``.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         run(self.ddb, "put_item", TableName=self.table, Item=self._entry(f"jti#{jti}", expires_at))
 
-    def jti_put(self, jti: str, expires_at: int) -> Item:
-        """The ``TransactWriteItems`` element of :meth:`revoke_jti` (for a caller's transaction)."""
-        return {"Put": {"TableName": self.table, "Item": self._entry(f"jti#{jti}", expires_at)}}
+    def jti_write(self, jti: str, expires_at: int) -> Write:
+        """:meth:`revoke_jti` as a step of a session transaction."""
+        return Write({"Put": {"TableName": self.table, "Item": self._entry(f"jti#{jti}", expires_at)}})
+
+    def session_write(self, session_id: str, expires_at: int) -> Write:
+        """Refuse every access token whose ``sid`` is ``session_id``, as a step of the transaction
+        that revokes the session (:meth:`auth_core.stores.sessions.SessionStore.revoke_family`)."""
+        return Write(self.session_put(session_id, expires_at))
 
     def session_put(self, session_id: str, expires_at: int) -> Item:
-        """A ``TransactWriteItems`` ``Put`` revoking every access token whose ``sid`` is ``session_id``.
+        """The ``TransactWriteItems`` ``Put`` of :meth:`session_write` (DynamoDB only).
 
         Unconditional: writing it twice is harmless, and it must never fail the transaction that
         revokes the session itself.
@@ -208,10 +226,9 @@ class RevocationStore(TableStore):
     def set_user_cutoff(self, subject: str, at_ms: int, *, max_token_lifetime: int) -> None:
         """Revoke every access token of ``subject`` issued before ``at_ms`` (rounded up).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
-        until = ceil_seconds(at_ms) + _longest(max_token_lifetime) + MAX_CLOCK_LEEWAY
-        self._cutoff(f"sub#{subject}", at_ms, until)
+        self._cutoff(f"sub#{subject}", at_ms, cutoff_expiry(at_ms, max_token_lifetime))
 
     def set_client_state(
         self, client_id: str, at_ms: int, *, disabled: bool, max_token_lifetime: int
@@ -219,16 +236,16 @@ class RevocationStore(TableStore):
         """A client disabled (all its tokens refused, no expiry while disabled) or re-enabled
         (tokens issued before ``at_ms`` stay refused until they expire).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
-        until = None if disabled else ceil_seconds(at_ms) + _longest(max_token_lifetime) + MAX_CLOCK_LEEWAY
+        until = None if disabled else cutoff_expiry(at_ms, max_token_lifetime)
         self._cutoff(f"cli#{client_id}", at_ms, until, disabled=disabled)
 
     def revoke_signing_keys(self, kids: Iterable[str], *, until: int) -> None:
         """Put revoked signing-key ids in the feed until ``until`` (epoch seconds: by then every
         token they could have signed has expired).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         for kid in sorted(set(kids)):
             run(self.ddb, "put_item", TableName=self.table, Item=self._entry(f"kid#{kid}", until))
@@ -236,17 +253,17 @@ class RevocationStore(TableStore):
     def set_global_cutoff(self, at_ms: int) -> None:
         """Refuse every token issued before ``at_ms`` and end every session created before it.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         self._cutoff(GLOBAL_PK, at_ms, None)
 
-    def global_session_check(self, session_created_ms: int) -> Item:
-        """A ``TransactWriteItems`` ``ConditionCheck``: no global cut-off after the session began.
+    def no_global_cutoff_since(self, session_created_ms: int) -> Check:
+        """A session transaction's check: no global cut-off after the session began.
 
         Refresh transactions carry it, so ``keys revoke --all`` ends every session atomically
         with respect to each refresh (no family scan).
         """
-        return {
+        item = {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": {"pk": v_str(GLOBAL_PK)},
@@ -254,19 +271,50 @@ class RevocationStore(TableStore):
                 "ExpressionAttributeValues": {":c": v_int(session_created_ms)},
             }
         }
+        return Check(Checked.GLOBAL_CUTOFF, item)
 
     # ------------------------------------------------------------------ reads
     def global_cutoff_ms(self) -> int:
         """The global cut-off in epoch ms (0 if none); strongly consistent."""
-        key = {"pk": v_str(GLOBAL_PK)}
-        item = run(self.ddb, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        return as_int(item or {}, "cutoff_ms")
+        found = self.entries([GLOBAL_PK]).get(GLOBAL_PK)
+        return found.cutoff_ms if found is not None else 0
 
     def not_before(self, subject: str) -> int:
         """The subject's ``not_before`` (0 if none); strongly consistent."""
-        key = {"pk": v_str(f"sub#{subject}")}
-        item = run(self.ddb, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        return as_int(item or {}, "not_before")
+        pk = f"sub#{subject}"
+        found = self.entries([pk]).get(pk)
+        return found.not_before if found is not None else 0
+
+    def entries(self, pks: Iterable[str]) -> dict[str, RevocationEntry]:
+        """The entries with keys ``pks`` that exist, by key: one strongly consistent read
+        (``GetItem`` for one key, else ``BatchGetItem``).
+
+        :raises StoreUnavailableError: DynamoDB failed or kept keys unprocessed.
+        """
+        wanted = sorted(set(pks))
+        if not wanted:
+            return {}
+        if len(wanted) == 1:
+            key = {"pk": v_str(wanted[0])}
+            item = run(self.ddb, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+            items = [item] if item else []
+        else:
+            items = self._batch_get(wanted)
+        decoded = (_entry(item) for item in items)
+        return {entry.pk: entry for entry in decoded if entry is not None}
+
+    def _batch_get(self, pks: list[str]) -> list[Item]:
+        request: dict[str, Any] = {
+            self.table: {"Keys": [{"pk": v_str(pk)} for pk in pks], "ConsistentRead": True}
+        }
+        items: list[Item] = []
+        for _attempt in range(3):
+            response = run(self.ddb, "batch_get_item", RequestItems=request)
+            items.extend(response.get("Responses", {}).get(self.table, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return items
+        raise StoreUnavailableError(reason="revocations_unprocessed")
 
     def facts(
         self,
@@ -283,55 +331,19 @@ class RevocationStore(TableStore):
         must see it inactive at once. An entry's existence is what counts (it is written to
         expire no earlier than the tokens it refuses).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed or kept keys unprocessed.
+        :raises StoreUnavailableError: DynamoDB failed or kept keys unprocessed.
         """
-        keys = {
-            "sub": f"sub#{subject}",
-            "all": GLOBAL_PK,
-            **({"jti": f"jti#{jti}"} if jti is not None else {}),
-            **({"sid": f"sid#{session_id}"} if session_id is not None else {}),
-            **({"cli": f"cli#{client_id}"} if client_id is not None else {}),
-            **({"kid": f"kid#{kid}"} if kid is not None else {}),
-        }
-        request: dict[str, Any] = {
-            self.table: {
-                "Keys": [{"pk": v_str(pk)} for pk in sorted(set(keys.values()))],
-                "ConsistentRead": True,
-                "ProjectionExpression": "pk, not_before, disabled",
-            }
-        }
-        items: list[dict[str, Any]] = []
-        for _attempt in range(3):
-            response = run(self.ddb, "batch_get_item", RequestItems=request)
-            items.extend(response.get("Responses", {}).get(self.table, []))
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        else:
-            raise TemporarilyUnavailableError(reason="revocations_unprocessed")
-        found = {as_str(item, "pk"): item for item in items}
+        keys = token_keys(subject=subject, jti=jti, session_id=session_id, client_id=client_id, kid=kid)
+        return facts_of(keys, self.entries(keys.values()))
 
-        def nb(kind: str) -> int:
-            item = found.get(keys.get(kind, ""))
-            return as_int(item, "not_before") if item is not None else 0
-
-        client = found.get(keys.get("cli", ""))
-        return RevocationFacts(
-            jti_revoked=keys.get("jti") in found,
-            session_revoked=keys.get("sid") in found,
-            kid_revoked=keys.get("kid") in found,
-            client_disabled=client is not None and as_bool(client, "disabled"),
-            not_before=max(nb("sub"), nb("cli"), nb("all")),
-        )
-
-    def feed_since(self, since_ms: int, *, client: Any | None = None) -> Iterator[FeedEntry]:
+    def feed_since(self, since_ms: int, *, client: Any | None = None) -> Iterator[RevocationEntry]:
         """Every feed entry changed at or after ``since_ms`` (all pages of the ``Feed`` index).
 
         Eventually consistent (a GSI): :mod:`auth_core.revocation_feed` re-reads an overlap to
         cover the index's propagation delay. ``client`` overrides the store's client (the
         authorizer passes its boto3-free one).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         ddb = client if client is not None else self.ddb
         kwargs: dict[str, Any] = {
@@ -343,7 +355,7 @@ class RevocationStore(TableStore):
         while True:
             page = run(ddb, "query", **kwargs)
             for item in page.get("Items", []):
-                entry = _feed_entry(item)
+                entry = _entry(item)
                 if entry is not None:
                     yield entry
             last = page.get("LastEvaluatedKey")
@@ -352,19 +364,63 @@ class RevocationStore(TableStore):
             kwargs["ExclusiveStartKey"] = last
 
 
-def _longest(max_token_lifetime: int) -> int:
-    return max(max_token_lifetime, LONGEST_ACCESS_TOKEN_LIFETIME)
+def token_keys(
+    *,
+    subject: str,
+    jti: str | None = None,
+    session_id: str | None = None,
+    client_id: str | None = None,
+    kid: str | None = None,
+) -> dict[str, str]:
+    """Kind -> key of every entry that bears on one token (the global cut-off included)."""
+    return {
+        "sub": f"sub#{subject}",
+        "all": GLOBAL_PK,
+        **({"jti": f"jti#{jti}"} if jti is not None else {}),
+        **({"sid": f"sid#{session_id}"} if session_id is not None else {}),
+        **({"cli": f"cli#{client_id}"} if client_id is not None else {}),
+        **({"kid": f"kid#{kid}"} if kid is not None else {}),
+    }
 
 
-def _feed_entry(item: Item) -> FeedEntry | None:
+def facts_of(keys: Mapping[str, str], found: Mapping[str, RevocationEntry]) -> RevocationFacts:
+    """The facts about one token from the entries ``found`` (by key) among its :func:`token_keys`.
+
+    An entry's existence is what counts: it is written to expire no earlier than the tokens it
+    refuses.
+    """
+
+    def nb(kind: str) -> int:
+        entry = found.get(keys.get(kind, ""))
+        return entry.not_before if entry is not None else 0
+
+    client = found.get(keys.get("cli", ""))
+    return RevocationFacts(
+        jti_revoked=keys.get("jti") in found,
+        session_revoked=keys.get("sid") in found,
+        kid_revoked=keys.get("kid") in found,
+        client_disabled=client is not None and client.disabled,
+        not_before=max(nb("sub"), nb("cli"), nb("all")),
+    )
+
+
+def cutoff_expiry(at_ms: int, max_token_lifetime: int) -> int:
+    """When a cut-off at ``at_ms`` may leave the feed: every token it refuses has expired by then,
+    under the longest lifetime any deployment may configure and the largest leeway."""
+    return ceil_seconds(at_ms) + max(max_token_lifetime, LONGEST_ACCESS_TOKEN_LIFETIME) + MAX_CLOCK_LEEWAY
+
+
+def _entry(item: Item) -> RevocationEntry | None:
+    """The one decoder of a revocations item (``None``: not an entry)."""
     kind, sep, key = as_str(item, "pk").partition("#")
-    if not sep or kind not in {"jti", "sid", "sub", "cli", "kid", "all"}:
+    if not sep or kind not in KINDS:
         return None
-    return FeedEntry(
+    return RevocationEntry(
         kind=kind,
         key=key,
         changed_ms=as_int(item, "changed_ms"),
         expires_at=as_opt_int(item, "expires_at"),
         not_before=as_int(item, "not_before"),
         disabled=as_bool(item, "disabled"),
+        cutoff_ms=as_int(item, "cutoff_ms"),
     )

@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from auth_core.errors import StoreUnavailableError
 from auth_core.stores._dynamo import (
     Item,
     as_int,
@@ -48,8 +49,20 @@ from auth_core.stores._dynamo import (
     v_str,
     v_strs,
 )
+from auth_core.stores.interfaces import (
+    AlreadyEnded,
+    Check,
+    CheckFailed,
+    Committed,
+    CreateOutcome,
+    FamilyEnded,
+    LostRace,
+    RevokeOutcome,
+    RotateOutcome,
+    Write,
+)
 
-__all__ = ["Family", "RefreshRecord", "RotateOutcome", "SessionStore"]
+__all__ = ["Family", "RefreshRecord", "SessionStore"]
 
 ACTIVE = "active"
 USED = "used"
@@ -124,36 +137,34 @@ class RefreshRecord:
         return self.created_ms or self.family_created_at * 1000
 
 
-@dataclass(frozen=True)
-class RotateOutcome:
-    """What :meth:`SessionStore.rotate` (and :meth:`SessionStore.create`) found.
-
-    :ivar ok: the write committed.
-    :ivar lost_race: the parent was no longer ``active`` or another transaction touched an item
-        at the same moment: re-read and decide.
-    :ivar family_inactive: the family is revoked, expired, or has moved on to another token.
-    :ivar failed_guard: index of the first caller-supplied guard whose condition failed.
-    """
-
-    ok: bool
-    lost_race: bool = False
-    family_inactive: bool = False
-    failed_guard: int | None = None
-
-
 def _outcome(
-    reasons: list[str] | None, guards_from: int, parent_at: int | None = 0, family_at: int | None = 2
+    reasons: list[str] | None,
+    own: int,
+    checks: list[Check],
+    *,
+    parent_at: int | None = None,
+    family_at: int | None = None,
 ) -> RotateOutcome:
+    """Map a transaction's cancellation codes (``own`` items of the store first, then
+    ``checks``) to an outcome."""
     if reasons is None:
-        return RotateOutcome(ok=True)
-    for index, code in enumerate(reasons[guards_from:]):
+        return Committed()
+    for check, code in zip(checks, reasons[own:], strict=False):
         if code == "ConditionalCheckFailed":
-            return RotateOutcome(ok=False, failed_guard=index)
+            return CheckFailed(check.what)
     if "TransactionConflict" in reasons or (parent_at is not None and reasons[parent_at] != "None"):
-        return RotateOutcome(ok=False, lost_race=True)
+        return LostRace()
     if family_at is not None and reasons[family_at] != "None":
-        return RotateOutcome(ok=False, family_inactive=True)
-    return RotateOutcome(ok=False, lost_race=True)
+        return FamilyEnded()
+    return LostRace()
+
+
+def _items(steps: list[Check] | list[Write]) -> list[Item]:
+    """The DynamoDB items of steps made by the DynamoDB stores (another backend's: a bug)."""
+    items = [step.payload for step in steps]
+    if not all(isinstance(item, dict) for item in items):
+        raise TypeError("a step of another store backend in a DynamoDB transaction")
+    return items
 
 
 class SessionStore:
@@ -171,7 +182,7 @@ class SessionStore:
     def get_token(self, token_hash: str) -> RefreshRecord | None:
         """The refresh-token record for a hash (strongly consistent), or ``None``.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         response = run(
             self.ddb,
@@ -186,7 +197,7 @@ class SessionStore:
     def get_family(self, family_id: str) -> Family | None:
         """The family (strongly consistent), or ``None``.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         response = run(
             self.ddb,
@@ -201,7 +212,7 @@ class SessionStore:
     def families_of(self, subject: str) -> list[Family]:
         """Every family of ``subject`` (all pages of the ``BySubject`` index; eventually consistent).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         found: list[Family] = []
         kwargs: dict[str, Any] = {
@@ -219,12 +230,12 @@ class SessionStore:
             kwargs["ExclusiveStartKey"] = last
 
     # ------------------------------------------------------------------ writes
-    def create(self, family: Family, token: RefreshRecord, *, guards: list[Item]) -> RotateOutcome:
-        """Write a new family with its first refresh token, atomically with ``guards`` (the user
-        and client condition checks: a reset or disable that committed first fails the login).
+    def create(self, family: Family, token: RefreshRecord, *, checks: list[Check]) -> CreateOutcome:
+        """Write a new family with its first refresh token, atomically with ``checks`` (the user
+        and client checks: a reset or disable that committed first fails the login).
 
-        :returns: ``ok``, or ``failed_guard`` (the index of the guard that failed).
-        :raises TemporarilyUnavailableError: DynamoDB failed (a collision of 128/256-bit random
+        :returns: :class:`Committed`, or :class:`CheckFailed` naming the first check that failed.
+        :raises StoreUnavailableError: DynamoDB failed (a collision of 128/256-bit random
             ids is treated as a failure too, never as an overwrite).
         """
         reasons = transact_or_reasons(
@@ -244,15 +255,13 @@ class SessionStore:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                *guards,
+                *_items(checks),
             ],
         )
-        outcome = _outcome(reasons, 2, parent_at=None, family_at=None)
-        if not outcome.ok and outcome.failed_guard is None:
-            from auth_core.errors import TemporarilyUnavailableError  # noqa: PLC0415 - rare path
-
-            raise TemporarilyUnavailableError(reason="session_create_conflict")
-        return outcome
+        outcome = _outcome(reasons, 2, checks)
+        if isinstance(outcome, Committed | CheckFailed):
+            return outcome
+        raise StoreUnavailableError(reason="session_create_conflict")
 
     def rotate(
         self,
@@ -262,13 +271,17 @@ class SessionStore:
         now: int,
         at_jti: str,
         at_exp: int,
-        guards: list[Item],
+        checks: list[Check],
     ) -> RotateOutcome:
         """The one write of a refresh: parent active→used (its own sealed grace response
         removed), child put (carrying the new one), family ``current`` moved parent→child, plus
-        ``guards`` (user, client and global condition checks), all in one ``TransactWriteItems``.
+        ``checks`` (user, client and global cut-off), all in one ``TransactWriteItems``.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed otherwise.
+        :returns: :class:`Committed`; :class:`CheckFailed` (the first failed check);
+            :class:`LostRace` (the parent is no longer ``active``, or another transaction
+            touched these items at the same moment); :class:`FamilyEnded` (revoked, expired,
+            or moved on to another token).
+        :raises StoreUnavailableError: DynamoDB failed otherwise.
         """
         items: list[Item] = [
             {
@@ -313,9 +326,9 @@ class SessionStore:
                     },
                 }
             },
-            *guards,
+            *_items(checks),
         ]
-        return _outcome(transact_or_reasons(self.ddb, items), 3)
+        return _outcome(transact_or_reasons(self.ddb, items), 3, checks, parent_at=0, family_at=2)
 
     def drop_grace(self, token_hash: str) -> None:
         """Remove a sealed grace response whose window has closed (best effort, idempotent)."""
@@ -327,15 +340,15 @@ class SessionStore:
             UpdateExpression="REMOVE grace_blob, grace_origin",
         )
 
-    def revoke_family(self, family_id: str, *, now: int, reason: str, writes: list[Item]) -> list[str] | None:
+    def revoke_family(self, family_id: str, *, now: int, reason: str, writes: list[Write]) -> RevokeOutcome:
         """Mark a family revoked, and apply ``writes`` (the revocations-table entries that refuse
         its access tokens) in the same ``TransactWriteItems``: a session is never revoked without
         its access tokens, even if the caller dies half-way.
 
-        :returns: ``None`` if this call revoked the family, else the cancellation code per item
-            (family first): ``ConditionalCheckFailed`` when it was already revoked or does not
-            exist, ``TransactionConflict`` when a refresh touched it at that very moment.
-        :raises TemporarilyUnavailableError: DynamoDB failed otherwise.
+        :returns: :class:`Committed` if this call revoked the family; :class:`AlreadyEnded` when
+            it was already revoked or does not exist; :class:`LostRace` when a refresh touched it
+            at that very moment.
+        :raises StoreUnavailableError: DynamoDB failed otherwise.
         """
         update: Item = {
             "Update": {
@@ -352,7 +365,12 @@ class SessionStore:
                 },
             }
         }
-        return transact_or_reasons(self.ddb, [update, *writes])
+        reasons = transact_or_reasons(self.ddb, [update, *_items(writes)])
+        if reasons is None:
+            return Committed()
+        if reasons[0] == "ConditionalCheckFailed":
+            return AlreadyEnded()
+        return LostRace()
 
 
 # ---------------------------------------------------------------------- codecs

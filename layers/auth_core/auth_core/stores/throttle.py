@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from auth_core.errors import SlowDownError, TemporarilyUnavailableError
+from auth_core.errors import SlowDownError, StoreUnavailableError
 from auth_core.stores._dynamo import as_int, dynamodb, put_or_conflict, run, v_int, v_str
 
 __all__ = ["LoginThrottle", "ThrottleLimits"]
@@ -87,7 +87,7 @@ class LoginThrottle:
         before any hashing.
 
         :raises SlowDownError: a limit is reached; ``retry_after`` = seconds until the next try.
-        :raises TemporarilyUnavailableError: DynamoDB failed, or contention persisted.
+        :raises StoreUnavailableError: DynamoDB failed, or contention persisted.
         """
         epoch, tat = self._user_state(username)
         self._take_address(username, source, epoch)
@@ -98,7 +98,7 @@ class LoginThrottle:
         per-username bucket (it limits guesses, not the owner's own logins: a script or a test
         that logs in a hundred times an hour is not slowed down by it).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         epoch, tat = self._user_state(username)
         run(self.ddb, "delete_item", TableName=self.table, Key=self._address_key(username, source, epoch))
@@ -120,7 +120,7 @@ class LoginThrottle:
         """Clear every throttle of ``username``: a new epoch voids all per-address counters, and
         the bucket is full again.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         run(
             self.ddb,
@@ -195,7 +195,7 @@ class LoginThrottle:
             item = run(self.ddb, "get_item", TableName=self.table, Key=key, ConsistentRead=True).get("Item")
             if item and as_int(item, "expires_at") > now and as_int(item, "attempts") >= limits.per_address:
                 raise SlowDownError(max(1, as_int(item, "expires_at") - now), reason="throttled_address")
-        raise TemporarilyUnavailableError(reason="throttle_contention")
+        raise StoreUnavailableError(reason="throttle_contention")
 
     def _take_user(self, username: str, epoch: int, tat: int) -> None:
         """GCRA: the bucket's "theoretical arrival time" ``tat`` moves one interval per attempt;
@@ -225,4 +225,4 @@ class LoginThrottle:
             if moved is not None:
                 return
             _epoch, tat = self._user_state(username)  # another attempt moved it: recompute
-        raise TemporarilyUnavailableError(reason="throttle_contention")
+        raise StoreUnavailableError(reason="throttle_contention")

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from auth_core.errors import InvalidRequestError
+from auth_core.errors import AlreadyExistsError, StoreUnavailableError
 from auth_core.stores._dynamo import (
     TableStore,
     as_bool,
@@ -45,6 +45,7 @@ from auth_core.stores._dynamo import (
     v_str,
     v_strs,
 )
+from auth_core.stores.interfaces import Check, Checked
 from auth_core.usernames import new_user_id
 
 __all__ = ["User", "UserStore"]
@@ -86,7 +87,7 @@ class UserStore(TableStore):
     def get(self, username: str) -> User | None:
         """The user, or ``None`` (strongly consistent: a disable must take effect at once).
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         item = run(self.ddb, "get_item", TableName=self.table, Key=self.key(username), ConsistentRead=True)
         found = item.get("Item")
@@ -95,7 +96,7 @@ class UserStore(TableStore):
     def create(self, user: User) -> User:
         """Insert a new user (a fresh ``user_id`` unless one is given); returns it as stored.
 
-        :raises InvalidRequestError: the username is taken.
+        :raises AlreadyExistsError: the username is taken.
         """
         now = int(self._clock())
         user_id = user.user_id or new_user_id()
@@ -120,14 +121,14 @@ class UserStore(TableStore):
             ConditionExpression="attribute_not_exists(username)",
         )
         if done is None:
-            raise InvalidRequestError("user exists", reason="user_exists")
+            raise AlreadyExistsError("user exists", reason="user_exists")
         return _decode(item)
 
     def ensure_user_id(self, user: User) -> User:
         """``user`` with a ``user_id``, assigning one (once, conditionally) to a user created
         before ids existed; its old subject is kept in ``legacy_subject``.
 
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         if user.user_id:
             return user
@@ -199,7 +200,7 @@ class UserStore(TableStore):
         back); optionally ``enabled = false`` and a new password hash in the same write.
 
         :returns: the user as written, or ``None`` when the user does not exist.
-        :raises TemporarilyUnavailableError: DynamoDB failed.
+        :raises StoreUnavailableError: DynamoDB failed.
         """
         sets = [
             "sessions_version = if_not_exists(sessions_version, :zero) + :one",
@@ -237,9 +238,7 @@ class UserStore(TableStore):
             )
             if done is not None:
                 return _decode(done["Attributes"])
-        from auth_core.errors import TemporarilyUnavailableError  # noqa: PLC0415 - rare path
-
-        raise TemporarilyUnavailableError(reason="user_update_conflict")
+        raise StoreUnavailableError(reason="user_update_conflict")
 
     def move_cutoff(self, username: str, at_ms: int) -> bool:
         """Move ``tokens_valid_after_ms`` forward to ``at_ms`` (never back); ``False`` when the
@@ -276,18 +275,18 @@ class UserStore(TableStore):
         )
         return done is not None
 
-    def session_guard(
+    def unchanged(
         self, username: str, *, sessions_version: int, privileges_version: int | None = None
-    ) -> dict[str, Any]:
-        """A ``TransactWriteItems`` ``ConditionCheck``: the user still exists, is enabled and has
-        the ``sessions_version`` it was read with (and, when given, the same
-        ``privileges_version``). Every write that creates or extends a session carries one."""
+    ) -> Check:
+        """A session transaction's check: the user still exists, is enabled and has the
+        ``sessions_version`` it was read with (and, when given, the same ``privileges_version``).
+        Every write that creates or extends a session carries one."""
         condition = "enabled = :t AND " + _version_is("sessions_version", ":sv", sessions_version)
         values: dict[str, Any] = {":t": v_bool(True), ":sv": v_int(sessions_version)}
         if privileges_version is not None:
             condition += " AND " + _version_is("privileges_version", ":pv", privileges_version)
             values[":pv"] = v_int(privileges_version)
-        return {
+        item = {
             "ConditionCheck": {
                 "TableName": self.table,
                 "Key": self.key(username),
@@ -295,6 +294,7 @@ class UserStore(TableStore):
                 "ExpressionAttributeValues": values,
             }
         }
+        return Check(Checked.USER, item)
 
 
 def _version_is(name: str, placeholder: str, value: int) -> str:

@@ -1,0 +1,66 @@
+"""The grant-type registry (auth_core.grant_types) is what dispatch, discovery, clients and the CLI read."""
+
+from __future__ import annotations
+
+import pytest
+
+from auth_core import grant_types
+from auth_core.discovery import openid_configuration
+from auth_core.errors import InvalidRequestError
+from auth_core.grant_types import GRANT_TYPES, GRANTS, check_client_grants
+from auth_core.oauth.grants import TokenService
+from auth_core.stores.clients import GRANT_TYPES as CLIENT_GRANT_TYPES
+
+
+def test_every_grant_has_a_token_service_handler():
+    for grant in GRANTS.values():
+        assert callable(getattr(TokenService, grant.handler, None)), grant.name
+
+
+def test_discovery_and_the_stores_advertise_the_registry():
+    doc = openid_configuration("https://auth.example.com", signing_algs=["ES256"], scopes=())
+    assert doc["grant_types_supported"] == list(GRANTS) == list(GRANT_TYPES)
+    assert CLIENT_GRANT_TYPES is GRANT_TYPES
+
+
+def test_only_client_credentials_is_confidential_only_and_never_issues_a_refresh_token():
+    assert [g.name for g in GRANTS.values() if g.confidential_only] == ["client_credentials"]
+    assert not GRANTS["client_credentials"].issues_refresh_token  # RFC 6749 §4.4.3
+
+
+def test_check_client_grants_keeps_order_and_drops_duplicates():
+    assert check_client_grants(["refresh_token", "password", "password"], confidential=False) == (
+        "refresh_token",
+        "password",
+    )
+
+
+@pytest.mark.parametrize(
+    ("grants", "confidential"),
+    [(["implicit"], True), (["password", "authorization_code"], True), (["client_credentials"], False)],
+)
+def test_check_client_grants_refuses(grants, confidential):
+    with pytest.raises(InvalidRequestError):
+        check_client_grants(grants, confidential=confidential)
+
+
+def test_a_new_registry_entry_is_dispatched(monkeypatch):
+    """Adding a grant is one entry: the token endpoint dispatches to its handler."""
+    extra = grant_types.GrantType("urn:example:test", handler="client_credentials", confidential_only=True)
+    monkeypatch.setattr("auth_core.oauth.grants.GRANTS", {**GRANTS, extra.name: extra})
+    called = []
+
+    class Probe(TokenService):
+        def __init__(self) -> None:  # no stores needed to dispatch
+            pass
+
+        def client_credentials(self, request, issuers):
+            called.append(request.get("grant_type"))
+            return "ok"
+
+    class Request:
+        def get(self, name: str) -> str | None:
+            return {"grant_type": extra.name}.get(name)
+
+    assert Probe().token(Request(), issuers=None) == "ok"  # type: ignore[arg-type]
+    assert called == [extra.name]
