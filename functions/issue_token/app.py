@@ -1,39 +1,14 @@
 """``POST /token`` (RFC 6749): password, client_credentials and refresh_token grants.
 
-Thin: parse the request strictly (:mod:`auth_core.oauth.request`), run the grant
-(:class:`~auth_core.oauth.grants.TokenService`), send the body it built with ``no-store``.
-Errors are mapped in one place (:func:`auth_core.http.register_error_handlers`).
+Thin: the endpoint is :class:`auth_core.oauth.token_endpoint.TokenEndpoint` (shared with
+``/refresh``): parse strictly, run :meth:`~auth_core.oauth.grants.TokenService.token`, send the
+body it built with ``no-store``. Errors are mapped in one place (:mod:`auth_core.http`).
 """
 
 from __future__ import annotations
 
-import functools
+from auth_core.oauth.token_endpoint import TokenEndpoint
 
-from auth_core.http import HttpFunction, Response, token_response
-from auth_core.oauth.audit import PowertoolsAudit
-from auth_core.oauth.factories import run_token_operation, token_service
-from auth_core.oauth.grants import TokenService
-from auth_core.settings import Settings
-
-fn = HttpFunction.create("issue_token", post_only=["/token"])
-app, logger, metrics = fn.app, fn.logger, fn.metrics
-
-
-@functools.cache
-def settings() -> Settings:
-    return Settings.from_env()
-
-
-@functools.cache
-def service() -> TokenService:
-    return token_service(settings(), PowertoolsAudit(logger, metrics))
-
-
-@app.post("/token")
-def token() -> Response:
-    result = run_token_operation(service().token, settings(), app.current_event.raw_event)
-    logger.info("token issued", extra={"grant_type": result.grant_type, "replayed": result.replayed})
-    return token_response(result.body)
-
-
-lambda_handler = fn.handler()
+endpoint = TokenEndpoint.create("issue_token", "/token", "token", "token issued")
+app, logger, metrics, settings, service = endpoint.parts()
+lambda_handler = endpoint.fn.handler()

@@ -1,7 +1,7 @@
-"""HTTP glue for the API functions: errors mapped to responses in exactly one place.
+"""HTTP glue for the API functions: routing, and errors mapped to responses in exactly one place.
 
-Every HTTP function builds a Powertools ``APIGatewayHttpResolver`` and calls
-:func:`register_error_handlers` on it; no handler has its own try/except ladder.
+Every HTTP function gets a :class:`Router` from :class:`HttpFunction` with
+:func:`register_error_handlers` installed; no handler has its own try/except ladder.
 
 =============================  ======  ===============================================
 raised                          status  body
@@ -20,16 +20,22 @@ The body never says *why* a token or credential failed; the log line does (``rea
 Outages reach this table in time: :class:`HttpFunction` sets the invocation's deadline
 (:mod:`auth_core.deadline`) from the Lambda context, and the AWS clients fail a hung call before
 it, so the 503 is ours -- with ``Retry-After``, a log line and a metric -- and not Lambda's kill.
+
+Why not Powertools' event handler (issue 11, cold start): each function serves one to two fixed
+paths, and ``event_handler.api_gateway`` cost +36 ms CPU of every HTTP function's cold import on
+top of Logger and Metrics (its ``utilities.data_classes`` alone +17 ms; measured with
+``bench/bench_cold.py``), for regex routing, OpenAPI, CORS and compression we do not use.
+:class:`Router` keeps its interface (``@app.post``, ``app.current_event``, exception handlers,
+``not_found``, the HTTP API payload 2.0 response) in a few lines. Logging (with the correlation
+id) and EMF metrics stay Powertools'.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from auth_core import deadline
 from auth_core.errors import (
@@ -41,14 +47,13 @@ from auth_core.errors import (
     TokenError,
 )
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler.api_gateway import APIGatewayHttpResolver, Response
-
 __all__ = [
     "NOT_POST",
     "NO_STORE",
+    "HttpEvent",
     "HttpFunction",
     "Response",
+    "Router",
     "error_body",
     "json_response",
     "method_not_allowed",
@@ -57,57 +62,120 @@ __all__ = [
     "token_response",
 ]
 
-_EVENT_HANDLER = "aws_lambda_powertools.event_handler"
+
+# --------------------------------------------------------------------------- routing
+@dataclass
+class Response:
+    """An HTTP API (payload 2.0) response: ``Content-Type`` from ``content_type`` unless the
+    headers set it."""
+
+    status_code: int
+    content_type: str | None = None
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.headers = dict(self.headers)
+        if self.content_type:
+            self.headers.setdefault("Content-Type", self.content_type)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The dict Lambda returns to API Gateway (what Powertools' resolver returned)."""
+        return {
+            "statusCode": self.status_code,
+            "body": self.body,
+            "isBase64Encoded": False,
+            "headers": dict(self.headers),
+            "cookies": [],
+        }
 
 
-def _api_gateway() -> ModuleType:
-    """Powertools' ``event_handler.api_gateway`` (``APIGatewayHttpResolver``, ``Response``) alone.
+class HttpEvent:
+    """The request being handled: the raw event, and its method, path and headers read safely
+    (a malformed event routes nowhere and gets the 404, never a traceback)."""
 
-    Importing any ``event_handler`` submodule first runs the package's ``__init__``, which imports
-    every resolver (AppSync, AppSync Events, Bedrock agents, VPC Lattice, ALB, function URLs...):
-    ~40 ms of every HTTP function's cold start for classes they never use. So the package object
-    is registered without running its ``__init__``. A name looked up on it is a submodule
-    (``from aws_lambda_powertools.event_handler import content_types``, as Powertools itself does),
-    or else one the ``__init__`` defines (``... import AppSyncResolver`` anywhere): the first such
-    lookup runs that ``__init__`` then, so every other import keeps working unchanged.
+    def __init__(self, raw_event: Mapping[str, Any]) -> None:
+        self.raw_event = raw_event
+        ctx = raw_event.get("requestContext")
+        ctx = ctx if isinstance(ctx, Mapping) else {}
+        http = ctx.get("http")
+        method = http.get("method") if isinstance(http, Mapping) else None
+        self.http_method = method.upper() if isinstance(method, str) else ""
+        path = raw_event.get("rawPath")
+        path = path if isinstance(path, str) else ""
+        stage = ctx.get("stage")
+        if isinstance(stage, str) and stage != "$default" and path.startswith(f"/{stage}/"):
+            path = path[len(stage) + 1 :]  # a named stage prefixes the path (as Powertools strips it)
+        self.path = path
+        headers = raw_event.get("headers")
+        self.headers: dict[str, str] = (
+            {str(k).lower(): v for k, v in headers.items()} if isinstance(headers, Mapping) else {}
+        )
+
+
+Handler = Callable[[], Response]
+
+
+class Router:
+    """Exact ``(method, path)`` routes and error handlers by exception class (most specific first).
+
+    The subset of Powertools' ``APIGatewayHttpResolver`` interface the functions use:
+    ``@app.get/post(path)``, ``app.route(path, method=[...])``, ``@app.exception_handler(cls)``,
+    ``@app.not_found``, ``app.current_event`` and ``app.resolve(event, context)``.
     """
-    module = sys.modules.get(f"{_EVENT_HANDLER}.api_gateway")
-    if module is not None:
-        return module
-    if _EVENT_HANDLER not in sys.modules:
-        import importlib  # noqa: PLC0415 - only on the first call
-        import importlib.util  # noqa: PLC0415
 
-        spec = importlib.util.find_spec(_EVENT_HANDLER)
-        if spec is None or spec.loader is None:
-            raise ImportError(_EVENT_HANDLER)
-        package = importlib.util.module_from_spec(spec)  # __path__ set, __init__ not run
-        loader = spec.loader
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, str], Handler] = {}
+        self._errors: dict[type[BaseException], Callable[[Any], Response]] = {}
+        self._not_found: Callable[[Any], Response] | None = None
+        self.current_event = HttpEvent({})
+        self.lambda_context: Any = None
 
-        def complete(name: str) -> Any:
-            try:
-                return importlib.import_module(f"{_EVENT_HANDLER}.{name}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{_EVENT_HANDLER}.{name}":
-                    raise
-            del package.__dict__["__getattr__"]
-            loader.exec_module(package)  # the real __init__, now (submodules already loaded stay)
-            return getattr(package, name)
+    def route(self, path: str, method: str | Iterable[str]) -> Callable[[Handler], Handler]:
+        methods = [method] if isinstance(method, str) else list(method)
 
-        package.__getattr__ = complete  # type: ignore[method-assign]  # PEP 562
-        sys.modules[_EVENT_HANDLER] = package
-        setattr(sys.modules["aws_lambda_powertools"], "event_handler", package)  # noqa: B010
-    import aws_lambda_powertools.event_handler.api_gateway as api_gateway  # noqa: PLC0415
+        def register(func: Handler) -> Handler:
+            for name in methods:
+                self._routes[(name.upper(), path)] = func
+            return func
 
-    return api_gateway
+        return register
 
+    def get(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route(path, "GET")
 
-def __getattr__(name: str) -> Any:
-    # ``from auth_core.http import Response`` in the HTTP functions, without making this module
-    # (which the authorizer imports for ``resolve_issuer``) import Powertools itself.
-    if name in {"Response", "APIGatewayHttpResolver"}:
-        return getattr(_api_gateway(), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def post(self, path: str) -> Callable[[Handler], Handler]:
+        return self.route(path, "POST")
+
+    def exception_handler(self, exc_class: type[BaseException]) -> Callable[[Any], Any]:
+        def register(func: Callable[[Any], Response]) -> Callable[[Any], Response]:
+            self._errors[exc_class] = func
+            return func
+
+        return register
+
+    def not_found(self, func: Callable[[Any], Response]) -> Callable[[Any], Response]:
+        self._not_found = func
+        return func
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        """Route ``event``; an exception goes to the handler of its nearest class."""
+        self.current_event, self.lambda_context = HttpEvent(event), context
+        request = self.current_event
+        try:
+            handler = self._routes.get((request.http_method, request.path))
+            if handler is not None:
+                response = handler()
+            elif self._not_found is not None:
+                response = self._not_found(LookupError(f"{request.http_method} {request.path}"))
+            else:
+                response = Response(404, "application/json", '{"error":"not_found"}')
+        except Exception as exc:
+            on_error = next((self._errors[c] for c in type(exc).__mro__ if c in self._errors), None)
+            if on_error is None:
+                raise
+            response = on_error(exc)
+        return response.to_payload()
 
 
 #: RFC 6749 §5.1: token responses must not be cached.
@@ -119,7 +187,7 @@ UNAVAILABLE_RETRY_AFTER = "5"
 
 def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
     """A JSON ``Response`` with compact encoding."""
-    return _api_gateway().Response(
+    return Response(
         status_code=status,
         content_type="application/json",
         body=json.dumps(body, separators=(",", ":")),
@@ -136,7 +204,7 @@ def error_body(exc: AuthError) -> dict[str, str]:
     return body
 
 
-def register_error_handlers(app: APIGatewayHttpResolver, logger: Any, metrics: Any | None = None) -> None:
+def register_error_handlers(app: Router, logger: Any, metrics: Any | None = None) -> None:
     """Install the one error mapping on ``app`` (see the module table)."""
 
     def _count(name: str) -> None:
@@ -223,9 +291,7 @@ NOT_POST = ["GET", "PUT", "PATCH", "DELETE"]
 
 def token_response(body: str) -> Response:
     """200 with an already-serialised token body (sent byte for byte) and ``no-store``."""
-    return _api_gateway().Response(
-        status_code=200, content_type="application/json", body=body, headers=dict(NO_STORE)
-    )
+    return Response(status_code=200, content_type="application/json", body=body, headers=dict(NO_STORE))
 
 
 def method_not_allowed() -> Response:
@@ -238,7 +304,7 @@ def method_not_allowed() -> Response:
 class HttpFunction:
     """The plumbing every HTTP function shares, built once per execution environment.
 
-    A Powertools resolver with the one error mapping, a redacting Logger and EMF Metrics named
+    A :class:`Router` with the one error mapping, a redacting Powertools Logger and EMF Metrics named
     after the function, 405 answers for non-POST methods on POST-only routes, and a
     ``lambda_handler`` that sets the correlation id (API Gateway request id) and flushes metrics.
     Handlers keep only their routes and their cached services.
@@ -254,7 +320,7 @@ class HttpFunction:
         lambda_handler = fn.handler()
     """
 
-    app: APIGatewayHttpResolver
+    app: Router
     logger: Any
     metrics: Any
 
@@ -263,7 +329,7 @@ class HttpFunction:
         """Build the resolver, Logger and Metrics for ``service`` and register the error mapping."""
         from auth_core.observability import get_logger, get_metrics  # noqa: PLC0415
 
-        fn = cls(_api_gateway().APIGatewayHttpResolver(), get_logger(service), get_metrics(service=service))
+        fn = cls(Router(), get_logger(service), get_metrics(service=service))
         register_error_handlers(fn.app, fn.logger, fn.metrics)
         for path in post_only:
             fn.app.route(path, method=NOT_POST)(method_not_allowed)

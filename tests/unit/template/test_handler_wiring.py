@@ -43,9 +43,13 @@ def template_environment(template: Doc, props: Doc) -> dict[str, str]:
     return env
 
 
+#: Layer modules whose cached factories a function module exposes as its own (one per function).
+SHARED_ENDPOINTS = ("auth_core.oauth.token_endpoint",)
+
+
 def factories(module: Any) -> Iterator[tuple[str, Any]]:
     for name, obj in vars(module).items():
-        own = getattr(obj, "__module__", "") == module.__name__
+        own = getattr(obj, "__module__", "") in (module.__name__, *SHARED_ENDPOINTS)
         if own and callable(obj) and hasattr(obj, "cache_clear"):
             yield name, obj
 

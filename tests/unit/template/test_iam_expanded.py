@@ -49,9 +49,12 @@ TOKEN_SERVICE: set[Grant] = {
     (CHECK, REVOCATIONS, ("all#",)),
     (QUERY, FEED, None),
 }
+#: /refresh runs only the refresh grant: it never writes a user (no login: no rehash, no
+#: user_id) and never deletes a sessions item (no login throttle).
+REFRESH_SERVICE: set[Grant] = TOKEN_SERVICE - {(UPDATE, USERS, None), (DELETE, SESSIONS, None)}
 ALLOWLIST: dict[str, set[Grant]] = {
     "IssueTokenFunction": TOKEN_SERVICE,
-    "RefreshTokenFunction": TOKEN_SERVICE,
+    "RefreshTokenFunction": REFRESH_SERVICE,
     # RevocationService.revoke: client auth, rt#/fam# reads, then SessionRevoker.revoke_family
     # (one transaction, the fam# Update with the sid#/jti# Puts) or revoke_jti. Never users.
     "RevokeTokenFunction": {

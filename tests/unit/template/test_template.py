@@ -66,9 +66,12 @@ TOKEN_ISSUER = {
     # client, a revoked signing key) is one Query on its index
     ("table:check", REVOCATIONS), ("table:read", FEED),
 }
+#: /refresh (no login): reads and re-checks the user, never writes it (test_iam_expanded.py
+#: checks the exact actions: no UpdateItem on users, no DeleteItem on sessions).
+TOKEN_REFRESHER = TOKEN_ISSUER - {("table:write", USERS)}
 PERMISSIONS: dict[str, set[tuple[str, str]]] = {
     "IssueTokenFunction": TOKEN_ISSUER,
-    "RefreshTokenFunction": TOKEN_ISSUER,
+    "RefreshTokenFunction": TOKEN_REFRESHER,
     # RFC 7009: rt#/fam# reads, the fam# update and the sid#/jti# deny entries; never users
     # (test_iam_expanded.py checks the exact actions and keys on the expanded template)
     "RevokeTokenFunction": {

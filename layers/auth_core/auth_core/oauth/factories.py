@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from auth_core.http import resolve_issuer
 from auth_core.oauth.audit import Audit
-from auth_core.oauth.grants import Issuer, IssuerFactory, TokenResult, TokenService
 from auth_core.oauth.request import OAuthRequest, parse_request
 from auth_core.oauth.revocation import RevocationService, SessionRevoker
 from auth_core.settings import Settings
@@ -22,6 +21,7 @@ from auth_core.stores.sessions import SessionStore
 from auth_core.stores.users import UserStore
 
 if TYPE_CHECKING:
+    from auth_core.oauth.grants import Issuer, IssuerFactory, TokenResult, TokenService
     from auth_core.oauth.introspection import IntrospectionService
 
 __all__ = [
@@ -39,6 +39,7 @@ def token_service(settings: Settings, audit: Audit | None = None) -> TokenServic
     :raises ConfigurationError: a required setting is missing.
     """
     from auth_core.keystore import SigningKeyStore  # noqa: PLC0415 - only signers load private keys
+    from auth_core.oauth.grants import TokenService  # noqa: PLC0415 - not /revoke's nor /introspect's
     from auth_core.revocation_feed import feed_from_settings  # noqa: PLC0415
 
     # The same feed the authorizer reads: a disabled client, a cut-off or a revoked signing key

@@ -19,7 +19,10 @@ elsewhere within the window is caught as reuse instead of being handed the victi
 (docs/threat-model.md T-REF-1).
 
 HKDF is written out with :mod:`hmac` (it is two HMAC calls) and Fernet is ``cryptography``'s
-high-level recipe, so this module stays outside the ``hazmat`` boundary.
+high-level recipe, so this module stays outside the ``hazmat`` boundary. Fernet (with the AES
+and padding modules under it) is imported on the first seal or open: only a refresh rotation
+needs it, and every function that imports the token service -- ``/token``, ``/revoke``,
+``/introspect`` -- would otherwise pay for it at cold start (issue 11).
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 __all__ = ["hkdf_sha256", "open_response", "origin_matches", "origin_tag", "seal_response"]
 
@@ -47,6 +52,8 @@ def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int = 32) -> by
 
 
 def _fernet(parent_token: str, token_hash: str, pepper: bytes) -> Fernet:
+    from cryptography.fernet import Fernet  # noqa: PLC0415 - only a refresh rotation needs it
+
     key = hkdf_sha256(parent_token.encode("ascii") + pepper, salt=_SALT, info=token_hash.encode("ascii"))
     return Fernet(base64.urlsafe_b64encode(key))
 
@@ -58,6 +65,8 @@ def seal_response(parent_token: str, token_hash: str, body: str, *, pepper: byte
 
 def open_response(parent_token: str, token_hash: str, blob: str, *, pepper: bytes = b"") -> str | None:
     """The sealed response text, or ``None`` if ``blob`` does not open with this token."""
+    from cryptography.fernet import InvalidToken  # noqa: PLC0415 - loaded with Fernet
+
     try:
         return _fernet(parent_token, token_hash, pepper).decrypt(blob.encode("ascii")).decode("utf-8")
     except (InvalidToken, ValueError):

@@ -1,0 +1,233 @@
+"""Cold start of every HTTP function: import, then the first request, in fresh interpreters.
+
+Each sample is a new interpreter started as Lambda starts one: isolated (``-I -S``: no site, no
+editable-install hooks), with only the function's directory, the layer and the dependencies'
+site-packages on ``sys.path`` (``/var/task`` and ``/opt/python`` in Lambda). It times
+
+* ``import app`` -- wall and CPU (``process_time``, less sensitive to neighbours on a shared
+  machine), the figure of issue 11 (target: <= 100 ms);
+* the first request -- ``lambda_handler`` on the function's sample event (``events/``) against a
+  moto server on 127.0.0.1 seeded with the four tables, both secrets, a user and two clients.
+  Whatever the import defers and the first request needs shows up here, so no cost is merely moved.
+
+Baseline rows, measured in the same run and the same way: a bare interpreter, ``import boto3``,
+Powertools' whole ``event_handler`` package and Powertools ``Logger`` + ``Metrics``.
+``--also DIR`` measures another checkout's functions and layer interleaved with this one (e.g.
+``git archive <rev> functions layers | tar -x -C DIR`` for a before/after table).
+
+Samples are interleaved (one of each per round) and medians are printed; nothing is asserted.
+
+    PYTHONPATH=$PWD/layers/auth_core:$PWD .venv/bin/python bench/bench_cold.py [--samples 7] [--also DIR]
+
+The first request of ``/token`` is a ``client_credentials`` grant (a login adds one Argon2id
+verification, ~the same in every version); ``/refresh`` rotates a token minted in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import sysconfig
+import time
+import types  # noqa: F401 - CONTEXT is evaluated here too
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "auth_core")]
+
+from tests.functional.oauth.conftest import AUD, ISS, TABLES  # noqa: E402 - needs sys.path
+
+#: function -> (sample event, its placeholders: filled per sample by ``_event``)
+FUNCTIONS = {
+    "issue_token": "issue_token_client_credentials.json",
+    "refresh_token": "refresh_token_rotate.json",
+    "revoke_token": "revoke_token_access.json",
+    "introspect_token": "introspect_token_access.json",
+    "me": "me_authorized.json",
+    "jwks": "jwks_jwks.json",
+}
+BASELINES = {
+    "python (bare interpreter)": "pass",
+    "import boto3": "import boto3",
+    "Powertools event_handler (whole package)": "import aws_lambda_powertools.event_handler",
+    "Powertools Logger + Metrics": "from aws_lambda_powertools import Logger, Metrics",
+}
+#: The handlers' environment (tables and secrets as ``tests/functional/oauth/conftest.py`` makes them).
+ENV = {
+    **dict.fromkeys(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "testing"),
+    **dict.fromkeys(("AWS_REGION", "AWS_DEFAULT_REGION"), "us-east-1"),
+    **{setting.upper(): table for setting, (table, _key) in TABLES.items()},
+    "ISSUER": ISS,
+    "AUDIENCE": AUD,
+    "SIGNING_KEYS_SECRET_ID": "jwt/signing-keys",
+    "PUBLIC_JWKS_SECRET_ID": "jwt/public-jwks",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    "LANG": "C.UTF-8",
+}
+#: A Lambda context: what Logger.inject_lambda_context and the deadline read.
+CONTEXT = (
+    "types.SimpleNamespace(function_name='bench', function_version='$LATEST', memory_limit_in_mb=512, "
+    "invoked_function_arn='arn:aws:lambda:us-east-1:123456789012:function:bench', aws_request_id='bench', "
+    "get_remaining_time_in_millis=lambda: 10_000)"
+)
+
+#: Runs in the fresh interpreter. Prints one JSON line on stdout's last line.
+CHILD = """
+import json, sys, time, types
+sys.path[:0] = {path!r}
+w0, c0 = time.perf_counter(), time.process_time()
+{statement}
+w1, c1 = time.perf_counter(), time.process_time()
+out = {{"import_ms": (w1 - w0) * 1000, "import_cpu_ms": (c1 - c0) * 1000}}
+event = {event!r}
+if event is not None:
+    response = app.lambda_handler(event, {context})
+    w2, c2 = time.perf_counter(), time.process_time()
+    out.update(first_ms=(w2 - w1) * 1000, first_cpu_ms=(c2 - c1) * 1000, status=response["statusCode"],
+               boto3="boto3" in sys.modules)
+sys.stdout.write("\\n" + json.dumps(out) + "\\n")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(
+    path: list[str], statement: str, event: dict[str, Any] | None, env: dict[str, str]
+) -> dict[str, Any]:
+    code = CHILD.format(path=path, statement=statement, event=event, context=CONTEXT)
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{statement!r} failed: {proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+class Seeder:
+    """The moto server's state and fresh tokens for the events that need one (minted in-process
+    by the real handlers, so every sample gets an unused refresh token)."""
+
+    def __init__(self) -> None:
+        from auth_core.passwords import PasswordHasher
+        from tests.functional.oauth.conftest import BACKEND_SECRET, make_stack
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            stack = make_stack()
+            stack.add_user(hasher=PasswordHasher())
+            stack.add_client()
+            stack.add_client(
+                "backend-svc", secret=BACKEND_SECRET, grants=("client_credentials",), scopes=("read",)
+            )
+            import functions.issue_token.app as issue
+
+        self.issue = issue
+        self.backend_secret = BACKEND_SECRET
+
+    def _token(self, event_name: str, **values: str) -> dict[str, Any]:
+        from tests.functional.oauth.helpers import sample_event
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            response = self.issue.lambda_handler(sample_event(event_name, **values), eval(CONTEXT))  # noqa: S307
+        if response["statusCode"] != 200:
+            raise RuntimeError(f"seeding: {response}")
+        return dict(json.loads(response["body"]))
+
+    def event(self, function: str) -> dict[str, Any]:
+        from tests.functional.oauth.helpers import load_event, sample_event
+
+        backend = {"client_id": "backend-svc", "client_secret": self.backend_secret}
+        if function == "issue_token":
+            return sample_event(FUNCTIONS[function], **backend)
+        if function == "refresh_token":
+            pair = self._token("issue_token_password.json")
+            return sample_event(FUNCTIONS[function], refresh_token=pair["refresh_token"])
+        if function in ("revoke_token", "introspect_token"):
+            access = self._token("issue_token_client_credentials.json", **backend)["access_token"]
+            return sample_event(FUNCTIONS[function], access_token=access, **backend)
+        return dict(load_event(FUNCTIONS[function]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--samples", type=int, default=7, help="fresh interpreters per row")
+    parser.add_argument(
+        "--also", type=Path, help="another checkout (functions/, layers/) to measure alongside"
+    )
+    parser.add_argument("--functions", nargs="*", default=list(FUNCTIONS), choices=list(FUNCTIONS))
+    args = parser.parse_args()
+
+    import logging
+    import warnings
+
+    from moto.server import ThreadedMotoServer
+
+    warnings.filterwarnings("ignore")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.update(ENV, AWS_ENDPOINT_URL=endpoint, KEY_FETCH_STRATEGY="auto")
+    child_env = {**ENV, "AWS_ENDPOINT_URL": endpoint, "PATH": os.environ.get("PATH", "")}
+    site = sysconfig.get_paths()["purelib"]
+    trees = {"this checkout": ROOT, **({str(args.also): args.also.resolve()} if args.also else {})}
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    try:
+        seeder = Seeder()
+        for _ in range(args.samples):
+            for name, statement in BASELINES.items():
+                runs.setdefault(("baseline", name), []).append(_run([site], statement, None, child_env))
+            for function in args.functions:
+                for label, tree in trees.items():
+                    path = [str(tree / "functions" / function), str(tree / "layers" / "auth_core"), site]
+                    result = _run(path, "import app", seeder.event(function), child_env)
+                    if result["status"] >= 300 and function != "jwks":
+                        raise RuntimeError(f"{label} {function}: HTTP {result['status']}")
+                    runs.setdefault((label, function), []).append(result)
+    finally:
+        server.stop()
+
+    def med(rows: list[dict[str, Any]], key: str) -> str:
+        values = [r[key] for r in rows if key in r]
+        return f"{statistics.median(values):8.1f}" if values else f"{'':>8}"
+
+    print(
+        f"\nCold start, fresh isolated interpreters (-I -S), median of {args.samples}, "
+        f"Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
+    )
+    header = (
+        f"{'tree':16} {'function / baseline':42} {'import ms':>9} {'import CPU':>10} "
+        f"{'1st req ms':>10} {'1st CPU':>8}  boto3 after 1st"
+    )
+    print(header)
+    print("-" * len(header))
+    for (label, name), rows in runs.items():
+        boto = "" if label == "baseline" else ("yes" if rows[0]["boto3"] else "no")
+        print(
+            f"{label[:16]:16} {name:42} {med(rows, 'import_ms')}  {med(rows, 'import_cpu_ms')}   "
+            f"{med(rows, 'first_ms')}   {med(rows, 'first_cpu_ms')}  {boto}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,46 @@
+"""What each HTTP function's cold import loads (issue 11): nothing its first request does not need.
+
+Each function is imported as Lambda imports it -- a fresh interpreter with its directory and the
+layer on ``sys.path`` -- and the modules it must not load are checked by name. The times are in
+``bench/bench_cold.py``; this only pins the structure, so a regression fails here without a clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+HTTP_FUNCTIONS = ("issue_token", "refresh_token", "revoke_token", "introspect_token", "me", "jwks")
+#: Never at import: boto3 (~250 ms, the first AWS write loads it), Powertools' event handler
+#: (auth_core.http.Router routes), Fernet (only a refresh rotation seals or opens a grace blob).
+NEVER = ("boto3", "aws_lambda_powertools.event_handler", "cryptography.fernet")
+#: /revoke and /introspect never issue a token: no grants, no password hashing, no login throttle.
+NOT_ISSUING = ("auth_core.oauth.grants", "auth_core.passwords", "auth_core.stores.throttle")
+
+
+def _loaded(function: str) -> set[str]:
+    code = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{str(ROOT / 'functions' / function)!r}, {str(ROOT / 'layers' / 'auth_core')!r}]\n"
+        "import app\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_cold_import_loads_only_what_the_function_needs(function: str) -> None:
+    loaded = _loaded(function)
+    forbidden = NEVER + (NOT_ISSUING if function in ("revoke_token", "introspect_token") else ())
+    unwanted = sorted(m for m in loaded if m.startswith(forbidden))
+    assert not unwanted, unwanted
+    assert "aws_lambda_powertools.logging.logger" in loaded  # Logger (correlation ids) stays Powertools'
