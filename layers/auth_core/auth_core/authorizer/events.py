@@ -17,6 +17,10 @@ comma-joined value are refused rather than guessed at (docs/threat-model.md T-HT
 
 An event is untrusted input: anything unexpected raises :class:`~auth_core.errors.TokenError`
 with reason ``malformed_event`` (so it ends as a 401, never a 500).
+
+:func:`api_request_ids` reads API Gateway's own ids of the request (``requestContext.requestId``,
+and ``extendedRequestId`` where the event has one: REST and payload 1.0), which the decision line
+carries so it joins with the API's access log. REST ``TOKEN`` events have no request context.
 """
 
 from __future__ import annotations
@@ -28,7 +32,17 @@ from typing import Any, NamedTuple
 from auth_core.authorizer.routes import ExecuteApiArn
 from auth_core.errors import TokenError
 
-__all__ = ["AuthorizerRequest", "EventFormat", "detect_format", "parse_event"]
+__all__ = [
+    "MAX_REQUEST_ID_LENGTH",
+    "AuthorizerRequest",
+    "EventFormat",
+    "api_request_ids",
+    "detect_format",
+    "parse_event",
+]
+
+#: Longer ``requestId`` values are not API Gateway's (its ids are < 64 characters): not logged.
+MAX_REQUEST_ID_LENGTH = 128
 
 
 class EventFormat(enum.Enum):
@@ -109,6 +123,22 @@ def _header(event: Mapping[str, Any], name: str) -> object:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _request_id(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_REQUEST_ID_LENGTH else None
+
+
+def api_request_ids(event: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """API Gateway's ``(requestId, extendedRequestId)`` of the request; ``None`` where absent.
+
+    Untrusted like the rest of the event: anything but a short non-empty string is ``None``
+    (never an error: a log field must not change a decision).
+    """
+    ctx = event.get("requestContext")
+    if type(ctx) is not dict and not isinstance(ctx, Mapping):
+        return None, None
+    return _request_id(ctx.get("requestId")), _request_id(ctx.get("extendedRequestId"))
 
 
 def parse_event(event: Mapping[str, Any], fmt: EventFormat, identity_header: str) -> AuthorizerRequest:

@@ -35,7 +35,13 @@ from typing import Any, Protocol, cast
 from auth_core.authorizer.bearer import check_b64token, parse_bearer
 from auth_core.authorizer.cache import VerifiedTokenCache
 from auth_core.authorizer.context import ContextClaims, build_context
-from auth_core.authorizer.events import AuthorizerRequest, EventFormat, detect_format, parse_event
+from auth_core.authorizer.events import (
+    AuthorizerRequest,
+    EventFormat,
+    api_request_ids,
+    detect_format,
+    parse_event,
+)
 from auth_core.authorizer.policy import iam_response, policy_document, policy_statements, simple_response
 from auth_core.authorizer.routes import RouteTable
 from auth_core.authorizer.telemetry import DecisionLog, quote, quote_value
@@ -90,6 +96,19 @@ class _Verified:
 
 #: Memoized policy statements per (stage ARN, granted scopes); bounded.
 _MAX_POLICIES = 1024
+
+
+def _id_members(request_id: str | None, extended_request_id: str | None) -> str:
+    """API Gateway's ids of the request as decision-line members (JSON-escaped: untrusted).
+
+    ``correlation_id`` is the field the HTTP functions' Powertools lines give the same id, so
+    one query joins the authorizer, the function and the API's access log
+    (``$context.requestId``); REST also has ``$context.extendedRequestId``.
+    """
+    members = f',"correlation_id":{quote_value(request_id)}' if request_id else ""
+    if extended_request_id:
+        members += f',"extended_request_id":{quote_value(extended_request_id)}'
+    return members
 
 
 def _unauthorized() -> Exception:
@@ -224,13 +243,17 @@ class Authorizer:
         started = time.perf_counter()
         request_id = getattr(context, "aws_request_id", None)
         fmt: EventFormat | None = None
+        ids = ""  # API Gateway's request ids, as decision-line members (from the first read on)
         try:
             fmt = detect_format(event)
-            request = parse_event(cast("Mapping[str, Any]", event), fmt, self._header)
+            event = cast("Mapping[str, Any]", event)
+            if fmt is not EventFormat.REST_TOKEN:  # a TOKEN event has no request context
+                ids = _id_members(*api_request_ids(event))
+            request = parse_event(event, fmt, self._header)
             token = parse_bearer(request.credentials, known=self._known, scan=self._scan_bearer)
             verified = self._verified(token, request)
-            claims = verified.claims
             if self.revocation is not None:
+                claims = verified.claims
                 self.revocation.check(
                     jti=claims.jti,
                     subject=claims.subject,
@@ -241,7 +264,7 @@ class Authorizer:
                 )
             response, allowed, dropped = self._answer(request, verified)
         except TokenError as exc:
-            self._emit("INFO", "Unauthorized", request_id, started, fmt, exc.reason)
+            self._emit("INFO", "Unauthorized", request_id, started, fmt, exc.reason, ids)
             if fmt is EventFormat.HTTP_V2 and self._simple_v2:
                 return simple_response(False)
             raise _unauthorized() from None
@@ -254,10 +277,10 @@ class Authorizer:
                 started,
                 fmt,
                 reason,
-                f',"error":{quote(type(exc).__name__)}',
+                f'{ids},"error":{quote(type(exc).__name__)}',
             )
             raise
-        extra = verified.log_members
+        extra = ids + verified.log_members
         if dropped:
             extra += f',"context_dropped":{quote(" ".join(dropped))}'
         self._emit(
