@@ -90,6 +90,28 @@ def detect_format(event: object) -> EventFormat:
     raise _malformed("unknown authorizer event format")
 
 
+def _values(mapping: Mapping[Any, Any], name: str) -> list[Any]:
+    """The values of every key of ``mapping`` that lower-cases to ``name`` (keys that are not
+    text never match).
+
+    The usual case takes one C-level pass instead of a Python loop over every header: each key
+    that lower-cases to an ASCII ``name`` leaves one occurrence of ``name`` in the lower-cased
+    join of all keys (lower-casing maps characters one by one), so no occurrence means no such
+    key, and one occurrence with ``name`` itself a key means that key alone. Anything else
+    (a non-text key, several occurrences, another spelling) takes the exact scan.
+    """
+    if name.isascii():
+        try:
+            hits = "\n".join(mapping).lower().count(name)
+        except TypeError:  # a key that is not text
+            hits = -1
+        if hits == 0:
+            return []
+        if hits == 1 and name in mapping:
+            return [mapping[name]]
+    return [v for k, v in mapping.items() if isinstance(k, str) and k.lower() == name]
+
+
 def _header(event: Mapping[str, Any], name: str) -> object:
     """The single value of header ``name`` (lower-case), or ``None`` when absent.
 
@@ -98,16 +120,14 @@ def _header(event: Mapping[str, Any], name: str) -> object:
     found: list[object] = []
     headers = event.get("headers")
     if headers is not None:
-        if not isinstance(headers, Mapping):
+        if type(headers) is not dict and not isinstance(headers, Mapping):  # dict: no ABC check
             raise _malformed("headers is not an object")
-        found = [v for k, v in headers.items() if isinstance(k, str) and k.lower() == name]
+        found = _values(headers, name)
     multi = event.get("multiValueHeaders")
     if multi is not None:
-        if not isinstance(multi, Mapping):
+        if type(multi) is not dict and not isinstance(multi, Mapping):
             raise _malformed("multiValueHeaders is not an object")
-        for key, values in multi.items():
-            if not (isinstance(key, str) and key.lower() == name):
-                continue
+        for values in _values(multi, name):
             if not isinstance(values, list) or len(values) != 1:
                 raise TokenError("identity header repeated", reason="duplicate_header")
             if values[0] not in found:
@@ -151,7 +171,7 @@ def parse_event(event: Mapping[str, Any], fmt: EventFormat, identity_header: str
             fmt, ExecuteApiArn.parse(event.get("methodArn")), event.get("authorizationToken")
         )
     ctx = event.get("requestContext")
-    ctx = ctx if isinstance(ctx, Mapping) else {}
+    ctx = ctx if type(ctx) is dict or isinstance(ctx, Mapping) else {}
     domain = _text(ctx.get("domainName"))
     if fmt is EventFormat.HTTP_V2:
         arn = ExecuteApiArn.parse(event.get("routeArn"))

@@ -77,7 +77,7 @@ class Verifier(Protocol):
 class _Verified:
     """A verified token's claims plus what is derived from them alone (computed once per token)."""
 
-    __slots__ = ("claims", "context_iam", "context_simple", "granted", "log_members")
+    __slots__ = ("claims", "context_iam", "context_simple", "granted", "log_members", "policy")
 
     def __init__(self, claims: Claims) -> None:
         self.claims = claims
@@ -86,6 +86,9 @@ class _Verified:
         # kind: one allocation less per first-sight token, and this object lives in the cache.
         self.context_iam: tuple[dict[str, Any], tuple[str, ...]] | None = None
         self.context_simple: tuple[dict[str, Any], tuple[str, ...]] | None = None
+        #: (stage ARN prefix, policy document) of the stage this token was last answered for:
+        #: a repeated token skips the shared policy table (a token is used with one stage).
+        self.policy: tuple[str, dict[str, Any]] | None = None
         # Who, for the decision line: only ever from verified claims. (``quote_value``, not the
         # memoising ``quote``: per-token strings must not crowd out the line's constants.)
         self.log_members = (
@@ -167,7 +170,7 @@ class Authorizer:
         self._scan_bearer = not (compact_jws_only and settings.issuer)
         #: (level, decision, format, reason) -> the decision line's constant members around latency,
         #: and its message.
-        self._members: dict[tuple[str, str, EventFormat | None, str], tuple[str, str, str]] = {}
+        self._members: dict[tuple[str, str, str | None, str], tuple[str, str, str]] = {}
 
     @classmethod
     def from_settings(
@@ -353,6 +356,17 @@ class Authorizer:
         context, dropped = built
         if simple:
             return simple_response(allowed, context), allowed, dropped
+        base = request.arn.base
+        last = verified.policy
+        if last is not None and last[0] == base:
+            document = last[1]
+        else:
+            document = self._document(request, granted)
+            verified.policy = (base, document)
+        return iam_response(claims.subject, document, context), allowed, dropped
+
+    def _document(self, request: AuthorizerRequest, granted: frozenset[str]) -> dict[str, Any]:
+        """The policy document for ``granted`` scopes on the request's stage (shared by tokens)."""
         key = (request.arn.base, granted)
         document = self._statements.get(key)
         if document is None:
@@ -361,7 +375,7 @@ class Authorizer:
             document = self._statements[key] = policy_document(
                 policy_statements(request.arn, self.routes, granted)
             )
-        return iam_response(claims.subject, document, context), allowed, dropped
+        return document
 
     def _emit(
         self,
@@ -374,7 +388,8 @@ class Authorizer:
         extra: str = "",
     ) -> None:
         latency_us = int((time.perf_counter() - started) * 1e6)
-        key = (level, decision, fmt, reason)
+        # The format's value, not the member: an enum member's hash is a Python-level call.
+        key = (level, decision, fmt._value_ if fmt is not None else None, reason)
         parts = self._members.get(key)
         if parts is None:
             parts = (
