@@ -4,8 +4,6 @@ that no trusted key set ever holds; after the restore the caches are empty as be
 from __future__ import annotations
 
 import os
-import sys
-import types
 from typing import Any
 
 import pytest
@@ -15,7 +13,6 @@ from auth_core.authorizer.snapstart import (
     PRIMING_JWK,
     PRIMING_NOW,
     PRIMING_TOKEN,
-    before_snapshot,
     prime,
     priming_events,
 )
@@ -70,17 +67,3 @@ def test_priming_events_cover_every_format() -> None:
     from auth_core.authorizer.events import EventFormat, detect_format
 
     assert {detect_format(e) for e in priming_events()} == set(EventFormat)
-
-
-def test_before_snapshot_is_a_no_op_outside_lambda() -> None:
-    assert before_snapshot(lambda: None) is False
-
-
-def test_before_snapshot_registers_when_the_runtime_offers_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    registered: list[object] = []
-    module = types.ModuleType("snapshot_restore_py")
-    module.register_before_snapshot = registered.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "snapshot_restore_py", module)
-    hook = object()
-    assert before_snapshot(hook) is True  # type: ignore[arg-type]
-    assert registered == [hook]

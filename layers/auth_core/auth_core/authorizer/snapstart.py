@@ -65,24 +65,27 @@ _ARN = "arn:aws:execute-api:us-east-1:000000000000:priming/priming/GET/priming"
 _DOMAIN = "priming.execute-api.us-east-1.amazonaws.com"
 
 
-def after_restore(callback: Callable[[], object]) -> bool:
-    """Run ``callback`` after every SnapStart restore. Returns whether a hook was registered."""
+def _register(hook: str, callback: Callable[[], object]) -> bool:
+    """``snapshot_restore_py.<hook>(callback)`` when the runtime offers that hook."""
     try:
-        from snapshot_restore_py import register_after_restore  # noqa: PLC0415 - Lambda runtime only
+        import snapshot_restore_py  # noqa: PLC0415 - Lambda runtime only
     except ImportError:
         return False
-    register_after_restore(callback)
+    register = getattr(snapshot_restore_py, hook, None)
+    if register is None:
+        return False
+    register(callback)
     return True
+
+
+def after_restore(callback: Callable[[], object]) -> bool:
+    """Run ``callback`` after every SnapStart restore. Returns whether a hook was registered."""
+    return _register("register_after_restore", callback)
 
 
 def before_snapshot(callback: Callable[[], object]) -> bool:
     """Run ``callback`` once before the SnapStart snapshot. Returns whether a hook was registered."""
-    try:
-        from snapshot_restore_py import register_before_snapshot  # noqa: PLC0415 - Lambda runtime only
-    except ImportError:
-        return False
-    register_before_snapshot(callback)
-    return True
+    return _register("register_before_snapshot", callback)
 
 
 def priming_events(header: str = "authorization") -> list[dict[str, Any]]:
