@@ -42,6 +42,13 @@ through the boto3-free client (``auth_core.aws_json``, the default: ``KEY_FETCH_
 with no extension port) or through boto3; revocation lookups use the boto3-free client (the
 default in Lambda). The reference always uses boto3.
 
+SnapStart (same moto server, fresh interpreter per sample): the first request after a restore,
+emulated honestly in one child -- a stand-in for the runtime's ``snapshot_restore_py`` registry,
+init (the handler's import), then, for the primed row, the before-snapshot hooks (what the
+snapshot would hold), then the after-restore hooks (caches emptied, connections dropped), then
+the first request timed alone: it still fetches the public JWKS and the revocation feed. The
+un-primed row skips the before-snapshot hooks (the handler as it was before priming existed).
+
 Usage: ``python bench/bench_authorizer.py [--json] [--rounds N] [--batch N] [--cold N]
 [--event http-v2|rest-token]`` (``--cold 0`` measures the warm path only).
 """
@@ -611,6 +618,41 @@ CHILD_REF = textwrap.dedent(
 )
 
 
+CHILD_RESTORE = textwrap.dedent(
+    """
+    import json, os, sys, time, types
+    # SnapStart emulated in one process: the runtime's hook registry, then init (the import) and,
+    # when primed, the before-snapshot hooks -- what the snapshot holds --, then the
+    # after-restore hooks, then the first request, timed alone.
+    hooks = {"before": [], "after": []}
+    runtime = types.ModuleType("snapshot_restore_py")
+    runtime.register_before_snapshot = hooks["before"].append
+    runtime.register_after_restore = hooks["after"].append
+    sys.modules["snapshot_restore_py"] = runtime
+    from functions.authorizer import app
+    if os.environ["BENCH_PRIMED"] == "1":
+        for hook in hooks["before"]:
+            hook()
+    for hook in hooks["after"]:
+        hook()
+    loaded = set(sys.modules)
+    event = json.loads(sys.argv[1])
+    t0 = time.perf_counter()
+    out = app.lambda_handler(event, None)
+    t1 = time.perf_counter()
+    assert out["principalId"] == "alice", out
+    sys.stderr.write(json.dumps({"ms": (t1 - t0) * 1000, "rss_kb": peak_kb(), "boto3": "boto3" in sys.modules,
+                                 "powertools": "aws_lambda_powertools" in sys.modules,
+                                 "imported": sorted(set(sys.modules) - loaded)}))
+    """
+)
+#: First request after a SnapStart restore (default configuration), without and with priming.
+RESTORE_ROWS = {
+    "first request after restore, not primed": "0",
+    "first request after restore, primed": "1",
+}
+
+
 def cold(samples: int, kind: str = "http-v2") -> dict[str, dict[str, Any]]:
     import logging
 
@@ -659,6 +701,10 @@ def cold(samples: int, kind: str = "http-v2") -> dict[str, dict[str, Any]]:
             ),
             "ours, boto3 keys, revocation on (lean)": (CHILD_OURS, {"KEY_FETCH_STRATEGY": "sdk"}),
             "reference (boto3 + PyJWT + Powertools)": (CHILD_REF, {}),
+            **{
+                name: (CHILD_RESTORE, {"KEY_FETCH_STRATEGY": "auto", "BENCH_PRIMED": primed})
+                for name, primed in RESTORE_ROWS.items()
+            },
         }
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
         for _ in range(samples):
@@ -682,6 +728,7 @@ def cold(samples: int, kind: str = "http-v2") -> dict[str, dict[str, Any]]:
                 "peak_rss_mb": max(r["rss_kb"] for r in rs) / 1024,
                 "boto3_imported": rs[0]["boto3"],
                 "powertools_imported": rs[0]["powertools"],
+                "modules_imported_by_request": rs[0].get("imported"),  # restore rows only
             }
             for name, rs in runs.items()
         }
@@ -724,6 +771,9 @@ def main() -> None:
         )
         checks["peak RSS <= 80 MB (ours)"] = all(
             v["peak_rss_mb"] <= 80 for k, v in c.items() if k.startswith("ours")
+        )
+        checks["first request after a SnapStart restore, primed, <= 15 ms"] = (
+            c["first request after restore, primed"]["import_and_first_request_ms"] <= 15
         )
     event_name = (
         "HTTP API payload 2.0 event, IAM response (the template's)"
@@ -775,11 +825,25 @@ def main() -> None:
             f"{header[5]:>7}{header[6]:>5}"
         )
         for name, v in c.items():
+            if name in RESTORE_ROWS:
+                continue
             boto3, powertools = ("y" if v[k] else "n" for k in ("boto3_imported", "powertools_imported"))
             print(
                 f"{name:<42}{v['import_and_first_request_ms']:>14.1f}{v['import_and_first_request_min_ms']:>8.1f}"
                 f"{v['process_wall_ms']:>12.1f}"
                 f"{v['peak_rss_mb']:>13.1f}{boto3:>7}{powertools:>5}"
+            )
+        print()
+        print(
+            "SnapStart, first request after a restore (init [+ before-snapshot priming] and the "
+            "after-restore hooks in the child first; the request alone timed; default configuration)"
+        )
+        print(f"{'candidate':<42}{'1st request ms':>15}{'(min)':>8}{'modules it imports':>20}")
+        for name in RESTORE_ROWS:
+            v = c[name]
+            print(
+                f"{name:<42}{v['import_and_first_request_ms']:>15.1f}"
+                f"{v['import_and_first_request_min_ms']:>8.1f}{len(v['modules_imported_by_request']):>20}"
             )
     else:
         print("Cold start: skipped (--cold 0)")

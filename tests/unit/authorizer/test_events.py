@@ -105,3 +105,38 @@ def test_malformed_request_events(mutate) -> None:
     with pytest.raises(TokenError) as info:
         parse_event(event, EventFormat.REST_REQUEST, "authorization")
     assert info.value.reason == "malformed_event"
+
+
+_KEYS = [
+    "authorization",
+    "Authorization",
+    "AUTHORIZATION",
+    "x-authorization",
+    "authorization-x",
+    "authorizatio",
+    "\u212aey",  # KELVIN SIGN lower-cases to ASCII "k"
+    "key",
+    "\u0130d",  # lower-cases to two characters
+    "id",
+    "authorization\nauthorization",
+    "",
+    7,
+    None,
+]
+
+
+@pytest.mark.parametrize("name", ["authorization", "key", "id", "x-api-token", "\u0130d"])
+def test_header_lookup_shortcut_matches_the_plain_scan(name: str) -> None:
+    """``_values`` (joined-keys shortcut) answers exactly like a scan of every key."""
+    import itertools
+    import random
+
+    from auth_core.authorizer.events import _values
+
+    rng = random.Random(7)
+    samples = [list(c) for n in range(4) for c in itertools.combinations(_KEYS, n)]
+    samples += [rng.sample(_KEYS, rng.randint(1, len(_KEYS))) for _ in range(300)]
+    for keys in samples:
+        mapping = {k: f"v{i}" for i, k in enumerate(keys)}
+        expected = [v for k, v in mapping.items() if isinstance(k, str) and k.lower() == name]
+        assert _values(mapping, name) == expected, (keys, name)

@@ -9,7 +9,7 @@ import types
 
 import pytest
 
-from auth_core.authorizer.snapstart import after_restore
+from auth_core.authorizer.snapstart import after_restore, before_snapshot
 from auth_core.authorizer.telemetry import DecisionLog
 
 
@@ -45,15 +45,31 @@ def test_namespace_defaults_to_powertools_variable(monkeypatch: pytest.MonkeyPat
     assert DecisionLog().namespace == "ServerlessJwtAuth"
 
 
-def test_after_restore_is_a_no_op_outside_lambda() -> None:
-    assert after_restore(lambda: None) is False
+HOOKS = pytest.mark.parametrize(
+    ("register", "name"),
+    [(after_restore, "register_after_restore"), (before_snapshot, "register_before_snapshot")],
+)
 
 
-def test_after_restore_registers_when_the_runtime_offers_it(monkeypatch: pytest.MonkeyPatch) -> None:
+@HOOKS
+def test_after_restore_is_a_no_op_outside_lambda(register, name: str) -> None:
+    assert register(lambda: None) is False
+
+
+@HOOKS
+def test_after_restore_registers_when_the_runtime_offers_it(
+    monkeypatch: pytest.MonkeyPatch, register, name: str
+) -> None:
     registered = []
     module = types.ModuleType("snapshot_restore_py")
-    module.register_after_restore = registered.append  # type: ignore[attr-defined]
+    setattr(module, name, registered.append)
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", module)
     hook = object()
-    assert after_restore(hook) is True  # type: ignore[arg-type]
+    assert register(hook) is True
     assert registered == [hook]
+
+
+@HOOKS
+def test_a_runtime_without_the_hook_is_a_no_op(monkeypatch: pytest.MonkeyPatch, register, name: str) -> None:
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", types.ModuleType("snapshot_restore_py"))
+    assert register(lambda: None) is False

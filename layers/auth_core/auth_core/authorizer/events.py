@@ -17,6 +17,10 @@ comma-joined value are refused rather than guessed at (docs/threat-model.md T-HT
 
 An event is untrusted input: anything unexpected raises :class:`~auth_core.errors.TokenError`
 with reason ``malformed_event`` (so it ends as a 401, never a 500).
+
+:func:`api_request_ids` reads API Gateway's own ids of the request (``requestContext.requestId``,
+and ``extendedRequestId`` where the event has one: REST and payload 1.0), which the decision line
+carries so it joins with the API's access log. REST ``TOKEN`` events have no request context.
 """
 
 from __future__ import annotations
@@ -28,7 +32,17 @@ from typing import Any, NamedTuple
 from auth_core.authorizer.routes import ExecuteApiArn
 from auth_core.errors import TokenError
 
-__all__ = ["AuthorizerRequest", "EventFormat", "detect_format", "parse_event"]
+__all__ = [
+    "MAX_REQUEST_ID_LENGTH",
+    "AuthorizerRequest",
+    "EventFormat",
+    "api_request_ids",
+    "detect_format",
+    "parse_event",
+]
+
+#: Longer ``requestId`` values are not API Gateway's (its ids are < 64 characters): not logged.
+MAX_REQUEST_ID_LENGTH = 128
 
 
 class EventFormat(enum.Enum):
@@ -76,6 +90,28 @@ def detect_format(event: object) -> EventFormat:
     raise _malformed("unknown authorizer event format")
 
 
+def _values(mapping: Mapping[Any, Any], name: str) -> list[Any]:
+    """The values of every key of ``mapping`` that lower-cases to ``name`` (keys that are not
+    text never match).
+
+    The usual case takes one C-level pass instead of a Python loop over every header: each key
+    that lower-cases to an ASCII ``name`` leaves one occurrence of ``name`` in the lower-cased
+    join of all keys (lower-casing maps characters one by one), so no occurrence means no such
+    key, and one occurrence with ``name`` itself a key means that key alone. Anything else
+    (a non-text key, several occurrences, another spelling) takes the exact scan.
+    """
+    if name.isascii():
+        try:
+            hits = "\n".join(mapping).lower().count(name)
+        except TypeError:  # a key that is not text
+            hits = -1
+        if hits == 0:
+            return []
+        if hits == 1 and name in mapping:
+            return [mapping[name]]
+    return [v for k, v in mapping.items() if isinstance(k, str) and k.lower() == name]
+
+
 def _header(event: Mapping[str, Any], name: str) -> object:
     """The single value of header ``name`` (lower-case), or ``None`` when absent.
 
@@ -84,16 +120,14 @@ def _header(event: Mapping[str, Any], name: str) -> object:
     found: list[object] = []
     headers = event.get("headers")
     if headers is not None:
-        if not isinstance(headers, Mapping):
+        if type(headers) is not dict and not isinstance(headers, Mapping):  # dict: no ABC check
             raise _malformed("headers is not an object")
-        found = [v for k, v in headers.items() if isinstance(k, str) and k.lower() == name]
+        found = _values(headers, name)
     multi = event.get("multiValueHeaders")
     if multi is not None:
-        if not isinstance(multi, Mapping):
+        if type(multi) is not dict and not isinstance(multi, Mapping):
             raise _malformed("multiValueHeaders is not an object")
-        for key, values in multi.items():
-            if not (isinstance(key, str) and key.lower() == name):
-                continue
+        for values in _values(multi, name):
             if not isinstance(values, list) or len(values) != 1:
                 raise TokenError("identity header repeated", reason="duplicate_header")
             if values[0] not in found:
@@ -111,6 +145,22 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _request_id(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_REQUEST_ID_LENGTH else None
+
+
+def api_request_ids(event: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """API Gateway's ``(requestId, extendedRequestId)`` of the request; ``None`` where absent.
+
+    Untrusted like the rest of the event: anything but a short non-empty string is ``None``
+    (never an error: a log field must not change a decision).
+    """
+    ctx = event.get("requestContext")
+    if type(ctx) is not dict and not isinstance(ctx, Mapping):
+        return None, None
+    return _request_id(ctx.get("requestId")), _request_id(ctx.get("extendedRequestId"))
+
+
 def parse_event(event: Mapping[str, Any], fmt: EventFormat, identity_header: str) -> AuthorizerRequest:
     """Extract credentials, route ARN, route key and domain from an event of format ``fmt``.
 
@@ -121,7 +171,7 @@ def parse_event(event: Mapping[str, Any], fmt: EventFormat, identity_header: str
             fmt, ExecuteApiArn.parse(event.get("methodArn")), event.get("authorizationToken")
         )
     ctx = event.get("requestContext")
-    ctx = ctx if isinstance(ctx, Mapping) else {}
+    ctx = ctx if type(ctx) is dict or isinstance(ctx, Mapping) else {}
     domain = _text(ctx.get("domainName"))
     if fmt is EventFormat.HTTP_V2:
         arn = ExecuteApiArn.parse(event.get("routeArn"))

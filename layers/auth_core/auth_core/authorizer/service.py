@@ -35,12 +35,17 @@ from typing import Any, Protocol, cast
 from auth_core.authorizer.bearer import check_b64token, parse_bearer
 from auth_core.authorizer.cache import VerifiedTokenCache
 from auth_core.authorizer.context import ContextClaims, build_context
-from auth_core.authorizer.events import AuthorizerRequest, EventFormat, detect_format, parse_event
+from auth_core.authorizer.events import (
+    AuthorizerRequest,
+    EventFormat,
+    api_request_ids,
+    detect_format,
+    parse_event,
+)
 from auth_core.authorizer.policy import iam_response, policy_document, policy_statements, simple_response
 from auth_core.authorizer.routes import RouteTable
 from auth_core.authorizer.telemetry import DecisionLog, quote, quote_value
 from auth_core.errors import ConfigurationError, TokenError
-from auth_core.http import resolve_issuer
 from auth_core.revocation_feed import EVENT_FEED_RELOADED, RevocationFeed, feed_from_settings
 from auth_core.settings import Settings
 
@@ -71,7 +76,7 @@ class Verifier(Protocol):
 class _Verified:
     """A verified token's claims plus what is derived from them alone (computed once per token)."""
 
-    __slots__ = ("claims", "context_iam", "context_simple", "granted", "log_members")
+    __slots__ = ("claims", "context_iam", "context_simple", "granted", "log_members", "policy")
 
     def __init__(self, claims: Claims) -> None:
         self.claims = claims
@@ -80,6 +85,9 @@ class _Verified:
         # kind: one allocation less per first-sight token, and this object lives in the cache.
         self.context_iam: tuple[dict[str, Any], tuple[str, ...]] | None = None
         self.context_simple: tuple[dict[str, Any], tuple[str, ...]] | None = None
+        #: (stage ARN prefix, policy document) of the stage this token was last answered for:
+        #: a repeated token skips the shared policy table (a token is used with one stage).
+        self.policy: tuple[str, dict[str, Any]] | None = None
         # Who, for the decision line: only ever from verified claims. (``quote_value``, not the
         # memoising ``quote``: per-token strings must not crowd out the line's constants.)
         self.log_members = (
@@ -90,6 +98,19 @@ class _Verified:
 
 #: Memoized policy statements per (stage ARN, granted scopes); bounded.
 _MAX_POLICIES = 1024
+
+
+def _id_members(request_id: str | None, extended_request_id: str | None) -> str:
+    """API Gateway's ids of the request as decision-line members (JSON-escaped: untrusted).
+
+    ``correlation_id`` is the field the HTTP functions' Powertools lines give the same id, so
+    one query joins the authorizer, the function and the API's access log
+    (``$context.requestId``); REST also has ``$context.extendedRequestId``.
+    """
+    members = f',"correlation_id":{quote_value(request_id)}' if request_id else ""
+    if extended_request_id:
+        members += f',"extended_request_id":{quote_value(extended_request_id)}'
+    return members
 
 
 def _unauthorized() -> Exception:
@@ -143,12 +164,19 @@ class Authorizer:
         self._known: Container[str] = self.cache.stored() if settings.issuer else ()
         self._header = settings.identity_header
         self._fixed_issuer = settings.issuer
+        # Only a derived issuer needs ``auth_core.http`` (and its ~5 ms of imports); with ISSUER set,
+        # as production deployments have it, the module is never loaded.
+        self._resolve_issuer: Callable[[str, Mapping[str, Any]], str] | None = None
+        if not settings.issuer:
+            from auth_core.http import resolve_issuer  # noqa: PLC0415 - see above
+
+            self._resolve_issuer = resolve_issuer
         # Only with a fixed issuer: otherwise deriving it may fail first, and the bearer
         # grammar's verdict must keep coming before that one.
         self._scan_bearer = not (compact_jws_only and settings.issuer)
         #: (level, decision, format, reason) -> the decision line's constant members around latency,
         #: and its message.
-        self._members: dict[tuple[str, str, EventFormat | None, str], tuple[str, str, str]] = {}
+        self._members: dict[tuple[str, str, str | None, str], tuple[str, str, str]] = {}
 
     @classmethod
     def from_settings(
@@ -224,13 +252,17 @@ class Authorizer:
         started = time.perf_counter()
         request_id = getattr(context, "aws_request_id", None)
         fmt: EventFormat | None = None
+        ids = ""  # API Gateway's request ids, as decision-line members (from the first read on)
         try:
             fmt = detect_format(event)
-            request = parse_event(cast("Mapping[str, Any]", event), fmt, self._header)
+            event = cast("Mapping[str, Any]", event)
+            if fmt is not EventFormat.REST_TOKEN:  # a TOKEN event has no request context
+                ids = _id_members(*api_request_ids(event))
+            request = parse_event(event, fmt, self._header)
             token = parse_bearer(request.credentials, known=self._known, scan=self._scan_bearer)
             verified = self._verified(token, request)
-            claims = verified.claims
             if self.revocation is not None:
+                claims = verified.claims
                 self.revocation.check(
                     jti=claims.jti,
                     subject=claims.subject,
@@ -241,7 +273,7 @@ class Authorizer:
                 )
             response, allowed, dropped = self._answer(request, verified)
         except TokenError as exc:
-            self._emit("INFO", "Unauthorized", request_id, started, fmt, exc.reason)
+            self._emit("INFO", "Unauthorized", request_id, started, fmt, exc.reason, ids)
             if fmt is EventFormat.HTTP_V2 and self._simple_v2:
                 return simple_response(False)
             raise _unauthorized() from None
@@ -254,10 +286,10 @@ class Authorizer:
                 started,
                 fmt,
                 reason,
-                f',"error":{quote(type(exc).__name__)}',
+                f'{ids},"error":{quote(type(exc).__name__)}',
             )
             raise
-        extra = verified.log_members
+        extra = ids + verified.log_members
         if dropped:
             extra += f',"context_dropped":{quote(" ".join(dropped))}'
         self._emit(
@@ -300,7 +332,9 @@ class Authorizer:
             raise ConfigurationError("ISSUER must be set for a REST TOKEN authorizer")
         if request.domain_name is None:
             raise TokenError("event has no domain name", reason="malformed_event")
-        return resolve_issuer("", {"requestContext": {"domainName": request.domain_name}})
+        if self._resolve_issuer is None:  # pragma: no cover - set whenever ISSUER is unset
+            raise ConfigurationError("no issuer resolver")
+        return self._resolve_issuer("", {"requestContext": {"domainName": request.domain_name}})
 
     def _verifier(self, issuer: str) -> Verifier:
         found = self._verifiers.get(issuer)
@@ -330,6 +364,17 @@ class Authorizer:
         context, dropped = built
         if simple:
             return simple_response(allowed, context), allowed, dropped
+        base = request.arn.base
+        last = verified.policy
+        if last is not None and last[0] == base:
+            document = last[1]
+        else:
+            document = self._document(request, granted)
+            verified.policy = (base, document)
+        return iam_response(claims.subject, document, context), allowed, dropped
+
+    def _document(self, request: AuthorizerRequest, granted: frozenset[str]) -> dict[str, Any]:
+        """The policy document for ``granted`` scopes on the request's stage (shared by tokens)."""
         key = (request.arn.base, granted)
         document = self._statements.get(key)
         if document is None:
@@ -338,7 +383,7 @@ class Authorizer:
             document = self._statements[key] = policy_document(
                 policy_statements(request.arn, self.routes, granted)
             )
-        return iam_response(claims.subject, document, context), allowed, dropped
+        return document
 
     def _emit(
         self,
@@ -351,7 +396,8 @@ class Authorizer:
         extra: str = "",
     ) -> None:
         latency_us = int((time.perf_counter() - started) * 1e6)
-        key = (level, decision, fmt, reason)
+        # The format's value, not the member: an enum member's hash is a Python-level call.
+        key = (level, decision, fmt._value_ if fmt is not None else None, reason)
         parts = self._members.get(key)
         if parts is None:
             parts = (
