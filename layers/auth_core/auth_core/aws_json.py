@@ -23,7 +23,8 @@ What it does, deliberately small:
   :class:`EndpointError` where botocore refuses the settings too. Plain ``http://`` only to a
   loopback host (127.0.0.0/8, ``::1``, ``localhost``: the local stack and moto); anywhere else the
   signed request and its session token would travel in clear, so the client refuses to be built
-  (:class:`EndpointError`);
+  (:class:`EndpointError`). The one exception is a developer opt-in for ``sam local`` in Docker
+  (:data:`INSECURE_HOSTS_VARIABLE`), refused inside a real Lambda;
 * one persistent keep-alive connection per client (a warm Lambda reuses it), connect timeout
   2 s, read timeout 5 s -- both capped by the invocation's remaining budget
   (:mod:`auth_core.deadline`), so a hung service fails with :class:`AwsDeadlineError` before
@@ -173,6 +174,41 @@ def _octet(part: str) -> bool:
     )
 
 
+#: Developer opt-in: comma-separated host names (exact, e.g. ``host.docker.internal``) that may
+#: be reached over plain ``http://`` -- ``sam local invoke`` runs the functions in Docker, where
+#: the moto server on the developer's machine is ``host.docker.internal``, not loopback. Refused
+#: in a real Lambda (:func:`insecure_hosts`); ``events/env.json`` sets it, the template declares
+#: it empty.
+INSECURE_HOSTS_VARIABLE = "AUTH_ALLOW_INSECURE_ENDPOINT_HOSTS"
+
+
+def in_real_lambda(env: Mapping[str, str]) -> bool:
+    """Running in a Lambda that ``sam local`` did not start (it sets ``AWS_SAM_LOCAL=true``)?"""
+    return bool(env.get("AWS_LAMBDA_FUNCTION_NAME")) and env.get("AWS_SAM_LOCAL") != "true"
+
+
+def insecure_hosts(env: Mapping[str, str]) -> frozenset[str]:
+    """The hosts :data:`INSECURE_HOSTS_VARIABLE` allows over plain ``http://`` (lower-cased);
+    none in a real Lambda, whatever the variable says."""
+    if in_real_lambda(env):
+        return frozenset()
+    names = (name.strip().lower() for name in env.get(INSECURE_HOSTS_VARIABLE, "").split(","))
+    return frozenset(name for name in names if name)
+
+
+def _refusal(host: str, env: Mapping[str, str]) -> str:
+    """Why plain ``http://`` to ``host`` is refused (the opt-in named when it would apply)."""
+    message = (
+        f"plain http:// endpoints are allowed only to loopback (127.0.0.0/8, ::1, localhost), "
+        f"not {host!r}: use https://"
+    )
+    if env.get(INSECURE_HOSTS_VARIABLE) and in_real_lambda(env):
+        message += f" ({INSECURE_HOSTS_VARIABLE} is for sam local only and is refused in Lambda)"
+    elif not env.get(INSECURE_HOSTS_VARIABLE):
+        message += f", or for local development list the host in {INSECURE_HOSTS_VARIABLE}"
+    return message
+
+
 def is_loopback(host: str) -> bool:
     """Is ``host`` (a URL's hostname: lower-case, no brackets) a loopback name or address?
 
@@ -257,12 +293,12 @@ class AwsJsonClient:
             raise EndpointError("endpoint must be an http(s) URL") from None
         if url.scheme not in {"http", "https"} or not url.hostname:
             raise EndpointError("endpoint must be an http(s) URL")
-        if url.scheme == "http" and not is_loopback(url.hostname):
-            # The signed request carries the session token: in clear only to this machine.
-            raise EndpointError(
-                f"plain http:// endpoints are allowed only to loopback (127.0.0.0/8, ::1, "
-                f"localhost), not {url.hostname!r}: use https://"
-            )
+        if url.scheme == "http" and not (
+            is_loopback(url.hostname) or url.hostname in insecure_hosts(os.environ)
+        ):
+            # The signed request carries the session token: in clear only to this machine
+            # (or, by a developer's explicit choice outside Lambda, to the Docker host).
+            raise EndpointError(_refusal(url.hostname, os.environ))
         self._https = url.scheme == "https"
         self._hostname = url.hostname
         self._port = port or (443 if self._https else 80)
