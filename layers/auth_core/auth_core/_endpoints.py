@@ -25,16 +25,16 @@ Inputs, from the environment as botocore reads them (:func:`settings`):
   the standard name, but is **deprecated**: boto3 ignores it;
 * DynamoDB only: ``AWS_ACCOUNT_ID`` (botocore reads it with the environment credentials, the
   only credentials this client uses) and ``AWS_ACCOUNT_ID_ENDPOINT_MODE`` (``preferred`` by
-  default, ``disabled``, ``required``; any other value is refused, as botocore refuses it for
-  every service) select the account endpoint ``https://<account>.ddb.<region>.amazonaws.com``
+  default, ``disabled``, ``required``; any other value, even empty, is refused, as botocore
+  refuses it for every service) select the account endpoint ``https://<account>.ddb.<region>.amazonaws.com``
   where the rule set has one; a table *ARN* in the request does the same (:func:`resource_arns`).
 
 Not read: the shared config file (``~/.aws/config``: ``use_fips_endpoint``, ``endpoint_url``,
 ``services`` sections...). :func:`auth_core.aws.lean_preferred` steps aside to boto3 when that
 file sets any endpoint setting, so whoever reads it is botocore.
 
-A combination botocore refuses is refused here too, with botocore's message
-(:class:`EndpointConfigError`); nothing is guessed.
+A combination botocore refuses is refused here too (:class:`EndpointConfigError`, with the rule
+set's message where it has one); nothing is guessed.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def settings(service: str, region: str, env: Mapping[str, str]) -> Settings:
     if not _REGION.match(region):
         raise EndpointConfigError(f"region {region!r} is not a valid region name")
     normalised = region.replace("fips-", "").replace("-fips", "")
-    mode = (env.get("AWS_ACCOUNT_ID_ENDPOINT_MODE") or "preferred").lower()
+    mode = env.get("AWS_ACCOUNT_ID_ENDPOINT_MODE", "preferred").lower()  # set but empty: refused
     if mode not in _ACCOUNT_MODES:
         raise EndpointConfigError(
             f"AWS_ACCOUNT_ID_ENDPOINT_MODE must be one of {', '.join(_ACCOUNT_MODES)}, not {mode!r}"
@@ -251,8 +251,8 @@ def resource_arns(params: Mapping[str, object]) -> tuple[str, ...]:
 def resolve(service: str, config: Settings, arns: Iterable[str] = ()) -> Endpoint:
     """The endpoint botocore's rule set for ``service`` gives for ``config``.
 
-    :param arns: DynamoDB only: the request's table names (:func:`resource_arns`); a table ARN in
-        the same region and partition routes to its account's endpoint.
+    :param arns: DynamoDB only: the request's table names (:func:`resource_arns`); the first, if
+        it is a DynamoDB ARN of the same region, routes to its account's endpoint.
     :raises EndpointConfigError: a combination botocore refuses (its message).
     """
     region = config.region

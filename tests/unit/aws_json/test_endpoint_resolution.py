@@ -45,7 +45,9 @@ CLEARED = (
     "AUTH_ALLOW_INSECURE_ENDPOINT_HOSTS",
 )
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-OPERATIONS = {"secretsmanager": ("GetSecretValue", "get_secret_value"), "dynamodb": ("GetItem", "get_item")}
+#: The call each service makes in the table (boto3 method names; DynamoDB's also the lean ones).
+OPERATIONS = {"secretsmanager": "get_secret_value", "dynamodb": "get_item"}
+KEY = {"pk": {"S": "k"}}
 
 # --------------------------------------------------------------------------- the table
 #: Every partition (its first region, a second one where the rule sets special-case regions,
@@ -100,6 +102,7 @@ OVERRIDES: tuple[dict[str, str], ...] = (
     {"AWS_ENDPOINT_URL": "https://gateway.example.com", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "TRUE"},
     {"AWS_ENDPOINT_URL_DYNAMODB": "https://dynamodb.us-east-1.api.aws"},
     {"AWS_USE_FIPS_ENDPOINT": "TRUE"},
+    {"AWS_ACCOUNT_ID_ENDPOINT_MODE": "sometimes"},
     {"AWS_USE_FIPS_ENDPOINT": "1"},
     {"AWS_USE_FIPS_ENDPOINT": "false", "AWS_USE_DUALSTACK_ENDPOINT": "yes"},
 )
@@ -111,6 +114,7 @@ ACCOUNTS: tuple[dict[str, str], ...] = (
     {"AWS_ACCOUNT_ID_ENDPOINT_MODE": "required"},
     {"AWS_ACCOUNT_ID_ENDPOINT_MODE": "required", "AWS_USE_FIPS_ENDPOINT": "true"},
     {"AWS_ACCOUNT_ID_ENDPOINT_MODE": "sometimes"},
+    {"AWS_ACCOUNT_ID_ENDPOINT_MODE": ""},
     {"AWS_ACCOUNT_ID": "not.an.account"},
 )
 TABLE = "revocations"
@@ -178,7 +182,7 @@ class _Connection:
         _Connection.seen.append((self.scheme, self.host, self.port, headers))
 
     def getresponse(self) -> _Response:
-        return _Response(b'{"SecretString": "x", "Item": {}}')
+        return _Response(b'{"SecretString": "x", "Item": {}, "Items": [], "Responses": {}}')
 
     def close(self) -> None:
         self.sock = None
@@ -218,8 +222,25 @@ def _wire(scheme: str, host: str, port: int | None, authorization: str, service:
     return scheme, host.lower(), port or (443 if scheme == "https" else 80), scope.group(1)
 
 
-def botocore_request(session: botocore.session.Session, service: str, region: str, table: str) -> Wire | str:
-    """Where botocore sends the call, or ``"refused"``."""
+def params(operation: str, table: str) -> dict[str, Any]:
+    """The parameters of ``operation`` (a boto3 method name) on ``table``."""
+    return {
+        "get_secret_value": {"SecretId": "s"},
+        "get_item": {"TableName": table, "Key": KEY},
+        "query": {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": KEY["pk"]},
+        },
+        "batch_get_item": {"RequestItems": {table: {"Keys": [KEY]}}},
+    }[operation]
+
+
+def botocore_request(
+    session: botocore.session.Session, service: str, region: str, table: str, operation: str = ""
+) -> Wire | str:
+    """Where botocore sends the call (default: the service's in :data:`OPERATIONS`), or ``"refused"``."""
+    operation = operation or OPERATIONS[service]
     sent: list[Wire] = []
 
     def capture(request: Any, **_kwargs: Any) -> None:
@@ -236,11 +257,7 @@ def botocore_request(session: botocore.session.Session, service: str, region: st
     try:
         client = session.create_client(service, region_name=region)
         client.meta.events.register("before-send", capture)
-        operation = getattr(client, OPERATIONS[service][1])
-        if service == "dynamodb":
-            operation(TableName=table, Key={"pk": {"S": "k"}})
-        else:
-            operation(SecretId="s")
+        getattr(client, operation)(**params(operation, table))
     except _SentError:
         return sent[0]
     except (botocore.exceptions.BotoCoreError, ValueError):
@@ -248,14 +265,17 @@ def botocore_request(session: botocore.session.Session, service: str, region: st
     raise AssertionError("botocore sent nothing")
 
 
-def lean_request(service: str, region: str, table: str, monkeypatch: pytest.MonkeyPatch) -> Wire | str:
+def lean_request(
+    service: str, region: str, table: str, monkeypatch: pytest.MonkeyPatch, operation: str = ""
+) -> Wire | str:
     """Where the boto3-free client sends the same call, or ``"refused"``."""
+    operation = operation or OPERATIONS[service]
     monkeypatch.setenv("AWS_REGION", region)
     try:
         if service == "dynamodb":
-            aws_json.DynamoDB().get_item(TableName=table, Key={"pk": {"S": "k"}})
+            getattr(aws_json.DynamoDB(), operation)(**params(operation, table))
         else:
-            aws_json.client(service).call("GetSecretValue", {"SecretId": "s"})
+            aws_json.client(service).call("GetSecretValue", params(operation, table))
     except aws_json.EndpointError:
         return "refused"
     scheme, host, port, headers = _Connection.seen[-1]
@@ -277,6 +297,23 @@ def test_lean_client_goes_where_botocore_goes(
     monkeypatch.setenv("AWS_DEFAULT_REGION", region)
     expected = botocore_request(session, service, region, table)
     assert lean_request(service, region, table, monkeypatch) == expected
+
+
+@pytest.mark.parametrize("operation", ["query", "batch_get_item"])
+@pytest.mark.parametrize("table", [ARN, GOV_ARN, TABLE])
+@pytest.mark.parametrize("env", [{}, {"AWS_ACCOUNT_ID": "111122223333"}], ids=_name)
+def test_table_arns_route_every_operation_like_botocore(
+    session: botocore.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    operation: str,
+    table: str,
+    env: dict[str, str],
+) -> None:
+    """``Query`` reads ``TableName``, ``BatchGetItem`` the first ``RequestItems`` key."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    expected = botocore_request(session, "dynamodb", "us-east-1", table, operation)
+    assert lean_request("dynamodb", "us-east-1", table, monkeypatch, operation) == expected
 
 
 def test_the_table_covers_every_partition_and_setting() -> None:
