@@ -7,6 +7,7 @@ the core's lazily created clients are forgotten between tests.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    # Not the developer's ~/.aws/config: its endpoint settings would move boto3, and make the
+    # lean client step aside (auth_core.aws.lean_preferred).
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     from auth_core import aws
 

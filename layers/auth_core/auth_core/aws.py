@@ -28,7 +28,7 @@ import os
 import threading
 from typing import Any
 
-from auth_core import deadline
+from auth_core import _endpoints, deadline
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -57,13 +57,9 @@ MIN_READ = 0.05
 _MAX_BACKOFF = 20.0
 
 
-def endpoint_variables(service: str) -> tuple[str, ...]:
-    """The service-specific endpoint variables for ``service``, most specific first: botocore's
-    ``AWS_ENDPOINT_URL_<SERVICE ID>`` (``SECRETS_MANAGER``: the service id has a space), then
-    the plain upper-cased name this project used first. ``AWS_ENDPOINT_URL`` comes after both."""
-    sdk = {"secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER"}.get(service)
-    plain = f"AWS_ENDPOINT_URL_{service.upper()}"
-    return (sdk, plain) if sdk else (plain,)
+#: The service-specific endpoint variables, most specific first (botocore's
+#: ``AWS_ENDPOINT_URL_<SERVICE ID>``, then the deprecated ``AWS_ENDPOINT_URL_SECRETSMANAGER``).
+endpoint_variables = _endpoints.endpoint_variables
 
 
 _lock = threading.Lock()
@@ -176,15 +172,18 @@ def lean_preferred(service: str) -> bool:
 
     Yes when the credentials are in the environment (Lambda always puts them there), we run
     in a Lambda runtime (``AWS_LAMBDA_FUNCTION_NAME``) or against an explicit endpoint
-    (``AWS_ENDPOINT_URL``: the local stack, a moto server), and no boto3 client was injected.
-    Elsewhere -- a developer shell with a profile, in-process ``moto.mock_aws`` tests -- boto3
-    keeps serving, because only botocore knows profiles, SSO and in-process mocks.
+    (``AWS_ENDPOINT_URL``: the local stack, a moto server), no boto3 client was injected, and
+    the shared config file sets no endpoint setting (``use_fips_endpoint``, ``endpoint_url``...:
+    the lean client reads the environment's only, :mod:`auth_core._endpoints`). Elsewhere -- a
+    developer shell with a profile, in-process ``moto.mock_aws`` tests -- boto3 keeps serving,
+    because only botocore knows profiles, SSO, config files and in-process mocks.
     """
     env = os.environ
     if service in _overrides or not (env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY")):
         return False
-    return bool(
+    wanted = bool(
         env.get("AWS_LAMBDA_FUNCTION_NAME")
         or env.get("AWS_ENDPOINT_URL")
         or any(env.get(name) for name in endpoint_variables(service))
     )
+    return wanted and not _endpoints.config_file_sets_endpoints(env)

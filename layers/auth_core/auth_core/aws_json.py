@@ -16,11 +16,15 @@ What it does, deliberately small:
 * credentials from ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``,
   which Lambda always sets; :func:`env_credentials` returns ``None`` when they are absent, and
   callers then fall back to boto3 (profiles, SSO, IMDS are botocore's business);
-* region from ``AWS_REGION`` / ``AWS_DEFAULT_REGION``; endpoint ``https://{service}.{region}.
-  amazonaws.com`` (``.amazonaws.com.cn`` for ``cn-`` regions), or ``AWS_ENDPOINT_URL_<SERVICE>``
-  / ``AWS_ENDPOINT_URL``. Plain ``http://`` only to a loopback host (127.0.0.0/8, ``::1``,
-  ``localhost``: the local stack and moto); anywhere else the signed request and its session
-  token would travel in clear, so the client refuses to be built (:class:`EndpointError`);
+* region from ``AWS_REGION`` / ``AWS_DEFAULT_REGION``; the endpoint botocore would pick
+  (:mod:`auth_core._endpoints`: every partition, ``AWS_USE_FIPS_ENDPOINT``,
+  ``AWS_USE_DUALSTACK_ENDPOINT``, ``AWS_ENDPOINT_URL_<SERVICE ID>`` / ``AWS_ENDPOINT_URL``,
+  DynamoDB's account endpoints; compared with botocore's resolver by a test), or
+  :class:`EndpointError` where botocore refuses the settings too. Plain ``http://`` only to a
+  loopback host (127.0.0.0/8, ``::1``, ``localhost``: the local stack and moto); anywhere else the
+  signed request and its session token would travel in clear, so the client refuses to be built
+  (:class:`EndpointError`). The one exception is a developer opt-in for ``sam local`` in Docker
+  (:data:`INSECURE_HOSTS_VARIABLE`), refused inside a real Lambda;
 * one persistent keep-alive connection per client (a warm Lambda reuses it), connect timeout
   2 s, read timeout 5 s -- both capped by the invocation's remaining budget
   (:mod:`auth_core.deadline`), so a hung service fails with :class:`AwsDeadlineError` before
@@ -51,9 +55,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from auth_core import deadline
+from auth_core import _endpoints, deadline
 from auth_core._sigv4 import Credentials, SigV4Signer, amz_date
-from auth_core.aws import endpoint_variables
 
 __all__ = [
     "AwsDeadlineError",
@@ -138,7 +141,8 @@ class MalformedResponseError(AwsTransportError):
 
 
 class EndpointError(AwsJsonError, ValueError):
-    """The endpoint URL is refused: not ``http(s)``, or plain ``http`` to a non-loopback host.
+    """No endpoint, or a refused one: settings botocore refuses too (an invalid region, FIPS with
+    DynamoDB local...), a URL that is not ``http(s)``, or plain ``http`` to a non-loopback host.
     Raised when the client is built, before any connection (a ``ValueError`` too: bad config)."""
 
 
@@ -170,6 +174,41 @@ def _octet(part: str) -> bool:
     )
 
 
+#: Developer opt-in: comma-separated host names (exact, e.g. ``host.docker.internal``) that may
+#: be reached over plain ``http://`` -- ``sam local invoke`` runs the functions in Docker, where
+#: the moto server on the developer's machine is ``host.docker.internal``, not loopback. Refused
+#: in a real Lambda (:func:`insecure_hosts`); ``events/env.json`` sets it, the template declares
+#: it empty.
+INSECURE_HOSTS_VARIABLE = "AUTH_ALLOW_INSECURE_ENDPOINT_HOSTS"
+
+
+def in_real_lambda(env: Mapping[str, str]) -> bool:
+    """Running in a Lambda that ``sam local`` did not start (it sets ``AWS_SAM_LOCAL=true``)?"""
+    return bool(env.get("AWS_LAMBDA_FUNCTION_NAME")) and env.get("AWS_SAM_LOCAL") != "true"
+
+
+def insecure_hosts(env: Mapping[str, str]) -> frozenset[str]:
+    """The hosts :data:`INSECURE_HOSTS_VARIABLE` allows over plain ``http://`` (lower-cased);
+    none in a real Lambda, whatever the variable says."""
+    if in_real_lambda(env):
+        return frozenset()
+    names = (name.strip().lower() for name in env.get(INSECURE_HOSTS_VARIABLE, "").split(","))
+    return frozenset(name for name in names if name)
+
+
+def _refusal(host: str, env: Mapping[str, str]) -> str:
+    """Why plain ``http://`` to ``host`` is refused (the opt-in named when it would apply)."""
+    message = (
+        f"plain http:// endpoints are allowed only to loopback (127.0.0.0/8, ::1, localhost), "
+        f"not {host!r}: use https://"
+    )
+    if env.get(INSECURE_HOSTS_VARIABLE) and in_real_lambda(env):
+        message += f" ({INSECURE_HOSTS_VARIABLE} is for sam local only and is refused in Lambda)"
+    elif not env.get(INSECURE_HOSTS_VARIABLE):
+        message += f", or for local development list the host in {INSECURE_HOSTS_VARIABLE}"
+    return message
+
+
 def is_loopback(host: str) -> bool:
     """Is ``host`` (a URL's hostname: lower-case, no brackets) a loopback name or address?
 
@@ -183,16 +222,32 @@ def is_loopback(host: str) -> bool:
     return len(parts) == 4 and parts[0] == "127" and all(_octet(p) for p in parts)
 
 
-def endpoint_for(service: str, region: str, env: Mapping[str, str] | None = None) -> str:
-    """The endpoint URL: ``AWS_ENDPOINT_URL_<SERVICE>`` (botocore's name, e.g.
-    ``..._SECRETS_MANAGER``, or ``..._SECRETSMANAGER``), ``AWS_ENDPOINT_URL``, else the public one."""
+def resolve_endpoint(
+    service: str,
+    region: str,
+    env: Mapping[str, str] | None = None,
+    arns: tuple[str, ...] = (),
+) -> _endpoints.Endpoint:
+    """The endpoint botocore would use for ``service`` in ``region`` under ``env`` (default
+    ``os.environ``), and the region to sign for: see :mod:`auth_core._endpoints`.
+
+    :param arns: DynamoDB: the request's table names (a table ARN may pick its account endpoint).
+    :raises EndpointError: settings botocore refuses too.
+    """
     e = os.environ if env is None else env
-    specific = (e.get(name) for name in endpoint_variables(service))
-    override = next((value for value in specific if value), None) or e.get("AWS_ENDPOINT_URL")
-    if override:
-        return override.rstrip("/")
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://{service}.{region}.{suffix}"
+    try:
+        found = _endpoints.resolve(service, _endpoints.settings(service, region, e), arns)
+    except _endpoints.EndpointConfigError as exc:
+        raise EndpointError(f"{service}: {exc}") from None
+    return _endpoints.Endpoint(found.url.rstrip("/"), found.signing_region)
+
+
+def endpoint_for(service: str, region: str, env: Mapping[str, str] | None = None) -> str:
+    """The endpoint URL (:func:`resolve_endpoint`).
+
+    :raises EndpointError: settings botocore refuses too.
+    """
+    return resolve_endpoint(service, region, env).url
 
 
 class AwsJsonClient:
@@ -200,7 +255,8 @@ class AwsJsonClient:
 
     :param service: a key of :data:`SERVICES` (also the SigV4 signing name).
     :param region: default from the environment.
-    :param endpoint: default :func:`endpoint_for`.
+    :param endpoint: default :func:`resolve_endpoint` (which may also pick the signing region:
+        ``fips-`` pseudo regions, DynamoDB local); an explicit one is signed for ``region``.
     :param credentials: a provider; default :func:`env_credentials` read at each call (cheap,
         and correct if the runtime ever replaces them).
     :param max_retries: retries after the first attempt (bounded: 2 by default).
@@ -227,22 +283,29 @@ class AwsJsonClient:
         self._target, version = SERVICES[service]
         self._content_type = f"application/x-amz-json-{version}"
         self.region = region or _region(os.environ)
-        url = urlsplit(endpoint or endpoint_for(service, self.region))
+        signing_region = self.region
+        if endpoint is None:
+            endpoint, signing_region = resolve_endpoint(service, self.region)
+        try:
+            url = urlsplit(endpoint)
+            port = url.port
+        except ValueError:
+            raise EndpointError("endpoint must be an http(s) URL") from None
         if url.scheme not in {"http", "https"} or not url.hostname:
             raise EndpointError("endpoint must be an http(s) URL")
-        if url.scheme == "http" and not is_loopback(url.hostname):
-            # The signed request carries the session token: in clear only to this machine.
-            raise EndpointError(
-                f"plain http:// endpoints are allowed only to loopback (127.0.0.0/8, ::1, "
-                f"localhost), not {url.hostname!r}: use https://"
-            )
+        if url.scheme == "http" and not (
+            is_loopback(url.hostname) or url.hostname in insecure_hosts(os.environ)
+        ):
+            # The signed request carries the session token: in clear only to this machine
+            # (or, by a developer's explicit choice outside Lambda, to the Docker host).
+            raise EndpointError(_refusal(url.hostname, os.environ))
         self._https = url.scheme == "https"
         self._hostname = url.hostname
-        self._port = url.port or (443 if self._https else 80)
+        self._port = port or (443 if self._https else 80)
         default_port = 443 if self._https else 80
         self._host_header = self._hostname if self._port == default_port else f"{self._hostname}:{self._port}"
         self._path = url.path or "/"
-        self._signer = SigV4Signer(service, self.region)
+        self._signer = SigV4Signer(service, signing_region)
         self._credentials = credentials
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -429,22 +492,26 @@ def _short(code: str) -> str:
 
 # --------------------------------------------------------------------------- shared clients
 _lock = threading.Lock()
-_clients: dict[tuple[str, str, str], AwsJsonClient] = {}
+_clients: dict[tuple[str, str, _endpoints.Endpoint], AwsJsonClient] = {}
 
 
-def client(service: str) -> AwsJsonClient:
-    """A cached client for ``service`` in the environment's region and endpoint.
+def client(service: str, arns: tuple[str, ...] = ()) -> AwsJsonClient:
+    """A cached client for ``service`` in the environment's region, at the endpoint botocore
+    would pick (:func:`resolve_endpoint`; ``arns``: a DynamoDB request's table names).
 
     :raises AwsTransportError: no region configured.
+    :raises EndpointError: no endpoint for these settings, or a refused one.
     """
     region = _region(os.environ)
-    key = (service, region, endpoint_for(service, region))
+    endpoint = resolve_endpoint(service, region, arns=arns)
+    key = (service, region, endpoint)
     found = _clients.get(key)
     if found is None:
         with _lock:
             found = _clients.get(key)
             if found is None:
-                found = _clients[key] = AwsJsonClient(service, region=region, endpoint=key[2])
+                found = AwsJsonClient(service, region=endpoint.signing_region, endpoint=endpoint.url)
+                _clients[key] = found
     return found
 
 
@@ -462,6 +529,10 @@ class DynamoDB:
     Parameters and answers are the wire JSON, which is exactly what boto3's *client* (not the
     resource) takes and returns, so callers written against ``client.batch_get_item`` work as
     they are. Errors are :class:`AwsJsonError`, not botocore's.
+
+    Without a ``json_client``, each call goes where botocore would send it: a table named by ARN
+    may route to its account's endpoint, so the endpoint is resolved per request (a few
+    environment reads) and each endpoint keeps its own cached client.
     """
 
     #: What callers catch around these calls (the botocore path catches its own pair).
@@ -472,17 +543,20 @@ class DynamoDB:
 
     @property
     def json_client(self) -> AwsJsonClient:
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
+        """The given client, else the shared one for requests that name tables (not ARNs)."""
+        return self._client or client("dynamodb")
+
+    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        found = self._client or client("dynamodb", _endpoints.resource_arns(params))
+        return found.call(operation, params)
 
     def batch_get_item(self, **params: Any) -> dict[str, Any]:
         """``BatchGetItem``. :raises AwsJsonError: on failure."""
-        return self.json_client.call("BatchGetItem", params)
+        return self._call("BatchGetItem", params)
 
     def get_item(self, **params: Any) -> dict[str, Any]:
         """``GetItem``. :raises AwsJsonError: on failure."""
-        return self.json_client.call("GetItem", params)
+        return self._call("GetItem", params)
 
     def query(self, **params: Any) -> dict[str, Any]:
         """``Query`` (``TableName``, ``IndexName``, ``KeyConditionExpression``,
@@ -491,4 +565,4 @@ class DynamoDB:
 
         :raises AwsJsonError: on failure, or an answer without an ``Items`` list.
         """
-        return self.json_client.call("Query", params)
+        return self._call("Query", params)

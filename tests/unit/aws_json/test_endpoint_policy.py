@@ -6,8 +6,6 @@ path raise, so a refusal that came too late would fail them. Nothing here connec
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from auth_core import aws_json
@@ -15,16 +13,7 @@ from auth_core.aws_json import AwsJsonClient, EndpointError
 from auth_core.errors import KeyStoreUnavailableError
 from auth_core.keystore import lean_fetch
 
-
-@pytest.fixture(autouse=True)
-def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
-    def forbidden(*_args: Any, **_kwargs: Any) -> Any:
-        raise AssertionError("a socket was opened or a name resolved")
-
-    monkeypatch.setattr("socket.socket.connect", forbidden)
-    monkeypatch.setattr("socket.create_connection", forbidden)
-    monkeypatch.setattr("socket.getaddrinfo", forbidden)
-    aws_json.reset_clients()
+pytestmark = pytest.mark.usefixtures("no_sockets")
 
 
 @pytest.mark.parametrize(

@@ -108,7 +108,7 @@ RESOURCE_VARS = {
 #: calls its user paths (logout-all is authctl's).
 NAMED_WITHOUT_ACCESS = {"RevokeTokenFunction": {USERS}}
 #: Variables a function may get that are not Settings fields.
-NON_SETTINGS_VARS = {"AWS_ENDPOINT_URL"}
+NON_SETTINGS_VARS = {"AWS_ENDPOINT_URL", "AUTH_ALLOW_INSECURE_ENDPOINT_HOSTS"}
 
 SECRET_READ_ACTIONS = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 SECRET_WRITE_ACTIONS = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
