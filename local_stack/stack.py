@@ -105,7 +105,6 @@ class LocalStack:
         self._rotation_hook: RotationHook | None = None
         self._started = time.perf_counter()
         self._state: StateFile | None = None
-        self._ddb: Any = None
         self._snapshot_stop = threading.Event()
         self._snapshot_lock = threading.Lock()
 
@@ -238,7 +237,6 @@ class LocalStack:
         if opts.state_dir is None or not opts.persist:
             return set()
         self._state = StateFile(opts.state_dir)
-        self._ddb = ddb
         if opts.reset:
             self._state.reset()
             opts.log(f"state: --reset, starting clean in {opts.state_dir}")
@@ -261,11 +259,13 @@ class LocalStack:
 
     def save_state(self) -> bool:
         """Snapshot the tables and secrets to ``state.json`` now (if changed); ``True`` when written."""
-        if self._state is None or self.model is None or self._ddb is None:
+        if self._state is None or self.model is None:
             return False
+        from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - moto is in-process
+
         with self._snapshot_lock:
             doc = StateFile.snapshot(
-                self._ddb,
+                dynamodb_backends[self.identity.account_id][self.identity.region],
                 self._secrets_backend(),
                 [t.name for t in self.model.tables.values()],
                 [s.name for s in self.model.secrets.values()],
