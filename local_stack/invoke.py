@@ -8,6 +8,15 @@ and stopped afterwards.
 Events may contain ``{{name}}`` placeholders: any ``stack.json`` field (``client_id``,
 ``username``...) and ``access_token`` / ``refresh_token``, minted on demand through the stack's
 ``POST /token`` with the demo credentials (password grant).
+
+Secrets Manager rotation events (``{"Step", "SecretId", "ClientRequestToken"}``, the
+``events/rotate_keys_*`` samples) for the stack's rotation function are steps of a real rotation:
+their ``SecretId`` and ``ClientRequestToken`` are placeholders, replaced by the secret the function
+rotates and by a version staged ``AWSPENDING`` -- a new one for ``createSecret`` (what
+``RotateSecret`` does first), the one in progress for the other steps -- through the stack's
+``/_local/rotation`` control route (:meth:`local_stack.stack.LocalStack.rotation_control`). The
+four samples in order are one rotation; after ``finishSecret``, the stack ends it as
+``RotateSecret`` does.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import argparse
 import base64
 import json
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
@@ -28,7 +38,7 @@ from local_stack.runtime import Worker, lambda_environment
 from local_stack.sam import build_model, parameter_values, physical_names
 from local_stack.stack import LocalStack, StackOptions, read_stack_file
 
-__all__ = ["fill_placeholders", "invoke_command", "local_domain", "mint_tokens"]
+__all__ = ["fill_placeholders", "invoke_command", "local_domain", "mint_tokens", "rotation_control"]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
@@ -87,12 +97,52 @@ def local_domain(event: dict[str, Any], domain: str) -> dict[str, Any]:
     return event
 
 
+def rotation_control(info: Mapping[str, Any], request: Mapping[str, str]) -> dict[str, str]:
+    """Call the stack's ``/_local/rotation`` (see the module docstring).
+
+    :raises InvocationError: the stack refused (its message), or is unreachable.
+    """
+    http_request = urllib.request.Request(  # noqa: S310 - the local stack's own moto
+        str(info["aws_endpoint_url"]) + "/_local/rotation",
+        data=json.dumps(dict(request)).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(http_request, timeout=30) as response:  # noqa: S310
+            return {str(k): str(v) for k, v in json.loads(response.read()).items()}
+    except urllib.error.HTTPError as exc:
+        try:
+            message = str(json.loads(exc.read()).get("message"))
+        except (OSError, ValueError, AttributeError):
+            message = f"HTTP {exc.code}"
+        raise InvocationError("Local.RotationRefused", message) from None
+    except (OSError, ValueError) as exc:
+        raise InvocationError("Local.RotationRefused", f"the stack's rotation control failed: {exc}") from exc
+
+
+def _is_rotation_event(event: Any) -> bool:
+    return isinstance(event, dict) and all(
+        isinstance(event.get(k), str) for k in ("Step", "SecretId", "ClientRequestToken")
+    )
+
+
 def _invoke_in(info: Mapping[str, Any], options: StackOptions, function: str, event: dict[str, Any]) -> Any:
     template = load_template(options.template)
     identity = StackIdentity(stack_name=options.stack_name, region=str(info.get("region", options.region)))
     resolver = Resolver(template, parameter_values(template, dict(info.get("params") or {})), identity)
     resolver.refs.update(physical_names(template, identity, resolver))
-    spec = build_model(template, resolver).function(function)
+    model = build_model(template, resolver)
+    spec = model.function(function)
+    rotation_step = _is_rotation_event(event) and any(r.function == spec.logical_id for r in model.rotations)
+    if rotation_step:
+        step = str(event["Step"])
+        action = "begin" if step == "createSecret" else "pending"
+        event = {**event, **rotation_control(info, {"Function": spec.logical_id, "Action": action})}
+        options.log(
+            f"rotation {step}: SecretId and ClientRequestToken set to the stack's secret and its "
+            f"{'new' if action == 'begin' else 'pending'} version {event['ClientRequestToken']}"
+        )
     env_vars = ((info.get("functions") or {}).get(spec.logical_id) or {}).get("environment")
     if env_vars is None:
         raise TemplateError(f"the running stack has no environment for {spec.logical_id}")
@@ -108,9 +158,15 @@ def _invoke_in(info: Mapping[str, Any], options: StackOptions, function: str, ev
     env = lambda_environment(spec, env_vars, region=identity.region, endpoint_url=info["aws_endpoint_url"])
     worker = Worker(spec, env, region=identity.region, account_id=identity.account_id, log=options.log)
     try:
-        return worker.invoke(event, float(spec.timeout))
+        result = worker.invoke(event, float(spec.timeout))
     finally:
         worker.close()
+    if rotation_step and event["Step"] == "finishSecret":
+        rotation_control(
+            info,
+            {"Function": spec.logical_id, "Action": "end", "ClientRequestToken": event["ClientRequestToken"]},
+        )
+    return result
 
 
 def invoke_command(args: argparse.Namespace, options: StackOptions) -> Any:

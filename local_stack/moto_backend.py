@@ -23,13 +23,15 @@ in a background thread, as DynamoDB's TTL does.
 :class:`MotoServer` is ``ThreadedMotoServer`` with ``TCP_NODELAY`` on every connection (a response
 is written in two parts; with Nagle's algorithm the second waited for the client's delayed ACK,
 ~40 ms per request on a kept-alive connection) and ``SO_REUSEADDR`` (a restart on the same port
-works at once, even with connections in TIME_WAIT).
+works at once, even with connections in TIME_WAIT), and local-only control routes
+(``POST /_local/<name>``, :attr:`MotoServer.control`) for what the stack does that no AWS API can.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import socket
 import threading
 import time
@@ -251,11 +253,14 @@ class MotoServer:
         class Handler(MotoRequestHandler):
             disable_nagle_algorithm = True
 
+        #: ``POST /_local/<name>`` (JSON in, JSON out): what the stack does that no AWS API can,
+        #: for tools in other processes (``auth-local invoke`` begins a rotation through it)
+        self.control: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         # werkzeug's BaseWSGIServer sets allow_reuse_address (SO_REUSEADDR); bound here, at once.
         self._server = make_server(
             host,
             port,
-            DomainDispatcherApplication(create_backend_app),
+            _ControlRoutes(DomainDispatcherApplication(create_backend_app), self.control),
             threaded=True,
             request_handler=Handler,
         )
@@ -280,6 +285,38 @@ class MotoServer:
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+
+
+class _ControlRoutes:
+    """WSGI: ``POST /_local/<name>`` to ``routes[name]``; everything else to moto's app. A
+    handler's :class:`LookupError` or :class:`ValueError` is a 400 with its message."""
+
+    PREFIX = "/_local/"
+
+    def __init__(self, app: Any, routes: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> None:
+        self.app = app
+        self.routes = routes
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = str(environ.get("PATH_INFO", ""))
+        if not path.startswith(self.PREFIX):
+            return self.app(environ, start_response)
+        handler = self.routes.get(path.removeprefix(self.PREFIX))
+        status, body = "404 Not Found", {"message": f"no local control route {path}"}
+        if handler is not None and environ.get("REQUEST_METHOD") != "POST":
+            status, body = "405 Method Not Allowed", {"message": "POST only"}
+        elif handler is not None:
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                if not isinstance(request, dict):
+                    raise ValueError("the body must be a JSON object")
+                status, body = "200 OK", handler(request)
+            except (LookupError, ValueError) as exc:
+                status, body = "400 Bad Request", {"message": str(exc)}
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
 
 
 def port_free(host: str, port: int) -> bool:

@@ -1,11 +1,18 @@
 """Local state that survives restarts: the tables' items and the secrets' versions, in one JSON file.
 
-moto keeps everything in memory. :class:`StateFile` snapshots the stack's DynamoDB items (through
-boto3's ``Scan``) and every version of its secrets *with their staging labels* (``AWSCURRENT``,
-``AWSPREVIOUS``, ``AWSPENDING``; read from moto's backend, which runs in this process) to
+moto keeps everything in memory. :class:`StateFile` snapshots the stack's DynamoDB items and every
+version of its secrets *with their staging labels* (``AWSCURRENT``, ``AWSPREVIOUS``,
+``AWSPENDING``), both read from moto's backends (they run in this process), to
 ``<state dir>/state.json`` (mode 600: password hashes and private keys inside), and puts them back
 into a fresh moto before the stack seeds anything. The demo credentials live next to it in
 ``demo.json`` (mode 600), so they stay the same across restarts.
+
+The items are read :data:`SNAPSHOT_CHUNK` at a time under moto's DynamoDB lock, which is released
+in between. (They used to be read with boto3's ``Scan``: moto walks the whole table for every
+page, under the lock that serialises every DynamoDB request; with 10,000 sessions, a snapshot
+every 5 s held the lock for seconds at a time, the functions' DynamoDB calls ran into their read
+timeout, and logins and refreshes answered 503.) Like a ``Scan``, a snapshot is not a
+point-in-time copy: an item written while it runs may be missed, and is in the next one.
 """
 
 from __future__ import annotations
@@ -15,13 +22,16 @@ import contextlib
 import copy
 import json
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StateFile", "write_private_json"]
+__all__ = ["SNAPSHOT_CHUNK", "StateFile", "table_items", "write_private_json"]
 
 STATE_FORMAT = 1
+#: items read per hold of moto's DynamoDB lock by a snapshot: what a request may wait behind it
+SNAPSHOT_CHUNK = 200
 
 
 def write_private_json(path: Path, doc: Any) -> None:
@@ -90,14 +100,22 @@ class StateFile:
 
     # -------------------------------------------------------------------------- snapshot
     @staticmethod
-    def snapshot(ddb: Any, backend: Any, tables: Iterable[str], secrets: Iterable[str]) -> dict[str, Any]:
-        """Every item of ``tables`` and every version of ``secrets`` (names or ARNs)."""
+    def snapshot(
+        ddb_backend: Any,
+        backend: Any,
+        tables: Iterable[str],
+        secrets: Iterable[str],
+        *,
+        lock: threading.RLock | None = None,
+    ) -> dict[str, Any]:
+        """Every item of ``tables`` (read from moto's DynamoDB backend ``ddb_backend`` under
+        ``lock``, by default the one moto's DynamoDB requests run under) and every version of
+        ``secrets`` (names or ARNs, from moto's Secrets Manager backend ``backend``)."""
+        from local_stack.moto_backend import DYNAMODB_LOCK  # noqa: PLC0415 - moto is imported lazily there
+
         doc: dict[str, Any] = {"format": STATE_FORMAT, "tables": {}, "secrets": {}}
         for table in tables:
-            items: list[Any] = []
-            for page in ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-                items.extend(page.get("Items", []))
-            doc["tables"][table] = items
+            doc["tables"][table] = table_items(ddb_backend.get_table(table), lock or DYNAMODB_LOCK)
         for secret_id in secrets:
             secret = backend.secrets[secret_id]
             doc["secrets"][secret.name] = {
@@ -137,3 +155,38 @@ class StateFile:
             secret.default_version_id = state.get("default_version_id")
             restored.append(name)
         return restored
+
+
+def table_items(table: Any, lock: threading.RLock, chunk: int = SNAPSHOT_CHUNK) -> list[dict[str, Any]]:
+    """The items of moto's ``table`` as boto3 returns them (``{"pk": {"S": ...}}``, binary as
+    ``bytes``), holding ``lock`` for at most ``chunk`` items at a time."""
+    with lock:  # the keys only: cheap, and the table may change between the chunks below
+        if table.range_key_attr:
+            keys = [(h, r) for h, by_range in table.items.items() for r in by_range]
+        else:
+            keys = [(h, None) for h in table.items]
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(keys), chunk):
+        with lock:
+            for hash_key, range_key in keys[start : start + chunk]:
+                found = table.items.get(hash_key)
+                if found is not None and range_key is not None:
+                    found = found.get(range_key)
+                if found is not None:  # deleted meanwhile: gone from the snapshot too
+                    out.append(_item_doc(found))
+    return out
+
+
+def _item_doc(item: Any) -> dict[str, Any]:
+    return {name: _value_doc(value) for name, value in item.attrs.items()}
+
+
+def _value_doc(value: Any) -> dict[str, Any]:
+    """One moto ``DynamoType`` in boto3's form (moto keeps binary values base64-encoded)."""
+    if value.type == "BS":
+        return {"BS": [base64.b64decode(v) if isinstance(v, str) else v for v in value.value]}
+    if value.type == "L":
+        return {"L": [_value_doc(v) for v in value.value]}
+    if value.type == "M":
+        return {"M": {k: _value_doc(v) for k, v in value.value.items()}}
+    return dict(value.to_regular_json())

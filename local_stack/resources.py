@@ -23,9 +23,12 @@ from local_stack.sam import AppModel, RotationSpec, SecretSpec, TableSpec
 __all__ = [
     "ROTATION_STEPS",
     "RotationHook",
+    "begin_rotation",
     "create_secret",
     "create_table",
+    "end_rotation",
     "generate_secret_string",
+    "pending_rotation",
     "rotate_secret",
 ]
 
@@ -134,6 +137,36 @@ def _end_rotation(identity: StackIdentity, secret_id: str, token: str) -> None:
     secret.last_rotation_date = int(time.time())
 
 
+def begin_rotation(
+    model: AppModel, rotation: RotationSpec, *, token: str | None = None, copy_current: bool = False
+) -> str:
+    """Stage a new version of ``rotation.secret`` ``AWSPENDING`` (no value), as ``RotateSecret``
+    does before it calls the function; returns its id (``ClientRequestToken``), fresh unless given."""
+    identity = model.resolver.identity
+    function = model.functions[rotation.function]
+    lambda_arn = f"arn:aws:lambda:{identity.region}:{identity.account_id}:function:{function.name}"
+    token = token or str(uuid.uuid4())
+    secret_arn = model.resolver.refs[rotation.secret]
+    _begin_rotation(identity, secret_arn, token, lambda_arn, rotation.rules, copy_current=copy_current)
+    return token
+
+
+def pending_rotation(model: AppModel, rotation: RotationSpec) -> str | None:
+    """The version of ``rotation.secret`` staged ``AWSPENDING`` (and not ``AWSCURRENT``): the
+    rotation in progress, if any."""
+    secret = _secret(model.resolver.identity, model.resolver.refs[rotation.secret])
+    for version_id, version in secret.versions.items():
+        stages = version.get("version_stages", [])
+        if "AWSPENDING" in stages and "AWSCURRENT" not in stages:
+            return str(version_id)
+    return None
+
+
+def end_rotation(model: AppModel, rotation: RotationSpec, token: str) -> None:
+    """After a successful ``finishSecret``: what :func:`rotate_secret` does after its last step."""
+    _end_rotation(model.resolver.identity, model.resolver.refs[rotation.secret], token)
+
+
 def rotate_secret(
     model: AppModel,
     rotation: RotationSpec,
@@ -153,10 +186,7 @@ def rotate_secret(
     """
     identity = model.resolver.identity
     secret_arn = model.resolver.refs[rotation.secret]
-    function = model.functions[rotation.function]
-    lambda_arn = f"arn:aws:lambda:{identity.region}:{identity.account_id}:function:{function.name}"
-    token = token or str(uuid.uuid4())
-    _begin_rotation(identity, secret_arn, token, lambda_arn, rotation.rules, copy_current=not immediately)
+    token = begin_rotation(model, rotation, token=token, copy_current=not immediately)
     try:
         for step in ROTATION_STEPS if immediately else ("testSecret",):
             started = time.perf_counter()

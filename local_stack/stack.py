@@ -25,7 +25,15 @@ from typing import Any
 from local_stack.apigw import Gateway
 from local_stack.cfn import Resolver, StackIdentity, TemplateError, load_template
 from local_stack.persist import StateFile
-from local_stack.resources import RotationHook, create_secret, create_table, rotate_secret
+from local_stack.resources import (
+    RotationHook,
+    begin_rotation,
+    create_secret,
+    create_table,
+    end_rotation,
+    pending_rotation,
+    rotate_secret,
+)
 from local_stack.runtime import FunctionPool, Runtime, lambda_environment
 from local_stack.sam import AppModel, build_model, parameter_values, physical_names
 from local_stack.server import GatewayServer
@@ -105,7 +113,6 @@ class LocalStack:
         self._rotation_hook: RotationHook | None = None
         self._started = time.perf_counter()
         self._state: StateFile | None = None
-        self._ddb: Any = None
         self._snapshot_stop = threading.Event()
         self._snapshot_lock = threading.Lock()
 
@@ -207,6 +214,7 @@ class LocalStack:
             rotate_secret(model, rotation, self.runtime.invoke, log=opts.log)
         self._rotation_hook = RotationHook(model, self.runtime.invoke, opts.log)
         self._rotation_hook.install()  # later RotateSecret calls (authctl, aws cli) run the function too
+        self._moto.control["rotation"] = self.rotation_control  # auth-local invoke's rotation steps
         self._mark("keys")
         if opts.seed:
             seeder.join()
@@ -238,7 +246,6 @@ class LocalStack:
         if opts.state_dir is None or not opts.persist:
             return set()
         self._state = StateFile(opts.state_dir)
-        self._ddb = ddb
         if opts.reset:
             self._state.reset()
             opts.log(f"state: --reset, starting clean in {opts.state_dir}")
@@ -261,11 +268,13 @@ class LocalStack:
 
     def save_state(self) -> bool:
         """Snapshot the tables and secrets to ``state.json`` now (if changed); ``True`` when written."""
-        if self._state is None or self.model is None or self._ddb is None:
+        if self._state is None or self.model is None:
             return False
+        from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - moto is in-process
+
         with self._snapshot_lock:
             doc = StateFile.snapshot(
-                self._ddb,
+                dynamodb_backends[self.identity.account_id][self.identity.region],
                 self._secrets_backend(),
                 [t.name for t in self.model.tables.values()],
                 [s.name for s in self.model.secrets.values()],
@@ -311,6 +320,45 @@ class LocalStack:
             box["endpoint"] = f"http://{host}:{port}"
         except Exception as exc:  # noqa: BLE001 - re-raised in the main thread
             box["error"] = exc
+
+    def rotation_control(self, request: Mapping[str, Any]) -> dict[str, str]:
+        """``POST {aws_endpoint_url}/_local/rotation``: one rotation step at a time from another
+        process (``auth-local invoke`` with the ``events/rotate_keys_*`` samples). No AWS API stages
+        a version ``AWSPENDING`` without a value, as ``RotateSecret`` does before ``createSecret``.
+
+        ``{"Function": rotation function, "Action": "begin" | "pending" | "end",
+        "ClientRequestToken": the version (for "end")}`` → ``{"SecretId": the secret's ARN,
+        "ClientRequestToken": the new ("begin") or pending ("pending") version}``. "begin" starts a
+        new rotation (a pending one loses its label, as a new ``RotateSecret`` would); "end" is what
+        ``RotateSecret`` does after ``finishSecret``.
+
+        :raises LookupError: unknown function, not a rotation function, no rotation in progress.
+        :raises ValueError: unknown action, or no token for "end".
+        """
+        model = self.model
+        assert model is not None  # noqa: S101 - registered after the model is built
+        try:
+            function = model.function(str(request.get("Function") or ""))
+        except TemplateError as exc:
+            raise LookupError(str(exc)) from None
+        rotation = next((r for r in model.rotations if r.function == function.logical_id), None)
+        if rotation is None:
+            raise LookupError(f"{function.logical_id} rotates no secret of this stack")
+        action = request.get("Action")
+        if action == "begin":
+            token: str | None = begin_rotation(model, rotation)
+        elif action == "pending":
+            token = pending_rotation(model, rotation)
+            if token is None:
+                raise LookupError(
+                    f"no rotation of {rotation.secret} is in progress: its createSecret step begins one"
+                )
+        elif action == "end" and isinstance(request.get("ClientRequestToken"), str):
+            token = str(request["ClientRequestToken"])
+            end_rotation(model, rotation, token)
+        else:
+            raise ValueError('"Action" must be "begin", "pending" or "end" (with "ClientRequestToken")')
+        return {"SecretId": model.resolver.refs[rotation.secret], "ClientRequestToken": str(token)}
 
     def _get_att_factory(self, api_url: str) -> Callable[[str, str], str]:
         ident = self.identity

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,52 @@ def test_every_sample_event_does_what_its_name_says(name: str, running: Any, cap
         assert status in (200, 304), result
     else:
         assert status in (200, 204), result
+
+
+ROTATION_STEPS = ["create_secret", "set_secret", "test_secret", "finish_secret"]
+
+
+def test_every_sample_event_is_run_by_a_test() -> None:
+    rotation = [f"rotate_keys_{step}" for step in ROTATION_STEPS]
+    assert sorted(p.stem for p in EVENTS.glob("*.json") if p.stem != "env") == sorted(SAMPLES + rotation)
+
+
+def _invoke(state_dir: Path, name: str, capsys: Any) -> tuple[int, str, str]:
+    code = main(["invoke", _function_for(name), str(EVENTS / f"{name}.json"), "--state-dir", str(state_dir)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_rotation_sample_events_in_order_are_one_real_rotation(running: Any, capsys: Any) -> None:
+    """Their SecretId and ClientRequestToken are placeholders: the stack's own secret and a
+    version it stages AWSPENDING (createSecret) stand in for them, so the four steps rotate."""
+    state_dir, stack = running
+    before = _current_key_version(stack)
+    tokens = []
+    for step in ROTATION_STEPS:
+        code, out, err = _invoke(state_dir, f"rotate_keys_{step}", capsys)
+        assert code == 0, err
+        assert json.loads(out) is None  # a rotation step returns nothing
+        announced = re.search(r"^rotation \w+: SecretId and ClientRequestToken .* version (\S+)$", err, re.M)
+        assert announced, err
+        tokens.append(announced.group(1))
+    after = _current_key_version(stack)
+    assert after != before
+    assert tokens == [after] * 4  # one rotation: every step on the version createSecret began
+    secret = stack._secrets_backend().secrets[stack.info["signing_keys_secret_id"]]
+    assert not any("AWSPENDING" in v["version_stages"] for v in secret.versions.values())
+    sample = json.loads((EVENTS / "rotate_keys_create_secret.json").read_text())["ClientRequestToken"]
+    assert sample not in secret.versions
+    # the stack signs with the new keys and still serves logins and the authorizer
+    code, out, err = _invoke(state_dir, "authorizer_http_v2_allow", capsys)
+    assert code == 0, err
+    assert any(s["Effect"] == "Allow" for s in json.loads(out)["policyDocument"]["Statement"])
+
+
+def test_a_rotation_step_without_a_rotation_in_progress_is_a_clear_refusal(running: Any, capsys: Any) -> None:
+    state_dir, _stack = running
+    code, out, err = _invoke(state_dir, "rotate_keys_set_secret", capsys)
+    assert code == 2
+    assert out == ""
+    assert "no rotation of SigningKeysSecret is in progress: its createSecret step begins one" in err
+    assert "Traceback" not in err

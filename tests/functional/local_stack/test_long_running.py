@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import gc
 import http.client
+import json
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local_stack import moto_backend
+from local_stack import moto_backend, persist
 from local_stack.apigw import Gateway
 from local_stack.moto_backend import MotoServer, TtlSweeper, port_free
+from local_stack.persist import StateFile
 from local_stack.server import GatewayServer
 from tests.functional.local_stack.helpers import make_model
 from tests.functional.local_stack.test_gateway import ALLOW, Clock, FakeInvoker, get
@@ -299,3 +302,81 @@ def test_the_authorizer_cache_under_threads(tmp_path):
         t.join()
     assert errors == []
     assert len(gateway._cache) <= 20
+
+
+def _ddb_backend() -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends["123456789012"]["us-east-1"]
+
+
+_NO_SECRETS = SimpleNamespace(secrets={})
+
+
+def test_a_state_snapshot_holds_moto_s_dynamodb_lock_for_a_chunk_of_items_at_most(moto_server, monkeypatch):
+    """state.json snapshots (every 5 s) read the tables with ``Scan``: moto walks the whole table
+    for every page, under the lock every DynamoDB request waits on. With 10,000 sessions it was held
+    for seconds; the functions' calls ran into their read timeout and logins answered 503."""
+    ddb = _client(moto_server)
+    _table(ddb, "snap")
+    for start in range(0, 1000, 25):
+        ddb.batch_write_item(
+            RequestItems={
+                "snap": [{"PutRequest": {"Item": {"pk": {"S": f"i{n}"}}}} for n in range(start, start + 25)]
+            }
+        )
+    held = {"depth": 0, "items": 0, "holds": []}
+
+    class SpyLock:
+        def __enter__(self) -> None:
+            moto_backend.DYNAMODB_LOCK.acquire()
+            held["depth"] += 1
+            if held["depth"] == 1:
+                held["items"] = 0
+
+        def __exit__(self, *exc: object) -> None:
+            held["depth"] -= 1
+            if held["depth"] == 0:
+                held["holds"].append(held["items"])
+            moto_backend.DYNAMODB_LOCK.release()
+
+    original = persist._item_doc
+
+    def counted(item: Any) -> Any:
+        assert held["depth"] > 0  # moto's items are only read under the lock
+        held["items"] += 1
+        return original(item)
+
+    monkeypatch.setattr(persist, "_item_doc", counted)
+    doc = StateFile.snapshot(_ddb_backend(), _NO_SECRETS, ["snap"], [], lock=SpyLock())  # type: ignore[arg-type]
+    assert len(doc["tables"]["snap"]) == 1000
+    assert max(held["holds"]) <= persist.SNAPSHOT_CHUNK
+    assert sum(held["holds"]) == 1000
+
+
+def test_a_state_snapshot_reads_items_as_a_scan_returns_them(moto_server):
+    ddb = _client(moto_server)
+    _table(ddb, "snap-types")
+    item = {
+        "pk": {"S": "all"},
+        "n": {"N": "12.5"},
+        "b": {"B": b"\x00\xffbytes"},
+        "bs": {"BS": [b"\x01", b"\x02"]},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2"]},
+        "l": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"k": {"B": b"\x03"}}}]},
+        "m": {"M": {"s": {"S": "y"}, "l": {"L": [{"BOOL": True}]}, "z": {"NULL": True}}},
+        "t": {"BOOL": False},
+    }
+    ddb.put_item(TableName="snap-types", Item=item)
+    ddb.put_item(TableName="snap-types", Item={"pk": {"S": "plain"}})
+    doc = StateFile.snapshot(_ddb_backend(), _NO_SECRETS, ["snap-types"], [])
+    expected = ddb.scan(TableName="snap-types", ConsistentRead=True)["Items"]
+
+    def canonical(items: list[Any]) -> list[str]:
+        return sorted(
+            json.dumps(i, sort_keys=True, default=lambda v: sorted(v) if isinstance(v, set) else repr(v))
+            for i in items
+        )
+
+    assert canonical(doc["tables"]["snap-types"]) == canonical(expected)
