@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from auth_core.settings import ENV_VARS
 from local_stack.apigw import InvocationError
 from local_stack.cfn import Resolver, StackIdentity, TemplateError, load_template
 from local_stack.runtime import Worker, lambda_environment
@@ -147,10 +148,10 @@ def _invoke_in(info: Mapping[str, Any], options: StackOptions, function: str, ev
     if env_vars is None:
         raise TemplateError(f"the running stack has no environment for {spec.logical_id}")
     env_vars = dict(env_vars)
-    if isinstance(event, dict) and event.get("type") == "TOKEN" and not env_vars.get("ISSUER"):
+    if isinstance(event, dict) and event.get("type") == "TOKEN" and not env_vars.get(ENV_VARS["issuer"]):
         # A REST TOKEN authorizer event carries no domain to derive the issuer from; deployed,
         # such an authorizer needs ISSUER. Locally it is the running stack's issuer.
-        env_vars["ISSUER"] = str(info.get("issuer") or info["api_url"])
+        env_vars[ENV_VARS["issuer"]] = str(info.get("issuer") or info["api_url"])
     for name, value in options.env.items():  # --env on top of the running stack's variables
         target, _, var = name.rpartition(".")
         if not target or spec.matches(target):

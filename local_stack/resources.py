@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from auth_core.keystore import CURRENT, PENDING
+from auth_core.secrets_rotation import STEPS
 from local_stack.cfn import StackIdentity
 from local_stack.sam import AppModel, RotationSpec, SecretSpec, TableSpec
 
@@ -32,7 +34,8 @@ __all__ = [
     "rotate_secret",
 ]
 
-ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+#: The four steps, in order: the rotation function's own list (``auth_core.secrets_rotation.STEPS``).
+ROTATION_STEPS = STEPS
 
 
 def create_table(ddb: Any, spec: TableSpec) -> None:
@@ -100,14 +103,14 @@ def _begin_rotation(
     test (``RotateImmediately=false``). moto has no public API for that step, so its backend is
     updated directly (the moto server runs in this process)."""
     secret = _secret(identity, secret_id)
-    secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+    secret.remove_version_stages_from_old_versions([PENDING])
     version: dict[str, Any] = {
         "createdate": int(time.time()),
         "version_id": token,
-        "version_stages": ["AWSPENDING"],
+        "version_stages": [PENDING],
     }
     if copy_current:
-        current = next(v for v in secret.versions.values() if "AWSCURRENT" in v["version_stages"])
+        current = next(v for v in secret.versions.values() if CURRENT in v["version_stages"])
         version.update({k: current[k] for k in ("secret_string", "secret_binary") if k in current})
     secret.versions[token] = version
     secret.rotation_lambda_arn = lambda_arn
@@ -129,10 +132,10 @@ def _end_rotation(identity: StackIdentity, secret_id: str, token: str) -> None:
     secret = _secret(identity, secret_id)
     version = secret.versions.get(token) or {}
     stages = version.get("version_stages", [])
-    if "AWSCURRENT" in stages and "AWSPENDING" in stages:
-        stages.remove("AWSPENDING")
+    if CURRENT in stages and PENDING in stages:
+        stages.remove(PENDING)
     for version_id, version in secret.versions.items():
-        if "AWSCURRENT" in version.get("version_stages", []):
+        if CURRENT in version.get("version_stages", []):
             secret.default_version_id = version_id
     secret.last_rotation_date = int(time.time())
 
@@ -157,7 +160,7 @@ def pending_rotation(model: AppModel, rotation: RotationSpec) -> str | None:
     secret = _secret(model.resolver.identity, model.resolver.refs[rotation.secret])
     for version_id, version in secret.versions.items():
         stages = version.get("version_stages", [])
-        if "AWSPENDING" in stages and "AWSCURRENT" not in stages:
+        if PENDING in stages and CURRENT not in stages:
             return str(version_id)
     return None
 
@@ -278,7 +281,7 @@ class RotationHook:
             result = original_stage(
                 backend, secret_id, version_stage, remove_from_version_id, move_to_version_id
             )
-            if version_stage == "AWSCURRENT" and move_to_version_id:
+            if version_stage == CURRENT and move_to_version_id:
                 backend.secrets[secret_id].default_version_id = move_to_version_id
             return result
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auth_core.settings import ENV_VARS, Settings
 from local_stack.apigw import Gateway
 from local_stack.cfn import Resolver, StackIdentity, TemplateError, load_template
 from local_stack.persist import StateFile
@@ -401,9 +402,8 @@ class LocalStack:
         except ImportError as exc:
             self.options.log(f"seed: the core's stores are not importable ({exc}); skipped")
             return {}
-        scopes = tuple(
-            self._any_env("SCOPES_SUPPORTED", "openid profile read write").replace(",", " ").split()
-        )
+        supported = self._any_env(ENV_VARS["scopes_supported"], " ".join(Settings.scopes_supported))
+        scopes = tuple(supported.replace(",", " ").split())
         username, password = "demo", secrets.token_urlsafe(12)
         client_id, client_secret = "demo-client", secrets.token_urlsafe(32)
         user = UserStore(users_table, client=ddb).create(
@@ -453,7 +453,7 @@ class LocalStack:
             "api_url": api_url,
             "aws_endpoint_url": endpoint,
             "region": self.options.region,
-            "issuer": self._any_env("ISSUER") or api_url,
+            "issuer": self._any_env(ENV_VARS["issuer"]) or api_url,
             **demo,
             **self._named_values("_TABLE"),
             **self._named_values("_SECRET_ID"),
@@ -547,13 +547,6 @@ def check_state_dir_free(state_dir: Path) -> None:
             f"another local stack (pid {other['pid']}, {other.get('api_url', '?')}) is running with "
             f"{state_dir / 'stack.json'}: stop it first, or give this one its own --state-dir"
         )
-
-
-def _port_free(host: str, port: int) -> bool:
-    """Whether ``host:port`` can be listened on (SO_REUSEADDR, as the servers bind)."""
-    from local_stack.moto_backend import port_free  # noqa: PLC0415 - one definition, with the moto server's
-
-    return port_free(host, port)
 
 
 def _stringify(value: Any) -> str:

@@ -14,7 +14,7 @@ import pytest
 from auth_core.settings import ENV_VARS
 
 ROOT = Path(__file__).resolve().parents[3]
-CODE = [ROOT / "layers/auth_core/auth_core", ROOT / "functions", ROOT / "authctl"]
+CODE = [ROOT / "layers/auth_core/auth_core", ROOT / "functions", ROOT / "authctl", ROOT / "local_stack"]
 SETTINGS = ROOT / "layers/auth_core/auth_core/settings.py"
 
 
