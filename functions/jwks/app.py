@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from auth_core.discovery import (
     JWKS_PATH,
     OPENID_CONFIGURATION_PATH,
@@ -23,6 +21,7 @@ from auth_core.discovery import (
 )
 from auth_core.http import HttpFunction, Response, resolve_issuer
 from auth_core.keystore import PublicKeyStore
+from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.settings import Settings
 
 fn = HttpFunction.create("jwks")
@@ -36,9 +35,7 @@ def settings() -> Settings:
 
 @functools.cache
 def key_store() -> PublicKeyStore:
-    return PublicKeyStore.from_settings(
-        settings(), on_event=lambda name: metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-    )
+    return PublicKeyStore.from_settings(settings(), on_event=PowertoolsAudit(logger, metrics).record)
 
 
 def _cacheable(body: str) -> Response:

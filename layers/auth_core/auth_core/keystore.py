@@ -93,6 +93,9 @@ EVENT_UNKNOWN_KID_SUPPRESSED = "UnknownKidRefreshSuppressed"
 EVENT_REVOKED_KEY_REFRESH = "RevokedSigningKeyRefresh"
 EVENT_REVOKED_KEY_REFUSED = "RevokedSigningKeyRefused"
 EVENT_REVOKED_KEY_SUPPRESSED = "RevokedSigningKeyRefreshSuppressed"
+#: The events that say keys are being served degraded (a failed fetch, a stale copy, a refused
+#: revoked key): WARNING where a sink has levels (the authorizer's log line).
+DEGRADED_EVENTS = frozenset({EVENT_FETCH_FAILED, EVENT_STALE_SERVED, EVENT_REVOKED_KEY_REFUSED})
 
 #: Minimum spacing of a signer's refetches while its cached active key is revoked, seconds.
 REVOKED_KEY_REFRESH_INTERVAL = 1.0

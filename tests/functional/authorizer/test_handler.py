@@ -325,6 +325,22 @@ def test_key_store_outage_is_a_500_not_a_401_nor_allow(
     assert (line["level"], line["decision"], line["AuthorizerError"]) == ("ERROR", "AuthorizerError", 1)
 
 
+def test_key_store_events_are_log_lines_and_metrics(world: World, decision_lines) -> None:
+    """Issue 12: the authorizer reports its key store as the token functions do (it was silent)."""
+    event = build_event("http_v2", "GET", "/orders", "GET /orders", f"Bearer {world.mint()}")
+    assert world.outcome(event) == "allow"
+    fetched = [x for x in decision_lines() if x.get("KeySetFetched") == 1]
+    assert len(fetched) == 1 and fetched[0]["level"] == "INFO"
+    metrics = fetched[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert metrics == [{"Name": "KeySetFetched", "Unit": "Count"}]
+    world.sm.put_secret_value(SecretId=JWKS_SECRET, SecretString="not json")
+    world.mono[0] += 301  # past KEY_CACHE_TTL: the refetch fails, the cached set is served stale
+    again = build_event("http_v2", "GET", "/orders", "GET /orders", f"Bearer {world.mint()}")
+    assert world.outcome(again) == "allow"
+    degraded = {x["message"]: x["level"] for x in decision_lines() if "key store" in x.get("message", "")}
+    assert degraded == {"key store: KeySetFetchFailed": "WARNING", "key store: KeySetStaleServed": "WARNING"}
+
+
 def test_revocation_store_outage_is_a_500(world: World, decision_lines) -> None:
     world.ddb.delete_table(TableName=TABLE)
     event = build_event("http_v2", "GET", "/orders", "GET /orders", f"Bearer {world.mint()}")
@@ -383,9 +399,9 @@ def test_one_decision_line_per_request_without_the_token(world: World, decision_
     assert token not in raw
     assert expired not in raw
     assert token.split(".")[2] not in raw
-    # the CR/LF in sub is escaped, not a new line (plus the feed's one reload line)
+    # the CR/LF in sub is escaped, not a new line (plus the feed's reload and the key fetch lines)
     assert len([line for line in raw.splitlines() if '"decision"' in line]) == 3
-    assert len(raw.splitlines()) == 4
+    assert len(raw.splitlines()) == 5
     emf = lines[1]["_aws"]["CloudWatchMetrics"][0]
     assert emf["Metrics"] == [{"Name": "Unauthorized", "Unit": "Count"}]
     assert emf["Dimensions"] == [["service"]]

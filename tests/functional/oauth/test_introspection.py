@@ -539,3 +539,25 @@ def test_logs_never_contain_the_token(apps, lambda_context, capsys):
     ]
     assert [s[:12] for s in secrets_ if s in logs] == []
     assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}\.", logs)
+
+
+
+def test_functions_that_check_access_tokens_report_their_key_store(apps, lambda_context, capsys, caplog):
+    """Issue 12: /introspect and /revoke load the public key set too; its events are a log line and
+    a metric there as in the token and JWKS functions (they were silent)."""
+    import functions.revoke_token.app as revoke
+
+    issue, introspect = apps
+    revoke.settings.cache_clear()
+    revoke.service.cache_clear()
+    pair = handler_login(issue, lambda_context)
+    creds = {"client_id": "web-app", "client_secret": WEB_SECRET}
+    for module, name in ((introspect, "introspect_token_access.json"), (revoke, "revoke_token_access.json")):
+        capsys.readouterr()
+        caplog.clear()
+        call(module, sample_event(name, access_token=pair["access_token"], **creds), lambda_context)
+        emf = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith('{"_aws"')]
+        assert any(doc.get("KeySetFetched") == [1.0] for doc in emf), module.__name__  # the metric
+        assert "KeySetFetched" in [r.getMessage() for r in caplog.records], module.__name__  # the log line
+    revoke.settings.cache_clear()
+    revoke.service.cache_clear()

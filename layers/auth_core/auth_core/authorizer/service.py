@@ -193,15 +193,20 @@ class Authorizer:
 
         :raises ConfigurationError: a required setting is missing or invalid.
         """
-        from auth_core.keystore import PublicKeyStore  # noqa: PLC0415 - keeps the engine's tests crypto-free
+        from auth_core.keystore import DEGRADED_EVENTS, PublicKeyStore  # noqa: PLC0415 - keeps the engine's tests crypto-free
         from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415 - same
 
-        keys = PublicKeyStore.from_settings(settings, clock=monotonic)
+        log = DecisionLog("authorizer")
+
+        def key_event(name: str) -> None:
+            # KeySetFetched, KeySetStaleServed, UnknownKidRefresh...: one EMF line each (rare events)
+            log.emit("WARNING" if name in DEGRADED_EVENTS else "INFO", f"key store: {name}", name, None)
+
+        keys = PublicKeyStore.from_settings(settings, clock=monotonic, on_event=key_event)
 
         def verifier_for(issuer: str) -> Verifier:
             return AccessTokenVerifier(ClaimsPolicy.from_settings(settings, issuer), keys, clock=clock)
 
-        log = DecisionLog("authorizer")
         revocation = None
         if settings.revocation_check:
 

@@ -33,6 +33,12 @@ __all__ = [
 ]
 
 
+def _events(audit: Audit | None) -> Callable[[str], None] | None:
+    """Where key-store and revocation-feed events go: the function's audit sink (a log line and
+    a metric each), in every function that loads keys."""
+    return audit.record if audit is not None else None
+
+
 def token_service(settings: Settings, audit: Audit | None = None) -> TokenService:
     """A :class:`TokenService` signing with the ``SIGNING_KEYS_SECRET_ID`` key set.
 
@@ -44,7 +50,7 @@ def token_service(settings: Settings, audit: Audit | None = None) -> TokenServic
 
     # The same feed the authorizer reads: a disabled client, a cut-off or a revoked signing key
     # reaches the signers within REVOCATION_FEED_INTERVAL, not after the key cache's TTL.
-    on_event = audit.record if audit is not None else None  # feed and key-store events -> metrics
+    on_event = _events(audit)
     feed = feed_from_settings(settings, on_event=on_event)
     keys = SigningKeyStore.from_settings(settings, is_revoked=feed.kid_revoked, on_event=on_event)
     return TokenService.from_settings(settings, keys=keys, audit=audit, feed=feed)
@@ -75,7 +81,7 @@ def revocation_service(settings: Settings, issuer_url: str, audit: Audit | None 
 
     verifier: Any = AccessTokenVerifier(
         ClaimsPolicy.from_settings(settings, issuer_url),
-        PublicKeyStore.from_settings(settings),
+        PublicKeyStore.from_settings(settings, on_event=_events(audit)),
     )
     sessions = SessionStore(settings.require("sessions_table"))
     revocations = RevocationStore(settings.require("revocations_table"))
@@ -126,7 +132,7 @@ def introspection_service(
 
     verifier = AccessTokenVerifier(
         ClaimsPolicy.from_settings(settings, issuer_url),
-        PublicKeyStore.from_settings(settings),
+        PublicKeyStore.from_settings(settings, on_event=_events(audit)),
     )
     return IntrospectionService(
         clients=ClientStore(settings.require("clients_table")),
