@@ -242,14 +242,6 @@ def resolve_endpoint(
     return _endpoints.Endpoint(found.url.rstrip("/"), found.signing_region)
 
 
-def endpoint_for(service: str, region: str, env: Mapping[str, str] | None = None) -> str:
-    """The endpoint URL (:func:`resolve_endpoint`).
-
-    :raises EndpointError: settings botocore refuses too.
-    """
-    return resolve_endpoint(service, region, env).url
-
-
 class AwsJsonClient:
     """Calls one JSON-protocol service over a persistent connection. Thread-safe (one lock).
 

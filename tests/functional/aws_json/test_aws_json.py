@@ -320,15 +320,17 @@ def test_missing_credentials_fail_without_a_request(
 
 def test_public_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    assert aws_json.endpoint_for("dynamodb", "eu-west-1") == "https://dynamodb.eu-west-1.amazonaws.com"
     assert (
-        aws_json.endpoint_for("secretsmanager", "cn-north-1")
+        aws_json.resolve_endpoint("dynamodb", "eu-west-1").url == "https://dynamodb.eu-west-1.amazonaws.com"
+    )
+    assert (
+        aws_json.resolve_endpoint("secretsmanager", "cn-north-1").url
         == "https://secretsmanager.cn-north-1.amazonaws.com.cn"
     )
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1/")
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:2")
-    assert aws_json.endpoint_for("dynamodb", "eu-west-1") == "http://127.0.0.1:2"
-    assert aws_json.endpoint_for("secretsmanager", "eu-west-1") == "http://127.0.0.1:1"
+    assert aws_json.resolve_endpoint("dynamodb", "eu-west-1").url == "http://127.0.0.1:2"
+    assert aws_json.resolve_endpoint("secretsmanager", "eu-west-1").url == "http://127.0.0.1:1"
 
 
 def test_https_verifies_the_server_certificate(tmp_path: Path) -> None:

@@ -93,5 +93,5 @@ def test_botocore_service_variable_names_are_honoured(monkeypatch: pytest.Monkey
     lean client must go where boto3 goes, not to the public endpoint."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:4566/")
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4567")
-    assert aws_json.endpoint_for("secretsmanager", "us-east-1") == "http://127.0.0.1:4566"
-    assert aws_json.endpoint_for("dynamodb", "us-east-1") == "http://127.0.0.1:4567"
+    assert aws_json.resolve_endpoint("secretsmanager", "us-east-1").url == "http://127.0.0.1:4566"
+    assert aws_json.resolve_endpoint("dynamodb", "us-east-1").url == "http://127.0.0.1:4567"
