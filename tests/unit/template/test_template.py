@@ -574,3 +574,14 @@ def test_every_stateful_resource_says_what_happens_on_delete(resources: Doc) -> 
         if res["Type"] in STATEFUL:
             assert res.get("DeletionPolicy") in {"Delete", "Retain", "Snapshot"}, lid
             assert res.get("UpdateReplacePolicy") == res["DeletionPolicy"], lid
+
+
+def test_the_two_token_functions_share_one_configuration(functions: Doc) -> None:
+    """/token and /refresh are one endpoint module (``auth_core.oauth.token_endpoint``) in two
+    functions only so that /refresh gets a narrower role. Their environment is repeated because
+    SAM ``Globals`` would reach every function and CloudFormation refuses YAML aliases: this test
+    keeps the two copies from drifting apart."""
+    issue, refresh = functions["IssueTokenFunction"], functions["RefreshTokenFunction"]
+    assert issue["Environment"] == refresh["Environment"]
+    assert issue["MemorySize"] == refresh["MemorySize"]
+    assert issue["Policies"] != refresh["Policies"]  # the reason for two functions
