@@ -88,9 +88,13 @@ def test_r_rev_2_unknown_tokens_are_accepted_silently(seeded, revocation, token,
     assert "RevokeUnknownToken" in audit.names()
 
 
-def test_r_rev_2_already_revoked_is_fine(seeded, revocation, pair):
+def test_r_rev_2_already_revoked_is_fine(seeded, service, issuers, revocation, pair):
     revoke(revocation, pair["refresh_token"])
-    revoke(revocation, pair["refresh_token"])
+    sessions_after_first = seeded.scan("sessions")
+    revoke(revocation, pair["refresh_token"])  # no error: RFC 7009 §2.2 answers 200 again
+    assert seeded.scan("sessions") == sessions_after_first  # and changes nothing
+    with pytest.raises(InvalidGrantError):
+        service.token(refresh_request(pair["refresh_token"]), issuers)
 
 
 def test_r_rev_4_other_client_cannot_revoke_and_learns_nothing(

@@ -55,7 +55,11 @@ def test_corrupt_stored_hash_never_verifies(stored):
 
 
 def test_unicode_password_round_trip():
-    FAST.verify("pässwörd 🔑", FAST.hash("pässwörd 🔑"))
+    stored = FAST.hash("pässwörd 🔑")
+    assert stored.startswith("$argon2id$") and "pässwörd" not in stored
+    FAST.verify("pässwörd 🔑", stored)  # raises on a mismatch
+    with pytest.raises(InvalidGrantError):
+        FAST.verify("passwörd 🔑", stored)
 
 
 def test_needs_rehash_when_parameters_change():
