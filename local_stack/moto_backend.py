@@ -38,12 +38,30 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["DYNAMODB_LOCK", "MotoServer", "TtlSweeper", "install", "port_free"]
+__all__ = ["DYNAMODB_LOCK", "MotoServer", "TtlSweeper", "generation", "install", "port_free"]
 
 #: held for every DynamoDB request moto serves (and by the TTL sweeper)
 DYNAMODB_LOCK = threading.RLock()
 #: DynamoDB does not delete items whose TTL is more than five years in the past
 FIVE_YEARS = 5 * 365 * 24 * 3600
+
+#: DynamoDB actions that change nothing; any other request counts as a write (:func:`generation`)
+READ_ONLY_ACTIONS = frozenset(
+    {
+        "BatchGetItem",
+        "DescribeContinuousBackups",
+        "DescribeEndpoints",
+        "DescribeLimits",
+        "DescribeTable",
+        "DescribeTimeToLive",
+        "GetItem",
+        "ListTables",
+        "ListTagsOfResource",
+        "Query",
+        "Scan",
+    }
+)
+_writes = 0  # changed under DYNAMODB_LOCK only
 
 _installed = False
 _install_lock = threading.Lock()
@@ -88,8 +106,14 @@ def install() -> None:
         original_call = DynamoHandler.call_action
 
         def call_action(self: Any) -> Any:
+            global _writes
             with DYNAMODB_LOCK:
-                return original_call(self)
+                try:
+                    return original_call(self)
+                finally:
+                    target = self.headers.get("X-Amz-Target") or self.headers.get("x-amz-target") or ""
+                    if target.rpartition(".")[2] not in READ_ONLY_ACTIONS:
+                        _writes += 1
 
         DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
@@ -146,6 +170,12 @@ def _restore(snapshot: _Snapshot) -> None:
                 del table.items[hash_key]
         else:
             table.items[hash_key][range_key] = item
+
+
+def generation() -> int:
+    """How many DynamoDB requests that may have changed something moto has served (and TTL sweeps
+    that deleted items): equal numbers mean no item changed in between (the state snapshot's test)."""
+    return _writes
 
 
 # ---------------------------------------------------------------------------------- TTL
@@ -211,6 +241,9 @@ class TtlSweeper:
             for item in expired:
                 with contextlib.suppress(KeyError):
                     table.delete_item(item.hash_key, item.range_key)
+            if expired:
+                global _writes
+                _writes += 1
         return len(expired)
 
     def start(self) -> None:

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
+import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SNAPSHOT_CHUNK", "StateFile", "table_items", "write_private_json"]
+__all__ = ["SNAPSHOT_CHUNK", "StateFile", "table_chunks", "write_private_json"]
 
 STATE_FORMAT = 1
 #: items read per hold of moto's DynamoDB lock by a snapshot: what a request may wait behind it
@@ -62,13 +62,17 @@ def _decode(doc: Any) -> Any:
     return doc
 
 
+_ITEM_JSON = json.JSONEncoder(sort_keys=True, default=_encode).encode
+
+
 class StateFile:
     """``state.json`` and ``demo.json`` in ``state_dir``."""
 
     def __init__(self, state_dir: Path) -> None:
         self.path = state_dir / "state.json"
         self.demo_path = state_dir / "demo.json"
-        self._last: str | None = None
+        self._digest: bytes | None = None  # of the state.json last written
+        self._seen: tuple[int, str] | None = None  # (DynamoDB write count, secrets) last snapshotted
 
     def reset(self) -> None:
         for path in (self.path, self.demo_path):
@@ -99,38 +103,67 @@ class StateFile:
         write_private_json(self.demo_path, dict(demo))
 
     # -------------------------------------------------------------------------- snapshot
-    @staticmethod
-    def snapshot(
+    def write(
+        self,
         ddb_backend: Any,
         backend: Any,
         tables: Iterable[str],
         secrets: Iterable[str],
         *,
         lock: threading.RLock | None = None,
-    ) -> dict[str, Any]:
-        """Every item of ``tables`` (read from moto's DynamoDB backend ``ddb_backend`` under
-        ``lock``, by default the one moto's DynamoDB requests run under) and every version of
-        ``secrets`` (names or ARNs, from moto's Secrets Manager backend ``backend``)."""
+        generation: int | None = None,
+    ) -> bool:
+        """Snapshot every item of ``tables`` (from moto's DynamoDB backend ``ddb_backend``, read
+        under ``lock``, by default the one moto's DynamoDB requests run under) and every version of
+        ``secrets`` (names or ARNs, from moto's Secrets Manager backend ``backend``) to
+        ``state.json``; ``True`` when the file was written.
+
+        The items are streamed to the file :data:`SNAPSHOT_CHUNK` at a time: the whole state is
+        never in memory twice (as a document, then as its text), which made the stack's memory
+        grow with every snapshot of a large table. With ``generation`` (a count of DynamoDB
+        writes, :func:`local_stack.moto_backend.generation`) unchanged since the last snapshot and
+        the secrets unchanged, the tables are not read at all; otherwise the file is replaced
+        only if its content changed (a digest of the last one is kept, not its text).
+        """
         from local_stack.moto_backend import DYNAMODB_LOCK  # noqa: PLC0415 - moto is imported lazily there
 
-        doc: dict[str, Any] = {"format": STATE_FORMAT, "tables": {}, "secrets": {}}
-        for table in tables:
-            doc["tables"][table] = table_items(ddb_backend.get_table(table), lock or DYNAMODB_LOCK)
+        states = {}
         for secret_id in secrets:
-            secret = backend.secrets[secret_id]
-            doc["secrets"][secret.name] = {
-                "versions": copy.deepcopy(secret.versions),
-                "default_version_id": secret.default_version_id,
-            }
-        return doc
-
-    def save(self, doc: Mapping[str, Any]) -> bool:
-        """Write ``doc`` if it changed since the last save; ``True`` when written."""
-        text = json.dumps(doc, sort_keys=True, default=_encode)
-        if text == self._last:
+            found = backend.secrets[secret_id]
+            states[found.name] = {"versions": found.versions, "default_version_id": found.default_version_id}
+        secrets_text = json.dumps(states, sort_keys=True, default=_encode)
+        if generation is not None and (generation, secrets_text) == self._seen:
             return False
-        write_private_json(self.path, doc)
-        self._last = text
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        digest = hashlib.sha256()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+
+                def out(text: str) -> None:
+                    fh.write(text)
+                    digest.update(text.encode())
+
+                out(f'{{"format":{STATE_FORMAT},"secrets":{secrets_text},"tables":{{')
+                for index, table in enumerate(tables):
+                    out(f"{',' if index else ''}{json.dumps(table)}:[")
+                    separator = ""
+                    for chunk in table_chunks(ddb_backend.get_table(table), lock or DYNAMODB_LOCK):
+                        if chunk:
+                            out(separator + ",".join(_ITEM_JSON(item) for item in chunk))
+                            separator = ","
+                    out("]")
+                out("}}")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self._seen = (generation, secrets_text) if generation is not None else None
+        if digest.digest() == self._digest:
+            tmp.unlink()
+            return False
+        tmp.replace(self.path)
+        self._digest = digest.digest()
         return True
 
     # -------------------------------------------------------------------------- restore
@@ -157,16 +190,18 @@ class StateFile:
         return restored
 
 
-def table_items(table: Any, lock: threading.RLock, chunk: int = SNAPSHOT_CHUNK) -> list[dict[str, Any]]:
+def table_chunks(
+    table: Any, lock: threading.RLock, chunk: int = SNAPSHOT_CHUNK
+) -> Iterator[list[dict[str, Any]]]:
     """The items of moto's ``table`` as boto3 returns them (``{"pk": {"S": ...}}``, binary as
-    ``bytes``), holding ``lock`` for at most ``chunk`` items at a time."""
+    ``bytes``), ``chunk`` at a time, holding ``lock`` while one chunk is read."""
     with lock:  # the keys only: cheap, and the table may change between the chunks below
         if table.range_key_attr:
             keys = [(h, r) for h, by_range in table.items.items() for r in by_range]
         else:
             keys = [(h, None) for h in table.items]
-    out: list[dict[str, Any]] = []
     for start in range(0, len(keys), chunk):
+        out: list[dict[str, Any]] = []
         with lock:
             for hash_key, range_key in keys[start : start + chunk]:
                 found = table.items.get(hash_key)
@@ -174,7 +209,7 @@ def table_items(table: Any, lock: threading.RLock, chunk: int = SNAPSHOT_CHUNK) 
                     found = found.get(range_key)
                 if found is not None:  # deleted meanwhile: gone from the snapshot too
                     out.append(_item_doc(found))
-    return out
+        yield out
 
 
 def _item_doc(item: Any) -> dict[str, Any]:

@@ -273,14 +273,16 @@ class LocalStack:
             return False
         from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415 - moto is in-process
 
+        from local_stack.moto_backend import generation  # noqa: PLC0415 - moto is imported lazily there
+
         with self._snapshot_lock:
-            doc = StateFile.snapshot(
+            return self._state.write(
                 dynamodb_backends[self.identity.account_id][self.identity.region],
                 self._secrets_backend(),
                 [t.name for t in self.model.tables.values()],
                 [s.name for s in self.model.secrets.values()],
+                generation=generation(),
             )
-            return self._state.save(doc)
 
     def _snapshot_loop(self) -> None:
         while not self._snapshot_stop.wait(self.options.snapshot_every):

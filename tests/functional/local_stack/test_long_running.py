@@ -313,7 +313,9 @@ def _ddb_backend() -> Any:
 _NO_SECRETS = SimpleNamespace(secrets={})
 
 
-def test_a_state_snapshot_holds_moto_s_dynamodb_lock_for_a_chunk_of_items_at_most(moto_server, monkeypatch):
+def test_a_state_snapshot_holds_moto_s_dynamodb_lock_for_a_chunk_of_items_at_most(
+    moto_server, monkeypatch, tmp_path
+):
     """state.json snapshots (every 5 s) read the tables with ``Scan``: moto walks the whole table
     for every page, under the lock every DynamoDB request waits on. With 10,000 sessions it was held
     for seconds; the functions' calls ran into their read timeout and logins answered 503."""
@@ -348,13 +350,15 @@ def test_a_state_snapshot_holds_moto_s_dynamodb_lock_for_a_chunk_of_items_at_mos
         return original(item)
 
     monkeypatch.setattr(persist, "_item_doc", counted)
-    doc = StateFile.snapshot(_ddb_backend(), _NO_SECRETS, ["snap"], [], lock=SpyLock())  # type: ignore[arg-type]
-    assert len(doc["tables"]["snap"]) == 1000
+    state = StateFile(tmp_path)
+    assert state.write(_ddb_backend(), _NO_SECRETS, ["snap"], [], lock=SpyLock())  # type: ignore[arg-type]
+    doc = state.load()
+    assert doc is not None and len(doc["tables"]["snap"]) == 1000
     assert max(held["holds"]) <= persist.SNAPSHOT_CHUNK
     assert sum(held["holds"]) == 1000
 
 
-def test_a_state_snapshot_reads_items_as_a_scan_returns_them(moto_server):
+def test_a_state_snapshot_reads_items_as_a_scan_returns_them(moto_server, tmp_path):
     ddb = _client(moto_server)
     _table(ddb, "snap-types")
     item = {
@@ -370,7 +374,10 @@ def test_a_state_snapshot_reads_items_as_a_scan_returns_them(moto_server):
     }
     ddb.put_item(TableName="snap-types", Item=item)
     ddb.put_item(TableName="snap-types", Item={"pk": {"S": "plain"}})
-    doc = StateFile.snapshot(_ddb_backend(), _NO_SECRETS, ["snap-types"], [])
+    state = StateFile(tmp_path)
+    state.write(_ddb_backend(), _NO_SECRETS, ["snap-types"], [])
+    doc = state.load()
+    assert doc is not None
     expected = ddb.scan(TableName="snap-types", ConsistentRead=True)["Items"]
 
     def canonical(items: list[Any]) -> list[str]:
@@ -380,3 +387,39 @@ def test_a_state_snapshot_reads_items_as_a_scan_returns_them(moto_server):
         )
 
     assert canonical(doc["tables"]["snap-types"]) == canonical(expected)
+
+
+def test_a_state_snapshot_reads_no_table_while_nothing_was_written(moto_server, monkeypatch, tmp_path):
+    """Issue 11 (memory flat): a snapshot every 5 s used to build the whole state as a document and
+    then as its text, and kept that text; the stack's memory grew with every snapshot of a large
+    table (+190 MB per 10,000 logins and refreshes). Now it streams, keeps a digest, and reads no
+    table at all when no DynamoDB write happened since the last one."""
+    ddb = _client(moto_server)
+    _table(ddb, "snap-idle")
+    ddb.put_item(TableName="snap-idle", Item={"pk": {"S": "a"}})
+    reads = {"items": 0}
+    original = persist._item_doc
+
+    def counted(item: Any) -> Any:
+        reads["items"] += 1
+        return original(item)
+
+    monkeypatch.setattr(persist, "_item_doc", counted)
+    state = StateFile(tmp_path)
+
+    def snapshot() -> bool:
+        written = moto_backend.generation()
+        return state.write(_ddb_backend(), _NO_SECRETS, ["snap-idle"], [], generation=written)
+
+    assert snapshot() and reads["items"] == 1
+    ddb.get_item(TableName="snap-idle", Key={"pk": {"S": "a"}})  # a read changes nothing
+    ddb.scan(TableName="snap-idle")
+    assert not snapshot() and reads["items"] == 1  # not even read
+    ddb.put_item(TableName="snap-idle", Item={"pk": {"S": "b"}})
+    assert snapshot() and reads["items"] == 3
+    ddb.put_item(TableName="snap-idle", Item={"pk": {"S": "b"}})  # the same item again: same content
+    assert not snapshot() and reads["items"] == 5  # read, but the file is not rewritten
+    doc = state.load()
+    assert doc is not None and sorted(i["pk"]["S"] for i in doc["tables"]["snap-idle"]) == ["a", "b"]
+    assert oct(state.path.stat().st_mode & 0o777) == "0o600"  # password hashes and private keys inside
+    assert not list(tmp_path.glob(".*.tmp"))
