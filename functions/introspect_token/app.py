@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 
-from auth_core.http import NO_STORE, HttpFunction, Response, json_response, resolve_issuer
+from auth_core.http import NO_STORE, HttpFunction, Response, json_response
+from auth_core.issuer import resolve_issuer
 from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.oauth.factories import introspection_service
 from auth_core.oauth.introspection import IntrospectionService

@@ -19,7 +19,8 @@ from auth_core.discovery import (
     etag_matches,
     openid_configuration,
 )
-from auth_core.http import HttpFunction, Response, resolve_issuer
+from auth_core.http import HttpFunction, Response
+from auth_core.issuer import resolve_issuer
 from auth_core.keystore import PublicKeyStore
 from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.settings import Settings

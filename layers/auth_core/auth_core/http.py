@@ -58,7 +58,6 @@ __all__ = [
     "json_response",
     "method_not_allowed",
     "register_error_handlers",
-    "resolve_issuer",
     "token_response",
 ]
 
@@ -129,7 +128,6 @@ class Router:
         self._errors: dict[type[BaseException], Callable[[Any], Response]] = {}
         self._not_found: Callable[[Any], Response] | None = None
         self.current_event = HttpEvent({})
-        self.lambda_context: Any = None
 
     def route(self, path: str, method: str | Iterable[str]) -> Callable[[Handler], Handler]:
         methods = [method] if isinstance(method, str) else list(method)
@@ -160,7 +158,7 @@ class Router:
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         """Route ``event``; an exception goes to the handler of its nearest class."""
-        self.current_event, self.lambda_context = HttpEvent(event), context
+        self.current_event = HttpEvent(event)
         request = self.current_event
         try:
             handler = self._routes.get((request.http_method, request.path))
@@ -263,25 +261,6 @@ def register_error_handlers(app: Router, logger: Any, metrics: Any | None = None
     @app.not_found
     def _not_found(_exc: Exception) -> Response:
         return json_response(404, {"error": "not_found"}, NO_STORE)
-
-
-def resolve_issuer(configured: str, event: Mapping[str, Any]) -> str:
-    """The issuer URL: the configured one, else ``https://{domainName}`` of the request.
-
-    Deriving it from API Gateway's ``requestContext.domainName`` (set by API Gateway, not by the
-    client) lets a fresh ``sam deploy`` work without a circular template reference; production
-    deployments set ``ISSUER`` to their custom domain.
-    """
-    if configured:
-        return configured
-    ctx = event.get("requestContext") or {}
-    domain = ctx.get("domainName") if isinstance(ctx, Mapping) else None
-    if not isinstance(domain, str) or not domain or "/" in domain:
-        from auth_core.errors import ConfigurationError  # noqa: PLC0415
-
-        raise ConfigurationError("ISSUER is not set and the request has no domain name")
-    scheme = "http" if domain.startswith(("127.0.0.1", "localhost")) else "https"
-    return f"{scheme}://{domain}"
 
 
 # --------------------------------------------------------------------------- OAuth endpoints

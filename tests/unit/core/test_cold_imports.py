@@ -44,3 +44,12 @@ def test_cold_import_loads_only_what_the_function_needs(function: str) -> None:
     unwanted = sorted(m for m in loaded if m.startswith(forbidden))
     assert not unwanted, unwanted
     assert "aws_lambda_powertools.logging.logger" in loaded  # Logger (correlation ids) stays Powertools'
+
+
+def test_the_authorizer_loads_neither_powertools_nor_boto3_nor_the_http_plumbing() -> None:
+    """It writes its own log line and calls AWS through the lean client; of the HTTP functions'
+    plumbing it needs only the issuer rule (``auth_core.issuer``)."""
+    loaded = _loaded("authorizer")
+    unwanted = sorted(m for m in loaded if m.startswith(("boto3", "botocore", "aws_lambda_powertools")))
+    assert not unwanted, unwanted
+    assert "auth_core.http" not in loaded and "auth_core.issuer" in loaded

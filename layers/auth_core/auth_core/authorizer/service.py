@@ -46,6 +46,7 @@ from auth_core.authorizer.policy import iam_response, policy_document, policy_st
 from auth_core.authorizer.routes import RouteTable
 from auth_core.authorizer.telemetry import DecisionLog, quote, quote_value
 from auth_core.errors import ConfigurationError, TokenError
+from auth_core.issuer import issuer_for_domain
 from auth_core.revocation_feed import EVENT_FEED_RELOADED, RevocationFeed, feed_from_settings
 from auth_core.settings import Settings
 
@@ -164,13 +165,6 @@ class Authorizer:
         self._known: Container[str] = self.cache.stored() if settings.issuer else ()
         self._header = settings.identity_header
         self._fixed_issuer = settings.issuer
-        # Only a derived issuer needs ``auth_core.http`` (and its ~5 ms of imports); with ISSUER set,
-        # as production deployments have it, the module is never loaded.
-        self._resolve_issuer: Callable[[str, Mapping[str, Any]], str] | None = None
-        if not settings.issuer:
-            from auth_core.http import resolve_issuer  # noqa: PLC0415 - see above
-
-            self._resolve_issuer = resolve_issuer
         # Only with a fixed issuer: otherwise deriving it may fail first, and the bearer
         # grammar's verdict must keep coming before that one.
         self._scan_bearer = not (compact_jws_only and settings.issuer)
@@ -337,9 +331,7 @@ class Authorizer:
             raise ConfigurationError("ISSUER must be set for a REST TOKEN authorizer")
         if request.domain_name is None:
             raise TokenError("event has no domain name", reason="malformed_event")
-        if self._resolve_issuer is None:  # pragma: no cover - set whenever ISSUER is unset
-            raise ConfigurationError("no issuer resolver")
-        return self._resolve_issuer("", {"requestContext": {"domainName": request.domain_name}})
+        return issuer_for_domain(request.domain_name)
 
     def _verifier(self, issuer: str) -> Verifier:
         found = self._verifiers.get(issuer)

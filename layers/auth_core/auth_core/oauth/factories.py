@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from auth_core.http import resolve_issuer
+from auth_core.issuer import resolve_issuer
 from auth_core.oauth.audit import Audit
 from auth_core.oauth.request import OAuthRequest, parse_request
 from auth_core.oauth.revocation import RevocationService, SessionRevoker
