@@ -106,7 +106,7 @@ class Settings:
 
     # --- identity of the issuer -------------------------------------------------------------
     #: ISSUER: exact ``iss`` of issued tokens and the discovery base URL. Empty: derived per
-    #: request from the API's domain name (``https://{domainName}``), see ``auth_core.http``.
+    #: request from the API's domain name (``https://{domainName}``), see ``auth_core.issuer``.
     issuer: str = ""
     #: AUDIENCE: ``aud`` of access tokens (the protected API's identifier).
     audience: str = "api"
