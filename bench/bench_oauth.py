@@ -132,6 +132,37 @@ def main() -> int:
             elapsed, _, ops = invoke(revoke, revoke_event)
             record("POST /revoke (refresh token)", elapsed, ops)
 
+        # Unknown user vs known user with a wrong password: interleaved pairs through the token
+        # service (no login throttle in the way), production Argon2id on both paths.
+        from auth_core.errors import InvalidGrantError
+        from auth_core.oauth.factories import issuer_factory
+        from auth_core.oauth.grants import TokenService
+        from tests.functional.oauth.conftest import ISS
+        from tests.functional.oauth.helpers import password_request
+
+        settings = stack.settings(login_max_failures=1_000_000)
+        service = TokenService.from_settings(settings, keys=stack.keyset, hasher=hasher)
+        issuers = issuer_factory(settings, ISS)
+        failing = {
+            "known": password_request(password="wrong password"),
+            "unknown": password_request(username="nobody-here", password="wrong password"),
+        }
+
+        def refused(name: str) -> float:
+            start = time.perf_counter()
+            try:
+                service.token(failing[name], issuers)
+            except InvalidGrantError:
+                return time.perf_counter() - start
+            raise RuntimeError(f"{name}: the login was not refused")
+
+        pair_ratios = []
+        refused("known"), refused("unknown")  # warm-up: the dummy hash is made once
+        for i in range(args.runs):
+            order = ("known", "unknown") if i % 2 == 0 else ("unknown", "known")
+            got = {name: refused(name) for name in order}
+            pair_ratios.append(got["unknown"] / got["known"])
+
         hash_times = []
         encoded = hasher.hash("correct horse battery staple")
         for _ in range(args.runs):
@@ -152,6 +183,10 @@ def main() -> int:
             f"{', '.join(ops)}"
         )
     print(f"{'Argon2id verify alone':34} {statistics.median(hash_times) * 1000:10.1f}")
+    print(
+        f"\nunknown user / known user with a wrong password: median time ratio of {args.runs} "
+        f"interleaved pairs {statistics.median(pair_ratios):.2f} (1.00 = indistinguishable)"
+    )
     return 0
 
 
