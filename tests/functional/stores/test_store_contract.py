@@ -187,3 +187,25 @@ def test_a_failing_table_is_a_store_error_and_still_a_503() -> None:
         SessionStore("sessions", client=Throttled()).get_token("a" * 64)
     assert isinstance(info.value, TemporarilyUnavailableError) and info.value.status == 503
     assert isinstance(info.value.__cause__, ClientError)
+
+
+def test_a_browser_client_reads_back_as_registered(backend: Backend) -> None:
+    client = Client(
+        "web",
+        grant_types=("authorization_code", "refresh_token"),
+        scopes=("openid",),
+        redirect_uris=("https://app.example.com/cb", "http://127.0.0.1/cb"),
+        post_logout_redirect_uris=("https://app.example.com/bye",),
+        first_party=True,
+        require_par=True,
+    )
+    backend.clients.create(client)
+    found = backend.clients.get("web")
+    assert found is not None
+    assert found.redirect_uris == client.redirect_uris
+    assert found.post_logout_redirect_uris == client.post_logout_redirect_uris
+    assert (found.first_party, found.require_par, found.confidential) == (True, True, False)
+    backend.clients.create(Client("plain"))
+    plain = backend.clients.get("plain")
+    assert plain is not None
+    assert (plain.redirect_uris, plain.first_party, plain.require_par) == ((), False, False)

@@ -6,7 +6,11 @@ Item: ``client_id`` S, ``secret_hash`` S (``sha256:<hex>``; absent for public cl
 BOOL, optional lifetime overrides ``access_token_ttl`` / ``refresh_max_age`` /
 ``refresh_idle_timeout`` N, ``created_at`` N, and ``introspect_any`` BOOL (optional, confidential
 clients only: may introspect tokens issued to other clients at ``/introspect``; see
-``auth_core.oauth.introspection``).
+``auth_core.oauth.introspection``). For browser sign-in (the authorization code grant):
+``redirect_uris`` L and ``post_logout_redirect_uris`` L (checked at registration by
+``auth_core.redirect_uris``; matched exactly at ``/authorize`` and ``/logout``), ``first_party``
+BOOL (the deployment's own app: no consent page) and ``require_par`` BOOL (authorization
+requests only through ``POST /par``, RFC 9126).
 
 Why SHA-256 and not Argon2id for client secrets: we generate them (``secrets.token_urlsafe(32)``,
 256 bits), so there is nothing to brute-force and a slow KDF would only add ~35 ms to every
@@ -75,6 +79,14 @@ class Client:
     #: bumped by every disable: a session minted under an older epoch is over, even if the
     #: client has been enabled again since
     sessions_epoch: int = 0
+    #: where ``/authorize`` may send codes (``auth_core.redirect_uris``)
+    redirect_uris: tuple[str, ...] = ()
+    #: where ``/logout`` may send the browser afterwards
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    #: the deployment's own app: signs in without a consent page
+    first_party: bool = False
+    #: authorization requests only by reference from ``POST /par`` (RFC 9126 §5)
+    require_par: bool = False
 
     @property
     def confidential(self) -> bool:
@@ -163,6 +175,12 @@ class ClientStore:
                 item[name] = v_int(value)
         if client.introspect_any:
             item["introspect_any"] = v_bool(True)
+        for name in ("redirect_uris", "post_logout_redirect_uris"):
+            if getattr(client, name):
+                item[name] = v_strs(getattr(client, name))
+        for name in ("first_party", "require_par"):
+            if getattr(client, name):
+                item[name] = v_bool(True)
         done = put_or_conflict(
             self.ddb,
             "put_item",
@@ -250,4 +268,8 @@ def _decode(item: dict[str, Any]) -> Client:
         version=as_int(item, "version"),
         sessions_epoch=as_int(item, "sessions_epoch"),
         default_scopes=as_strs(item, "default_scopes"),
+        redirect_uris=as_strs(item, "redirect_uris"),
+        post_logout_redirect_uris=as_strs(item, "post_logout_redirect_uris"),
+        first_party=as_bool(item, "first_party"),
+        require_par=as_bool(item, "require_par"),
     )
