@@ -3,14 +3,18 @@ access-token key lookups (auth_core.keyset, auth_core.rotation, auth_core.jwk.JW
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from auth_core.errors import KeyFormatError, KeyStoreError, UnknownKeyError
+from auth_core.errors import KeyFormatError, KeyStoreError, KeyStoreUnavailableError, UnknownKeyError
 from auth_core.jwa import ALGORITHMS, ID_TOKEN_ALG
 from auth_core.jwk import JWKSet
 from auth_core.keyset import ID_TOKEN, MAIN, KeyRecord, KeySet
+from auth_core.keystore import PublicKeyStore, SigningKeyStore
 from auth_core.rotation import RotationPolicy, needs_id_token_lineage, revoke_all, revoke_kids, rotate
 from tests.keypool import pooled_key
+from tests.unit.keys.fakes import CountingFetch, ManualClock
 
 POLICY = RotationPolicy(cache_ttl=300, max_token_lifetime=3600, leeway=60)
 T0 = 1_700_000_000
@@ -253,7 +257,7 @@ def test_no_id_token_key_is_an_error_like_no_signing_key():
 # --------------------------------------------------------------------------- the public set
 def test_access_token_lookup_never_returns_an_id_token_key():
     keyset = _two_lineages()
-    published = JWKSet.from_json(__import__("json").dumps(keyset.public_jwks()))
+    published = JWKSet.from_json(json.dumps(keyset.public_jwks()))
     id_kid = keyset.active_of(ID_TOKEN).kid
     assert id_kid in published and id_kid in published.kids and id_kid in published.id_token_kids
     with pytest.raises(UnknownKeyError):
@@ -279,3 +283,28 @@ def test_a_published_id_token_key_must_be_rs256():
     jwk = {**pooled_key("ES256").to_public_jwk(), "lineage": "id_token"}
     with pytest.raises(KeyFormatError):
         JWKSet.from_dict({"keys": [jwk]})
+
+
+# --------------------------------------------------------------------------- the stores
+def test_public_key_store_refuses_an_id_token_kid_without_refetching():
+    keyset = _two_lineages()
+    fetch = CountingFetch({("jwks", "AWSCURRENT"): json.dumps(keyset.public_jwks())})
+    store = PublicKeyStore("jwks", fetch=fetch, clock=ManualClock())
+    assert store.get_verification_key(keyset.active.kid).kid == keyset.active.kid
+    with pytest.raises(UnknownKeyError):
+        store.get_verification_key(keyset.active_of(ID_TOKEN).kid)
+    assert fetch.count == 1  # known, just not an access-token key: nothing to refetch
+    assert store.is_published(keyset.active_of(ID_TOKEN).kid)
+
+
+def test_signing_key_store_hands_out_the_id_token_key_and_never_a_revoked_one():
+    keyset = _two_lineages()
+    fetch = CountingFetch({("keys", "AWSCURRENT"): keyset.to_json()})
+    revoked: set[str] = set()
+    store = SigningKeyStore("keys", fetch=fetch, clock=ManualClock(), is_revoked=revoked.__contains__)
+    assert store.get_id_token_key().kid == keyset.active_of(ID_TOKEN).kid
+    assert store.get_signing_key().kid == keyset.active.kid
+    revoked.add(keyset.active_of(ID_TOKEN).kid)
+    with pytest.raises(KeyStoreUnavailableError):
+        store.get_id_token_key()  # as get_signing_key: refetched once, still revoked: nothing signed
+    assert store.get_signing_key().kid == keyset.active.kid
