@@ -5,8 +5,9 @@
   seconds and says what happened: the promoted kid, or why nothing was promoted and from when it
   can be. ``--direct`` runs the four steps in this process instead (local stack / moto, or a
   break-glass rotation with the operator's credentials), with the deployment's settings.
-* ``keys list``: kid, algorithm, status, dates, and whether the kid is published. Never key
-  material.
+* ``keys list``: kid, lineage (``main``, or ``id_token`` for the RS256 keys kept for ID tokens
+  when ``SIGNING_ALG`` is not RS256), algorithm, status, dates, and whether the kid is
+  published. Never key material.
 * ``keys revoke KID --yes``: emergency revocation of one compromised key: it leaves both
   secrets and enters the revocation feed; revoking the active key also replaces ``next`` (see
   :meth:`auth_core.secrets_rotation.KeyRotator.revoke`).
@@ -35,7 +36,7 @@ from typing import Any
 
 from auth_core import aws
 from auth_core.errors import AuthError
-from auth_core.keyset import KeySet
+from auth_core.keyset import ID_TOKEN, KeySet
 from auth_core.keystore import CURRENT, PENDING
 from auth_core.secrets_rotation import KeyRotator, RevocationOutcome
 from auth_core.settings import Settings
@@ -148,12 +149,13 @@ def _current(settings: Settings) -> KeySet:
 
 
 def _print_keys(keyset: KeySet, published: frozenset[str] | None) -> None:
-    rows = [("KID", "ALG", "STATUS", "CREATED", "ACTIVATED", "RETIRED", "PUBLISHED")]
+    rows = [("KID", "LINEAGE", "ALG", "STATUS", "CREATED", "ACTIVATED", "RETIRED", "PUBLISHED")]
     for record in keyset.records:
         shown = "?" if published is None else ("yes" if record.kid in published else "NO")
         rows.append(
             (
                 record.kid,
+                record.lineage,
                 record.key.alg,
                 record.status,
                 _date(record.created_at),
@@ -177,6 +179,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         doc = [
             {
                 "kid": r.kid,
+                "lineage": r.lineage,
                 "alg": r.key.alg,
                 "status": r.status,
                 "created_at": r.created_at,
@@ -256,6 +259,7 @@ def _report_rotation(before: KeySet, after: KeySet, settings: Settings) -> None:
     """What the rotation did: the promoted kid, or why nothing was promoted and from when."""
     ttl = settings.key_cache_ttl
     now = time.time()
+    _report_id_token_key(after)
     active, upcoming = after.active, after.next
     if before.active is None:
         print(
@@ -287,6 +291,21 @@ def _report_rotation(before: KeySet, after: KeySet, settings: Settings) -> None:
             f"why: the next key {old.kid} was not in the public JWKS; this rotation published it. "
             f"It can be promoted from {_date(now + ttl)}: run authctl keys rotate again then"
         )
+
+
+def _report_id_token_key(keyset: KeySet) -> None:
+    """Which key signs ID tokens (RS256 whatever SIGNING_ALG is), or why none does yet."""
+    try:
+        kid = keyset.get_id_token_key().kid
+    except AuthError:
+        upcoming = keyset.next_of(ID_TOKEN)
+        print(
+            "ID tokens: no RS256 key can sign them yet; the ID-token key "
+            f"{upcoming.kid if upcoming else '-'} is published and the next rotation promotes it"
+        )
+        return
+    where = "the ID-token lineage" if keyset.active_of(ID_TOKEN) is not None else "the active key"
+    print(f"ID tokens: signed by {kid} ({where})")
 
 
 def _ready(record: Any, ttl: int) -> str:
@@ -367,6 +386,10 @@ def _report(outcome: RevocationOutcome, settings: Settings, *, everything: bool)
     print(f"revoked: {', '.join(outcome.kids) or '(nothing new)'} (in the revocation feed until {until})")
     print(f"now active: {keyset.active.kid if keyset.active else '-'}")
     print(f"now next:   {keyset.next.kid if keyset.next else '-'}")
+    if keyset.lineage(ID_TOKEN):
+        id_active, id_next = keyset.active_of(ID_TOKEN), keyset.next_of(ID_TOKEN)
+        print(f"now ID-token active: {id_active.kid if id_active else '-'}")
+        print(f"now ID-token next:   {id_next.kid if id_next else '-'}")
     print(f"Tokens signed by the revoked keys are refused: {_bound(settings)}.")
     if everything:
         print(

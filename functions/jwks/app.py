@@ -1,9 +1,10 @@
 """``GET /.well-known/jwks.json`` and ``GET /.well-known/openid-configuration``.
 
-Thin: the documents are built in :mod:`auth_core.discovery` from the *published* JWKS (the
-public secret, cached in a :class:`~auth_core.keystore.PublicKeyStore`). Both answers carry a
-strong ``ETag`` and ``Cache-Control: public, max-age <= KEY_CACHE_TTL``; a matching
-``If-None-Match`` gets a bodiless 304.
+Thin: the documents are built in :mod:`auth_core.discovery`; the JWKS is the *published* one
+(the public secret, cached in a :class:`~auth_core.keystore.PublicKeyStore`), with the
+ID-token lineage's keys marked ``"lineage": "id_token"`` (relying parties ignore the member).
+Both answers carry a strong ``ETag`` and ``Cache-Control: public, max-age <= KEY_CACHE_TTL``; a
+matching ``If-None-Match`` gets a bodiless 304.
 """
 
 from __future__ import annotations
@@ -55,11 +56,8 @@ def jwks() -> Response:
 @app.get(OPENID_CONFIGURATION_PATH)
 def openid_config() -> Response:
     config = settings()
-    published = key_store().jwks().to_dict()["keys"]
     doc = openid_configuration(
-        resolve_issuer(config.issuer, app.current_event.raw_event),
-        signing_algs={key["alg"] for key in published} or {config.signing_alg},
-        scopes=config.scopes_supported,
+        resolve_issuer(config.issuer, app.current_event.raw_event), scopes=config.scopes_supported
     )
     return _cacheable(canonical_json(doc))
 

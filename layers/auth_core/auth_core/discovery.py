@@ -5,11 +5,16 @@ PyJWT's ``PyJWKClient``) read to trust our tokens, so they are built from the *p
 JWKS only and the ``issuer`` must equal the tokens' ``iss`` byte for byte.
 
 We are an OAuth 2.0 authorization server with a token endpoint only (password,
-client_credentials and refresh_token grants); there is no authorization endpoint and no ID
-token. The OpenID-required fields are still present (``response_types_supported``,
-``subject_types_supported``, ``id_token_signing_alg_values_supported``) because several
-consumers refuse a document without them; ``response_types_supported: ["token"]`` is the
-truthful minimum and no ``authorization_endpoint`` is advertised.
+client_credentials and refresh_token grants); there is no authorization endpoint yet. The
+OpenID-required fields are present (``response_types_supported``, ``subject_types_supported``,
+``id_token_signing_alg_values_supported``) because several consumers refuse a document without
+them; ``response_types_supported: ["token"]`` is the truthful minimum and no
+``authorization_endpoint`` is advertised.
+
+``id_token_signing_alg_values_supported`` is ``["RS256"]`` whatever ``SIGNING_ALG`` is: OpenID
+Connect Discovery 1.0 §3 requires RS256 there, and ID tokens are always signed in it (by the
+RS256 main key, or by the ID-token lineage the key set keeps otherwise: ``auth_core.keyset``).
+The access tokens' algorithm has no field in this document; the JWKS says it per key.
 
 Caching: both documents are served with ``Cache-Control: public, max-age=N`` where
 ``N <= KEY_CACHE_TTL`` (a CDN or client must not keep a removed key longer than our own
@@ -26,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from auth_core.grant_types import GRANT_TYPES
+from auth_core.jwa import ID_TOKEN_ALG
 
 __all__ = [
     "CLAIMS_SUPPORTED",
@@ -76,20 +82,13 @@ def cache_control(key_cache_ttl: int, max_age: int = 300) -> str:
     return f"public, max-age={max(0, min(max_age, key_cache_ttl))}"
 
 
-def openid_configuration(
-    issuer: str,
-    *,
-    signing_algs: Iterable[str],
-    scopes: Iterable[str],
-) -> dict[str, Any]:
+def openid_configuration(issuer: str, *, scopes: Iterable[str]) -> dict[str, Any]:
     """OpenID Provider metadata (also valid RFC 8414 authorization-server metadata).
 
     :param issuer: the exact ``iss`` of our tokens (no trailing slash).
-    :param signing_algs: algorithms of the published keys.
     :param scopes: ``SCOPES_SUPPORTED``.
     """
     base = issuer.rstrip("/")
-    algs = sorted(set(signing_algs))
     return {
         "issuer": base,
         "jwks_uri": base + JWKS_PATH,
@@ -98,7 +97,7 @@ def openid_configuration(
         "grant_types_supported": list(GRANT_TYPES),
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": algs,
+        "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],
         "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
         "revocation_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
         "introspection_endpoint": base + "/introspect",

@@ -19,7 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ALGORITHMS", "CURVES", "MIN_RSA_BITS", "REGISTRY", "RSA_BITS_ALLOWED", "Algorithm", "Curve"]
+__all__ = [
+    "ALGORITHMS",
+    "CURVES",
+    "ID_TOKEN_ALG",
+    "MIN_RSA_BITS",
+    "REGISTRY",
+    "RSA_BITS_ALLOWED",
+    "Algorithm",
+    "Curve",
+]
 
 #: RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used".
 MIN_RSA_BITS = 2048
@@ -73,3 +82,10 @@ REGISTRY: dict[str, Algorithm] = {
 
 #: The names of :data:`REGISTRY`, in order.
 ALGORITHMS: tuple[str, ...] = tuple(REGISTRY)
+
+#: The algorithm of every key that signs ID tokens, whatever ``SIGNING_ALG`` is: OpenID Connect
+#: Discovery 1.0 §3 requires ``RS256`` among ``id_token_signing_alg_values_supported``, and
+#: relying parties may support nothing else. When ``SIGNING_ALG`` is another algorithm the key
+#: set keeps a second lineage of keys in this one (:mod:`auth_core.keyset`).
+ID_TOKEN_ALG = "RS256"
+assert ID_TOKEN_ALG in REGISTRY  # noqa: S101 - a typo here must fail at import, not at signing

@@ -14,6 +14,14 @@ Two small protocols connect keys to their users:
   cached ``keystore.PublicKeyStore``.
 * signing key provider (issuers): ``get_signing_key() -> SigningKey``; implemented by
   ``keyset.KeySet`` and ``keystore.SigningKeyStore``.
+
+**Lineages.** A published JWK may carry the member ``"lineage": "id_token"``
+(:data:`LINEAGE_MEMBER`, :data:`ID_TOKEN_LINEAGE`): the key belongs to the ID-token lineage
+(``keyset`` module docstring) and signs only ID tokens. :class:`JWKSet` keeps such keys apart:
+they are published (``kids``, ``in``, ``to_dict``) but :meth:`JWKSet.get_verification_key`, the
+access-token verifiers' lookup, never returns one, so a token they signed is an unknown ``kid``
+to every access-token verifier however it is shaped. Relying parties ignore the member
+(RFC 7517 §4: members not understood MUST be ignored). Any other ``lineage`` value is refused.
 """
 
 from __future__ import annotations
@@ -34,15 +42,20 @@ from auth_core.algorithms import (
     public_key_from_members,
 )
 from auth_core.errors import KeyFormatError, UnknownKeyError
+from auth_core.jwa import ID_TOKEN_ALG
 
 __all__ = [
+    "ID_TOKEN_LINEAGE",
     "KID_PATTERN",
+    "LINEAGE_MEMBER",
     "JWKSet",
     "KeyProvider",
     "SigningKey",
     "SigningKeyProvider",
     "VerificationKey",
     "generate_signing_key",
+    "id_token_jwk",
+    "is_id_token_jwk",
     "jwk_thumbprint",
     "load_signing_key",
     "load_verification_key",
@@ -52,6 +65,12 @@ __all__ = [
 #: when keys are loaded and when a token names a kid, so every loaded key stays reachable and a
 #: hostile kid never reaches a key provider.
 KID_PATTERN = re.compile(r"[\x21-\x7e]{1,128}")
+
+#: The JWK member (ours, not registered; relying parties ignore it) naming a key's lineage, and
+#: its one value: absent means the main lineage (access tokens, and ID tokens too when it is
+#: RS256). Stored key records carry the same member (``keyset``).
+LINEAGE_MEMBER = "lineage"
+ID_TOKEN_LINEAGE = "id_token"
 
 # RFC 7638 §3.2: the required members of each key type, in lexicographic order.
 _THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
@@ -147,38 +166,67 @@ def generate_signing_key(alg: str, *, rsa_bits: int = 2048) -> SigningKey:
 
 
 class JWKSet:
-    """An immutable set of trusted verification keys, by ``kid``. Implements the key provider.
+    """An immutable set of published verification keys, by ``kid``. Implements the key
+    provider of **access-token** verifiers.
+
+    Keys of the ID-token lineage (see the module docstring) are held apart: published (they are
+    in :attr:`kids`, ``in`` and :meth:`to_dict`) but never returned by
+    :meth:`get_verification_key`. :meth:`id_token_keys` is the provider for ID tokens.
 
     Lookup is an exact dictionary match: a ``kid`` is never a path, a query or a URL.
     """
 
-    __slots__ = ("_keys",)
+    __slots__ = ("_id_token_keys", "_keys")
 
-    def __init__(self, keys: Mapping[str, VerificationKey] | None = None) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str, VerificationKey] | None = None,
+        *,
+        id_token_keys: Mapping[str, VerificationKey] | None = None,
+    ) -> None:
+        """:param keys: the main lineage (verifies access tokens).
+        :param id_token_keys: the ID-token lineage (verifies ID tokens only; ``ID_TOKEN_ALG``).
+
+        :raises KeyFormatError: a kid in both, or an ID-token key of another algorithm.
+        """
         self._keys: dict[str, VerificationKey] = dict(keys or {})
+        self._id_token_keys: dict[str, VerificationKey] = dict(id_token_keys or {})
+        if not self._keys.keys().isdisjoint(self._id_token_keys):
+            raise KeyFormatError("duplicate kid in key set")
+        if any(key.alg != ID_TOKEN_ALG for key in self._id_token_keys.values()):
+            raise KeyFormatError(f"an ID-token lineage key must be {ID_TOKEN_ALG}")
 
     @classmethod
-    def from_keys(cls, keys: Iterable[VerificationKey]) -> JWKSet:
-        """Build a set from key objects.
+    def from_keys(
+        cls, keys: Iterable[VerificationKey], *, id_token_keys: Iterable[VerificationKey] = ()
+    ) -> JWKSet:
+        """Build a set from key objects (``id_token_keys``: the ID-token lineage).
 
-        :raises KeyFormatError: two keys share a ``kid``.
+        :raises KeyFormatError: two keys share a ``kid``, or an ID-token key is not RS256.
         """
-        table: dict[str, VerificationKey] = {}
-        for key in keys:
-            if key.kid in table:
-                raise KeyFormatError("duplicate kid in key set")
-            table[key.kid] = key
-        return cls(table)
+        tables: tuple[dict[str, VerificationKey], dict[str, VerificationKey]] = ({}, {})
+        for table, group in zip(tables, (keys, id_token_keys), strict=True):
+            for key in group:
+                if key.kid in tables[0] or key.kid in tables[1]:
+                    raise KeyFormatError("duplicate kid in key set")
+                table[key.kid] = key
+        return cls(tables[0], id_token_keys=tables[1])
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> JWKSet:
         """Load ``{"keys": [<public JWK>, ...]}``.
 
-        :raises KeyFormatError: not a JWKS document, any invalid JWK, or a duplicate ``kid``.
+        :raises KeyFormatError: not a JWKS document, any invalid JWK, an unknown ``lineage``,
+            or a duplicate ``kid``.
         """
         if not isinstance(doc, Mapping) or not isinstance(doc.get("keys"), list):
             raise KeyFormatError("JWKS must be an object with a 'keys' array")
-        return cls.from_keys([load_verification_key(jwk) for jwk in doc["keys"]])
+        main: list[VerificationKey] = []
+        id_tokens: list[VerificationKey] = []
+        for jwk in doc["keys"]:
+            key = load_verification_key(jwk)
+            (id_tokens if is_id_token_jwk(jwk) else main).append(key)
+        return cls.from_keys(main, id_token_keys=id_tokens)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> JWKSet:
@@ -193,29 +241,71 @@ class JWKSet:
         return cls.from_dict(doc)
 
     def to_dict(self) -> dict[str, list[dict[str, str]]]:
-        """``{"keys": [public JWK, ...]}`` in insertion order."""
-        return {"keys": [key.to_jwk() for key in self._keys.values()]}
+        """``{"keys": [public JWK, ...]}`` in insertion order, the main lineage first; ID-token
+        keys carry their ``lineage`` member."""
+        return {
+            "keys": [
+                *(key.to_jwk() for key in self._keys.values()),
+                *(id_token_jwk(key) for key in self._id_token_keys.values()),
+            ]
+        }
 
     def get_verification_key(self, kid: str) -> VerificationKey:
-        """:raises UnknownKeyError: no key in this set has ``kid``."""
+        """The main-lineage key with ``kid``: what may verify an access token.
+
+        :raises UnknownKeyError: no key of the main lineage has ``kid`` (an ID-token key is
+            unknown here, on purpose).
+        """
         try:
             return self._keys[kid]
         except KeyError:
             raise UnknownKeyError("unknown kid") from None
 
+    def id_token_keys(self) -> JWKSet:
+        """The keys that may verify an ID token, as a plain key provider: the ID-token lineage
+        plus the main lineage's ``ID_TOKEN_ALG`` keys (they sign ID tokens when the main
+        algorithm is RS256)."""
+        rs256 = {kid: key for kid, key in self._keys.items() if key.alg == ID_TOKEN_ALG}
+        return JWKSet({**rs256, **self._id_token_keys})
+
     @property
     def kids(self) -> frozenset[str]:
-        """The key ids in this set."""
-        return frozenset(self._keys)
+        """Every published key id (both lineages)."""
+        return frozenset(self._keys) | frozenset(self._id_token_keys)
+
+    @property
+    def id_token_kids(self) -> frozenset[str]:
+        """The key ids of the ID-token lineage."""
+        return frozenset(self._id_token_keys)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._keys) + len(self._id_token_keys)
 
     def __iter__(self) -> Iterator[VerificationKey]:
-        return iter(self._keys.values())
+        """Every published key (both lineages)."""
+        yield from self._keys.values()
+        yield from self._id_token_keys.values()
 
     def __contains__(self, kid: object) -> bool:
-        return kid in self._keys
+        return kid in self._keys or kid in self._id_token_keys
 
     def __repr__(self) -> str:
-        return f"JWKSet(kids={sorted(self._keys)!r})"
+        return f"JWKSet(kids={sorted(self._keys)!r}, id_token_kids={sorted(self._id_token_keys)!r})"
+
+
+def is_id_token_jwk(jwk: Mapping[str, Any]) -> bool:
+    """Whether a (public or stored) JWK belongs to the ID-token lineage.
+
+    :raises KeyFormatError: a ``lineage`` member with any other value (fail closed: a key of an
+        unknown lineage must not verify access tokens as if it were main).
+    """
+    if LINEAGE_MEMBER not in jwk:
+        return False
+    if jwk[LINEAGE_MEMBER] != ID_TOKEN_LINEAGE:
+        raise KeyFormatError(f"JWK: {LINEAGE_MEMBER} must be {ID_TOKEN_LINEAGE!r} when present")
+    return True
+
+
+def id_token_jwk(key: VerificationKey) -> dict[str, str]:
+    """The public JWK of an ID-token lineage key: with its ``lineage`` member."""
+    return {**key.to_jwk(), LINEAGE_MEMBER: ID_TOKEN_LINEAGE}

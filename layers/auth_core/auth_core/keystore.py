@@ -516,13 +516,17 @@ class PublicKeyStore(_SecretStore[JWKSet]):
     def get_verification_key(self, kid: str) -> VerificationKey:
         """The key for ``kid``; on a miss, one rate-limited refetch, then give up.
 
-        :raises UnknownKeyError: no trusted key has this ``kid``.
+        :raises UnknownKeyError: no trusted key has this ``kid``, or it is a key of the ID-token
+            lineage (:class:`~auth_core.jwk.JWKSet`: this is the access-token verifiers' lookup).
         :raises KeyStoreUnavailableError: no usable key set at all.
         """
         cache = self._current
+        jwks = cache.get()
         try:
-            return cache.get().get_verification_key(kid)
+            return jwks.get_verification_key(kid)
         except UnknownKeyError:
+            if kid in jwks:
+                raise  # published, but an ID-token key: never an access token's, refetch or not
             fresh = cache.refresh_if_allowed()
             if fresh is None:
                 raise
@@ -542,8 +546,9 @@ class PublicKeyStore(_SecretStore[JWKSet]):
 
 
 class SigningKeyStore(_SecretStore[KeySet]):
-    """The active signing key from the private key-set secret (``SIGNING_KEYS_SECRET_ID``):
-    the signing key provider protocol.
+    """The active signing keys from the private key-set secret (``SIGNING_KEYS_SECRET_ID``):
+    the signing key provider protocol (``get_signing_key()`` for access tokens,
+    ``get_id_token_key()`` for ID tokens).
 
     Readable only by the token issuers and the rotation function. The signer reads
     ``AWSCURRENT``; the rotation guarantees that its active key was published in the public
@@ -615,7 +620,21 @@ class SigningKeyStore(_SecretStore[KeySet]):
         :raises KeyStoreUnavailableError: the active key is revoked and no fresh set replaces it.
         :raises KeyStoreError: no usable key set, or it has no active key.
         """
-        key = self._current.get().get_signing_key()
+        return self._unrevoked(KeySet.get_signing_key)
+
+    def get_id_token_key(self) -> SigningKey:
+        """The RS256 key that signs ID tokens (:meth:`KeySet.get_id_token_key`) of
+        ``AWSCURRENT``, never one that ``is_revoked``: the same rules and errors as
+        :meth:`get_signing_key`.
+
+        :raises KeyStoreUnavailableError: the key is revoked and no fresh set replaces it.
+        :raises KeyStoreError: no usable key set, or it has no active RS256 key.
+        """
+        return self._unrevoked(KeySet.get_id_token_key)
+
+    def _unrevoked(self, pick: Callable[[KeySet], SigningKey]) -> SigningKey:
+        """``pick(AWSCURRENT)``, refetching once (rate-limited) when the feed says it is revoked."""
+        key = pick(self._current.get())
         is_revoked = self.is_revoked
         if is_revoked is None or not is_revoked(key.kid):
             return key
@@ -628,7 +647,7 @@ class SigningKeyStore(_SecretStore[KeySet]):
             min_interval=REVOKED_KEY_REFRESH_INTERVAL,
         )
         if fresh is not None:
-            key = fresh.get_signing_key()
+            key = pick(fresh)
             if not is_revoked(key.kid):
                 return key
         self._events(EVENT_REVOKED_KEY_REFUSED)

@@ -468,7 +468,7 @@ class KeyRotator:
                     current, wanted, alg=self.alg, now=now, policy=self.policy, **self._gen_kwargs()
                 )
             target = target.evolve(based_on=current_version) if current_version else target
-            fresh = [r.public_key.to_jwk() for r in target.records if current.get(r.kid) is None]
+            fresh = [r.public_jwk() for r in target.records if current.get(r.kid) is None]
             # (1) the current public keys (minus kids revoked earlier) plus the new ones; always a
             # new version: it fences off a concurrent setSecret that read the previous one
             step1 = _merge(published_keys, fresh, drop=[*current.revoked, *orphans])

@@ -22,6 +22,7 @@ from tests.functional.keys.rotation_harness import (
     create_key_secrets,
     create_rotation_lambda,
 )
+from tests.keypool import pooled_key
 from tests.tables import create_template_table
 from tests.unit.keys.fakes import ManualClock
 
@@ -50,6 +51,7 @@ class KeysEnv:
             "clock": self.clock,
             "client": client,
             "revocations": self.feed(),
+            "generate": pooled_key,  # ES256 sets also make RS256 ID-token keys: from the pool
             **kw,
         }
         return KeyRotator(**options)

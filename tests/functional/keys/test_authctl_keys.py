@@ -41,7 +41,7 @@ def test_rotate_direct_then_list(keys_env, capsys):
     out = capsys.readouterr().out
     assert keyset.active.kid in out and keyset.next.kid in out
     rows = [line.split() for line in out.splitlines()[1:]]
-    assert sorted(row[2] for row in rows) == ["active", "next"]
+    assert sorted(row[3] for row in rows) == ["active", "next"]
     assert all(row[-1] == "yes" for row in rows)  # every kid is published
     for record in keyset.records:
         assert record.key.to_private_jwk()["d"] not in out
@@ -56,9 +56,17 @@ def test_list_json(keys_env, capsys, tmp_path):
     assert main(["keys", *IDS, "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {row["status"] for row in rows} == {"active", "next"}
-    assert all(row["published"] is True and row["alg"] == "ES256" for row in rows)
+    # ES256 signs access tokens; the RS256 ID-token lineage is listed (and published) too
+    assert [(row["lineage"], row["alg"]) for row in rows] == [
+        ("main", "ES256"),
+        ("main", "ES256"),
+        ("id_token", "RS256"),
+        ("id_token", "RS256"),
+    ]
+    assert all(row["published"] is True for row in rows)
     assert all(
-        set(row) == {"kid", "alg", "status", "created_at", "activated_at", "retired_at", "published"}
+        set(row)
+        == {"kid", "lineage", "alg", "status", "created_at", "activated_at", "retired_at", "published"}
         for row in rows
     )
 

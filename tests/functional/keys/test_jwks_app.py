@@ -56,7 +56,14 @@ def test_jwks_document_with_cache_headers(jwks_app, keys_env, lambda_context):
     assert headers["ETag"].startswith('"')
     body = json.loads(response["body"])
     assert body == _published(keys_env)
-    assert len(body["keys"]) == 2 and all("d" not in key for key in body["keys"])
+    assert len(body["keys"]) == 4 and all("d" not in key for key in body["keys"])
+    # ES256 signs access tokens; the RS256 ID-token keys are published, marked as such
+    assert [(key["alg"], key.get("lineage")) for key in body["keys"]] == [
+        ("ES256", None),
+        ("ES256", None),
+        ("RS256", "id_token"),
+        ("RS256", "id_token"),
+    ]
 
 
 def test_if_none_match_gets_304_without_body(jwks_app, lambda_context):
@@ -87,7 +94,8 @@ def test_openid_configuration(jwks_app, lambda_context):
     assert doc["jwks_uri"] == DOMAIN_ISSUER + "/.well-known/jwks.json"
     assert doc["token_endpoint"] == DOMAIN_ISSUER + "/token"
     assert doc["revocation_endpoint"] == DOMAIN_ISSUER + "/revoke"
-    assert doc["id_token_signing_alg_values_supported"] == ["ES256"]
+    # ES256 signs access tokens here; ID tokens are RS256 whatever SIGNING_ALG is (OIDC Discovery)
+    assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
     assert doc["scopes_supported"] == ["openid", "read", "write"]
     assert doc["grant_types_supported"] == ["password", "client_credentials", "refresh_token"]
     assert doc["response_types_supported"] == ["token"]

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from auth_core.errors import AuthError, RotationError
 from auth_core.jwk import JWKSet
-from auth_core.keyset import KeySet
+from auth_core.keyset import ID_TOKEN, KeySet
 from auth_core.tokens import AccessTokenIssuer, AccessTokenVerifier, ClaimsPolicy
 from tests.functional.keys.conftest import POLICY, REVOCATIONS_TABLE, KeysEnv
 from tests.functional.keys.rotation_harness import (
@@ -337,7 +337,9 @@ def test_revoke_active_replaces_next_and_writes_the_feed(keys_env):
     issuer = AccessTokenIssuer(ISSUER, "api", 900, clock=keys_env.clock)
     forged = issuer.issue(before.next.key, subject="attacker", client_id="c", scope=["read"])  # type: ignore[arg-type]
     outcome = keys_env.rotator().revoke(SIGNING_SECRET, before.active.kid)
-    assert set(outcome.kids) == {before.active.kid, before.next.kid}
+    # every private half sat in the same secret: next and the ID-token lineage's keys go too
+    assert set(outcome.kids) == {r.kid for r in before.records if r.has_private}
+    assert before.active_of(ID_TOKEN).kid in outcome.kids
     # the longest lifetime any deployment may set (authctl cannot know the deployed one)
     assert outcome.until == int(keys_env.clock()) + 86400 + 300 + POLICY.cache_ttl
     after = _assert_revoked(keys_env, set(outcome.kids))
@@ -388,7 +390,9 @@ def test_revoke_retired_and_next(keys_env):
     assert after.active.kid == before.active.kid and after.next.kid != before.next.kid
     # the key retired last shared the secret with today's active key (its next): both go
     outcome = keys_env.rotator().revoke(SIGNING_SECRET, first.next.kid)
-    assert {first.next.kid, before.active.kid, after.next.kid} == set(outcome.kids)
+    assert {first.next.kid, before.active.kid, after.next.kid} <= set(outcome.kids)
+    # ... and today's active key shared it with every private key (both lineages)
+    assert {first.next.kid} | {r.kid for r in after.records if r.has_private} == set(outcome.kids)
     final = _assert_revoked(keys_env, set(outcome.kids))
     assert final.active.kid not in outcome.kids
 
@@ -421,7 +425,11 @@ def test_retired_keys_lose_their_private_half_and_the_public_jwks_is_unchanged(k
         before.active.kid,
         before.next.kid,
         after.next.kid,
+        before.active_of(ID_TOKEN).kid,
+        before.next_of(ID_TOKEN).kid,
+        after.next_of(ID_TOKEN).kid,
     }
+    assert not after.get(before.active_of(ID_TOKEN).kid).has_private
 
 
 def test_legacy_private_retired_keys_are_stripped_by_the_next_rotation(keys_env):

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from auth_core.errors import KeyStoreError, RotationError
 from auth_core.jwk import JWKSet
-from auth_core.keyset import KeySet
+from auth_core.keyset import ID_TOKEN, MAIN, KeySet
 from auth_core.tokens import AccessTokenIssuer, AccessTokenVerifier, ClaimsPolicy
 from tests.functional.keys.conftest import POLICY, KeysEnv
 from tests.functional.keys.rotation_harness import (
@@ -206,8 +206,9 @@ class TestWholeRotations:
             _rotate_via_secrets_manager(keys_env, rotator)
             now = keys_env.clock()
             current = _assert_consistent(keys_env)
-            assert sum(r.status == "active" for r in current.records) == 1
-            assert current.next is not None
+            assert sum(r.status == "active" for r in current.lineage(MAIN)) == 1
+            assert sum(r.status == "active" for r in current.lineage(ID_TOKEN)) == 1
+            assert current.next is not None and current.next_of(ID_TOKEN) is not None
             if previous is not None:
                 assert current.active.kid == previous.next.kid  # the published next was promoted
                 # ... and it had been public for at least one verifier cache TTL
@@ -222,7 +223,8 @@ class TestWholeRotations:
             previous = current
             keys_env.clock.advance(1800 if i % 2 else 2400)
         assert len(signed_with) == 7
-        assert len(_current(keys_env).records) <= 5  # retired keys do get dropped
+        assert len(_current(keys_env).lineage(MAIN)) <= 5  # retired keys do get dropped
+        assert len(_current(keys_env).lineage(ID_TOKEN)) <= 5
 
     def test_rotation_too_soon_keeps_the_active_key(self, keys_env):
         rotator = keys_env.rotator()

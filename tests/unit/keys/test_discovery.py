@@ -11,12 +11,12 @@ from auth_core.discovery import (
     etag_matches,
     openid_configuration,
 )
+from auth_core.jwa import ALGORITHMS
+from auth_core.settings import Settings
 
 
 def test_openid_configuration_fields():
-    doc = openid_configuration(
-        "https://auth.example.com", signing_algs=["RS256", "ES256", "RS256"], scopes=("openid", "read")
-    )
+    doc = openid_configuration("https://auth.example.com", scopes=("openid", "read"))
     assert doc["issuer"] == "https://auth.example.com"
     assert doc["jwks_uri"] == "https://auth.example.com/.well-known/jwks.json"
     assert doc["token_endpoint"] == "https://auth.example.com/token"
@@ -24,7 +24,7 @@ def test_openid_configuration_fields():
     assert doc["grant_types_supported"] == ["password", "client_credentials", "refresh_token"]
     assert doc["response_types_supported"] == ["token"]
     assert doc["subject_types_supported"] == ["public"]
-    assert doc["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
+    assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
     methods = ["client_secret_basic", "client_secret_post", "none"]
     assert doc["token_endpoint_auth_methods_supported"] == methods
     assert doc["revocation_endpoint_auth_methods_supported"] == doc["token_endpoint_auth_methods_supported"]
@@ -37,8 +37,19 @@ def test_openid_configuration_fields():
 
 
 def test_issuer_trailing_slash_is_not_doubled():
-    doc = openid_configuration("https://a.example/", signing_algs=["RS256"], scopes=())
-    assert doc["issuer"] == "https://a.example" and doc["jwks_uri"] == "https://a.example/.well-known/jwks.json"
+    doc = openid_configuration("https://a.example/", scopes=())
+    assert (
+        doc["issuer"] == "https://a.example" and doc["jwks_uri"] == "https://a.example/.well-known/jwks.json"
+    )
+
+
+@pytest.mark.parametrize("alg", ALGORITHMS)
+def test_id_tokens_are_rs256_whatever_the_signing_algorithm(alg, monkeypatch):
+    """OpenID Connect Discovery 1.0 §3: RS256 MUST be among the ID-token algorithms; the key set
+    keeps an RS256 ID-token lineage whenever SIGNING_ALG is another one (auth_core.keyset)."""
+    settings = Settings(signing_alg=alg)
+    doc = openid_configuration("https://auth.example.com", scopes=settings.scopes_supported)
+    assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
 
 
 def test_canonical_json_is_order_independent():

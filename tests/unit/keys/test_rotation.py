@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auth_core.errors import KeyStoreError
-from auth_core.jwk import SigningKey, generate_signing_key
-from auth_core.keyset import KeySet
+from auth_core.jwk import SigningKey
+from auth_core.keyset import ID_TOKEN, MAIN, KeySet
 from auth_core.rotation import (
     RotationPolicy,
     revoke_all,
@@ -21,20 +21,21 @@ from auth_core.rotation import (
     victims_of,
 )
 from auth_core.settings import Settings
+from tests.keypool import pooled_key
 
 POLICY = RotationPolicy(cache_ttl=300, max_token_lifetime=3600, leeway=60)
 T0 = 1_700_000_000
 
 
 class CountingGenerator:
-    """Fast Ed25519 keys (or the requested alg), counted."""
+    """Keys of the requested alg (RSA from the test pool), counted."""
 
     def __init__(self) -> None:
         self.algs: list[str] = []
 
     def __call__(self, alg: str) -> SigningKey:
         self.algs.append(alg)
-        return generate_signing_key(alg)
+        return pooled_key(alg)
 
 
 def _rot(keyset: KeySet, now: int, gen: CountingGenerator, alg: str = "EdDSA", **kw: object) -> KeySet:
@@ -43,6 +44,10 @@ def _rot(keyset: KeySet, now: int, gen: CountingGenerator, alg: str = "EdDSA", *
 
 def _status(keyset: KeySet) -> dict[str, str]:
     return {r.kid: r.status for r in keyset.records}
+
+
+def _private_kids(keyset: KeySet) -> set[str]:
+    return {r.kid for r in keyset.records if r.has_private}
 
 
 @pytest.fixture
@@ -63,7 +68,10 @@ def test_first_rotation_bootstraps_active_and_next(gen):
     assert out.active is not None and out.next is not None
     assert out.active.created_at == out.active.activated_at == T0
     assert out.next.created_at == T0 and out.next.activated_at is None
-    assert len(out.records) == 2 and gen.algs == ["EdDSA", "EdDSA"]
+    assert [r.lineage for r in out.records] == [MAIN, MAIN, ID_TOKEN, ID_TOKEN]
+    # EdDSA is not RS256: a fresh set gets its ID-token lineage, active and next, at once too
+    assert gen.algs == ["EdDSA", "EdDSA", "RS256", "RS256"]
+    assert out.active_of(ID_TOKEN).activated_at == T0 and out.next_of(ID_TOKEN) is not None
 
 
 def test_promotes_a_published_next_after_one_cache_ttl(gen):
@@ -81,7 +89,7 @@ def test_refuses_to_promote_a_next_younger_than_the_ttl(gen):
     first = _rot(KeySet.empty(), T0, gen)
     out = _rot(first, T0 + POLICY.cache_ttl - 1, gen)
     assert _status(out) == _status(first)
-    assert len(gen.algs) == 2  # nothing generated
+    assert len(gen.algs) == 4  # nothing generated
 
 
 def test_refuses_to_promote_a_next_missing_from_the_published_jwks(gen):
@@ -129,7 +137,8 @@ def test_algorithm_change_applies_to_new_keys(gen):
 @pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256", "EdDSA"])
 def test_default_generator_every_algorithm(alg):
     out = rotate(KeySet.empty(), alg=alg, now=T0, policy=POLICY)
-    assert {r.key.alg for r in out.records} == {alg}
+    assert {r.key.alg for r in out.lineage(MAIN)} == {alg}
+    assert {r.key.alg for r in out.lineage(ID_TOKEN)} == ({"RS256"} if alg != "RS256" else set())
 
 
 def test_five_rotations_keep_every_invariant(gen):
@@ -140,20 +149,22 @@ def test_five_rotations_keep_every_invariant(gen):
         before = keyset
         keyset = KeySet.from_json(_rot(keyset, now, gen).to_json())  # survives a storage round trip
         assert keyset.active is not None and keyset.next is not None
-        assert sum(r.status == "active" for r in keyset.records) == 1
-        if i > 0:
-            # the new active was the previous next, published at least one cache TTL ago
-            assert keyset.active.kid == before.next.kid
-            assert now - keyset.active.created_at >= POLICY.cache_ttl
+        for lineage in (MAIN, ID_TOKEN):
+            assert sum(r.status == "active" for r in keyset.lineage(lineage)) == 1
+            if i > 0:
+                # the new active was the previous next, published at least one cache TTL ago
+                assert keyset.active_of(lineage).kid == before.next_of(lineage).kid
+                assert now - keyset.active_of(lineage).created_at >= POLICY.cache_ttl
         for record in keyset.records:
             if record.status == "retired":
                 ever_active[record.kid] = record.retired_at
         for kid, retired_at in ever_active.items():
             if keyset.get(kid) is None:
                 assert retired_at + POLICY.retention < now
-        assert keyset.public_jwks()["keys"] == [r.public_key.to_jwk() for r in keyset.records]
+        assert keyset.public_jwks()["keys"] == [r.public_jwk() for r in keyset.records]
+        assert keyset.active_of(ID_TOKEN) is not None and keyset.next_of(ID_TOKEN) is not None
         now += 1800  # every 30 minutes: retention (3960 s) spans two rotations
-    assert len(keyset.records) <= 5
+    assert len(keyset.lineage(MAIN)) <= 5 and len(keyset.lineage(ID_TOKEN)) <= 5
 
 
 def test_revoke_active_moves_signing_to_a_fresh_key(gen):
@@ -162,10 +173,12 @@ def test_revoke_active_moves_signing_to_a_fresh_key(gen):
     assert out.get(first.active.kid) is None
     assert out.active.kid not in (first.active.kid, first.next.kid)
     assert out.active.key.alg == "ES256" and out.active.activated_at == T0 + 5
-    # the next key's private half sat in the same secret: it is replaced (and revoked) too
+    # the other private halves sat in the same secret: replaced (and revoked) too, both lineages
     assert out.next.kid not in (first.active.kid, first.next.kid) and out.next.key.alg == "ES256"
     assert out.get(first.next.kid) is None
-    assert set(out.revoked) == {first.active.kid, first.next.kid}
+    assert set(out.revoked) == _private_kids(first)
+    assert out.active_of(ID_TOKEN).key.alg == "RS256" and out.next_of(ID_TOKEN) is not None
+    assert not _private_kids(out) & _private_kids(first)
 
 
 def test_revoke_next_and_retired(gen):
@@ -174,8 +187,20 @@ def test_revoke_next_and_retired(gen):
     out = revoke_kid(second, second.next.kid, alg="EdDSA", now=T0 + 1001, generate=gen)
     assert out.get(second.next.kid) is None and out.next is not None
     assert out.active.kid == second.active.kid
+    assert out.active_of(ID_TOKEN).kid == second.active_of(ID_TOKEN).kid  # a next alone: only it
     out2 = revoke_kid(second, first.active.kid, alg="EdDSA", now=T0 + 1001, generate=gen)
-    assert out2.get(first.active.kid) is None and len(out2.records) == 2
+    # the retired key shared the secret with the keys created before it retired, and those
+    # with every private key: all replaced; only the ID-token lineage's retired key stays
+    assert out2.get(first.active.kid) is None and set(out2.revoked) == {first.active.kid} | _private_kids(
+        second
+    )
+    assert [r.status for r in out2.records if not r.has_private] == ["retired"]
+    assert {(r.lineage, r.status) for r in out2.records if r.has_private} == {
+        (MAIN, "active"),
+        (MAIN, "next"),
+        (ID_TOKEN, "active"),
+        (ID_TOKEN, "next"),
+    }
 
 
 def test_revoke_unknown_kid(gen):
@@ -196,11 +221,12 @@ def test_property_no_key_signs_before_it_was_public_for_a_ttl(gaps):
     for gap in itertools.chain([0], gaps):
         now += gap
         keyset = _rot(keyset, now, gen, published=frozenset(previous_kids) if previous_kids else None)
-        active = keyset.active
-        assert active is not None
-        if active.activated_at != active.created_at:  # not the bootstrap key
-            assert active.activated_at - active.created_at >= POLICY.cache_ttl
-            assert active.kid in previous_kids
+        for lineage in (MAIN, ID_TOKEN):
+            active = keyset.active_of(lineage)
+            assert active is not None
+            if active.activated_at != active.created_at:  # not the bootstrap key
+                assert active.activated_at - active.created_at >= POLICY.cache_ttl
+                assert active.kid in previous_kids
         for record in keyset.records:
             if record.status == "retired":
                 signed_until[record.kid] = record.retired_at
@@ -243,7 +269,7 @@ def test_revoked_entries_expire_with_rotation(gen):
     first = _rot(KeySet.empty(), T0, gen)
     out = revoke_kids(first, [first.active.kid], alg="EdDSA", now=T0, policy=POLICY, generate=gen)
     until = revoked_until(T0, POLICY)
-    assert out.revoked == {first.active.kid: until, first.next.kid: until}
+    assert out.revoked == dict.fromkeys(_private_kids(first), until)
     assert _rot(out, until, gen).revoked == out.revoked
     assert _rot(out, until + 1, gen).revoked == {}
 
@@ -258,10 +284,13 @@ def test_revoke_is_idempotent_for_an_already_revoked_kid(gen):
 def test_victims_of_a_recently_retired_key_include_the_active_it_shared_the_secret_with(gen):
     first = _rot(KeySet.empty(), T0, gen)
     second = _rot(first, T0 + POLICY.cache_ttl, gen)  # first.active retired, first.next active
-    assert victims_of(second, [first.active.kid]) == {first.active.kid, second.active.kid, second.next.kid}
+    assert victims_of(second, [first.active.kid]) == {first.active.kid} | _private_kids(second)
     third = _rot(second, T0 + 2 * POLICY.cache_ttl, gen)
     assert victims_of(third, [first.active.kid]) == {first.active.kid}
     assert victims_of(third, [third.next.kid]) == {third.next.kid}
+    assert victims_of(third, [third.next_of(ID_TOKEN).kid]) == {third.next_of(ID_TOKEN).kid}
+    # an ID-token active key sat in the secret with every other private key
+    assert victims_of(third, [third.active_of(ID_TOKEN).kid]) == _private_kids(third)
 
 
 def test_revoke_all_replaces_everything(gen):
@@ -269,8 +298,13 @@ def test_revoke_all_replaces_everything(gen):
     out = revoke_all(
         first, alg="ES256", now=T0 + 1001, policy=POLICY, generate=gen, random_bytes=lambda n: b"\x02" * n
     )
-    assert {r.status for r in out.records} == {"active", "next"}
+    assert [(r.lineage, r.status) for r in out.records] == [
+        (MAIN, "active"),
+        (MAIN, "next"),
+        (ID_TOKEN, "active"),
+        (ID_TOKEN, "next"),
+    ]
     assert not {r.kid for r in first.records} & {r.kid for r in out.records}
     assert set(out.revoked) == {r.kid for r in first.records}
     assert out.grace_secret == b"\x02" * 32
-    assert {r.key.alg for r in out.records} == {"ES256"}
+    assert [r.key.alg for r in out.records] == ["ES256", "ES256", "RS256", "RS256"]

@@ -18,7 +18,7 @@ def test_every_grant_has_a_token_service_handler():
 
 
 def test_discovery_and_the_stores_advertise_the_registry():
-    doc = openid_configuration("https://auth.example.com", signing_algs=["ES256"], scopes=())
+    doc = openid_configuration("https://auth.example.com", scopes=())
     assert doc["grant_types_supported"] == list(GRANTS) == list(GRANT_TYPES)
     assert CLIENT_GRANT_TYPES is GRANT_TYPES
 
