@@ -47,6 +47,18 @@ def button(browser: Any, name: str) -> Any:
     return found[0]
 
 
+def submit(browser: Any, control: Any) -> None:
+    """Click ``control`` and wait until its page is gone (a click does not wait for the
+    navigation a form submission starts; a loaded machine shows that). A condition, not a clock:
+    the bound only ends a hung run."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    control.click()
+    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(control))
+    WebDriverWait(browser, 60).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
 def narrow(browser: Any) -> None:
     browser.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
@@ -107,7 +119,7 @@ def sign_in(browser: Any, password: str = PASSWORD) -> None:
     by_label(browser, "Username").clear()
     by_label(browser, "Username").send_keys(USERNAME)
     by_label(browser, "Password").send_keys(password)
-    button(browser, "Sign in").click()
+    submit(browser, button(browser, "Sign in"))
 
 
 def test_sign_in_page_is_accessible_and_signs_in(browser: Any, stack: Stack) -> None:
@@ -149,14 +161,14 @@ def test_consent_page_is_accessible_and_allows(browser: Any, stack: Stack) -> No
     assert browser.title.startswith("Allow access?")
     assert "partner-app" in browser.page_source
     check_page(browser, "consent")
-    button(browser, "Allow").click()
+    submit(browser, button(browser, "Allow"))
     assert landed(browser, stack, "/cb")["code"] == [stack.fake.codes[-1]]
 
 
 def test_consent_deny_goes_back_with_access_denied(browser: Any, stack: Stack) -> None:
     browser.get(authorize_url(stack, stack.third_party))
     sign_in(browser)
-    button(browser, "Deny").click()
+    submit(browser, button(browser, "Deny"))
     assert landed(browser, stack, "/cb")["error"] == ["access_denied"]
 
 
@@ -172,6 +184,8 @@ def test_error_and_signed_out_pages_are_accessible(browser: Any, stack: Stack) -
 def test_form_post_mode_posts_to_the_client(browser: Any, stack: Stack) -> None:
     browser.get(authorize_url(stack, stack.first_party, response_mode="form_post"))
     sign_in(browser)
-    # the hashed inline script submitted the form: the client's page, reached by POST
-    assert urlsplit(browser.current_url).path == "/callback"
+    # the hashed inline script submits the form: the client's page, reached by POST
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(browser, 60).until(lambda b: urlsplit(b.current_url).path == "/callback")
     assert "Client callback" in browser.page_source
