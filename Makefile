@@ -13,7 +13,7 @@ SAMVENV := .venv-sam
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv lint typecheck template test test-fast e2e local bench bench-node clean
+.PHONY: help venv lint typecheck template test test-fast e2e local bench bench-node browser browser-deps clean
 
 help:
 	@echo "make local   run the whole API locally on 127.0.0.1:3000 (moto, no Docker)"
@@ -45,16 +45,41 @@ typecheck: venv
 
 include make/template.mk
 
+# The browser tests (tests/browser, marker `browser`) drive Debian's headless chromium with its
+# chromedriver, and inject axe-core (pinned in tests/browser/package.json). Installed once: apt-get
+# only when a binary is missing (as root, else with sudo -n), npm only when the lock file changed.
+# Without them the browser tests skip, saying why; nothing else depends on them.
+BROWSER_APT := chromium chromium-driver
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif ! command -v apt-get >/dev/null; then \
+	  echo "browser tests: no apt-get here: install chromium and chromedriver yourself, or they are skipped"; \
+	else \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	  echo "browser tests: installing $(BROWSER_APT) (Debian packages, once)"; \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_APT) >/dev/null; } \
+	    || echo "browser tests: could not install $(BROWSER_APT) (needs root or sudo): they are skipped"; \
+	fi
+	@if ! command -v npm >/dev/null; then \
+	  echo "browser tests: npm not on PATH: axe-core (tests/browser/package.json) cannot be installed"; \
+	elif [ ! -f tests/browser/node_modules/.package-lock.json ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then \
+	  echo "browser tests: installing axe-core (tests/browser/package-lock.json)"; \
+	  npm ci --prefix tests/browser --no-audit --no-fund --silent; \
+	fi
+
 # make test needs the Lambda runtime's Python (3.13, for sam build): say so first, in one line.
-test: check-py313 venv lint typecheck template
+test: check-py313 venv lint typecheck template browser-deps
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider tests
 
-# Everything but the tests marked slow (timing, races, load, interleavings) and e2e: a few minutes.
+# Everything but the tests marked slow (timing, races, load, interleavings), e2e and browser: a few minutes.
 test-fast: venv
-	$(VENV)/bin/python -m pytest -q -x -p no:cacheprovider -m "not slow and not e2e" tests
+	$(VENV)/bin/python -m pytest -q -x -p no:cacheprovider -m "not slow and not e2e and not browser" tests
 
 e2e: venv
 	$(VENV)/bin/python -m pytest -q tests/e2e
+
+browser: venv browser-deps
+	$(VENV)/bin/python -m pytest -q -m browser tests/browser
 
 # make local [PORT=3000] [MOTO_PORT=5000] [RESET=1: forget .local/state.json] [VERBOSE=1: all function logs]
 local: venv

@@ -72,6 +72,8 @@ class Response:
     content_type: str | None = None
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    #: ``Set-Cookie`` values (payload 2.0 takes them as a list: one header cannot carry several)
+    cookies: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.headers = dict(self.headers)
@@ -85,7 +87,7 @@ class Response:
             "body": self.body,
             "isBase64Encoded": False,
             "headers": dict(self.headers),
-            "cookies": [],
+            "cookies": list(self.cookies),
         }
 
 

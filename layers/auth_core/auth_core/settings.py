@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from auth_core.errors import ConfigurationError
 from auth_core.jwa import ALGORITHMS
@@ -73,6 +75,33 @@ def _choice(env: Mapping[str, str], field: str, default: str, allowed: tuple[str
 def _words(env: Mapping[str, str], field: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     raw = env.get(ENV_VARS[field], "").replace(",", " ").split()
     return tuple(raw) if raw else default
+
+
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\"'<>\\;,`]")
+
+
+def _color(env: Mapping[str, str], field: str, default: str) -> str:
+    """A ``#rrggbb`` colour, or ``default`` for anything else: the value goes into the pages'
+    CSS, so nothing but the one strict form may reach it (a typo costs the colour, not the page)."""
+    raw = env.get(ENV_VARS[field], "").strip()
+    return raw.lower() if _COLOR.fullmatch(raw) else default
+
+
+def _https_url(env: Mapping[str, str], field: str) -> str:
+    """An ``https://`` URL without quotes, spaces or separators (it goes into an HTML attribute
+    and the Content-Security-Policy header), or empty.
+
+    :raises ConfigurationError: set but not such a URL (an ``http:`` logo is mixed content).
+    """
+    name = ENV_VARS[field]
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname or _URL_UNSAFE.search(raw):
+        raise ConfigurationError(f"{name} must be an https:// URL")
+    return raw
 
 
 def _route_scopes(env: Mapping[str, str], field: str) -> Mapping[str, tuple[str, ...]]:
@@ -202,6 +231,17 @@ class Settings:
     #: 0 (unset) means "no extension here".
     secrets_extension_port: int = 0
 
+    # --- hosted sign-in pages (branding) ----------------------------------------------------
+    #: BRAND_NAME: the product name the hosted pages show (title and heading).
+    brand_name: str = "Sign in"
+    #: BRAND_LOGO_URL: an ``https://`` image shown above the forms (empty: none). The pages'
+    #: Content-Security-Policy allows images from its origin only.
+    brand_logo_url: str = ""
+    #: BRAND_PRIMARY_COLOR: buttons and links, ``#rrggbb`` (anything else: the default).
+    brand_primary_color: str = "#1f5fbf"
+    #: BRAND_BACKGROUND_COLOR: the page background, ``#rrggbb`` (anything else: the default).
+    brand_background_color: str = "#f5f6f8"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); ``overrides`` win.
@@ -263,6 +303,10 @@ class Settings:
                 e, "key_fetch_strategy", cls.key_fetch_strategy, ("auto", "sdk", "extension", "lean")
             ),
             "secrets_extension_port": _int(e, "secrets_extension_port", cls.secrets_extension_port, 0, 65535),
+            "brand_name": _str(e, "brand_name") or cls.brand_name,
+            "brand_logo_url": _https_url(e, "brand_logo_url"),
+            "brand_primary_color": _color(e, "brand_primary_color", cls.brand_primary_color),
+            "brand_background_color": _color(e, "brand_background_color", cls.brand_background_color),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -332,5 +376,9 @@ ENV_VARS: dict[str, str] = {
     "password_max_length": "PASSWORD_MAX_LENGTH",
     "key_fetch_strategy": "KEY_FETCH_STRATEGY",
     "secrets_extension_port": "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+    "brand_name": "BRAND_NAME",
+    "brand_logo_url": "BRAND_LOGO_URL",
+    "brand_primary_color": "BRAND_PRIMARY_COLOR",
+    "brand_background_color": "BRAND_BACKGROUND_COLOR",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-HTTP_FUNCTIONS = ("issue_token", "refresh_token", "revoke_token", "introspect_token", "me", "jwks")
+HTTP_FUNCTIONS = (
+    "issue_token", "refresh_token", "revoke_token", "introspect_token", "me", "jwks", "authorize",
+)  # fmt: skip
 #: Never at import: boto3 (~250 ms, the first AWS write loads it), Powertools' event handler
 #: (auth_core.http.Router routes), Fernet (only a refresh rotation seals or opens a grace blob).
 NEVER = ("boto3", "aws_lambda_powertools.event_handler", "cryptography.fernet")

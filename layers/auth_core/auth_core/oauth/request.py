@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from auth_core.errors import InvalidRequestError
 
-__all__ = ["MAX_BODY", "MAX_VALUE", "ClientCredentials", "OAuthRequest", "parse_request"]
+__all__ = ["MAX_BODY", "MAX_VALUE", "ClientCredentials", "OAuthRequest", "parse_query", "parse_request"]
 
 #: Largest accepted body, after base64 decoding (an access token to revoke is < 8 KiB).
 MAX_BODY = 16 * 1024
@@ -91,6 +91,21 @@ def parse_request(event: Mapping[str, Any]) -> OAuthRequest:
         headers=headers,
         source_ip=_source_ip(event),
     )
+
+
+def parse_query(event: Mapping[str, Any]) -> dict[str, str]:
+    """The parameters of a ``GET`` endpoint's query string (``/authorize``, ``/logout``), by the
+    rules of the module for a body: bounded, strict, each parameter once, empty means absent.
+
+    ``rawQueryString`` and not ``queryStringParameters``: API Gateway joins a repeated
+    parameter's values with commas there, which would hide the repetition.
+
+    :raises InvalidRequestError: on anything malformed.
+    """
+    raw = event.get("rawQueryString") or ""
+    if not isinstance(raw, str) or len(raw) > MAX_BODY:
+        raise InvalidRequestError("query too large", reason="query_size")
+    return _params(_form(raw)) if raw else {}
 
 
 def _source_ip(event: Mapping[str, Any]) -> str | None:

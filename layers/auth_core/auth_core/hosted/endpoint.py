@@ -1,0 +1,341 @@
+"""The hosted routes' logic: HTTP in, calls on the protocol core, pages / redirects / cookies out.
+
+``functions/authorize/app.py`` only wires routes to :class:`HostedEndpoint`. Every HTML route runs
+inside :meth:`HostedEndpoint._guard`, the one place errors become pages: the browser sees a
+readable page (never a trace, never JSON), the log line says why, and nothing logged carries a
+password, a cookie, a code or a CSRF token (only reasons, client ids and error codes).
+
+=============================  ======  ==============================================
+raised                          status  answer
+=============================  ======  ==============================================
+``NoRedirectError``             400     error page (the client or redirect is not trusted)
+``RedirectError``               302     the error to the client (or the form_post page)
+``OAuthError`` < 500            400     error page (a malformed request or form)
+``OAuthError`` >= 500,          503     error page, ``Retry-After``
+``KeyStoreError``
+anything else                   500     error page (the trace goes to the log only)
+=============================  ======  ==============================================
+
+``POST /par`` is an API for clients, not a page: its errors are the JSON of
+:mod:`auth_core.http`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from auth_core.errors import InvalidRequestError, KeyStoreError, OAuthError, SlowDownError
+from auth_core.hosted import csrf
+from auth_core.hosted.branding import Branding
+from auth_core.hosted.cookies import CookieJar
+from auth_core.hosted.pages import (
+    FAILED,
+    RESERVED_FIELDS,
+    THROTTLED,
+    consent_page,
+    error_page,
+    redirect,
+    request_fields,
+    respond,
+    sign_in_page,
+    signed_out_page,
+)
+from auth_core.http import NO_STORE, UNAVAILABLE_RETRY_AFTER, HttpEvent, Response, json_response
+from auth_core.issuer import resolve_issuer
+from auth_core.oauth.authorization import (
+    AuthorizationProtocol,
+    AuthorizationRequest,
+    NoRedirectError,
+    RedirectError,
+    SignInFailedError,
+    SsoSession,
+)
+from auth_core.oauth.request import OAuthRequest, parse_query, parse_request
+
+__all__ = ["AUTHORIZE", "CONSENT", "LOGOUT", "HostedEndpoint"]
+
+AUTHORIZE = "/authorize"
+CONSENT = "/authorize/consent"
+LOGOUT = "/logout"
+
+NO_REDIRECT = "The application's sign-in request cannot be accepted"
+MALFORMED = "The request was malformed."
+CSRF_FAILED = "This form has expired or was not sent from this site."
+UNAVAILABLE = "The service is temporarily unavailable. Try again in a moment."
+BROKEN = "Something went wrong on our side. Try again later."
+
+_BASE = re.compile(r"(/[A-Za-z0-9_.-]+)?")
+
+
+class _CsrfMismatchError(Exception):
+    """A posted form's CSRF token is missing or does not fit."""
+
+
+@dataclass
+class _Visit:
+    """One request: its event, the cookies' scheme, the API's base path and the cookies to set."""
+
+    event: Mapping[str, Any]
+    jar: CookieJar
+    base: str
+    set_cookies: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, event: Mapping[str, Any], issuer: str, route: str) -> _Visit:
+        raw_path = event.get("rawPath")
+        base = ""
+        if isinstance(raw_path, str) and raw_path.endswith(route):
+            prefix = raw_path[: -len(route)]
+            base = prefix if _BASE.fullmatch(prefix) else ""  # a named stage: /prod/authorize
+        return cls(event, CookieJar.for_issuer(issuer, HttpEvent(event).headers), base)
+
+    def session_cookie(self) -> str | None:
+        return self.jar.read(self.event, self.jar.session_name)
+
+    def csrf_cookie(self) -> str | None:
+        return self.jar.read(self.event, self.jar.csrf_name)
+
+    def csrf_secret(self) -> str:
+        """The browser's CSRF secret, or a new one (set with this response)."""
+        secret = self.csrf_cookie()
+        if secret is None:
+            secret = csrf.new_secret()
+            self.set_cookies.append(self.jar.set(self.jar.csrf_name, secret))
+        return secret
+
+
+class HostedEndpoint:
+    """The hosted routes. ``service`` is called on first use, inside the error guard: a core
+    that cannot be built (configuration, an outage) is an error page too."""
+
+    def __init__(
+        self,
+        service: Callable[[], AuthorizationProtocol],
+        branding: Branding,
+        *,
+        issuer: str,
+        logger: Any,
+    ) -> None:
+        self._service = service
+        self.branding = branding
+        self._issuer = issuer
+        self._logger = logger
+
+    # ----------------------------------------------------------------------- routes
+    def authorize(self, event: Mapping[str, Any]) -> Response:
+        """``GET /authorize``: validate; then sign in, consent, or straight back with a code."""
+        return self._guard(event, AUTHORIZE, self._authorize)
+
+    def sign_in(self, event: Mapping[str, Any]) -> Response:
+        """``POST /authorize``: the sign-in form."""
+        return self._guard(event, AUTHORIZE, self._sign_in)
+
+    def consent(self, event: Mapping[str, Any]) -> Response:
+        """``POST /authorize/consent``: Allow or Deny."""
+        return self._guard(event, CONSENT, self._consent)
+
+    def logout(self, event: Mapping[str, Any]) -> Response:
+        """``GET`` / ``POST /logout`` (OpenID Connect RP-Initiated Logout 1.0)."""
+        return self._guard(event, LOGOUT, self._logout)
+
+    def par(self, event: Mapping[str, Any]) -> Response:
+        """``POST /par`` (RFC 9126): 201 with ``request_uri``; errors are the JSON of auth_core.http."""
+        body = self._service().push(parse_request(event))
+        return json_response(201, body, NO_STORE)
+
+    def method_not_allowed(self, allow: str) -> Response:
+        return error_page(
+            self.branding, "This address does not accept that method.", status=405, headers={"Allow": allow}
+        )
+
+    # ----------------------------------------------------------------------- flows
+    def _authorize(self, visit: _Visit) -> Response:
+        service = self._service()
+        request = service.parse(parse_query(visit.event))
+        session = service.current_session(visit.session_cookie())
+        return self._proceed(visit, request, session, check_login=True)
+
+    def _sign_in(self, visit: _Visit) -> Response:
+        form, request = self._posted(visit)
+        service = self._service()
+        username, password = form.get("username"), form.get("password")
+        if not username or not password:
+            return self._sign_in_form(visit, request, username=username, message=FAILED)
+        try:
+            signed = service.sign_in(request, username, password, form.source_ip)
+        except SignInFailedError as exc:
+            self._logger.info("sign-in failed", extra={"reason": exc.reason, "client_id": _client(request)})
+            return self._sign_in_form(visit, request, username=username, message=FAILED)
+        except SlowDownError as exc:
+            self._logger.info(
+                "sign-in throttled", extra={"reason": exc.reason, "client_id": _client(request)}
+            )
+            return self._sign_in_form(
+                visit,
+                request,
+                username=username,
+                message=THROTTLED,
+                status=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        visit.set_cookies.append(visit.jar.set(visit.jar.session_name, signed.cookie_value))
+        return self._proceed(visit, request, signed.session, check_login=False)
+
+    def _consent(self, visit: _Visit) -> Response:
+        form, request = self._posted(visit)
+        service = self._service()
+        session = service.current_session(visit.session_cookie())
+        if session is None:  # ended or expired while the page was open: sign in again
+            return self._sign_in_form(visit, request)
+        choice = form.get("action")
+        if choice == "allow":
+            service.grant_consent(request, session)
+            return respond(self.branding, service.issue_code(request, session), cookies=visit.set_cookies)
+        if choice == "deny":
+            self._logger.info("consent denied", extra={"client_id": _client(request)})
+            return respond(self.branding, service.refuse(request, "access_denied"), cookies=visit.set_cookies)
+        raise InvalidRequestError("unknown consent action", reason="consent_action")
+
+    def _logout(self, visit: _Visit) -> Response:
+        params = (
+            parse_query(visit.event)
+            if HttpEvent(visit.event).http_method == "GET"
+            else _optional_form(visit.event)
+        )
+        result = self._service().end_session(
+            visit.session_cookie(),
+            id_token_hint=params.get("id_token_hint"),
+            client_id=params.get("client_id"),
+            post_logout_redirect_uri=params.get("post_logout_redirect_uri"),
+            state=params.get("state"),
+        )
+        cleared = [visit.jar.clear(visit.jar.session_name)]
+        if result.redirect_to:
+            return redirect(result.redirect_to, cleared)
+        return signed_out_page(self.branding, cookies=cleared)
+
+    def _proceed(
+        self,
+        visit: _Visit,
+        request: AuthorizationRequest,
+        session: SsoSession | None,
+        *,
+        check_login: bool,
+    ) -> Response:
+        """After the request is valid: a page for what is missing (or ``login_required`` /
+        ``consent_required`` under ``prompt=none``, OpenID Connect Core §3.1.2.1), else a code."""
+        service = self._service()
+        silent = "none" in request.prompt
+        if session is None or (check_login and service.needs_login(request, session)):
+            if silent:
+                return respond(self.branding, service.refuse(request, "login_required"))
+            return self._sign_in_form(visit, request)
+        if service.needs_consent(request, session):
+            if silent:
+                return respond(self.branding, service.refuse(request, "consent_required"))
+            return consent_page(
+                self.branding,
+                request,
+                action=visit.base + CONSENT,
+                csrf_token=csrf.form_token(visit.csrf_secret(), request_fields(request)),
+                username=session.username,
+                cookies=visit.set_cookies,
+            )
+        return respond(self.branding, service.issue_code(request, session), cookies=visit.set_cookies)
+
+    # ----------------------------------------------------------------------- helpers
+    def _sign_in_form(
+        self,
+        visit: _Visit,
+        request: AuthorizationRequest,
+        *,
+        username: str | None = None,
+        message: str | None = None,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        token = csrf.form_token(visit.csrf_secret(), request_fields(request))
+        return sign_in_page(
+            self.branding,
+            request,
+            action=visit.base + AUTHORIZE,
+            csrf_token=token,
+            username=username,
+            message=message,
+            status=status,
+            cookies=visit.set_cookies,
+            headers=headers,
+        )
+
+    def _posted(self, visit: _Visit) -> tuple[OAuthRequest, AuthorizationRequest]:
+        """The posted form and the authorization request it continues.
+
+        :raises _CsrfMismatchError: its CSRF token does not fit (nothing else is looked at then: no
+            parse, no sign-in attempt).
+        """
+        form = parse_request(visit.event)
+        fields = request_params(form)
+        if not csrf.verify(visit.csrf_cookie(), form.get(csrf.FIELD), fields):
+            raise _CsrfMismatchError
+        return form, self._service().parse(fields)
+
+    def _guard(self, event: Mapping[str, Any], route: str, flow: Callable[[_Visit], Response]) -> Response:
+        """Run ``flow``; every error becomes a page (see the module table)."""
+        visit: _Visit | None = None
+        try:
+            visit = _Visit.of(event, resolve_issuer(self._issuer, event), route)
+            return flow(visit)
+        except _CsrfMismatchError:
+            self._logger.info("form refused", extra={"reason": "csrf"})
+            cookies = visit.set_cookies if visit is not None else []
+            return error_page(self.branding, CSRF_FAILED, status=400, cookies=cookies)
+        except NoRedirectError as exc:
+            self._logger.info("authorization request refused", extra={"reason": exc.reason})
+            return error_page(self.branding, _no_redirect_message(exc), status=400)
+        except RedirectError as exc:
+            self._logger.info(
+                "authorization request refused",
+                extra={"reason": exc.reason, "error_code": exc.response.params.get("error")},
+            )
+            cookies = visit.set_cookies if visit is not None else []
+            return respond(self.branding, exc.response, cookies=cookies)
+        except (OAuthError, KeyStoreError) as exc:
+            status = exc.status if isinstance(exc, OAuthError) else 503
+            if status < 500:
+                self._logger.info("request refused", extra={"reason": exc.reason})
+                return error_page(self.branding, MALFORMED, status=400)
+            self._logger.error("dependency unavailable", extra={"reason": exc.reason})
+            return error_page(
+                self.branding, UNAVAILABLE, status=503, headers={"Retry-After": UNAVAILABLE_RETRY_AFTER}
+            )
+        except Exception as exc:
+            self._logger.exception(
+                "unhandled error", extra={"reason": getattr(exc, "reason", type(exc).__name__)}
+            )
+            return error_page(self.branding, BROKEN, status=500, title="Something went wrong")
+
+
+def request_params(form: OAuthRequest) -> dict[str, str]:
+    """The authorization request's parameters in a posted form: all but the pages' own fields."""
+    return {k: v for k, v in form.params.items() if k not in RESERVED_FIELDS}
+
+
+def _no_redirect_message(exc: NoRedirectError) -> str:
+    detail = str(exc)
+    if not detail or detail == type(exc).__name__:
+        return f"{NO_REDIRECT}."
+    return f"{NO_REDIRECT}: {detail}."
+
+
+def _optional_form(event: Mapping[str, Any]) -> dict[str, str]:
+    """``POST /logout`` may come with no body at all."""
+    if not event.get("body"):
+        return {}
+    return dict(parse_request(event).params)
+
+
+def _client(request: AuthorizationRequest) -> str:
+    return request.client.client_id

@@ -1,0 +1,331 @@
+"""Every route of the hosted function, through the real ``lambda_handler`` over the fake core."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from auth_core.errors import TemporarilyUnavailableError
+from auth_core.hosted.pages import FAILED, THROTTLED
+from tests.hosted_fake import APP, PASSWORD, THIRD, USERNAME, FakeAuthorization, authorize_query, http_event
+from tests.unit.hosted.conftest import Page, cookie_pairs
+
+Call = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def sign_in_page(
+    call: Call, query: str | None = None, cookies: list[str] | None = None
+) -> tuple[Page, list[str]]:
+    response = call(http_event("GET", "/authorize", query=query or authorize_query(), cookies=cookies))
+    assert response["statusCode"] == 200, response["body"]
+    return Page(response["body"]), (cookies or []) + cookie_pairs(response)
+
+
+def post_form(call: Call, page: Page, cookies: list[str], **override: str) -> dict[str, Any]:
+    fields = {**page.fields(), **override}
+    return call(http_event("POST", page.action(), body=urlencode(fields), cookies=cookies))
+
+
+def location(response: dict[str, Any]) -> tuple[str, dict[str, list[str]]]:
+    assert response["statusCode"] == 302, response["body"]
+    parts = urlsplit(response["headers"]["Location"])
+    return f"{parts.scheme}://{parts.netloc}{parts.path}", parse_qs(parts.query)
+
+
+def signed_in(call: Call, query: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    page, cookies = sign_in_page(call, query)
+    response = post_form(call, page, cookies, username=USERNAME, password=PASSWORD)
+    return response, cookies + cookie_pairs(response)
+
+
+# --------------------------------------------------------------------------- GET /authorize
+def test_no_session_shows_the_sign_in_page_with_a_csrf_cookie(call: Call) -> None:
+    response = call(http_event("GET", "/authorize", query=authorize_query(login_hint="bob")))
+    assert response["statusCode"] == 200
+    page = Page(response["body"])
+    assert page.fields()["username"] == "bob"  # login_hint pre-fills
+    assert page.action() == "/authorize"
+    [csrf_cookie] = response["cookies"]
+    assert csrf_cookie.startswith("__Host-csrf=")
+    assert "; Secure" in csrf_cookie and "; HttpOnly" in csrf_cookie and "SameSite=Lax" in csrf_cookie
+
+
+def test_sign_in_then_a_code_then_single_sign_on(call: Call, fake: FakeAuthorization) -> None:
+    response, cookies = signed_in(call)
+    target, params = location(response)
+    assert target == APP.redirect_uris[0]
+    assert params["code"] == [fake.codes[-1]] and params["state"] == ["st-1"]
+    assert params["iss"] == [fake.issuer]
+    assert any(c.startswith("__Host-session=") and "; Secure" in c for c in response["cookies"])
+    # a second request with the session cookie: no page, straight back with a new code
+    again = call(http_event("GET", "/authorize", query=authorize_query(), cookies=cookies))
+    assert location(again)[1]["code"] == [fake.codes[-1]] and len(fake.codes) == 2
+    assert fake.calls.count("sign_in") == 1
+
+
+def test_prompt_none_without_a_session_is_login_required(call: Call, fake: FakeAuthorization) -> None:
+    response = call(http_event("GET", "/authorize", query=authorize_query(prompt="none")))
+    target, params = location(response)
+    assert target == APP.redirect_uris[0] and params["error"] == ["login_required"]
+    assert params["state"] == ["st-1"]
+
+
+def test_prompt_login_asks_again_despite_a_session(call: Call) -> None:
+    _, cookies = signed_in(call)
+    response = call(http_event("GET", "/authorize", query=authorize_query(prompt="login"), cookies=cookies))
+    assert response["statusCode"] == 200 and "Sign in" in Page(response["body"]).words()
+
+
+def test_prompt_none_needing_consent_is_consent_required(call: Call, fake: FakeAuthorization) -> None:
+    _, cookies = signed_in(call)
+    query = authorize_query(THIRD, prompt="none")
+    response = call(http_event("GET", "/authorize", query=query, cookies=cookies))
+    assert location(response)[1]["error"] == ["consent_required"]
+
+
+def test_no_redirect_error_is_a_page_not_a_redirect(call: Call) -> None:
+    query = authorize_query(redirect_uri="https://evil.example/cb")
+    response = call(http_event("GET", "/authorize", query=query))
+    assert response["statusCode"] == 400 and "Location" not in response["headers"]
+    assert "redirect_uri is not registered" in Page(response["body"]).words()
+
+
+def test_redirect_error_goes_back_to_the_client(call: Call) -> None:
+    response = call(http_event("GET", "/authorize", query=authorize_query(response_type="token")))
+    target, params = location(response)
+    assert target == APP.redirect_uris[0] and params["error"] == ["unsupported_response_type"]
+
+
+def test_form_post_mode_answers_with_the_auto_submitting_page(call: Call, fake: FakeAuthorization) -> None:
+    _, cookies = signed_in(call)
+    query = authorize_query(response_mode="form_post")
+    response = call(http_event("GET", "/authorize", query=query, cookies=cookies))
+    assert response["statusCode"] == 200
+    page = Page(response["body"])
+    assert page.action() == APP.redirect_uris[0]
+    assert page.fields() == {"code": fake.codes[-1], "state": "st-1", "iss": fake.issuer}
+    csp = response["headers"]["Content-Security-Policy"]
+    assert "form-action 'self' https://app.example.com" in csp and "script-src 'sha256-" in csp
+
+
+@pytest.mark.parametrize("query", ["a=1&a=2", "client_id=%FF", "x" * 20000, "a=\x01"])
+def test_malformed_queries_are_an_error_page(call: Call, fake: FakeAuthorization, query: str) -> None:
+    response = call(http_event("GET", "/authorize", query=query))
+    assert response["statusCode"] == 400
+    assert "parse" not in fake.calls
+
+
+# --------------------------------------------------------------------------- POST /authorize
+def test_wrong_password_and_unknown_user_get_the_same_message(call: Call) -> None:
+    page, cookies = sign_in_page(call)
+    answers = []
+    for username, password in ((USERNAME, "wrong"), ("nobody", "wrong"), (USERNAME, "")):
+        response = post_form(call, page, cookies, username=username, password=password)
+        assert response["statusCode"] == 200
+        again = Page(response["body"])
+        assert FAILED in again.words()
+        assert again.fields()["password"] == ""  # never echoed
+        answers.append(again.words().replace(username, "USER"))
+    assert answers[0] == answers[1] == answers[2]
+
+
+def test_an_empty_password_is_no_sign_in_attempt(call: Call, fake: FakeAuthorization) -> None:
+    page, cookies = sign_in_page(call)
+    post_form(call, page, cookies, username=USERNAME, password="")
+    assert "sign_in" not in fake.calls
+
+
+def test_throttled_sign_in_is_a_429_with_retry_after(call: Call, fake: FakeAuthorization) -> None:
+    fake.throttled = True
+    page, cookies = sign_in_page(call)
+    response = post_form(call, page, cookies, username=USERNAME, password=PASSWORD)
+    assert response["statusCode"] == 429 and response["headers"]["Retry-After"] == "30"
+    assert THROTTLED in Page(response["body"]).words()
+
+
+@pytest.mark.parametrize("case", ["no token", "no cookie", "other cookie", "other request", "edited field"])
+def test_csrf_failures_are_an_error_page_and_never_a_sign_in(
+    call: Call, fake: FakeAuthorization, case: str
+) -> None:
+    page, cookies = sign_in_page(call)
+    fields = {**page.fields(), "username": USERNAME, "password": PASSWORD}
+    if case == "no token":
+        del fields["csrf_token"]
+    elif case == "no cookie":
+        cookies = []
+    elif case == "other cookie":
+        cookies = ["__Host-csrf=" + "A" * 43]
+    elif case == "other request":  # a token from a page of another authorization request
+        other, _ = sign_in_page(call, authorize_query(state="other"), cookies)
+        fields["csrf_token"] = other.fields()["csrf_token"]
+    else:
+        fields["scope"] = "openid profile write"
+    response = call(http_event("POST", "/authorize", body=urlencode(fields), cookies=cookies))
+    assert response["statusCode"] == 400
+    assert "expired or was not sent from this site" in Page(response["body"]).words()
+    assert "sign_in" not in fake.calls
+
+
+def test_a_base64_form_body_is_read(call: Call, fake: FakeAuthorization) -> None:
+    page, cookies = sign_in_page(call)
+    fields = {**page.fields(), "username": USERNAME, "password": PASSWORD}
+    event = http_event("POST", "/authorize", body=urlencode(fields), cookies=cookies, base64_body=True)
+    assert location(call(event))[1]["code"] == [fake.codes[-1]]
+
+
+def test_an_oversized_body_is_refused(call: Call, fake: FakeAuthorization) -> None:
+    page, cookies = sign_in_page(call)
+    response = post_form(call, page, cookies, username=USERNAME, password="p" * 20000)
+    assert response["statusCode"] == 400 and "sign_in" not in fake.calls
+
+
+# --------------------------------------------------------------------------- consent
+def consent_page(call: Call, **extra: str) -> tuple[Page, list[str]]:
+    response, cookies = signed_in(call, authorize_query(THIRD, scope="openid read", **extra))
+    assert response["statusCode"] == 200, response
+    page = Page(response["body"])
+    assert page.action() == "/authorize/consent"
+    return page, cookies
+
+
+def test_consent_allow_issues_a_code_and_is_remembered(call: Call, fake: FakeAuthorization) -> None:
+    page, cookies = consent_page(call)
+    assert "third-party" in page.words() and "read" in page.words()
+    response = post_form(call, page, cookies, action="allow")
+    target, params = location(response)
+    assert target == THIRD.redirect_uris[0] and params["code"] == [fake.codes[-1]]
+    again = call(http_event("GET", "/authorize", query=authorize_query(THIRD), cookies=cookies))
+    assert location(again)[1]["code"] == [fake.codes[-1]]
+
+
+def test_consent_deny_is_access_denied(call: Call, fake: FakeAuthorization) -> None:
+    page, cookies = consent_page(call)
+    _, params = location(post_form(call, page, cookies, action="deny"))
+    assert params["error"] == ["access_denied"] and "grant_consent" not in fake.calls
+
+
+def test_consent_needs_its_csrf_token(call: Call, fake: FakeAuthorization) -> None:
+    page, cookies = consent_page(call)
+    response = post_form(call, page, cookies, action="allow", csrf_token="x")
+    assert response["statusCode"] == 400 and "grant_consent" not in fake.calls
+
+
+def test_consent_after_the_session_ended_asks_to_sign_in(call: Call, fake: FakeAuthorization) -> None:
+    page, cookies = consent_page(call)
+    fake.sessions.clear()
+    response = post_form(call, page, cookies, action="allow")
+    assert response["statusCode"] == 200 and Page(response["body"]).action() == "/authorize"
+
+
+def test_an_unknown_consent_action_is_an_error_page(call: Call) -> None:
+    page, cookies = consent_page(call)
+    assert post_form(call, page, cookies, action="maybe")["statusCode"] == 400
+
+
+# --------------------------------------------------------------------------- logout
+def test_logout_ends_the_session_and_clears_the_cookie(call: Call, fake: FakeAuthorization) -> None:
+    _, cookies = signed_in(call)
+    response = call(http_event("GET", "/logout", cookies=cookies))
+    assert response["statusCode"] == 200 and "Signed out" in Page(response["body"]).words()
+    assert any(c.startswith("__Host-session=;") and "Max-Age=0" in c for c in response["cookies"])
+    assert not fake.sessions
+
+
+def test_logout_redirects_to_a_registered_uri(call: Call) -> None:
+    query = urlencode(
+        {"client_id": "spa", "post_logout_redirect_uri": "https://app.example.com/bye", "state": "s"}
+    )
+    target, params = location(call(http_event("GET", "/logout", query=query)))
+    assert target == "https://app.example.com/bye" and params["state"] == ["s"]
+
+
+def test_logout_post_with_a_form_or_no_body(call: Call) -> None:
+    body = urlencode({"client_id": "spa", "post_logout_redirect_uri": "https://app.example.com/bye"})
+    assert call(http_event("POST", "/logout", body=body))["statusCode"] == 302
+    assert call(http_event("POST", "/logout"))["statusCode"] == 200
+
+
+def test_logout_to_an_unregistered_uri_is_an_error_page(call: Call) -> None:
+    query = urlencode({"client_id": "spa", "post_logout_redirect_uri": "https://evil.example/"})
+    response = call(http_event("GET", "/logout", query=query))
+    assert response["statusCode"] == 400 and "Location" not in response["headers"]
+
+
+# --------------------------------------------------------------------------- PAR
+def test_par_is_json_201(call: Call) -> None:
+    response = call(http_event("POST", "/par", body=authorize_query()))
+    assert response["statusCode"] == 201
+    assert json.loads(response["body"])["request_uri"].startswith("urn:ietf:params:oauth:request_uri:")
+    assert response["headers"]["Cache-Control"] == "no-store"
+
+
+def test_par_errors_are_oauth_json(call: Call) -> None:
+    response = call(http_event("POST", "/par", body=authorize_query(client_id="nobody")))
+    assert response["statusCode"] == 401 and json.loads(response["body"]) == {"error": "invalid_client"}
+
+
+# --------------------------------------------------------------------------- methods, failures
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/authorize", "GET, POST"),
+        ("GET", "/authorize/consent", "POST"),
+        ("DELETE", "/logout", "GET, POST"),
+    ],
+)
+def test_other_methods_are_405_pages(call: Call, method: str, path: str, allow: str) -> None:
+    response = call(http_event(method, path))
+    assert response["statusCode"] == 405 and response["headers"]["Allow"] == allow
+    assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_par_other_methods_are_405_json(call: Call) -> None:
+    response = call(http_event("GET", "/par"))
+    assert response["statusCode"] == 405 and response["headers"]["Allow"] == "POST"
+
+
+def test_an_unexpected_failure_is_a_plain_500_page(call: Call, fake: FakeAuthorization) -> None:
+    fake.broken = RuntimeError("internal detail /var/task/secret.py")
+    response = call(http_event("GET", "/authorize", query=authorize_query()))
+    assert response["statusCode"] == 500
+    assert "internal detail" not in response["body"] and "Traceback" not in response["body"]
+    assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_an_outage_is_a_503_page_with_retry_after(call: Call, fake: FakeAuthorization) -> None:
+    fake.broken = TemporarilyUnavailableError(reason="store_unavailable")
+    response = call(http_event("GET", "/authorize", query=authorize_query()))
+    assert response["statusCode"] == 503 and response["headers"]["Retry-After"]
+
+
+# --------------------------------------------------------------------------- cookies, paths, logs
+def test_plain_http_local_stack_uses_bare_cookie_names(call: Call) -> None:
+    event = http_event("GET", "/authorize", query=authorize_query(), domain="127.0.0.1:3000")
+    [cookie] = call(event)["cookies"]
+    assert cookie.startswith("csrf=") and "Secure" not in cookie
+
+
+def test_a_named_stage_keeps_its_prefix_in_form_actions(call: Call) -> None:
+    event = http_event("GET", "/prod/authorize", query=authorize_query())
+    event["requestContext"]["stage"] = "prod"
+    response = call(event)
+    assert Page(response["body"]).action() == "/prod/authorize"
+
+
+def test_logs_never_carry_passwords_cookies_codes_or_csrf_tokens(
+    call: Call, fake: FakeAuthorization, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    page, cookies = sign_in_page(call)
+    post_form(call, page, cookies, username=USERNAME, password="wrong-password-xyz")
+    _, cookies = signed_in(call)
+    call(http_event("GET", "/logout", cookies=cookies))
+    logged = " ".join(str(record.__dict__) for record in caplog.records)
+    secrets_seen = [PASSWORD, "wrong-password-xyz", page.fields()["csrf_token"], *fake.codes]
+    secrets_seen += [c.split("=", 1)[1] for c in cookies]
+    assert "sign-in failed" in logged
+    assert not [s for s in secrets_seen if s in logged]
