@@ -486,7 +486,7 @@ def warm(rounds: int, batch: int, kind: str = "http-v2") -> dict[str, float]:
                     results["stage: revocation feed check"].append((time.perf_counter() - t0) / batch)
                 t0 = time.perf_counter()
                 for c in stage_claims:  # a new _Verified each: first sight builds the context
-                    auth._answer(stage_request, engine._Verified(c))
+                    auth._answer(event_rep, stage_request, engine._Verified(c))
                 results["stage: context + policy response"].append((time.perf_counter() - t0) / batch)
                 fmt = stage_request.format
                 t0 = time.perf_counter()
