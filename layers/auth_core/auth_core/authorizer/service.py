@@ -79,9 +79,9 @@ class Verifier(Protocol):
     def verify(self, token: str) -> Claims: ...
 
 
-#: A decision line's constants: level, decision (the metric), message, members before and after
-#: ``latency_us`` (see ``Authorizer._line``).
-_Line = tuple[str, str, str, str, str]
+#: A decision line's constants: the log's prepared kind of line (level, message, metric: the
+#: decision) and the members before and after ``latency_us`` (see ``Authorizer._line``).
+_Line = tuple[tuple[str, str], str, str]
 
 
 class _Verified:
@@ -496,16 +496,13 @@ class Authorizer:
         self._write(self._line(level, decision, fmt, reason), request_id, started, extra, "")
 
     def _line(self, level: str, decision: str, fmt: EventFormat | None, reason: str) -> _Line:
-        """A decision line's constants: level, decision (the metric), message, and the members
-        before and after ``latency_us`` (memoised: reasons are a closed set)."""
+        """A decision line's constants (memoised: reasons are a closed set), see :data:`_Line`."""
         # The format's value, not the member: an enum member's hash is a Python-level call.
         key = (level, decision, fmt._value_ if fmt is not None else None, reason)
         line = self._lines.get(key)
         if line is None:
             line = (
-                level,
-                decision,
-                f"authorizer decision: {decision}",
+                self.log.prepare(level, f"authorizer decision: {decision}", decision),
                 f'"decision":{quote(decision)},"format":{quote(fmt.value) if fmt else "null"},"latency_us":',
                 f',"reason":{quote(reason)}',
             )
@@ -516,6 +513,4 @@ class Authorizer:
     def _write(self, line: _Line, request_id: str | None, started: float, ids: str, who: str) -> None:
         """The one decision line of a request: ``line`` from :meth:`_line`, ``ids``, ``who``."""
         latency_us = int((time.perf_counter() - started) * 1e6)
-        level, decision, message, head, reason = line
-        members = f"{head}{latency_us}{reason}{ids}{who}"
-        self.log.emit_members(level, message, decision, request_id, members)
+        self.log.emit_prepared(line[0], request_id, f"{line[1]}{latency_us}{line[2]}{ids}{who}")
