@@ -25,6 +25,10 @@ from typing import Any, TextIO
 
 __all__ = ["DecisionLog", "quote", "quote_value"]
 
+#: The timestamp's milliseconds and zone, preformatted (a ``:03d`` format per line costs more
+#: than the rest of the timestamp).
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+
 #: One encoder for every line: ``json.dumps(..., separators=...)`` builds a new encoder per call.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
@@ -96,7 +100,7 @@ class DecisionLog:
         cold = "true" if self.cold_start else "false"
         self.cold_start = False
         (self._stream or sys.stdout).write(
-            f'{prepared[0]}{self._stamp}.{millis - second * 1000:03d}Z","service":{self._service},'
+            f'{prepared[0]}{self._stamp}{_MILLIS[millis - second * 1000]}","service":{self._service},'
             f'"cold_start":{cold}{rid}{"," if members else ""}{members},'
             f'"_aws":{{"Timestamp":{millis},{prepared[1]}\n'
         )
