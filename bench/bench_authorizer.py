@@ -9,8 +9,8 @@ Warm (one process, candidates interleaved round by round, median per invocation,
 through each candidate's real handler):
 
 * ``ours, first sight``  -- a token this execution environment has not seen (full RS256 verify);
-* ``ours, repeated``     -- the same token again (verified-token cache hit; revocation answered
-  from its cache, route scopes and the policy still computed);
+* ``ours, repeated``     -- the same token again on the same route (verified-token cache hit: the
+  entry's prebuilt answer, after the expiry, key and revocation-feed checks);
 * ``reference``          -- the usual way: PyJWT ``jwt.decode`` with a preloaded key, Powertools
   ``APIGatewayAuthorizerEventV2`` (or ``...TokenEvent``) and ``APIGatewayAuthorizerResponse``;
 * ``floor``              -- raw ``cryptography`` RSA verify of the same first-sight tokens'

@@ -207,6 +207,8 @@ class Authorizer:
         self._known: Container[str] = self.cache.stored() if settings.issuer else ()
         self._header = settings.identity_header
         self._fixed_issuer = settings.issuer
+        #: Whether :meth:`_repeated` may answer at all (its conditions on the settings).
+        self._shortcut = bool(settings.issuer) and self._header.isascii()
         # Only with a fixed issuer: otherwise deriving it may fail first, and the bearer
         # grammar's verdict must keep coming before that one.
         self._scan_bearer = not (compact_jws_only and settings.issuer)
@@ -342,14 +344,15 @@ class Authorizer:
         event, or ``None``: then the full path decides (the same verdict, only slower).
 
         Taken only where the full path would read the event exactly so: a fixed issuer (cache
-        keys are bare tokens), a ``headers`` dict and no ``multiValueHeaders``, the identity
-        header spelled ``Bearer <token>`` (one space; what the bearer grammar returns unchanged)
-        and no other key of its name in any case (else ``duplicate_header``), and the very
-        ``routeArn`` and ``routeKey`` strings the answer was built for. The entry stays subject
-        to what any cached token is: its ``exp`` (the cache) and its key still being published;
-        the caller then checks revocation, as for every request.
+        keys are bare tokens) and an ASCII header name (as ``events._values`` requires), a
+        ``headers`` dict and no ``multiValueHeaders``, the identity header spelled
+        ``Bearer <token>`` (one space; what the bearer grammar returns unchanged) and no other
+        key of its name in any case (else ``duplicate_header``), and the very ``routeArn`` and
+        ``routeKey`` strings the answer was built for. The entry stays subject to what any
+        cached token is: its ``exp`` (the cache) and its key still being published; the caller
+        then checks revocation, as for every request.
         """
-        if not self._fixed_issuer:
+        if not self._shortcut:
             return None
         headers = event.get("headers")
         if type(headers) is not dict or event.get("multiValueHeaders") is not None:
