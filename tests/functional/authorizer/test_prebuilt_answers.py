@@ -131,3 +131,18 @@ def test_a_route_key_from_the_request_context_only_is_never_prebuilt(world: Worl
     assert entry.answer is None
     event["requestContext"]["routeKey"] = "DELETE /orders/{id}"
     assert world.outcome(event) == "refused"
+
+
+def test_a_non_ascii_identity_header_never_takes_the_shortcut(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-pass duplicate check is exact only for an ASCII name (``events._values``)."""
+    monkeypatch.setenv("IDENTITY_HEADER", "x-tökén")
+    token = world.mint()
+    event = _v2(token)
+    event["headers"]["x-tökén"] = event["headers"].pop("authorization")
+    assert world.outcome(event) == "allow"
+    assert app._authorizer()._repeated(event) is None
+    assert world.outcome(event) == "allow"  # the full path, cache hit
+    event["headers"]["X-TÖKÉN"] = f"Bearer {token}"
+    assert world.outcome(event) == "refused"
