@@ -9,8 +9,8 @@ Warm (one process, candidates interleaved round by round, median per invocation,
 through each candidate's real handler):
 
 * ``ours, first sight``  -- a token this execution environment has not seen (full RS256 verify);
-* ``ours, repeated``     -- the same token again (verified-token cache hit; revocation answered
-  from its cache, route scopes and the policy still computed);
+* ``ours, repeated``     -- the same token again on the same route (verified-token cache hit: the
+  entry's prebuilt answer, after the expiry, key and revocation-feed checks);
 * ``reference``          -- the usual way: PyJWT ``jwt.decode`` with a preloaded key, Powertools
   ``APIGatewayAuthorizerEventV2`` (or ``...TokenEvent``) and ``APIGatewayAuthorizerResponse``;
 * ``floor``              -- raw ``cryptography`` RSA verify of the same first-sight tokens'
@@ -486,7 +486,7 @@ def warm(rounds: int, batch: int, kind: str = "http-v2") -> dict[str, float]:
                     results["stage: revocation feed check"].append((time.perf_counter() - t0) / batch)
                 t0 = time.perf_counter()
                 for c in stage_claims:  # a new _Verified each: first sight builds the context
-                    auth._answer(stage_request, engine._Verified(c))
+                    auth._answer(event_rep, stage_request, engine._Verified(c))
                 results["stage: context + policy response"].append((time.perf_counter() - t0) / batch)
                 fmt = stage_request.format
                 t0 = time.perf_counter()

@@ -38,6 +38,26 @@ def test_decision_line_is_one_json_object_with_emf() -> None:
     assert second["sub"] == "a\nb"
 
 
+@pytest.mark.parametrize(
+    ("clock", "stamp"),
+    [
+        (1_800_000_000.0, "2027-01-15T08:00:00.000Z"),
+        (1_800_000_000.007, "2027-01-15T08:00:00.007Z"),
+        (1_800_000_000.0999, "2027-01-15T08:00:00.099Z"),
+        (1_800_000_001.9999, "2027-01-15T08:00:01.999Z"),
+    ],
+)
+def test_timestamp_milliseconds_are_zero_padded_and_truncated(clock: float, stamp: str) -> None:
+    """The preformatted milliseconds agree with the line's own ``Timestamp`` (EMF) member."""
+    stream = io.StringIO()
+    log = DecisionLog("authorizer", stream=stream, clock=lambda: clock)
+    log.emit_prepared(log.prepare("INFO", "m", "Allowed"), None, '"k":1')
+    line = json.loads(stream.getvalue())
+    assert line["timestamp"] == stamp
+    assert line["_aws"]["Timestamp"] == int(clock * 1000)
+    assert line["k"] == 1
+
+
 def test_namespace_defaults_to_powertools_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "FromEnv")
     assert DecisionLog().namespace == "FromEnv"

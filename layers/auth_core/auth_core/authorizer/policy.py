@@ -54,14 +54,19 @@ def iam_response(
 
     :param document: a prebuilt :func:`policy_document` (the hot path shares it between
         responses: the runtime only serialises it), or the statements list.
+    :param context: becomes the response's ``context`` as it is, not copied: the engine's
+        prebuilt answers share it with the verified-token cache, and nothing mutates either.
     """
     if isinstance(document, list):
         document = policy_document(document)
-    return {"principalId": principal_id, "policyDocument": document, "context": dict(context)}
+    return {"principalId": principal_id, "policyDocument": document, "context": context}
 
 
 def simple_response(authorized: bool, context: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """An HTTP API payload 2.0 simple response; a refusal carries no context (no reason leaks)."""
+    """An HTTP API payload 2.0 simple response; a refusal carries no context (no reason leaks).
+
+    ``context`` is used as it is, not copied (see :func:`iam_response`).
+    """
     if not authorized:
         return {"isAuthorized": False}
-    return {"isAuthorized": True, "context": dict(context or {})}
+    return {"isAuthorized": True, "context": {} if context is None else context}

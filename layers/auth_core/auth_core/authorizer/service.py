@@ -23,6 +23,11 @@ then route scopes -- revocation and scopes are evaluated on every request, cache
 (In the production wiring the bearer grammar's per-character scan waits for the verifier: a
 token it accepts is compact JWS, hence a ``b64token``; a token it rejects is scanned then, so
 ``bad_bearer`` still wins. See ``compact_jws_only``.)
+
+A repeated token (payload 2.0, fixed ``ISSUER``) on the route it was last answered for skips the
+event parsing and the answer building: its cache entry holds the complete answer (response and
+decision-line parts), served after the same expiry, key and revocation checks. See
+:meth:`Authorizer._repeated` for when the full path runs instead (same verdict, only slower).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import time
 from collections.abc import Callable, Container, Mapping
 from typing import Any, Protocol, cast
 
-from auth_core.authorizer.bearer import check_b64token, parse_bearer
+from auth_core.authorizer.bearer import MAX_CREDENTIALS_LENGTH, check_b64token, parse_bearer
 from auth_core.authorizer.cache import VerifiedTokenCache
 from auth_core.authorizer.context import ContextClaims, build_context
 from auth_core.authorizer.events import (
@@ -74,10 +79,15 @@ class Verifier(Protocol):
     def verify(self, token: str) -> Claims: ...
 
 
+#: A decision line's constants: the log's prepared kind of line (level, message, metric: the
+#: decision) and the members before and after ``latency_us`` (see ``Authorizer._line``).
+_Line = tuple[tuple[str, str], str, str]
+
+
 class _Verified:
     """A verified token's claims plus what is derived from them alone (computed once per token)."""
 
-    __slots__ = ("claims", "context_iam", "context_simple", "granted", "log_members", "policy")
+    __slots__ = ("answer", "claims", "context_iam", "context_simple", "granted", "log_members", "policy")
 
     def __init__(self, claims: Claims) -> None:
         self.claims = claims
@@ -95,6 +105,38 @@ class _Verified:
             f',"sub":{quote_value(claims.subject)},"jti":{quote_value(claims.jti)},'
             f'"client_id":{quote_value(claims.client_id)}'
         )
+        #: The complete answer for the HTTP payload 2.0 route this token was last answered for
+        #: (see :meth:`Authorizer._repeated`); one per token, so bounded with the cache.
+        self.answer: _Answer | None = None
+
+
+class _Answer:
+    """Everything a repeated token's answer is, prebuilt: what a cache hit returns and logs.
+
+    Valid for one payload 2.0 ``routeArn`` and ``routeKey`` (the raw event strings it was built
+    from): a scope decision and a policy depend on them and on the verified claims, nothing else.
+    """
+
+    __slots__ = ("allowed", "line", "response", "route_arn", "route_key", "who")
+
+    def __init__(
+        self,
+        route_arn: object,
+        route_key: object,
+        response: dict[str, Any],
+        allowed: bool,
+        line: _Line,
+        who: str,
+    ) -> None:
+        #: The event's raw ``routeArn`` and ``routeKey`` (only compared, never trusted).
+        self.route_arn = route_arn
+        self.route_key = route_key
+        #: Shared by every hit: the runtime only serialises it.
+        self.response = response
+        self.allowed = allowed
+        #: :meth:`Authorizer._line` parts of the decision line, and its members naming who.
+        self.line = line
+        self.who = who
 
 
 #: Memoized policy statements per (stage ARN, granted scopes); bounded.
@@ -165,12 +207,13 @@ class Authorizer:
         self._known: Container[str] = self.cache.stored() if settings.issuer else ()
         self._header = settings.identity_header
         self._fixed_issuer = settings.issuer
+        #: Whether :meth:`_repeated` may answer at all (its conditions on the settings).
+        self._shortcut = bool(settings.issuer) and self._header.isascii()
         # Only with a fixed issuer: otherwise deriving it may fail first, and the bearer
         # grammar's verdict must keep coming before that one.
         self._scan_bearer = not (compact_jws_only and settings.issuer)
-        #: (level, decision, format, reason) -> the decision line's constant members around latency,
-        #: and its message.
-        self._members: dict[tuple[str, str, str | None, str], tuple[str, str, str]] = {}
+        #: (level, decision, format, reason) -> the decision line's constants (:meth:`_line`).
+        self._lines: dict[tuple[str, str, str | None, str], _Line] = {}
 
     @classmethod
     def from_settings(
@@ -257,10 +300,14 @@ class Authorizer:
             event = cast("Mapping[str, Any]", event)
             if fmt is not EventFormat.REST_TOKEN:  # a TOKEN event has no request context
                 ids = _id_members(*api_request_ids(event))
-            request = parse_event(event, fmt, self._header)
-            token = parse_bearer(request.credentials, known=self._known, scan=self._scan_bearer)
-            verified = self._verified(token, request)
-            if self.revocation is not None:
+            # A repeated token on a route it was answered for: its entry holds the answer.
+            verified = self._repeated(event) if fmt is EventFormat.HTTP_V2 else None
+            request = None
+            if verified is None:  # the full path: read the event, then the token (verified)
+                request = parse_event(event, fmt, self._header)
+                token = parse_bearer(request.credentials, known=self._known, scan=self._scan_bearer)
+                verified = self._verified(token, request)
+            if self.revocation is not None:  # on every request, cache hit or not
                 claims = verified.claims
                 self.revocation.check(
                     jti=claims.jti,
@@ -270,7 +317,7 @@ class Authorizer:
                     client_id=claims.client_id,
                     kid=claims.key_id,
                 )
-            response, allowed, dropped = self._answer(request, verified)
+            answer = verified.answer if request is None else self._answer(event, request, verified)
         except TokenError as exc:
             self._emit("INFO", "Unauthorized", request_id, started, fmt, exc.reason, ids)
             if fmt is EventFormat.HTTP_V2 and self._simple_v2:
@@ -288,21 +335,58 @@ class Authorizer:
                 f'{ids},"error":{quote(type(exc).__name__)}',
             )
             raise
-        extra = ids + verified.log_members
-        if dropped:
-            extra += f',"context_dropped":{quote(" ".join(dropped))}'
-        self._emit(
-            "INFO",
-            "Allowed" if allowed else "Denied",
-            request_id,
-            started,
-            fmt,
-            "ok" if allowed else "insufficient_scope",
-            extra,
-        )
-        return response
+        assert answer is not None  # noqa: S101 - _repeated returns only entries with an answer
+        self._write(answer.line, request_id, started, ids, answer.who)
+        return answer.response
+
+    def _repeated(self, event: Mapping[str, Any]) -> _Verified | None:
+        """The cached entry of a repeated token whose prebuilt answer fits this payload 2.0
+        event, or ``None``: then the full path decides (the same verdict, only slower).
+
+        Taken only where the full path would read the event exactly so: a fixed issuer (cache
+        keys are bare tokens) and an ASCII header name (as ``events._values`` requires), a
+        ``headers`` dict and no ``multiValueHeaders``, the identity header spelled
+        ``Bearer <token>`` (one space; what the bearer grammar returns unchanged) and no other
+        key of its name in any case (else ``duplicate_header``), and the very ``routeArn`` and
+        ``routeKey`` strings the answer was built for. The entry stays subject to what any
+        cached token is: its ``exp`` (the cache) and its key still being published; the caller
+        then checks revocation, as for every request.
+        """
+        if not self._shortcut:
+            return None
+        headers = event.get("headers")
+        if type(headers) is not dict or event.get("multiValueHeaders") is not None:
+            return None
+        credentials = headers.get(self._header)
+        if (
+            type(credentials) is not str
+            or credentials[:7] != "Bearer "
+            or len(credentials) > MAX_CREDENTIALS_LENGTH
+        ):
+            return None
+        verified = self.cache.get(credentials[7:])  # None once the token's exp has come
+        if verified is None:
+            return None
+        answer = verified.answer
+        if (
+            answer is None
+            or event.get("routeArn") != answer.route_arn
+            or event.get("routeKey") != answer.route_key
+        ):
+            return None
+        try:
+            if "\n".join(headers).lower().count(self._header) != 1:
+                return None  # another spelling of the header name too: the full path refuses
+        except TypeError:  # a header name that is not text
+            return None
+        if self._is_published is not None:
+            kid = verified.claims.key_id
+            if kid is None or not self._is_published(kid):
+                return None  # the full path verifies afresh: the key's fate decides
+        return verified
 
     def _verified(self, token: str, request: AuthorizerRequest) -> _Verified:
+        """The verified entry of ``token``: from the cache, or verified here (the verifier)."""
         if self._fixed_issuer:
             issuer, cache_key = self._fixed_issuer, token
         else:
@@ -341,9 +425,12 @@ class Authorizer:
             found = self._verifiers[issuer] = self._verifier_for(issuer)
         return found
 
-    def _answer(
-        self, request: AuthorizerRequest, verified: _Verified
-    ) -> tuple[dict[str, Any], bool, tuple[str, ...]]:
+    def _answer(self, event: Mapping[str, Any], request: AuthorizerRequest, verified: _Verified) -> _Answer:
+        """Decide the request's route scopes and build the whole answer (response and log parts).
+
+        A payload 2.0 answer is kept on the entry for the next request with the same token and
+        route (:meth:`_repeated`), when its route key came from the event's own ``routeKey``.
+        """
         claims, granted = verified.claims, verified.granted
         # Fast path: no ROUTE_SCOPES at all, nothing to look up.
         allowed = (
@@ -360,15 +447,32 @@ class Authorizer:
                 verified.context_iam = built
         context, dropped = built
         if simple:
-            return simple_response(allowed, context), allowed, dropped
-        base = request.arn.base
-        last = verified.policy
-        if last is not None and last[0] == base:
-            document = last[1]
+            response = simple_response(allowed, context)
         else:
-            document = self._document(request, granted)
-            verified.policy = (base, document)
-        return iam_response(claims.subject, document, context), allowed, dropped
+            base = request.arn.base
+            last = verified.policy
+            if last is not None and last[0] == base:
+                document = last[1]
+            else:
+                document = self._document(request, granted)
+                verified.policy = (base, document)
+            response = iam_response(claims.subject, document, context)
+        who = verified.log_members
+        if dropped:
+            who += f',"context_dropped":{quote(" ".join(dropped))}'
+        decision, reason = ("Allowed", "ok") if allowed else ("Denied", "insufficient_scope")
+        route_arn, route_key = event.get("routeArn"), event.get("routeKey")
+        answer = _Answer(
+            route_arn, route_key, response, allowed, self._line("INFO", decision, request.format, reason), who
+        )
+        if (
+            request.format is EventFormat.HTTP_V2
+            and type(route_arn) is str
+            and type(route_key) is str
+            and route_key == request.route_key
+        ):
+            verified.answer = answer
+        return answer
 
     def _document(self, request: AuthorizerRequest, granted: frozenset[str]) -> dict[str, Any]:
         """The policy document for ``granted`` scopes on the request's stage (shared by tokens)."""
@@ -392,17 +496,24 @@ class Authorizer:
         reason: str,
         extra: str = "",
     ) -> None:
-        latency_us = int((time.perf_counter() - started) * 1e6)
+        self._write(self._line(level, decision, fmt, reason), request_id, started, extra, "")
+
+    def _line(self, level: str, decision: str, fmt: EventFormat | None, reason: str) -> _Line:
+        """A decision line's constants (memoised: reasons are a closed set), see :data:`_Line`."""
         # The format's value, not the member: an enum member's hash is a Python-level call.
         key = (level, decision, fmt._value_ if fmt is not None else None, reason)
-        parts = self._members.get(key)
-        if parts is None:
-            parts = (
+        line = self._lines.get(key)
+        if line is None:
+            line = (
+                self.log.prepare(level, f"authorizer decision: {decision}", decision),
                 f'"decision":{quote(decision)},"format":{quote(fmt.value) if fmt else "null"},"latency_us":',
                 f',"reason":{quote(reason)}',
-                f"authorizer decision: {decision}",
             )
-            if len(self._members) < 256:  # reasons are a closed set; bounded anyway
-                self._members[key] = parts
-        members = f"{parts[0]}{latency_us}{parts[1]}{extra}"
-        self.log.emit_members(level, parts[2], decision, request_id, members)
+            if len(self._lines) < 256:  # bounded anyway
+                self._lines[key] = line
+        return line
+
+    def _write(self, line: _Line, request_id: str | None, started: float, ids: str, who: str) -> None:
+        """The one decision line of a request: ``line`` from :meth:`_line`, ``ids``, ``who``."""
+        latency_us = int((time.perf_counter() - started) * 1e6)
+        self.log.emit_prepared(line[0], request_id, f"{line[1]}{latency_us}{line[2]}{ids}{who}")
