@@ -1,4 +1,5 @@
-"""``GET /.well-known/jwks.json`` and ``GET /.well-known/openid-configuration``.
+"""``GET /.well-known/jwks.json``, ``/.well-known/openid-configuration`` and
+``/.well-known/oauth-authorization-server`` (RFC 8414: the same metadata document).
 
 Thin: the documents are built in :mod:`auth_core.discovery` from the *published* JWKS (the
 public secret, cached in a :class:`~auth_core.keystore.PublicKeyStore`). Both answers carry a
@@ -11,6 +12,7 @@ from __future__ import annotations
 import functools
 
 from auth_core.discovery import (
+    AUTHORIZATION_SERVER_METADATA_PATH,
     JWKS_PATH,
     OPENID_CONFIGURATION_PATH,
     cache_control,
@@ -53,6 +55,7 @@ def jwks() -> Response:
 
 
 @app.get(OPENID_CONFIGURATION_PATH)
+@app.get(AUTHORIZATION_SERVER_METADATA_PATH)
 def openid_config() -> Response:
     config = settings()
     published = key_store().jwks().to_dict()["keys"]

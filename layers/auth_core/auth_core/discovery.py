@@ -4,12 +4,18 @@ These are what other verifiers (API Gateway's HTTP API JWT authorizer, aws-jwt-v
 PyJWT's ``PyJWKClient``) read to trust our tokens, so they are built from the *published*
 JWKS only and the ``issuer`` must equal the tokens' ``iss`` byte for byte.
 
-We are an OAuth 2.0 authorization server with a token endpoint only (password,
-client_credentials and refresh_token grants); there is no authorization endpoint and no ID
-token. The OpenID-required fields are still present (``response_types_supported``,
-``subject_types_supported``, ``id_token_signing_alg_values_supported``) because several
-consumers refuse a document without them; ``response_types_supported: ["token"]`` is the
-truthful minimum and no ``authorization_endpoint`` is advertised.
+One document serves both OpenID Connect Discovery 1.0 (``/.well-known/openid-configuration``)
+and RFC 8414 (``/.well-known/oauth-authorization-server``): RFC 8414 §3 lets it carry the OpenID
+fields, and two documents could only drift apart. (RFC 8414 puts an issuer's path *after* the
+well-known segment; with a path-less issuer, the default, both URLs are at the API's root.)
+
+What it promises, and where each promise is kept: the authorization code flow only
+(``response_types_supported ["code"]``, PKCE ``S256`` only: RFC 9700 §2.1.1), answered by query
+or ``form_post`` with the ``iss`` parameter (RFC 9207); pushed authorization requests (RFC 9126),
+required per client, not globally; ID tokens signed with RS256 whatever ``SIGNING_ALG`` is
+(OpenID Connect Core §15.1 makes RS256 mandatory; verifiers of access tokens keep the configured
+algorithm), listed with the algorithms of the published keys; RP-initiated logout at
+``end_session_endpoint``; UserInfo; the grant types of :mod:`auth_core.grant_types`.
 
 Caching: both documents are served with ``Cache-Control: public, max-age=N`` where
 ``N <= KEY_CACHE_TTL`` (a CDN or client must not keep a removed key longer than our own
@@ -28,6 +34,7 @@ from typing import Any
 from auth_core.grant_types import GRANT_TYPES
 
 __all__ = [
+    "AUTHORIZATION_SERVER_METADATA_PATH",
     "CLAIMS_SUPPORTED",
     "GRANT_TYPES",
     "JWKS_PATH",
@@ -41,11 +48,23 @@ __all__ = [
 
 JWKS_PATH = "/.well-known/jwks.json"
 OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
+#: RFC 8414 §3: the same document, for OAuth clients that do not speak OpenID Connect
+AUTHORIZATION_SERVER_METADATA_PATH = "/.well-known/oauth-authorization-server"
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 #: RFC 7662 §2.1: introspection is for authenticated confidential clients only (no "none").
 INTROSPECTION_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-#: claims our access tokens may carry (RFC 9068 plus ``roles``).
-CLAIMS_SUPPORTED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "roles", "sid")
+#: claims our tokens and UserInfo may carry: access tokens (RFC 9068 plus ``roles``), ID tokens
+#: (OpenID Connect Core §2) and ``/userinfo`` (``preferred_username`` with scope ``profile``).
+CLAIMS_SUPPORTED = (
+    "iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "roles", "sid",
+    "auth_time", "nonce", "at_hash", "amr", "preferred_username",
+)  # fmt: skip
+#: OpenID Connect Core §3.1.2.1 ``prompt`` values the authorization endpoint honours.
+PROMPT_VALUES = ("none", "login")
+#: RFC 7636: ``plain`` is refused (RFC 9700 §2.1.1).
+CODE_CHALLENGE_METHODS = ("S256",)
+#: OpenID Connect Core §15.1: every OP signs ID tokens with RS256; they always can (issue 13).
+ID_TOKEN_ALG = "RS256"
 
 
 def canonical_json(doc: Mapping[str, Any]) -> str:
@@ -82,23 +101,32 @@ def openid_configuration(
     signing_algs: Iterable[str],
     scopes: Iterable[str],
 ) -> dict[str, Any]:
-    """OpenID Provider metadata (also valid RFC 8414 authorization-server metadata).
+    """OpenID Provider metadata, also the RFC 8414 authorization-server metadata.
 
     :param issuer: the exact ``iss`` of our tokens (no trailing slash).
-    :param signing_algs: algorithms of the published keys.
+    :param signing_algs: algorithms of the published keys (ID tokens: these and RS256).
     :param scopes: ``SCOPES_SUPPORTED``.
     """
     base = issuer.rstrip("/")
-    algs = sorted(set(signing_algs))
+    id_token_algs = sorted({ID_TOKEN_ALG, *signing_algs})
     return {
         "issuer": base,
         "jwks_uri": base + JWKS_PATH,
+        "authorization_endpoint": base + "/authorize",
         "token_endpoint": base + "/token",
+        "userinfo_endpoint": base + "/userinfo",
+        "end_session_endpoint": base + "/logout",
+        "pushed_authorization_request_endpoint": base + "/par",
+        "require_pushed_authorization_requests": False,
         "revocation_endpoint": base + "/revoke",
         "grant_types_supported": list(GRANT_TYPES),
-        "response_types_supported": ["token"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "code_challenge_methods_supported": list(CODE_CHALLENGE_METHODS),
+        "authorization_response_iss_parameter_supported": True,
+        "prompt_values_supported": list(PROMPT_VALUES),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": algs,
+        "id_token_signing_alg_values_supported": id_token_algs,
         "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
         "revocation_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),
         "introspection_endpoint": base + "/introspect",
