@@ -499,9 +499,12 @@ class LocalStack:
         }
 
     def _probe(self, api_url: str) -> str | None:
-        """Serve one real request (the first public GET route) and report it."""
+        """Serve one real request (discovery when the API has it, else the first public GET route)
+        and report it. Not the hosted pages' routes: a sign-in or logout page is no probe, and
+        their function's cold start would sit on the start-up path."""
         assert self.model is not None  # noqa: S101
-        for route in self.model.routes:
+        routes = sorted(self.model.routes, key=lambda r: r.path != "/.well-known/openid-configuration")
+        for route in routes:
             if route.method == "GET" and route.authorizer is None and "{" not in route.path:
                 with (
                     contextlib.suppress(OSError),

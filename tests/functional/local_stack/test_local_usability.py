@@ -187,6 +187,8 @@ def test_the_browser_demo_is_seeded_and_served(running: Any) -> None:
     info = stack.info
     assert info["demo_url"] == info["api_url"] + "/demo/"
     assert info["spa_client_id"] == "demo-spa"
+    # the start-up probe asks discovery, never a sign-in or logout page
+    assert info["first_request"] == "GET /.well-known/openid-configuration -> 200"
     client = ClientStore(info["clients_table"], client=stack_ddb(info)).get("demo-spa")
     assert client is not None and not client.confidential and client.first_party
     assert client.grant_types == ("authorization_code", "refresh_token")
