@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from auth_core.errors import InvalidRequestError
-from auth_core.grant_types import GRANT_TYPES, check_client_grants
+from auth_core.grant_types import AUTHORIZATION_CODE, GRANT_TYPES, REFRESH_TOKEN, check_client_grants
 
 TABLES = ("users_table", "clients_table", "sessions_table", "revocations_table")
 
@@ -248,12 +248,32 @@ def cmd_users_migrate(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------------- clients
 def cmd_clients_create(args: argparse.Namespace) -> int:
+    from auth_core.redirect_uris import check_redirect_uris  # noqa: PLC0415
     from auth_core.stores.clients import Client, hash_client_secret  # noqa: PLC0415
     from auth_core.usernames import USER_ID_PREFIX  # noqa: PLC0415
 
-    if not args.grants:
-        raise InvalidRequestError(f"--grants is required (one or more of: {', '.join(GRANT_TYPES)})")
-    grants = check_client_grants(args.grants, confidential=args.confidential)
+    redirect_uris = check_redirect_uris(args.redirect_uris)
+    post_logout = check_redirect_uris(args.post_logout_redirect_uris)
+    grants = check_client_grants(
+        args.grants or _default_grants(redirect_uris),
+        confidential=args.confidential,
+        redirect_uris=redirect_uris,
+    )
+    browser_flags = [
+        flag
+        for flag, given in (
+            ("--post-logout-redirect-uri", post_logout),
+            ("--first-party", args.first_party),
+            ("--require-par", args.require_par),
+        )
+        if given
+    ]
+    if browser_flags and AUTHORIZATION_CODE not in grants:
+        raise InvalidRequestError(
+            f"{', '.join(browser_flags)}: only for clients with the {AUTHORIZATION_CODE} grant"
+        )
+    if redirect_uris and AUTHORIZATION_CODE not in grants:
+        raise InvalidRequestError(f"--redirect-uri: only for clients with the {AUTHORIZATION_CODE} grant")
     scopes = _known(args.scopes, _settings(args).scopes_supported, "scopes")
     defaults = _known(args.default_scopes, scopes, "default scopes (they must be among --scopes)")
     if args.client_id.startswith(USER_ID_PREFIX):
@@ -272,6 +292,10 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             refresh_max_age=args.refresh_max_age,
             refresh_idle_timeout=args.refresh_idle_timeout,
             introspect_any=args.introspect_any,
+            redirect_uris=redirect_uris,
+            post_logout_redirect_uris=post_logout,
+            first_party=args.first_party,
+            require_par=args.require_par,
         )
     )
     doc: dict[str, Any] = {
@@ -280,12 +304,27 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
         "scopes": list(scopes),
         "default_scopes": list(defaults),
     }
-    if args.introspect_any:
-        doc["introspect_any"] = True
+    if redirect_uris:
+        doc["redirect_uris"] = list(redirect_uris)
+    if post_logout:
+        doc["post_logout_redirect_uris"] = list(post_logout)
+    for name in ("first_party", "require_par", "introspect_any"):
+        if getattr(args, name):
+            doc[name] = True
     if secret:
         doc["client_secret"] = secret
         doc["note"] = "shown once; only its hash is stored"
     return _out(doc)
+
+
+def _default_grants(redirect_uris: tuple[str, ...]) -> tuple[str, ...]:
+    """A client with a redirect URI signs users in by the code flow (and refreshes); the password
+    grant is legacy (RFC 9700 §2.4) and only ever given when asked for by name."""
+    if not redirect_uris:
+        raise InvalidRequestError(
+            f"--grants is required without --redirect-uri (one or more of: {', '.join(GRANT_TYPES)})"
+        )
+    return (AUTHORIZATION_CODE, REFRESH_TOKEN)
 
 
 def _client_enabled(enabled: bool) -> Callable[[argparse.Namespace], int]:
@@ -417,12 +456,42 @@ def register(subparsers: Any) -> None:
     )
     p = _with_tables(clients.add_parser("create", help="register a client (prints its secret once)"), *TABLES)
     p.add_argument("client_id")
-    p.add_argument("--confidential", action="store_true", help="generate a client secret")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--confidential", action="store_true", help="generate a client secret")
+    kind.add_argument(
+        "--public",
+        action="store_true",
+        help="no secret (a browser or mobile app; the default): authorization_code and refresh_token only",
+    )
     p.add_argument(
         "--grants",
         nargs="+",
         default=[],
-        help=f"grant types the client may use (required; of: {', '.join(GRANT_TYPES)})",
+        help=f"grant types the client may use (of: {', '.join(GRANT_TYPES)}; default with "
+        "--redirect-uri: authorization_code refresh_token, else required; password only when named)",
+    )
+    p.add_argument(
+        "--redirect-uri",
+        dest="redirect_uris",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="where /authorize may send codes (repeatable): https, http://127.0.0.1 or [::1] "
+        "(any port), or a private-use scheme (com.example.app:/cb)",
+    )
+    p.add_argument(
+        "--post-logout-redirect-uri",
+        dest="post_logout_redirect_uris",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="where /logout may send the browser afterwards (repeatable)",
+    )
+    p.add_argument("--first-party", action="store_true", help="this deployment's own app: no consent page")
+    p.add_argument(
+        "--require-par",
+        action="store_true",
+        help="authorization requests only through POST /par (RFC 9126)",
     )
     p.add_argument("--scopes", nargs="*", default=[], help="scopes the client may request (default: none)")
     p.add_argument(

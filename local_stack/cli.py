@@ -170,6 +170,11 @@ def _print_banner(stack: LocalStack, info: dict[str, Any]) -> None:
             f"  demo user    {info['username']} / {info['password']}",
             f"  demo client  {info['client_id']} / {info['client_secret']}",
         ]
+    if "spa_client_id" in info:
+        lines += [
+            f"  browser app  {info['demo_url']}   (public client {info['spa_client_id']}: "
+            "code flow with PKCE, no secret)",
+        ]
     lines += ["  routes       " + ", ".join(info["routes"])]
     if stack.options.state_dir is not None:
         lines.append(

@@ -7,10 +7,11 @@ everything API-Gateway-like is testable without a socket.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from local_stack.apigw import Gateway, HttpRequest
+from local_stack.apigw import Gateway, HttpRequest, HttpResponse
 
 __all__ = ["GatewayServer"]
 
@@ -59,7 +60,8 @@ class _Handler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             protocol=self.request_version,
         )
-        response = self.server.gateway.handle(request)
+        static = self.server.static(request) if self.server.static is not None else None
+        response = static if static is not None else self.server.gateway.handle(request)
         self.send_response(response.status)
         for name, value in response.headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -86,6 +88,9 @@ class GatewayServer(ThreadingHTTPServer):
 
     #: set before :meth:`start` (the port must be known before the gateway can be configured)
     gateway: Gateway
+    #: pages served beside the API, not through it (the local stack's ``/demo/``): an answer, or
+    #: ``None`` to let the gateway route the request
+    static: Callable[[HttpRequest], HttpResponse | None] | None = None
 
     def __init__(self, host: str, port: int) -> None:
         super().__init__((host, port), _Handler)

@@ -25,6 +25,7 @@ from typing import Any
 from auth_core.settings import ENV_VARS, Settings
 from local_stack.apigw import Gateway
 from local_stack.cfn import Resolver, StackIdentity, TemplateError, load_template
+from local_stack.demo_site import DEMO_CLIENT_ID, DEMO_PATH, DEMO_REDIRECT_URI, demo_response
 from local_stack.persist import StateFile
 from local_stack.resources import (
     RotationHook,
@@ -187,6 +188,7 @@ class LocalStack:
             model, self.runtime.invoke, domain_name=f"{opts.host}:{self._server.port}", log=opts.log
         )
         self._server.gateway = self.gateway
+        self._server.static = demo_response  # /demo/: beside the API, never deployed
 
         # The rotation function is on the critical path (keys before the first token): it starts
         # alone; the other environments start after the first request (see below).
@@ -198,6 +200,7 @@ class LocalStack:
                 saved = self._state.load_demo() if self._state is not None and restored else None
                 if saved:
                     demo.update(saved)
+                    demo.update(self._seed_browser_client(ddb))  # state from before demo-spa existed
                     return
                 demo.update(self._seed(ddb))
                 if self._state is not None and demo:
@@ -398,8 +401,9 @@ class LocalStack:
             self.options.log("seed: no USERS_TABLE/CLIENTS_TABLE in any function's environment; skipped")
             return {}
         try:
+            from auth_core.grant_types import CLIENT_CREDENTIALS, PASSWORD, REFRESH_TOKEN  # noqa: PLC0415
             from auth_core.passwords import PasswordHasher  # noqa: PLC0415 - the layer, only when seeding
-            from auth_core.stores.clients import GRANT_TYPES, Client, ClientStore, hash_client_secret  # noqa: PLC0415
+            from auth_core.stores.clients import Client, ClientStore, hash_client_secret  # noqa: PLC0415
             from auth_core.stores.users import User, UserStore  # noqa: PLC0415
         except ImportError as exc:
             self.options.log(f"seed: the core's stores are not importable ({exc}); skipped")
@@ -416,11 +420,13 @@ class LocalStack:
                 scopes=scopes,
             )
         )
+        # The confidential client of the command-line walk-through (``auth-local demo``): the
+        # grants a back end uses; the browser's code flow is demo-spa's.
         ClientStore(clients_table, client=ddb).create(
             Client(
                 client_id=client_id,
                 secret_hash=hash_client_secret(client_secret),
-                grant_types=GRANT_TYPES,
+                grant_types=(PASSWORD, CLIENT_CREDENTIALS, REFRESH_TOKEN),
                 scopes=scopes,
             )
         )
@@ -431,7 +437,33 @@ class LocalStack:
             "client_id": client_id,
             "client_secret": client_secret,
             "scopes": " ".join(scopes),
+            **self._seed_browser_client(ddb),
         }
+
+    def _seed_browser_client(self, ddb: Any) -> dict[str, str]:
+        """``demo-spa``: the public, first-party browser client of the ``/demo/`` page (code flow
+        with PKCE, refresh; a loopback redirect, so any port of this stack matches). No secret, so
+        nothing to keep: created when missing, also in state saved before it existed."""
+        from auth_core.errors import AlreadyExistsError  # noqa: PLC0415
+        from auth_core.grant_types import AUTHORIZATION_CODE, REFRESH_TOKEN  # noqa: PLC0415
+        from auth_core.stores.clients import Client, ClientStore  # noqa: PLC0415
+
+        clients_table = self._named_values("_TABLE").get("clients_table")
+        if not clients_table:
+            return {}
+        supported = self._any_env(ENV_VARS["scopes_supported"], " ".join(Settings.scopes_supported))
+        with contextlib.suppress(AlreadyExistsError):
+            ClientStore(clients_table, client=ddb).create(
+                Client(
+                    client_id=DEMO_CLIENT_ID,
+                    grant_types=(AUTHORIZATION_CODE, REFRESH_TOKEN),
+                    scopes=tuple(dict.fromkeys(("openid", "profile", *supported.replace(",", " ").split()))),
+                    redirect_uris=(DEMO_REDIRECT_URI,),
+                    post_logout_redirect_uris=(DEMO_REDIRECT_URI,),
+                    first_party=True,
+                )
+            )
+        return {"spa_client_id": DEMO_CLIENT_ID}
 
     def _any_env(self, name: str, default: str = "") -> str:
         for env in self.environments.values():
@@ -456,6 +488,7 @@ class LocalStack:
             "aws_endpoint_url": endpoint,
             "region": self.options.region,
             "issuer": self._any_env(ENV_VARS["issuer"]) or api_url,
+            "demo_url": api_url + DEMO_PATH,
             **demo,
             **self._named_values("_TABLE"),
             **self._named_values("_SECRET_ID"),
@@ -466,9 +499,12 @@ class LocalStack:
         }
 
     def _probe(self, api_url: str) -> str | None:
-        """Serve one real request (the first public GET route) and report it."""
+        """Serve one real request (discovery when the API has it, else the first public GET route)
+        and report it. Not the hosted pages' routes: a sign-in or logout page is no probe, and
+        their function's cold start would sit on the start-up path."""
         assert self.model is not None  # noqa: S101
-        for route in self.model.routes:
+        routes = sorted(self.model.routes, key=lambda r: r.path != "/.well-known/openid-configuration")
+        for route in routes:
             if route.method == "GET" and route.authorizer is None and "{" not in route.path:
                 with (
                     contextlib.suppress(OSError),

@@ -1,4 +1,5 @@
-"""``GET /.well-known/jwks.json`` and ``GET /.well-known/openid-configuration``.
+"""``GET /.well-known/jwks.json``, ``/.well-known/openid-configuration`` and
+``/.well-known/oauth-authorization-server`` (RFC 8414: the same metadata document).
 
 Thin: the documents are built in :mod:`auth_core.discovery`; the JWKS is the *published* one
 (the public secret, cached in a :class:`~auth_core.keystore.PublicKeyStore`), with the
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 
 from auth_core.discovery import (
+    AUTHORIZATION_SERVER_METADATA_PATH,
     JWKS_PATH,
     OPENID_CONFIGURATION_PATH,
     cache_control,
@@ -54,6 +56,7 @@ def jwks() -> Response:
 
 
 @app.get(OPENID_CONFIGURATION_PATH)
+@app.get(AUTHORIZATION_SERVER_METADATA_PATH)
 def openid_config() -> Response:
     config = settings()
     doc = openid_configuration(

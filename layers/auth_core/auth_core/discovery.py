@@ -4,17 +4,18 @@ These are what other verifiers (API Gateway's HTTP API JWT authorizer, aws-jwt-v
 PyJWT's ``PyJWKClient``) read to trust our tokens, so they are built from the *published*
 JWKS only and the ``issuer`` must equal the tokens' ``iss`` byte for byte.
 
-We are an OAuth 2.0 authorization server with a token endpoint only (password,
-client_credentials and refresh_token grants); there is no authorization endpoint yet. The
-OpenID-required fields are present (``response_types_supported``, ``subject_types_supported``,
-``id_token_signing_alg_values_supported``) because several consumers refuse a document without
-them; ``response_types_supported: ["token"]`` is the truthful minimum and no
-``authorization_endpoint`` is advertised.
+One document serves both OpenID Connect Discovery 1.0 (``/.well-known/openid-configuration``)
+and RFC 8414 (``/.well-known/oauth-authorization-server``): RFC 8414 §3 lets it carry the OpenID
+fields, and two documents could only drift apart. (RFC 8414 puts an issuer's path *after* the
+well-known segment; with a path-less issuer, the default, both URLs are at the API's root.)
 
-``id_token_signing_alg_values_supported`` is ``["RS256"]`` whatever ``SIGNING_ALG`` is: OpenID
-Connect Discovery 1.0 §3 requires RS256 there, and ID tokens are always signed in it (by the
-RS256 main key, or by the ID-token lineage the key set keeps otherwise: ``auth_core.keyset``).
-The access tokens' algorithm has no field in this document; the JWKS says it per key.
+What it promises, and where each promise is kept: the authorization code flow only
+(``response_types_supported ["code"]``, PKCE ``S256`` only: RFC 9700 §2.1.1), answered by query
+or ``form_post`` with the ``iss`` parameter (RFC 9207); pushed authorization requests (RFC 9126),
+required per client, not globally; ID tokens signed with RS256 whatever ``SIGNING_ALG`` is
+(OpenID Connect Discovery 1.0 §3 requires RS256 there; the RS256 main key signs them, or the
+ID-token lineage the key set keeps otherwise: ``auth_core.keyset``), so RS256 is the only value;
+RP-initiated logout at ``end_session_endpoint``; UserInfo; the grant types of :mod:`auth_core.grant_types`.
 
 Caching: both documents are served with ``Cache-Control: public, max-age=N`` where
 ``N <= KEY_CACHE_TTL`` (a CDN or client must not keep a removed key longer than our own
@@ -34,6 +35,7 @@ from auth_core.grant_types import GRANT_TYPES
 from auth_core.jwa import ID_TOKEN_ALG
 
 __all__ = [
+    "AUTHORIZATION_SERVER_METADATA_PATH",
     "CLAIMS_SUPPORTED",
     "GRANT_TYPES",
     "JWKS_PATH",
@@ -47,11 +49,21 @@ __all__ = [
 
 JWKS_PATH = "/.well-known/jwks.json"
 OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
+#: RFC 8414 §3: the same document, for OAuth clients that do not speak OpenID Connect
+AUTHORIZATION_SERVER_METADATA_PATH = "/.well-known/oauth-authorization-server"
 TOKEN_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 #: RFC 7662 §2.1: introspection is for authenticated confidential clients only (no "none").
 INTROSPECTION_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
-#: claims our access tokens may carry (RFC 9068 plus ``roles``).
-CLAIMS_SUPPORTED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "roles", "sid")
+#: claims our tokens and UserInfo may carry: access tokens (RFC 9068 plus ``roles``), ID tokens
+#: (OpenID Connect Core §2) and ``/userinfo`` (``preferred_username`` with scope ``profile``).
+CLAIMS_SUPPORTED = (
+    "iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "roles", "sid",
+    "auth_time", "nonce", "at_hash", "amr", "preferred_username",
+)  # fmt: skip
+#: OpenID Connect Core §3.1.2.1 ``prompt`` values the authorization endpoint honours.
+PROMPT_VALUES = ("none", "login")
+#: RFC 7636: ``plain`` is refused (RFC 9700 §2.1.1).
+CODE_CHALLENGE_METHODS = ("S256",)
 
 
 def canonical_json(doc: Mapping[str, Any]) -> str:
@@ -92,10 +104,19 @@ def openid_configuration(issuer: str, *, scopes: Iterable[str]) -> dict[str, Any
     return {
         "issuer": base,
         "jwks_uri": base + JWKS_PATH,
+        "authorization_endpoint": base + "/authorize",
         "token_endpoint": base + "/token",
+        "userinfo_endpoint": base + "/userinfo",
+        "end_session_endpoint": base + "/logout",
+        "pushed_authorization_request_endpoint": base + "/par",
+        "require_pushed_authorization_requests": False,
         "revocation_endpoint": base + "/revoke",
         "grant_types_supported": list(GRANT_TYPES),
-        "response_types_supported": ["token"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "code_challenge_methods_supported": list(CODE_CHALLENGE_METHODS),
+        "authorization_response_iss_parameter_supported": True,
+        "prompt_values_supported": list(PROMPT_VALUES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ID_TOKEN_ALG],
         "token_endpoint_auth_methods_supported": list(TOKEN_AUTH_METHODS),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -18,8 +19,11 @@ def test_new_client_usable_at_once_by_a_warm_service(stack, service, issuers, ca
     stack.add_user()
     with pytest.raises(InvalidClientError):  # a client used just before it exists
         service.token(password_request(client_id="web", scope="read"), issuers)
-    assert main(["clients", "create", "web", "--grants", "password", "--scopes", "openid", "read"]) == 0
-    assert "access_token" in body(service.token(password_request(client_id="web", scope="read"), issuers))
+    argv = ["clients", "create", "web", "--confidential", "--grants", "password"]
+    assert main([*argv, "--scopes", "openid", "read"]) == 0
+    secret = json.loads(capsys.readouterr().out)["client_secret"]
+    request = password_request(client_id="web", scope="read", client_secret=secret)
+    assert "access_token" in body(service.token(request, issuers))
 
 
 class CountingDynamo:

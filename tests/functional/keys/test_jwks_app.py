@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
+from auth_core.grant_types import GRANT_TYPES
 from auth_core.keyset import KeySet
 from auth_core.tokens import AccessTokenIssuer
 from tests.conftest import load_event
@@ -97,9 +98,27 @@ def test_openid_configuration(jwks_app, lambda_context):
     # ES256 signs access tokens here; ID tokens are RS256 whatever SIGNING_ALG is (OIDC Discovery)
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
     assert doc["scopes_supported"] == ["openid", "read", "write"]
-    assert doc["grant_types_supported"] == ["password", "client_credentials", "refresh_token"]
-    assert doc["response_types_supported"] == ["token"]
+    assert doc["grant_types_supported"] == list(GRANT_TYPES)
+    assert doc["response_types_supported"] == ["code"]
     assert doc["subject_types_supported"] == ["public"]
+    assert doc["authorization_endpoint"] == DOMAIN_ISSUER + "/authorize"
+    assert doc["userinfo_endpoint"] == DOMAIN_ISSUER + "/userinfo"
+
+
+def test_rfc8414_path_serves_the_same_document(jwks_app, lambda_context):
+    """``/.well-known/oauth-authorization-server``: the OpenID document (RFC 8414 §3 allows its
+    fields), byte for byte, so the two can never disagree; it validates as RFC 8414 metadata."""
+    from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+
+    oidc = _call(jwks_app, "jwks_openid_configuration.json", lambda_context)
+    event = load_event("jwks_openid_configuration.json")
+    for key in ("rawPath", "routeKey"):
+        event[key] = event[key].replace("openid-configuration", "oauth-authorization-server")
+    event["requestContext"]["http"]["path"] = "/.well-known/oauth-authorization-server"
+    rfc8414 = jwks_app.lambda_handler(event, lambda_context)
+    assert rfc8414["statusCode"] == 200
+    assert rfc8414["body"] == oidc["body"] and rfc8414["headers"]["ETag"] == oidc["headers"]["ETag"]
+    AuthorizationServerMetadata(json.loads(rfc8414["body"])).validate()
 
 
 def test_configured_issuer_wins(jwks_app, monkeypatch, lambda_context):

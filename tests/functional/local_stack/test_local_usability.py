@@ -176,6 +176,41 @@ def test_every_sample_event_does_what_its_name_says(name: str, running: Any, cap
         assert status in (200, 204), result
 
 
+def test_the_browser_demo_is_seeded_and_served(running: Any) -> None:
+    """``make local`` prints the /demo/ URL; its public client demo-spa exists with the loopback
+    redirect; the page is served (the stack's only non-API path)."""
+    import urllib.request
+
+    from auth_core.stores.clients import ClientStore
+
+    _state_dir, stack = running
+    info = stack.info
+    assert info["demo_url"] == info["api_url"] + "/demo/"
+    assert info["spa_client_id"] == "demo-spa"
+    # the start-up probe asks discovery, never a sign-in or logout page
+    assert info["first_request"] == "GET /.well-known/openid-configuration -> 200"
+    client = ClientStore(info["clients_table"], client=stack_ddb(info)).get("demo-spa")
+    assert client is not None and not client.confidential and client.first_party
+    assert client.grant_types == ("authorization_code", "refresh_token")
+    assert client.redirect_uris == client.post_logout_redirect_uris == ("http://127.0.0.1/demo/",)
+    assert {"openid", "profile"} <= set(client.scopes)
+    with urllib.request.urlopen(info["demo_url"], timeout=10) as response:  # noqa: S310 - local stack
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert b'<script src="app.js" defer></script>' in response.read()
+
+
+def stack_ddb(info: dict[str, Any]) -> Any:
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=info["aws_endpoint_url"],
+        region_name=info["region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 ROTATION_STEPS = ["create_secret", "set_secret", "test_secret", "finish_secret"]
 
 

@@ -325,7 +325,7 @@ def test_authctl_registers_an_introspect_any_client(stack, introspection, pair, 
     capsys.readouterr()
     assert ClientStore("clients", cache_ttl=0).get("plain").introspect_any is False
     assert "introspect_any" not in stack.item("clients", {"client_id": {"S": "plain"}})
-    assert main(["clients", "create", "pub", "--grants", "password", "--introspect-any"]) == 2
+    assert main(["clients", "create", "pub", "--grants", "refresh_token", "--introspect-any"]) == 2
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ from auth_core.discovery import (
     etag_matches,
     openid_configuration,
 )
+from auth_core.grant_types import GRANT_TYPES
 from auth_core.jwa import ALGORITHMS
-from auth_core.settings import Settings
+from auth_core.settings import SIGNING_ALGORITHMS, Settings
 
 
 def test_openid_configuration_fields():
@@ -21,8 +22,13 @@ def test_openid_configuration_fields():
     assert doc["jwks_uri"] == "https://auth.example.com/.well-known/jwks.json"
     assert doc["token_endpoint"] == "https://auth.example.com/token"
     assert doc["revocation_endpoint"] == "https://auth.example.com/revoke"
-    assert doc["grant_types_supported"] == ["password", "client_credentials", "refresh_token"]
-    assert doc["response_types_supported"] == ["token"]
+    assert doc["grant_types_supported"] == list(GRANT_TYPES)
+    assert doc["response_types_supported"] == ["code"]
+    assert doc["response_modes_supported"] == ["query", "form_post"]
+    assert doc["code_challenge_methods_supported"] == ["S256"]  # never "plain" (RFC 9700 §2.1.1)
+    assert doc["authorization_response_iss_parameter_supported"] is True  # RFC 9207
+    assert doc["require_pushed_authorization_requests"] is False  # required per client, not for all
+    assert doc["prompt_values_supported"] == ["none", "login"]
     assert doc["subject_types_supported"] == ["public"]
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
     methods = ["client_secret_basic", "client_secret_post", "none"]
@@ -33,7 +39,33 @@ def test_openid_configuration_fields():
     assert introspection_methods == ["client_secret_basic", "client_secret_post"]  # no "none"
     assert doc["scopes_supported"] == ["openid", "read"]
     assert {"iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"} <= set(doc["claims_supported"])
-    assert "authorization_endpoint" not in doc
+    for name, path in {
+        "authorization_endpoint": "/authorize",
+        "userinfo_endpoint": "/userinfo",
+        "end_session_endpoint": "/logout",
+        "pushed_authorization_request_endpoint": "/par",
+    }.items():
+        assert doc[name] == "https://auth.example.com" + path
+    assert {"auth_time", "nonce", "at_hash", "amr", "preferred_username"} <= set(doc["claims_supported"])
+
+
+@pytest.mark.parametrize("alg", SIGNING_ALGORITHMS)
+def test_strict_openid_and_rfc8414_validators_accept_the_document(alg):
+    """Authlib's validators (OpenID Connect Discovery 1.0 with RP-initiated logout, RFC 8414, RFC
+    9207) accept the document whatever SIGNING_ALG is: RS256 is always listed for ID tokens."""
+    from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+    from authlib.oauth2.rfc9207 import AuthorizationServerMetadata as IssParameterMetadata
+    from authlib.oidc import rpinitiated
+    from authlib.oidc.discovery import OpenIDProviderMetadata
+
+    settings = Settings(signing_alg=alg)
+    doc = openid_configuration("https://auth.example.com", scopes=("openid", "profile"))
+    assert settings.signing_alg == alg
+    assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
+    OpenIDProviderMetadata(doc).validate(
+        metadata_classes=[rpinitiated.OpenIDProviderMetadata, IssParameterMetadata]
+    )
+    AuthorizationServerMetadata(doc).validate()
 
 
 def test_issuer_trailing_slash_is_not_doubled():

@@ -29,6 +29,7 @@ Grant = tuple[str, str, tuple[str, ...] | None]
 SIGNING, PUBLIC_JWKS = "SigningKeysSecret", "PublicJwksSecret"
 USERS, CLIENTS, SESSIONS, REVOCATIONS = "UsersTable", "ClientsTable", "SessionsTable", "RevocationsTable"
 FEED = "RevocationsTable/index/Feed"
+BY_SUBJECT, BY_USER_ID = "SessionsTable/index/BySubject", "UsersTable/index/ByUserId"
 GET, PUT = "dynamodb:GetItem", "dynamodb:PutItem"
 UPDATE, DELETE = "dynamodb:UpdateItem", "dynamodb:DeleteItem"
 CHECK, QUERY, BATCH_GET = "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem"
@@ -86,10 +87,32 @@ ALLOWLIST: dict[str, set[Grant]] = {
         (PUT, REVOCATIONS, ("kid#*",)),
     },
     "MeFunction": set(),
+    # The hosted pages (issue 13): sign-in reads the user and may update it (rehash on login, the
+    # one-time user_id), never creates or deletes one; the client; SSO sessions (sso#), codes
+    # (code#), pushed requests (par#), consents (consent#) and the login throttle in the sessions
+    # table, a sign-in's transaction checking the SSO session; logout finds a user's sessions on
+    # BySubject; the revocation feed; the public JWKS (id_token_hint). Never the signing secret.
+    "AuthorizeFunction": {
+        (SECRET_GET, PUBLIC_JWKS, None),
+        (GET, USERS, None), (UPDATE, USERS, None),
+        (GET, CLIENTS, None),
+        (GET, SESSIONS, None), (PUT, SESSIONS, None), (UPDATE, SESSIONS, None),
+        (DELETE, SESSIONS, None), (CHECK, SESSIONS, None),
+        (QUERY, BY_SUBJECT, None),
+        (QUERY, FEED, None),
+    },
+    # OpenID Connect UserInfo: verifies like the authorizer (public JWKS, the feed); sub -> username
+    # on the keys-only ByUserId index, or one GetItem for a legacy subject. Writes nothing.
+    "UserinfoFunction": {
+        (SECRET_GET, PUBLIC_JWKS, None), (QUERY, FEED, None),
+        (QUERY, BY_USER_ID, None), (GET, USERS, None),
+    },
 }
 #: Functions behind a route without the Lambda authorizer: anyone on the Internet can call them.
 PUBLIC_FUNCTIONS = {"IssueTokenFunction", "RefreshTokenFunction", "RevokeTokenFunction",
-                    "IntrospectTokenFunction", "JwksFunction"}
+                    "IntrospectTokenFunction", "JwksFunction", "AuthorizeFunction", "UserinfoFunction"}
+#: Public functions that may update (never create or delete) a user: sign-in's rehash and user_id.
+USER_UPDATERS = {"IssueTokenFunction", "AuthorizeFunction"}
 WRITES = {PUT, UPDATE, DELETE, "dynamodb:BatchWriteItem"}
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 _DDB_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
@@ -204,7 +227,7 @@ def test_public_functions_cannot_write_users_or_delete_deny_list_entries(
     got = grants(_roles(expanded)[function])
     # No account can be created or deleted from the Internet. The token service may only
     # UpdateItem a user (rehash on login, the one-time user_id); nobody else writes users.
-    allowed = {UPDATE} if ALLOWLIST[function] is TOKEN_SERVICE else set()
+    allowed = {UPDATE} if function in USER_UPDATERS else set()
     user_writes = {g for g in got if g[1] == USERS and g[0] in WRITES - allowed}
     assert not user_writes, f"{function} can write users: {user_writes}"
     assert not {g for g in got if g[1] == REVOCATIONS and g[0] in {DELETE, UPDATE, "dynamodb:BatchWriteItem"}}

@@ -23,6 +23,7 @@ from auth_core.stores.users import UserStore
 if TYPE_CHECKING:
     from auth_core.oauth.grants import Issuer, IssuerFactory, TokenResult, TokenService
     from auth_core.oauth.introspection import IntrospectionService
+    from auth_core.oauth.userinfo import UserinfoService
 
 __all__ = [
     "introspection_service",
@@ -30,6 +31,7 @@ __all__ = [
     "revocation_service",
     "run_token_operation",
     "token_service",
+    "userinfo_service",
 ]
 
 
@@ -140,5 +142,31 @@ def introspection_service(
         revocations=RevocationStore(settings.require("revocations_table")),
         users=UserStore(settings.require("users_table")),
         verifier=verifier,
+        audit=audit,
+    )
+
+
+def userinfo_service(settings: Settings, issuer_url: str, audit: Audit | None = None) -> UserinfoService:
+    """The OpenID Connect UserInfo service (``GET``/``POST /userinfo``): access tokens checked as
+    the authorizer checks them (``PUBLIC_JWKS_SECRET_ID``, then the revocation feed over
+    ``REVOCATIONS_TABLE``); usernames from ``USERS_TABLE``.
+
+    :raises ConfigurationError: a required setting is missing.
+    """
+    from auth_core.keystore import PublicKeyStore  # noqa: PLC0415
+    from auth_core.oauth.userinfo import UserinfoService  # noqa: PLC0415 - only /userinfo
+    from auth_core.revocation_feed import feed_from_settings  # noqa: PLC0415
+    from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415
+
+    on_event = _events(audit)
+    feed = feed_from_settings(settings, on_event=on_event) if settings.revocation_check else None
+    verifier = AccessTokenVerifier(
+        ClaimsPolicy.from_settings(settings, issuer_url),
+        PublicKeyStore.from_settings(settings, on_event=on_event),  # the feed refuses revoked kids
+    )
+    return UserinfoService(
+        verifier=verifier,
+        revocation=feed,
+        users=UserStore(settings.require("users_table")),
         audit=audit,
     )

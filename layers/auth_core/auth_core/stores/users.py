@@ -18,6 +18,11 @@ client id), ``password_hash`` S (Argon2id PHC), ``roles`` L, ``scopes`` L, ``ena
     the revocations table's ``sub#`` mirror), and an issuer signs nothing for this user with an
     earlier ``iat``. Older items have ``tokens_valid_after`` in seconds, still read.
 
+The keys-only GSI ``ByUserId`` (hash ``user_id``) maps a token's ``sub`` back to its username
+(:meth:`UserStore.username_for_subject`, for ``/userinfo``). Keys only, so it is written only when
+an item gets its ``user_id`` (creation, the one-time migration), never by logins or password
+changes; users from before ``user_id`` are not in it until they get one.
+
 Absent numbers read as 0, so items written before these fields existed keep working. A user
 created before ``user_id`` existed gets one at its next login (:meth:`UserStore.ensure_user_id`),
 remembering its old subject (the username) in ``legacy_subject`` so that ending its sessions also
@@ -46,9 +51,12 @@ from auth_core.stores._dynamo import (
     v_strs,
 )
 from auth_core.stores.interfaces import Check, Checked
-from auth_core.usernames import new_user_id
+from auth_core.usernames import USER_ID_PREFIX, new_user_id
 
-__all__ = ["User", "UserStore"]
+__all__ = ["BY_USER_ID", "User", "UserStore"]
+
+#: the users table's index by ``user_id`` (template.yaml)
+BY_USER_ID = "ByUserId"
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,35 @@ class UserStore(TableStore):
         item = run(self.ddb, "get_item", TableName=self.table, Key=self.key(username), ConsistentRead=True)
         found = item.get("Item")
         return _decode(found) if found else None
+
+    def username_for_subject(self, subject: str) -> str | None:
+        """The username of the user whose tokens carry ``sub`` = ``subject``, or ``None``.
+
+        A user id (``u_...``) is one ``Query`` on the keys-only ``ByUserId`` index (eventually
+        consistent: an id is written once, with the item, and never changes). Any other subject, or
+        an id the index does not know, is tried as a legacy one, the username itself (users from
+        before ids, or migrated since: ``legacy_subject``): one ``GetItem``.
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        if subject.startswith(USER_ID_PREFIX):
+            found = run(
+                self.ddb,
+                "query",
+                TableName=self.table,
+                IndexName=BY_USER_ID,
+                KeyConditionExpression="user_id = :id",
+                ExpressionAttributeValues={":id": v_str(subject)},
+                Limit=1,
+            )
+            items = found.get("Items") or []
+            if items:
+                return as_str(items[0], "username") or None
+        user = self.get(subject)
+        # A user with an id answers to a username subject only for sessions minted before the id.
+        if user is None or (user.user_id and user.legacy_subject != subject):
+            return None
+        return user.username
 
     def create(self, user: User) -> User:
         """Insert a new user (a fresh ``user_id`` unless one is given); returns it as stored.
