@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -18,8 +19,22 @@ def test_new_client_usable_at_once_by_a_warm_service(stack, service, issuers, ca
     stack.add_user()
     with pytest.raises(InvalidClientError):  # a client used just before it exists
         service.token(password_request(client_id="web", scope="read"), issuers)
-    assert main(["clients", "create", "web", "--grants", "password", "--scopes", "openid", "read"]) == 0
-    assert "access_token" in body(service.token(password_request(client_id="web", scope="read"), issuers))
+    capsys.readouterr()
+    argv = [
+        "clients",
+        "create",
+        "web",
+        "--grants",
+        "password",
+        "--confidential",
+        "--scopes",
+        "openid",
+        "read",
+    ]
+    assert main(argv) == 0
+    secret = json.loads(capsys.readouterr().out)["client_secret"]
+    login = password_request(client_id="web", scope="read", client_secret=secret)
+    assert "access_token" in body(service.token(login, issuers))
 
 
 class CountingDynamo:

@@ -30,7 +30,12 @@ def test_stack_file_wins_over_every_aws_variable(local_stack, monkeypatch, capsy
     monkeypatch.setenv("AWS_REGION", "eu-west-3")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
     monkeypatch.setenv("AWS_PROFILE", "production-admin")
-    assert main(["--stack", str(stack_file), "clients", "create", "web", "--grants", "password"]) == 0
+    assert (
+        main(
+            ["--stack", str(stack_file), "clients", "create", "web", "--grants", "password", "--confidential"]
+        )
+        == 0
+    )
     assert "Item" in ddb.get_item(TableName="clients", Key={"client_id": {"S": "web"}})
     err = capsys.readouterr().err
     assert f"authctl: writing to {endpoint} (region us-east-1, local stack {stack_file})" in err

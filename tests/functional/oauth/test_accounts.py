@@ -207,7 +207,7 @@ def test_users_and_clients_get_nothing_unless_given(stack, capsys) -> None:
     assert (doc["scopes"], doc["roles"]) == ([], [])
     assert cli("clients", "create", "web")[0] == 2  # grants are required
     assert "--grants is required" in capsys.readouterr().err
-    assert cli("clients", "create", "web", "--grants", "password")[0] == 0
+    assert cli("clients", "create", "web", "--grants", "password", "--confidential")[0] == 0
     doc = json.loads(capsys.readouterr().out)
     assert (doc["scopes"], doc["default_scopes"]) == ([], [])
 
@@ -217,9 +217,21 @@ def test_users_and_clients_get_nothing_unless_given(stack, capsys) -> None:
     [
         ["users", "create", "dave", "--scopes", "admin"],
         ["clients", "create", "web", "--grants", "implicit"],
-        ["clients", "create", "web", "--grants", "password", "--scopes", "admin"],
-        ["clients", "create", "web", "--grants", "password", "--scopes", "read", "--default-scopes", "write"],
-        ["clients", "create", "u_sneaky", "--grants", "password"],
+        ["clients", "create", "web", "--grants", "password", "--confidential", "--scopes", "admin"],
+        [
+            "clients",
+            "create",
+            "web",
+            "--grants",
+            "password",
+            "--confidential",
+            "--scopes",
+            "read",
+            "--default-scopes",
+            "write",
+        ],
+        ["clients", "create", "u_sneaky", "--grants", "password", "--confidential"],
+        ["clients", "create", "web", "--grants", "password"],  # public: RFC 9700 §2.4
     ],
 )
 def test_unknown_scopes_and_grants_are_refused_at_creation(stack, capsys, argv) -> None:

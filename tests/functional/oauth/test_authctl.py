@@ -94,7 +94,10 @@ def test_table_names_from_stack_file(cli, tmp_path, monkeypatch):
     assert cli("clients", "create", "x")[0] == 2  # no table name anywhere
     stack_file = tmp_path / "stack.json"
     stack_file.write_text(json.dumps({"clients_table": "clients", "region": "us-east-1"}))
-    assert cli("--stack", str(stack_file), "clients", "create", "x", "--grants", "password")[0] == 0
+    assert (
+        cli("--stack", str(stack_file), "clients", "create", "x", "--grants", "password", "--confidential")[0]
+        == 0
+    )
     # disabling writes the revocation feed too (the client's tokens are refused everywhere)
     assert cli("clients", "disable", "x", "--clients-table", "clients")[0] == 2
     assert (

@@ -21,7 +21,12 @@ def test_openid_configuration_fields():
     assert doc["jwks_uri"] == "https://auth.example.com/.well-known/jwks.json"
     assert doc["token_endpoint"] == "https://auth.example.com/token"
     assert doc["revocation_endpoint"] == "https://auth.example.com/revoke"
-    assert doc["grant_types_supported"] == ["password", "client_credentials", "refresh_token"]
+    assert doc["grant_types_supported"] == [
+        "authorization_code",
+        "password",
+        "client_credentials",
+        "refresh_token",
+    ]
     assert doc["response_types_supported"] == ["token"]
     assert doc["subject_types_supported"] == ["public"]
     assert doc["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
@@ -38,7 +43,9 @@ def test_openid_configuration_fields():
 
 def test_issuer_trailing_slash_is_not_doubled():
     doc = openid_configuration("https://a.example/", signing_algs=["RS256"], scopes=())
-    assert doc["issuer"] == "https://a.example" and doc["jwks_uri"] == "https://a.example/.well-known/jwks.json"
+    assert (
+        doc["issuer"] == "https://a.example" and doc["jwks_uri"] == "https://a.example/.well-known/jwks.json"
+    )
 
 
 def test_canonical_json_is_order_independent():
