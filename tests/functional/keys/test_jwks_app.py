@@ -89,7 +89,12 @@ def test_openid_configuration(jwks_app, lambda_context):
     assert doc["revocation_endpoint"] == DOMAIN_ISSUER + "/revoke"
     assert doc["id_token_signing_alg_values_supported"] == ["ES256"]
     assert doc["scopes_supported"] == ["openid", "read", "write"]
-    assert doc["grant_types_supported"] == ["password", "client_credentials", "refresh_token"]
+    assert doc["grant_types_supported"] == [
+        "authorization_code",
+        "password",
+        "client_credentials",
+        "refresh_token",
+    ]
     assert doc["response_types_supported"] == ["token"]
     assert doc["subject_types_supported"] == ["public"]
 

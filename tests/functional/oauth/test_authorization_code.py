@@ -209,3 +209,12 @@ def test_pushed_request_and_consent_items(authz, browser):
 def test_unused_code_stays_active(authz, service):
     code, _ = code_for(authz)
     assert service.sessions.get_code(hash_refresh_token(code)).status == ACTIVE
+
+
+def test_a_code_issued_before_a_logout_starts_no_session_after_it(authz, service, issuers, browser):
+    code, cookie = code_for(authz)
+    authz.end_session(cookie, id_token_hint=None, client_id=None, post_logout_redirect_uri=None, state=None)
+    with pytest.raises(InvalidGrantError) as info:
+        service.token(redeem(code), issuers)
+    assert info.value.reason == "sso_session_ended"
+    assert not [i for i in browser.scan("sessions") if i["pk"]["S"].startswith("fam#")]

@@ -124,6 +124,7 @@ def authz(backend: MemoryBackend, clock: Clock, audit: RecordingAudit, keys: Key
 def tokens(backend: MemoryBackend, clock: Clock, audit: RecordingAudit, keys: KeySet) -> TokenService:
     return TokenService(
         **backend.stores(),
+        sso=backend.sso,
         keys=keys,
         policy=TokenPolicy(),
         hasher=HASHER,
@@ -471,3 +472,12 @@ def test_logout_ends_the_session_and_its_families_and_redirects_only_when_regist
         ).redirect_to
         is None
     )
+
+
+def test_a_code_issued_before_a_logout_starts_no_session_after_it(authz, tokens, clock, backend):
+    code, cookie = sign_in_and_code(authz)
+    authz.end_session(cookie, id_token_hint=None, client_id=None, post_logout_redirect_uri=None, state=None)
+    with pytest.raises(InvalidGrantError) as info:
+        tokens.token(token_request(code), issuers(clock))
+    assert info.value.reason == "sso_session_ended"
+    assert backend.db.families == {}

@@ -349,7 +349,7 @@ class AuthorizationService:
             or user.sessions_version != record.sessions_version
             or self.revocations.global_cutoff_ms() > record.created_at * 1000  # keys revoke --all
         ):
-            self.sso.end(cookie_hash, now=now)
+            self.sso.end(cookie_hash, now=now, session_id=record.session_id)
             return None
         self.sso.touch(cookie_hash, now=now)
         return _session(record)
@@ -528,10 +528,12 @@ class AuthorizationService:
         record = self.sso.get(cookie_hash)
         if record is None:
             return
-        self.sso.end(cookie_hash, now=int(self._clock()))
-        for family in self.sessions.families_of_sso(record.subject, record.session_id):
+        self.sso.end(cookie_hash, now=int(self._clock()), session_id=record.session_id)
+        ended = sum(
             self.revoker.revoke_family(family.family_id, reason="logout")
-        self.audit.record("SignedOut", families="ended")
+            for family in self.sessions.families_of_sso(record.subject, record.session_id)
+        )
+        self.audit.record("SignedOut", families=ended)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -67,6 +67,7 @@ from auth_core.stores.interfaces import (
     LostRace,
     Revocations,
     Sessions,
+    SsoSessions,
     Throttle,
     Users,
 )
@@ -79,6 +80,7 @@ from auth_core.stores.sessions import (
     RefreshRecord,
     SessionStore,
 )
+from auth_core.stores.signin import SsoSessionStore
 from auth_core.stores.throttle import LoginThrottle, ThrottleLimits
 from auth_core.stores.users import User, UserStore
 
@@ -178,8 +180,11 @@ class TokenService:
         clock: Callable[[], float] = time.time,
         feed: CutoffFeed | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        sso: SsoSessions | None = None,
     ) -> None:
         self.users = users
+        #: single sign-on sessions: a code is redeemed only while its session has not ended
+        self.sso = sso
         self.feed = feed
         self._sleep = sleep
         self.clients = clients
@@ -234,6 +239,7 @@ class TokenService:
         """
         return cls(
             **stores_from_settings(settings, dynamodb=dynamodb, clock=clock),
+            sso=SsoSessionStore(settings.require("sessions_table"), client=dynamodb, clock=clock),
             keys=keys,
             policy=TokenPolicy.from_settings(settings),
             hasher=hasher,
@@ -381,8 +387,12 @@ class TokenService:
             checks=[
                 self.users.unchanged(user.username, sessions_version=code.sessions_version),
                 self.clients.unchanged(client, epoch=client.sessions_epoch),
+                # a logout (RP-initiated) since the code was issued: no session may start from it
+                *([self.sso.not_ended(code.sso_session_id)] if self.sso and code.sso_session_id else []),
             ],
         )
+        if outcome == CheckFailed(Checked.SSO_SESSION):
+            raise InvalidGrantError(reason="sso_session_ended")
         if isinstance(outcome, LostRace):  # redeemed (or expired) since our read
             latest = self.sessions.get_code(code.code_hash)
             if latest is not None and latest.status != ACTIVE:

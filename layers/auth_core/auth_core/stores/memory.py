@@ -102,6 +102,7 @@ class MemoryDatabase:
     attempts: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     sso: dict[str, SsoRecord] = field(default_factory=dict)
+    sso_ended: set[str] = field(default_factory=set)
     pushed: dict[str, PushedRequest] = field(default_factory=dict)
     consents: dict[tuple[str, str], Consent] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -577,13 +578,17 @@ class MemorySsoSessions(_MemoryStore):
             self.db.sso[cookie_hash] = replace(found, last_seen_at=now)
             return True
 
-    def end(self, cookie_hash: str, *, now: int) -> bool:
+    def end(self, cookie_hash: str, *, now: int, session_id: str) -> bool:
         with self.db.lock:
             found = self.db.sso.get(cookie_hash)
             if found is None or found.status != ACTIVE:
                 return False
             self.db.sso[cookie_hash] = replace(found, status=ENDED)
+            self.db.sso_ended.add(session_id)
             return True
+
+    def not_ended(self, session_id: str) -> Check:
+        return Check(Checked.SSO_SESSION, lambda: session_id not in self.db.sso_ended)
 
 
 class MemoryPushedRequests(_MemoryStore):

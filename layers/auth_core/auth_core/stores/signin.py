@@ -10,6 +10,11 @@
     (``active``/``ended``). The owner is ``owner``, not ``subject``: these items stay out of the
     ``BySubject`` index.
 
+``ssoend#<sid>`` -- written in the transaction that ends a session, for as long as a code
+    issued under it could live (``ENDED_MARKER_TTL``): a code redemption checks, in its own
+    transaction, that there is none (:meth:`SsoSessionStore.not_ended`), so a code issued just
+    before a logout cannot start a session after it.
+
 ``par#<sha256 hex of the request_uri>`` -- one pushed authorization request (RFC 9126):
     ``client_id``, ``params`` M (the validated parameters), ``expires_at`` (also the TTL),
     ``status`` (``active``/``used``: one-time use, consumed when a code is issued).
@@ -33,10 +38,12 @@ from auth_core.stores._dynamo import (
     as_strs,
     put_or_conflict,
     run,
+    transact_or_reasons,
     v_int,
     v_str,
     v_strs,
 )
+from auth_core.stores.interfaces import Check, Checked
 
 __all__ = [
     "Consent",
@@ -46,6 +53,9 @@ __all__ = [
     "SsoRecord",
     "SsoSessionStore",
 ]
+
+#: how long the "this SSO session ended" marker lives: longer than any authorization code
+ENDED_MARKER_TTL = 3600
 
 ACTIVE = "active"
 ENDED = "ended"
@@ -126,9 +136,50 @@ class SsoSessionStore(TableStore):
         """Move ``last_seen_at`` to ``now`` if the session is still active and unexpired."""
         return _if_active(self, f"sso#{cookie_hash}", "SET last_seen_at = :now", now, unexpired=True)
 
-    def end(self, cookie_hash: str, *, now: int) -> bool:
-        """Mark the session ended; ``False`` if it was not active (or does not exist)."""
-        return _if_active(self, f"sso#{cookie_hash}", "SET #st = :to, ended_at = :now", now, to=ENDED)
+    def end(self, cookie_hash: str, *, now: int, session_id: str) -> bool:
+        """Mark the session ended, and write its ``ssoend#`` marker in the same transaction;
+        ``False`` if it was not active (or does not exist)."""
+        reasons = transact_or_reasons(
+            self.ddb,
+            [
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _key(f"sso#{cookie_hash}"),
+                        "UpdateExpression": "SET #st = :to, ended_at = :now",
+                        "ConditionExpression": "#st = :active",
+                        "ExpressionAttributeNames": {"#st": "status"},
+                        "ExpressionAttributeValues": {
+                            ":now": v_int(now),
+                            ":active": v_str(ACTIVE),
+                            ":to": v_str(ENDED),
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            "pk": v_str(f"ssoend#{session_id}"),
+                            "kind": v_str("ssoend"),
+                            "expires_at": v_int(now + ENDED_MARKER_TTL),
+                        },
+                    }
+                },
+            ],
+        )
+        return reasons is None
+
+    def not_ended(self, session_id: str) -> Check:
+        """A code redemption's check: the SSO session it was issued under has not been ended."""
+        item = {
+            "ConditionCheck": {
+                "TableName": self.table,
+                "Key": _key(f"ssoend#{session_id}"),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        return Check(Checked.SSO_SESSION, item)
 
 
 # ---------------------------------------------------------------------- pushed requests
