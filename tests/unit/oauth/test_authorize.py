@@ -481,3 +481,12 @@ def test_a_code_issued_before_a_logout_starts_no_session_after_it(authz, tokens,
         tokens.token(token_request(code), issuers(clock))
     assert info.value.reason == "sso_session_ended"
     assert backend.db.families == {}
+
+
+def test_a_logout_all_between_the_session_check_and_the_code_refuses_the_code(authz, tokens):
+    request = authz.parse(params())
+    signed = authz.sign_in(request, "alice", PASSWORD, None)
+    tokens.revoker.logout_all("alice")
+    with pytest.raises(RedirectError) as info:
+        authz.issue_code(request, signed.session)
+    assert info.value.response.params["error"] == "access_denied"

@@ -37,6 +37,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from auth_core.errors import (
@@ -420,7 +421,14 @@ class AuthorizationService:
             if not self.pushed.consume(hash_refresh_token(handle), now=now):
                 raise NoRedirectError(reason="request_uri_unusable")
         user = self.users.get(session.username)
-        if user is None or not user.enabled or user.subject != session.subject:
+        # a session of ours knows the user's version at sign-in (another's: the current one)
+        version = session.sessions_version if isinstance(session, _LiveSession) else None
+        if (
+            user is None
+            or not user.enabled
+            or user.subject != session.subject
+            or (version is not None and user.sessions_version != version)
+        ):
             raise RedirectError(self.refuse(request, "access_denied"), reason="user_inactive")
         # least privilege: the user's own scopes too (the client's were applied by parse)
         scope = tuple(s for s in request.scope if s in user.scopes)
@@ -563,8 +571,19 @@ def _registered(registered: tuple[str, ...], presented: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _LiveSession(SsoSession):
+    """The :class:`SsoSession` this service hands out, plus the user's ``sessions_version`` at
+    sign-in: a code issued under it is bound to that version, so a logout-all, reset or disable
+    that lands between :meth:`AuthorizationService.current_session` and
+    :meth:`~AuthorizationService.issue_code` still makes the code useless."""
+
+    sessions_version: int = 0
+
+
 def _session(record: SsoRecord) -> SsoSession:
-    return SsoSession(
+    return _LiveSession(
+        sessions_version=record.sessions_version,
         session_id=record.session_id,
         subject=record.subject,
         username=record.username,
