@@ -218,3 +218,15 @@ def test_a_code_issued_before_a_logout_starts_no_session_after_it(authz, service
         service.token(redeem(code), issuers)
     assert info.value.reason == "sso_session_ended"
     assert not [i for i in browser.scan("sessions") if i["pk"]["S"].startswith("fam#")]
+
+
+def test_sso_session_idle_and_absolute_limits_on_dynamodb(authz, clock):
+    _code, cookie = code_for(authz)
+    for _ in range(20):  # each use moves the idle limit (1 h) on; the absolute one (12 h) stays
+        clock.advance(3500)
+        if authz.current_session(cookie) is None:
+            break
+    assert 43200 <= clock.now - NOW < 43200 + 3500  # ended by the absolute limit, not before
+    _code, idle = code_for(authz)
+    clock.advance(3601)
+    assert authz.current_session(idle) is None

@@ -99,6 +99,9 @@ def backend(clock: Clock) -> MemoryBackend:
         Client("m2m", grant_types=("refresh_token",), scopes=("read",), redirect_uris=(CB,))
     )
     backend.clients.create(Client("legacy-public", grant_types=("password",), scopes=("read",)))
+    backend.clients.create(
+        Client("legacy", secret_hash=hash_client_secret(SECRET), grant_types=("password",), scopes=("read",))
+    )
     return backend
 
 
@@ -490,3 +493,21 @@ def test_a_logout_all_between_the_session_check_and_the_code_refuses_the_code(au
     with pytest.raises(RedirectError) as info:
         authz.issue_code(request, signed.session)
     assert info.value.response.params["error"] == "access_denied"
+
+
+def test_the_sign_in_page_and_the_password_grant_share_one_throttle(authz, tokens, clock):
+    from auth_core.errors import SlowDownError
+
+    request = authz.parse(params())
+    for _ in range(5):  # the throttle's default: 5 attempts per username and address
+        with pytest.raises(SignInFailedError):
+            authz.sign_in(request, "alice", "wrong password", "198.51.100.7")
+    grant = OAuthRequest(
+        params={"grant_type": "password", "username": "alice", "password": PASSWORD, "client_id": "legacy"},
+        client=ClientCredentials("legacy", SECRET, "post"),
+        source_ip="198.51.100.7",
+    )
+    with pytest.raises(SlowDownError):  # the right password, refused before any hashing
+        tokens.token(grant, issuers(clock))
+    with pytest.raises(SlowDownError):
+        authz.sign_in(request, "alice", PASSWORD, "198.51.100.7")
