@@ -12,7 +12,12 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet as JoseKeySet
 
-from auth_core.errors import InvalidClientError, InvalidGrantError, UnauthorizedClientError
+from auth_core.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    UnauthorizedClientError,
+)
 from auth_core.jwk import JWKSet, generate_signing_key
 from auth_core.keyset import KeyRecord, KeySet
 from auth_core.oauth import pkce
@@ -511,3 +516,30 @@ def test_the_sign_in_page_and_the_password_grant_share_one_throttle(authz, token
         tokens.token(grant, issuers(clock))
     with pytest.raises(SlowDownError):
         authz.sign_in(request, "alice", PASSWORD, "198.51.100.7")
+
+
+def test_form_post_response_mode_and_max_age_zero(authz):
+    request = authz.parse(params(response_mode="form_post", max_age="0"))
+    signed = authz.sign_in(request, "alice", PASSWORD, None)
+    assert authz.needs_login(request, signed.session)  # max_age=0 is prompt=login (OIDC §3.1.2.1)
+    response = authz.issue_code(request, signed.session)
+    assert response.response_mode == "form_post" and set(response.params) == {"code", "state", "iss"}
+
+
+def test_for_issuer_answers_as_the_derived_issuer(authz):
+    other = authz.for_issuer("https://derived.example.com")
+    with pytest.raises(RedirectError) as info:
+        other.parse(params(response_type="token"))
+    assert info.value.response.params["iss"] == "https://derived.example.com"
+    assert authz.issuer == ISS and other.sso is authz.sso
+
+
+def test_a_pushed_request_names_its_own_client_only(authz):
+    with pytest.raises(InvalidRequestError) as info:
+        authz.push(
+            OAuthRequest(
+                params={**params(client_id="spa"), "client_secret": SECRET},
+                client=ClientCredentials("par-only", SECRET, "post"),
+            )
+        )
+    assert info.value.reason == "par_client_mismatch"
