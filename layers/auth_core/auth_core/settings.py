@@ -157,6 +157,17 @@ class Settings:
     #: REFRESH_GRACE_SECONDS: retry window (0-60) returning the byte-identical rotated pair.
     refresh_grace_seconds: int = 10
 
+    # --- browser sign-in --------------------------------------------------------------------
+    #: SSO_SESSION_MAX_AGE: absolute lifetime of a single sign-on session (the login-session
+    #: cookie of the hosted pages), seconds.
+    sso_session_max_age: int = 43200
+    #: SSO_SESSION_IDLE_TIMEOUT: a single sign-on session unused this long is over, seconds.
+    sso_session_idle_timeout: int = 3600
+    #: AUTHORIZATION_CODE_TTL: lifetime of an authorization code, seconds (at most 60).
+    authorization_code_ttl: int = 60
+    #: PAR_REQUEST_TTL: lifetime of a pushed authorization request's ``request_uri``, seconds.
+    par_request_ttl: int = 60
+
     # --- keys -------------------------------------------------------------------------------
     #: SIGNING_KEYS_SECRET_ID: Secrets Manager id of the private key set (signers, rotation only).
     signing_keys_secret_id: str = ""
@@ -267,6 +278,12 @@ class Settings:
                 e, "refresh_idle_timeout", cls.refresh_idle_timeout, 300, 400 * 86400
             ),
             "refresh_grace_seconds": _int(e, "refresh_grace_seconds", cls.refresh_grace_seconds, 0, 60),
+            "sso_session_max_age": _int(e, "sso_session_max_age", cls.sso_session_max_age, 300, 30 * 86400),
+            "sso_session_idle_timeout": _int(
+                e, "sso_session_idle_timeout", cls.sso_session_idle_timeout, 60, 30 * 86400
+            ),
+            "authorization_code_ttl": _int(e, "authorization_code_ttl", cls.authorization_code_ttl, 10, 60),
+            "par_request_ttl": _int(e, "par_request_ttl", cls.par_request_ttl, 10, 600),
             "signing_keys_secret_id": _str(e, "signing_keys_secret_id"),
             "public_jwks_secret_id": _str(e, "public_jwks_secret_id"),
             "key_cache_ttl": _int(e, "key_cache_ttl", cls.key_cache_ttl, 1, 3600),
@@ -352,6 +369,10 @@ ENV_VARS: dict[str, str] = {
     "refresh_max_age": "REFRESH_SESSION_MAX_AGE",
     "refresh_idle_timeout": "REFRESH_IDLE_TIMEOUT",
     "refresh_grace_seconds": "REFRESH_GRACE_SECONDS",
+    "sso_session_max_age": "SSO_SESSION_MAX_AGE",
+    "sso_session_idle_timeout": "SSO_SESSION_IDLE_TIMEOUT",
+    "authorization_code_ttl": "AUTHORIZATION_CODE_TTL",
+    "par_request_ttl": "PAR_REQUEST_TTL",
     "signing_keys_secret_id": "SIGNING_KEYS_SECRET_ID",
     "public_jwks_secret_id": "PUBLIC_JWKS_SECRET_ID",
     "key_cache_ttl": "KEY_CACHE_TTL",

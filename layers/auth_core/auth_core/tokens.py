@@ -96,9 +96,7 @@ class AccessTokenIssuer:
 
     __slots__ = ("_audience", "_clock", "_headers", "_issuer", "_ttl")
 
-    def __init__(
-        self, issuer: str, audience: str, ttl: int, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, issuer: str, audience: str, ttl: int, clock: Callable[[], float] = time.time) -> None:
         if not issuer or not audience:
             raise ConfigurationError("issuer and audience are required to issue tokens")
         if type(ttl) is not int or ttl <= 0:
@@ -108,6 +106,11 @@ class AccessTokenIssuer:
         self._ttl = ttl
         self._clock = clock
         self._headers: dict[tuple[str, str], str] = {}
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` it signs (ID tokens issued with its tokens carry the same)."""
+        return self._issuer
 
     def _header(self, key: SigningKey) -> str:
         cache_key = (key.kid, key.alg)

@@ -136,6 +136,16 @@ class Stack:
         # These tests' clients grant their whole scope list when a request names none; the
         # least-privilege default (no default scopes) has tests of its own.
         overrides.setdefault("default_scopes", scopes)
+        from tests.functional.oauth.helpers import CLIENT_SECRETS, client_secret_for
+
+        if secret is None and "password" in grants:
+            # the password grant is for confidential clients only (RFC 9700 §2.4): a client that
+            # has it gets a secret, which the request helpers send
+            secret = client_secret_for(client_id)
+        if secret:
+            CLIENT_SECRETS[client_id] = secret
+        else:
+            CLIENT_SECRETS.pop(client_id, None)
         client = Client(
             client_id=client_id,
             secret_hash=hash_client_secret(secret) if secret else None,

@@ -24,7 +24,10 @@ def http_event(
     query: str = "",
     b64: bool = False,
 ) -> dict[str, Any]:
-    """An HTTP API payload 2.0 event, built from the shape of events/issue_token_password.json."""
+    """An HTTP API payload 2.0 event, built from the shape of events/issue_token_password.json.
+
+    ``params`` of a confidential test client get its secret (``client_secret_post``) unless
+    ``basic`` is given or they set ``client_secret`` (``""``: send none)."""
     event = copy.deepcopy(load_event("issue_token_password.json"))
     event["rawPath"] = path
     event["routeKey"] = f"{method} {path}"
@@ -40,7 +43,7 @@ def http_event(
     hdrs.update(headers or {})
     event["headers"] = hdrs
     if body is None and params is not None:
-        body = urlencode(params)
+        body = urlencode(params if basic else _with_secret(params))
     if b64 and body is not None:
         body = base64.b64encode(body.encode()).decode()
     event["isBase64Encoded"] = b64
@@ -51,8 +54,71 @@ def http_event(
     return event
 
 
+#: client_id -> secret of the confidential clients ``Stack.add_client`` created (those with the
+#: password grant get one made up by :func:`client_secret_for`: that grant is confidential-only)
+CLIENT_SECRETS: dict[str, str] = {}
+
+
+#: a public client (a browser or mobile app): the authorization code grant and refresh only
+PUBLIC_CLIENT = "public-spa"
+PUBLIC_CLIENT_SETTINGS: dict[str, Any] = {
+    "grants": ("authorization_code", "refresh_token"),
+    "redirect_uris": ("https://app.example.com/cb",),
+    "first_party": True,
+}
+
+
+def code_flow(
+    stack: Any, service: Any, issuers: Any, clock: Any, client_id: str = PUBLIC_CLIENT
+) -> dict[str, Any]:
+    """Sign ``alice`` in through the authorization code flow with PKCE (the way a public client
+    gets tokens), on ``service``'s ``clock``; the token response."""
+    from auth_core.oauth import pkce
+    from auth_core.oauth.authorize import AuthorizationService
+    from auth_core.oauth.request import ClientCredentials
+    from tests.functional.oauth.conftest import FAST_HASHER, PASSWORD
+
+    verifier = "v" * 50
+    settings = stack.settings(key_fetch_strategy="sdk")
+    authz = AuthorizationService.from_settings(settings, hasher=FAST_HASHER, clock=clock)
+    request = authz.parse(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": PUBLIC_CLIENT_SETTINGS["redirect_uris"][0],
+            "code_challenge": pkce.challenge_of(verifier),
+            "code_challenge_method": "S256",
+        }
+    )
+    signed = authz.sign_in(request, "alice", PASSWORD, None)
+    code = authz.issue_code(request, signed.session).params["code"]
+    params = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": request.redirect_uri,
+        "code_verifier": verifier,
+        "client_id": client_id,
+    }
+    token_request = OAuthRequest(params=params, client=ClientCredentials(client_id, None, "none"))
+    return json.loads(service.token(token_request, issuers).body)
+
+
+def client_secret_for(client_id: str) -> str:
+    """The made-up secret of a test client that has the password grant."""
+    return ("secret-" + client_id + "-" + "x" * 43)[:64]
+
+
+def _with_secret(params: dict[str, str]) -> dict[str, str]:
+    """``params`` plus ``client_secret`` (``client_secret_post``) when the client is a confidential
+    test client and the caller set none (``client_secret=""`` means: send none)."""
+    if "client_secret" not in params and params.get("client_id") in CLIENT_SECRETS:
+        return {**params, "client_secret": CLIENT_SECRETS[params["client_id"]]}
+    return {k: v for k, v in params.items() if not (k == "client_secret" and v == "")}
+
+
 def form(params: dict[str, str], *, basic: tuple[str, str] | None = None) -> OAuthRequest:
-    """A parsed form request, as the handlers would build it."""
+    """A parsed form request, as the handlers would build it (with the client's test secret,
+    unless it authenticates with ``basic`` or sets ``client_secret`` itself: :func:`http_event`)."""
     return parse_request(http_event(params=params, basic=basic))
 
 
@@ -97,6 +163,8 @@ def sample_event(name: str, **values: str) -> dict[str, Any]:
 
     event = copy.deepcopy(load_event(name))
     merged = {**SAMPLE_VALUES, "password": PASSWORD, **values}
+    if not values.get("client_secret") and merged["client_id"] in CLIENT_SECRETS:
+        merged["client_secret"] = CLIENT_SECRETS[merged["client_id"]]
     is_json = event["headers"].get("content-type") == "application/json"
 
     def encode(match: re.Match[str]) -> str:

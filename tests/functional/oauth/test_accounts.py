@@ -221,6 +221,7 @@ def test_users_and_clients_get_nothing_unless_given(stack, capsys) -> None:
         ["clients", "create", "web", "--confidential", "--grants", "password", "--scopes", "read",
          "--default-scopes", "write"],
         ["clients", "create", "u_sneaky", "--confidential", "--grants", "password"],
+        ["clients", "create", "web", "--grants", "password"],  # public: RFC 9700 §2.4
     ],
 )
 def test_unknown_scopes_and_grants_are_refused_at_creation(stack, capsys, argv) -> None:

@@ -19,7 +19,7 @@ import pytest
 from auth_core.oauth.refresh import hash_refresh_token
 from auth_core.passwords import PasswordHasher
 from tests.functional.oauth.conftest import AUD, BACKEND_SECRET, ISS, PASSWORD
-from tests.functional.oauth.helpers import http_event, sample_event
+from tests.functional.oauth.helpers import PUBLIC_CLIENT, PUBLIC_CLIENT_SETTINGS, http_event, sample_event
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -36,6 +36,7 @@ def apps(stack):
     stack.add_user(hasher=PasswordHasher())  # the production parameters
     stack.add_client()
     stack.add_client("other-spa")
+    stack.add_client(PUBLIC_CLIENT, **PUBLIC_CLIENT_SETTINGS)  # a browser app: no secret
     stack.add_client("backend-svc", secret=BACKEND_SECRET, grants=("client_credentials",), scopes=("read",))
     yield issue, refresh, revoke
     for module in (issue, refresh, revoke):
@@ -183,7 +184,7 @@ def test_lockout_is_429_with_retry_after_and_invalid_grant_body(apps, lambda_con
         ({"body": "grant_type=password&grant_type=password"}, 400, "invalid_request"),  # R-HTTP-1
         ({"body": "grant_type=refresh_token&refresh_token=a&refresh_token=b"}, 400, "invalid_request"),
         ({"body": "grant_type=refresh_Token&client_id=demo-spa"}, 400, "unsupported_grant_type"),  # R-HTTP-2
-        ({"body": "client_id=demo-spa"}, 400, "invalid_request"),
+        ({"body": f"client_id={PUBLIC_CLIENT}"}, 400, "invalid_request"),
         ({"body": "grant_type=password", "content_type": "text/plain"}, 400, "invalid_request"),  # R-HTTP-3
         ({"body": "grant_type=password", "content_type": None}, 400, "invalid_request"),
         ({"body": "grant_type=pass%00word"}, 400, "invalid_request"),

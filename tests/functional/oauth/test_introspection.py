@@ -29,7 +29,10 @@ from auth_core.stores.users import UserStore
 from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy
 from tests.functional.oauth.conftest import AUD, BACKEND_SECRET, ISS, NOW
 from tests.functional.oauth.helpers import (
+    PUBLIC_CLIENT,
+    PUBLIC_CLIENT_SETTINGS,
     body,
+    code_flow,
     form,
     http_event,
     password_request,
@@ -47,7 +50,8 @@ FAMILY_GRANTS = ("password", "refresh_token")
 @pytest.fixture
 def seeded(stack):
     stack.add_user()
-    stack.add_client()  # demo-spa: public
+    stack.add_client()  # demo-spa: confidential (the password grant needs a secret)
+    stack.add_client(PUBLIC_CLIENT, **PUBLIC_CLIENT_SETTINGS)  # a browser app: no secret
     stack.add_client("web-app", secret=WEB_SECRET, grants=FAMILY_GRANTS)
     stack.add_client("other-app", secret=OTHER_SECRET, grants=FAMILY_GRANTS)
     stack.add_client("resource-server", secret=RS_SECRET, grants=("client_credentials",), introspect_any=True)
@@ -331,7 +335,7 @@ def test_authctl_registers_an_introspect_any_client(stack, introspection, pair, 
 @pytest.mark.parametrize(
     "request_params",
     [
-        {"token": "x", "client_id": "demo-spa"},  # public client
+        {"token": "x", "client_id": PUBLIC_CLIENT},  # public client
         {"token": "x"},  # no client at all
         {"token": "x", "client_id": "web-app", "client_secret": "wrong"},
         {"token": "x", "client_id": "nobody", "client_secret": "wrong"},
@@ -342,10 +346,10 @@ def test_only_authenticated_confidential_clients_may_introspect(introspection, p
         introspection.introspect(form({**request_params, "token": pair["access_token"]}))
 
 
-def test_public_clients_cannot_introspect_their_own_tokens(seeded, service, issuers, introspection):
-    own = body(service.token(password_request(), issuers))  # issued to demo-spa
+def test_public_clients_cannot_introspect_their_own_tokens(seeded, service, issuers, clock, introspection):
+    own = code_flow(seeded, service, issuers, clock)  # issued to the public client
     with pytest.raises(InvalidClientError) as info:
-        introspection.introspect(form({"token": own["access_token"], "client_id": "demo-spa"}))
+        introspection.introspect(form({"token": own["access_token"], "client_id": PUBLIC_CLIENT}))
     assert info.value.reason == "introspection_public_client"
 
 
@@ -466,7 +470,7 @@ def test_sample_events_through_the_handler(apps, lambda_context):
 def test_handler_public_client_is_401_and_missing_token_400(apps, lambda_context):
     _, introspect = apps
     public = call(
-        introspect, http_event("/introspect", {"token": "x", "client_id": "demo-spa"}), lambda_context
+        introspect, http_event("/introspect", {"token": "x", "client_id": PUBLIC_CLIENT}), lambda_context
     )
     assert (public["statusCode"], doc(public)["error"]) == (401, "invalid_client")
     assert public["headers"]["WWW-Authenticate"].startswith("Basic")
@@ -522,7 +526,7 @@ def test_logs_never_contain_the_token(apps, lambda_context, capsys):
                 call(introspect, copy.deepcopy(event), lambda_context)
         call(
             introspect,
-            http_event("/introspect", {"token": pair["access_token"], "client_id": "demo-spa"}),
+            http_event("/introspect", {"token": pair["access_token"], "client_id": PUBLIC_CLIENT}),
             lambda_context,
         )
     finally:
@@ -539,7 +543,6 @@ def test_logs_never_contain_the_token(apps, lambda_context, capsys):
     ]
     assert [s[:12] for s in secrets_ if s in logs] == []
     assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}\.", logs)
-
 
 
 def test_functions_that_check_access_tokens_report_their_key_store(apps, lambda_context, capsys, caplog):

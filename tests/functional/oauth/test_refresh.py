@@ -231,7 +231,7 @@ def test_r_state_4_confidential_client_must_authenticate(seeded, service, issuer
         service.token(password_request(client_id="backend-svc", client_secret=BACKEND_SECRET), issuers)
     )
     with pytest.raises(InvalidClientError):
-        refresh(service, issuers, doc["refresh_token"], client_id="backend-svc")
+        refresh(service, issuers, doc["refresh_token"], client_id="backend-svc", client_secret="")
     with pytest.raises(InvalidClientError):
         refresh(service, issuers, doc["refresh_token"], client_id="backend-svc", client_secret="wrong")
     ok = refresh(

@@ -112,7 +112,7 @@ def test_confidential_client_must_authenticate_to_revoke(seeded, service, issuer
         service.token(password_request(client_id="backend-svc", client_secret=BACKEND_SECRET), issuers)
     )
     with pytest.raises(InvalidClientError):
-        revoke(revocation, doc["refresh_token"], client_id="backend-svc")
+        revoke(revocation, doc["refresh_token"], client_id="backend-svc", client_secret="")  # none sent
     revocation.revoke(form({"token": doc["refresh_token"]}, basic=("backend-svc", BACKEND_SECRET)))
     with pytest.raises(InvalidGrantError):
         service.token(

@@ -23,25 +23,50 @@ def test_discovery_and_the_stores_advertise_the_registry():
     assert CLIENT_GRANT_TYPES is GRANT_TYPES
 
 
-def test_only_client_credentials_is_confidential_only_and_never_issues_a_refresh_token():
-    assert [g.name for g in GRANTS.values() if g.confidential_only] == ["client_credentials"]
+def test_password_and_client_credentials_are_confidential_only():
+    """Public clients may use only the authorization code grant and refresh (RFC 9700 §2.4)."""
+    assert [g.name for g in GRANTS.values() if g.confidential_only] == ["password", "client_credentials"]
+    assert [g.name for g in GRANTS.values() if not g.confidential_only] == [
+        "authorization_code",
+        "refresh_token",
+    ]
     assert not GRANTS["client_credentials"].issues_refresh_token  # RFC 6749 §4.4.3
+    assert GRANTS["authorization_code"].issues_refresh_token
 
 
 def test_check_client_grants_keeps_order_and_drops_duplicates():
-    assert check_client_grants(["refresh_token", "password", "password"], confidential=False) == (
+    assert check_client_grants(["refresh_token", "password", "password"], confidential=True) == (
         "refresh_token",
         "password",
     )
 
 
+def test_a_public_client_may_use_the_code_grant_and_refresh():
+    grants = ["authorization_code", "refresh_token"]
+    assert check_client_grants(grants, confidential=False, redirect_uris=["https://app.example/cb"]) == (
+        "authorization_code",
+        "refresh_token",
+    )
+
+
 @pytest.mark.parametrize(
     ("grants", "confidential"),
-    [(["implicit"], True), (["password", "authorization_code"], True), (["client_credentials"], False)],
+    [
+        (["implicit"], True),
+        (["password", "token"], True),
+        (["client_credentials"], False),
+        (["password"], False),
+        (["password", "refresh_token"], False),
+    ],
 )
 def test_check_client_grants_refuses(grants, confidential):
     with pytest.raises(InvalidRequestError):
         check_client_grants(grants, confidential=confidential)
+
+
+def test_the_code_grant_needs_a_redirect_uri():
+    with pytest.raises(InvalidRequestError):
+        check_client_grants(["authorization_code"], confidential=False, redirect_uris=[])
 
 
 def test_a_new_registry_entry_is_dispatched(monkeypatch):

@@ -39,6 +39,9 @@ from auth_core.tokens import AccessTokenIssuer
 NOW = 1_800_000_000
 PASSWORD = "correct horse battery staple"
 SECRET = "s" * 43
+#: the password grant is for confidential clients only (RFC 9700 §2.4): "spa" is a first-party
+#: web app's backend, with a secret
+SPA_SECRET = "p" * 43
 HASHER = PasswordHasher(memory_cost=256, iterations=1)
 IP = "203.0.113.5"
 
@@ -65,6 +68,7 @@ def backend(clock: Clock) -> MemoryBackend:
     backend.clients.create(
         Client(
             "spa",
+            secret_hash=hash_client_secret(SPA_SECRET),
             grant_types=("password", "refresh_token"),
             scopes=("openid", "read", "write"),
             default_scopes=("openid", "read", "write"),
@@ -112,6 +116,8 @@ def issuers(clock: Clock) -> Any:
 
 
 def request(client: str = "spa", secret: str | None = None, **params: str) -> OAuthRequest:
+    if client == "spa" and secret is None:
+        secret = SPA_SECRET
     credentials = ClientCredentials(client, secret, "post" if secret else "none")
     return OAuthRequest(params={"client_id": client, **params}, client=credentials, source_ip=IP)
 
@@ -150,7 +156,7 @@ def test_client_credentials_grant_and_its_registry_rules(service, clock):
     )
     assert doc["scope"] == "read" and "refresh_token" not in doc
     with pytest.raises(UnauthorizedClientError):
-        service.token(request(grant_type="client_credentials"), issuers(clock))  # public "spa"
+        service.token(request(grant_type="client_credentials"), issuers(clock))  # not "spa"'s grant
 
 
 def test_wrong_password_is_invalid_grant(service, clock):

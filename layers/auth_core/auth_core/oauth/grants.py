@@ -37,15 +37,22 @@ from auth_core.errors import (
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
-    SlowDownError,
     TemporarilyUnavailableError,
     UnauthorizedClientError,
     UnsupportedGrantTypeError,
 )
-from auth_core.grant_types import CLIENT_CREDENTIALS, GRANTS, PASSWORD, REFRESH_TOKEN
+from auth_core.grant_types import AUTHORIZATION_CODE, CLIENT_CREDENTIALS, GRANTS, PASSWORD, REFRESH_TOKEN
+from auth_core.oauth import pkce
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.client_auth import authenticate_client
-from auth_core.oauth.refresh import RefreshRotator, hash_refresh_token, new_refresh_token
+from auth_core.oauth.id_token import IssuedWithIdToken, id_token_key, sign_id_token
+from auth_core.oauth.login import authenticate_user
+from auth_core.oauth.refresh import (
+    RefreshRotator,
+    hash_refresh_token,
+    looks_like_refresh_token,
+    new_refresh_token,
+)
 from auth_core.oauth.request import OAuthRequest
 from auth_core.oauth.responses import token_body
 from auth_core.oauth.revocation import SessionRevoker
@@ -57,18 +64,35 @@ from auth_core.stores.interfaces import (
     Checked,
     CheckFailed,
     Clients,
+    LostRace,
     Revocations,
     Sessions,
+    SsoSessions,
     Throttle,
     Users,
 )
 from auth_core.stores.revocations import RevocationStore
-from auth_core.stores.sessions import Family, RefreshRecord, SessionStore
+from auth_core.stores.sessions import (
+    ACTIVE,
+    AuthorizationCode,
+    CodeIssue,
+    Family,
+    RefreshRecord,
+    SessionStore,
+)
+from auth_core.stores.signin import SsoSessionStore
 from auth_core.stores.throttle import LoginThrottle, ThrottleLimits
 from auth_core.stores.users import User, UserStore
-from auth_core.usernames import canonical_username
 
-__all__ = ["Issuer", "IssuerFactory", "SigningKeyProvider", "TokenPolicy", "TokenResult", "TokenService"]
+__all__ = [
+    "Issuer",
+    "IssuerFactory",
+    "SigningKeyProvider",
+    "TokenPolicy",
+    "TokenResult",
+    "TokenService",
+    "stores_from_settings",
+]
 
 
 #: Longest wait for a cut-off's second to pass before signing: a cut-off is planned up to 2 s
@@ -89,6 +113,9 @@ class CutoffFeed(Protocol):
 
 
 class Issuer(Protocol):
+    @property
+    def issuer(self) -> str: ...
+
     def issue(
         self,
         key: Any,
@@ -153,8 +180,11 @@ class TokenService:
         clock: Callable[[], float] = time.time,
         feed: CutoffFeed | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        sso: SsoSessions | None = None,
     ) -> None:
         self.users = users
+        #: single sign-on sessions: a code is redeemed only while its session has not ended
+        self.sso = sso
         self.feed = feed
         self._sleep = sleep
         self.clients = clients
@@ -207,21 +237,9 @@ class TokenService:
 
         :raises ConfigurationError: a table name is not set.
         """
-        sessions_table = settings.require("sessions_table")
         return cls(
-            users=UserStore(settings.require("users_table"), client=dynamodb, clock=clock),
-            clients=ClientStore(settings.require("clients_table"), client=dynamodb, wall_clock=clock),
-            sessions=SessionStore(sessions_table, client=dynamodb),
-            revocations=RevocationStore(settings.require("revocations_table"), client=dynamodb, clock=clock),
-            throttle=LoginThrottle(
-                sessions_table,
-                limits=ThrottleLimits(
-                    per_address=settings.login_max_failures,
-                    window=settings.login_lockout_seconds,
-                ),
-                client=dynamodb,
-                clock=clock,
-            ),
+            **stores_from_settings(settings, dynamodb=dynamodb, clock=clock),
+            sso=SsoSessionStore(settings.require("sessions_table"), client=dynamodb, clock=clock),
             keys=keys,
             policy=TokenPolicy.from_settings(settings),
             hasher=hasher,
@@ -268,22 +286,9 @@ class TokenService:
         client = self._client(request)
         _require_grant(client, PASSWORD)
         password = request.require("password")
-        try:  # one identity per person: the canonical form (RFC 8265) is what is looked up
-            username = canonical_username(request.require("username"))
-        except InvalidRequestError as exc:
-            if exc.reason != "username_format":
-                raise
-            raise InvalidGrantError(reason="username_format") from None
-        try:  # before any hashing: a guess that is not counted is never checked
-            self.throttle.take(username, request.source_ip)
-        except SlowDownError:
-            self.audit.record("LoginThrottled", client_id=client.client_id)
-            raise
-        user = self._authenticate_user(username, password, client)
-        self.throttle.succeeded(username, request.source_ip)
-        user = self.users.ensure_user_id(user)
-        if self.hasher.needs_rehash(user.password_hash):
-            self.users.set_password_hash(username, self.hasher.hash(password), expected=user.password_hash)
+        user = self.authenticate_user(
+            request.require("username"), password, client.client_id, request.source_ip
+        )
         # least privilege: what the user, the client and the deployment all allow; without a
         # requested scope, only the client's default scopes
         allowed = [s for s in user.scopes if s in self.policy.scopes_supported and s in client.scopes]
@@ -309,6 +314,106 @@ class TokenService:
         self.audit.record("LoginSucceeded", client_id=client.client_id)
         return TokenResult(token_body(issued, refresh_token), PASSWORD)
 
+    def authorization_code(self, request: OAuthRequest, issuers: IssuerFactory) -> TokenResult:
+        """Authorization code with PKCE (RFC 6749 §4.1.3, RFC 7636 §4.5-4.6; OpenID Connect Core
+        §3.1.3): the code is redeemed once, by the client it was issued to, with the redirect URI
+        it was bound to and the verifier of its challenge.
+
+        The redemption is one transaction with the creation of the refresh-token family (and the
+        user and client checks): of two redemptions of one code exactly one commits. The other
+        -- or any later one -- revokes what the first issued (RFC 6749 §4.1.2): the family, and
+        with it every access token carrying its ``sid``; without a family, the access token's
+        jti. ``openid`` in the scope adds an ID token.
+
+        :raises OAuthError: as per RFC 6749 §5.2 (every problem with the code is ``invalid_grant``).
+        """
+        client = self._client(request)
+        _require_grant(client, AUTHORIZATION_CODE)
+        presented = request.require("code")
+        redirect_uri = request.require("redirect_uri")
+        verifier = request.require("code_verifier")
+        if not looks_like_refresh_token(presented):  # codes have the refresh tokens' form
+            raise InvalidGrantError(reason="code_malformed")
+        code = self.sessions.get_code(hash_refresh_token(presented))
+        if code is None:
+            raise InvalidGrantError(reason="code_unknown")
+        if code.client_id != client.client_id:
+            self.audit.record("AuthorizationCodeClientMismatch", client_id=client.client_id)
+            raise InvalidGrantError(reason="code_client_mismatch")
+        if code.status != ACTIVE:
+            self._code_reused(code)
+            raise InvalidGrantError(reason="code_reuse")
+        now = int(self._clock())
+        if now >= code.expires_at:
+            raise InvalidGrantError(reason="code_expired")
+        if redirect_uri != code.redirect_uri:  # RFC 6749 §4.1.3: identical, not merely matching
+            raise InvalidGrantError(reason="redirect_uri_mismatch")
+        if not pkce.verify(verifier, code.code_challenge):
+            raise InvalidGrantError(reason="pkce_mismatch")
+        user = self.users.get(code.username)
+        if user is None or not user.enabled or user.sessions_version != code.sessions_version:
+            raise InvalidGrantError(reason="user_changed")  # logged out everywhere, reset, disabled
+        # least privilege: what the user and the client allow now, within what was consented to
+        scope = tuple(
+            s
+            for s in code.scope
+            if s in user.scopes and s in client.scopes and s in self.policy.scopes_supported
+        )
+        issues_refresh = (
+            GRANTS[AUTHORIZATION_CODE].issues_refresh_token and REFRESH_TOKEN in client.grant_types
+        )
+        family_id = secrets.token_hex(16) if issues_refresh else None
+        issued = self._issue(
+            client,
+            subject=user.subject,
+            scope=scope,
+            roles=user.roles,
+            issuers=issuers,
+            session_id=family_id,
+            not_before=user.not_before,
+        )
+        refresh_token = None
+        family = None
+        if family_id is not None:
+            fam, record, refresh_token = self._family_records(
+                family_id, client, user, scope, issued, code=code
+            )
+            family = (fam, record)
+        outcome = self.sessions.redeem_code(
+            code,
+            CodeIssue(family_id or "", issued.jti, int(issued.expires_at)),
+            now=now,
+            family=family,
+            checks=[
+                self.users.unchanged(user.username, sessions_version=code.sessions_version),
+                self.clients.unchanged(client, epoch=client.sessions_epoch),
+                # a logout (RP-initiated) since the code was issued: no session may start from it
+                *([self.sso.not_ended(code.sso_session_id)] if self.sso and code.sso_session_id else []),
+            ],
+        )
+        if outcome == CheckFailed(Checked.SSO_SESSION):
+            raise InvalidGrantError(reason="sso_session_ended")
+        if isinstance(outcome, LostRace):  # redeemed (or expired) since our read
+            latest = self.sessions.get_code(code.code_hash)
+            if latest is not None and latest.status != ACTIVE:
+                self._code_reused(latest)
+                raise InvalidGrantError(reason="code_reuse")
+            raise InvalidGrantError(reason="code_expired")
+        self._session_checks_passed(outcome, client)
+        if "openid" in scope:
+            issued = self._with_id_token(
+                issued,
+                client,
+                issuers,
+                subject=user.subject,
+                auth_time=code.auth_time,
+                nonce=code.nonce or None,
+                session_id=code.sso_session_id or None,
+                amr=code.amr,
+            )
+        self.audit.record("AuthorizationCodeRedeemed", client_id=client.client_id)
+        return TokenResult(token_body(issued, refresh_token), AUTHORIZATION_CODE)
+
     def client_credentials(self, request: OAuthRequest, issuers: IssuerFactory) -> TokenResult:
         """Client credentials (RFC 6749 §4.4): confidential clients only; no refresh token (§4.4.3).
 
@@ -331,13 +436,26 @@ class TokenService:
         token = request.require("refresh_token")
 
         def mint(record: RefreshRecord, authed: Client, scope: tuple[str, ...]) -> Any:
-            return self._issue(
+            issued = self._issue(
                 authed,
                 subject=record.subject,
                 scope=scope,
                 roles=record.roles,
                 issuers=issuers,
                 session_id=record.family_id,
+            )
+            if "openid" not in scope or not record.auth_time:
+                return issued
+            # OpenID Connect Core §12.2: a new ID token, with the original auth_time (no nonce)
+            return self._with_id_token(
+                issued,
+                authed,
+                issuers,
+                subject=record.subject,
+                auth_time=record.auth_time,
+                nonce=None,
+                session_id=record.sso_session_id or None,
+                amr=record.amr,
             )
 
         result = self.rotator.rotate(token, client, request.get("scope"), mint, source_ip=request.source_ip)
@@ -367,21 +485,21 @@ class TokenService:
             self.audit.record("LoginFailed", client_id=client.client_id, reason="user_changed")
             raise InvalidGrantError(reason="user_changed")
 
-    def _authenticate_user(self, username: str, password: str, client: Client) -> User:
-        user = self.users.get(username)
-        try:
-            if user is None:
-                self.hasher.verify_dummy(password)
-            else:
-                self.hasher.verify(password, user.password_hash)
-        except InvalidGrantError as exc:
-            self.audit.record("LoginFailed", client_id=client.client_id, reason=exc.reason)
-            raise
-        assert user is not None  # noqa: S101 - verify_dummy always raises
-        if not user.enabled:
-            self.audit.record("LoginFailed", client_id=client.client_id, reason="user_disabled")
-            raise InvalidGrantError(reason="user_disabled")
-        return user
+    def authenticate_user(self, username: str, password: str, client_id: str, source_ip: str | None) -> User:
+        """The password check shared with the sign-in page (``oauth.login.authenticate_user``).
+
+        :raises InvalidGrantError: any failure (generic); :class:`SlowDownError` when throttled.
+        """
+        return authenticate_user(
+            username,
+            password,
+            users=self.users,
+            throttle=self.throttle,
+            hasher=self.hasher,
+            audit=self.audit,
+            client_id=client_id,
+            source_ip=source_ip,
+        )
 
     def _issue(
         self,
@@ -410,9 +528,88 @@ class TokenService:
             session_id=session_id,
         )
 
+    def _with_id_token(
+        self,
+        issued: Any,
+        client: Client,
+        issuers: IssuerFactory,
+        *,
+        subject: str,
+        auth_time: int,
+        nonce: str | None,
+        session_id: str | None,
+        amr: tuple[str, ...],
+    ) -> IssuedWithIdToken:
+        """``issued`` with an ID token for ``client`` (lifetime: the access token's)."""
+        ttl = client.access_token_ttl or self.policy.access_token_ttl
+        id_token = sign_id_token(
+            id_token_key(self.keys),
+            issuer=issuers(ttl).issuer,
+            subject=subject,
+            client_id=client.client_id,
+            issued_at=int(issued.issued_at),
+            expires_at=int(issued.issued_at) + ttl,
+            auth_time=auth_time,
+            access_token=issued.token,
+            nonce=nonce,
+            session_id=session_id,
+            amr=amr,
+        )
+        return IssuedWithIdToken(issued, id_token)
+
+    def _code_reused(self, code: AuthorizationCode) -> None:
+        """A redeemed code presented again: revoke what its redemption issued (RFC 6749 §4.1.2)."""
+        self.audit.record("AuthorizationCodeReuse", client_id=code.client_id)
+        if code.issued_family:
+            self.revoker.revoke_family(code.issued_family, reason="code_reuse")
+        elif code.issued_jti and code.issued_exp > int(self._clock()):
+            self.revoker.revocations.revoke_jti(code.issued_jti, code.issued_exp)
+
+    def _session_checks_passed(self, outcome: Any, client: Client) -> None:
+        """Map a session transaction's failed user or client check to the grant's error.
+
+        :raises InvalidGrantError: the user changed (reset, logout-all, disable) meanwhile.
+        :raises InvalidClientError: the client was disabled meanwhile.
+        :raises TemporarilyUnavailableError: the client changed otherwise (retry).
+        """
+        if outcome == CheckFailed(Checked.USER):
+            # a reset, log-out-everywhere or disable committed while this login was in flight
+            # (docs/threat-model.md T-ACC-1)
+            self.audit.record("LoginFailed", client_id=client.client_id, reason="user_changed")
+            raise InvalidGrantError(reason="user_changed")
+        if outcome == CheckFailed(Checked.CLIENT):
+            fresh = self.clients.get_fresh(client.client_id)  # also refreshes the cached copy
+            if fresh is None or not fresh.enabled:
+                raise InvalidClientError(reason="client_disabled")
+            raise TemporarilyUnavailableError(reason="client_changed")  # changed meanwhile: retry
+
     def _new_family(
         self, family_id: str, client: Client, user: User, scope: tuple[str, ...], issued: Any
     ) -> str:
+        family, record, token = self._family_records(family_id, client, user, scope, issued)
+        outcome = self.sessions.create(
+            family,
+            record,
+            checks=[
+                self.users.unchanged(user.username, sessions_version=user.sessions_version),
+                self.clients.unchanged(client, epoch=client.sessions_epoch),
+            ],
+        )
+        self._session_checks_passed(outcome, client)
+        return token
+
+    def _family_records(
+        self,
+        family_id: str,
+        client: Client,
+        user: User,
+        scope: tuple[str, ...],
+        issued: Any,
+        *,
+        code: AuthorizationCode | None = None,
+    ) -> tuple[Family, RefreshRecord, str]:
+        """A new family and its first refresh token (records, and the token itself); ``code``:
+        the browser sign-in it comes from (its SSO session, and what refreshed ID tokens repeat)."""
         now_ms = int(self._clock() * 1000)
         now = now_ms // 1000
         max_age = client.refresh_max_age or self.policy.refresh_max_age
@@ -434,6 +631,7 @@ class TokenService:
             at_jti=issued.jti,
             at_exp=int(issued.expires_at),
             created_ms=now_ms,
+            sso_session_id=code.sso_session_id if code is not None else "",
         )
         record = RefreshRecord(
             token_hash=token_hash,
@@ -453,26 +651,39 @@ class TokenService:
             sessions_version=user.sessions_version,
             privileges_version=user.privileges_version,
             client_epoch=client.sessions_epoch,
+            auth_time=code.auth_time if code is not None else 0,
+            amr=code.amr if code is not None else (),
+            sso_session_id=code.sso_session_id if code is not None else "",
         )
-        outcome = self.sessions.create(
-            family,
-            record,
-            checks=[
-                self.users.unchanged(user.username, sessions_version=user.sessions_version),
-                self.clients.unchanged(client, epoch=client.sessions_epoch),
-            ],
-        )
-        if outcome == CheckFailed(Checked.USER):
-            # a reset, log-out-everywhere or disable committed while this login was in flight
-            # (docs/threat-model.md T-ACC-1)
-            self.audit.record("LoginFailed", client_id=client.client_id, reason="user_changed")
-            raise InvalidGrantError(reason="user_changed")
-        if outcome == CheckFailed(Checked.CLIENT):
-            fresh = self.clients.get_fresh(client.client_id)  # also refreshes the cached copy
-            if fresh is None or not fresh.enabled:
-                raise InvalidClientError(reason="client_disabled")
-            raise TemporarilyUnavailableError(reason="client_changed")  # changed meanwhile: retry
-        return token
+        return family, record, token
+
+
+def stores_from_settings(
+    settings: Settings, *, dynamodb: Any | None = None, clock: Callable[[], float] = time.time
+) -> dict[str, Any]:
+    """The DynamoDB stores every login path uses (``users``, ``clients``, ``sessions``,
+    ``revocations``, ``throttle``), from ``USERS_TABLE``, ``CLIENTS_TABLE``, ``SESSIONS_TABLE``
+    and ``REVOCATIONS_TABLE``: the token endpoint and the sign-in pages share one wiring, so
+    they share one throttle.
+
+    :raises ConfigurationError: a table name is not set.
+    """
+    sessions_table = settings.require("sessions_table")
+    return {
+        "users": UserStore(settings.require("users_table"), client=dynamodb, clock=clock),
+        "clients": ClientStore(settings.require("clients_table"), client=dynamodb, wall_clock=clock),
+        "sessions": SessionStore(sessions_table, client=dynamodb),
+        "revocations": RevocationStore(settings.require("revocations_table"), client=dynamodb, clock=clock),
+        "throttle": LoginThrottle(
+            sessions_table,
+            limits=ThrottleLimits(
+                per_address=settings.login_max_failures,
+                window=settings.login_lockout_seconds,
+            ),
+            client=dynamodb,
+            clock=clock,
+        ),
+    }
 
 
 def _require_grant(client: Client, name: str) -> None:

@@ -13,9 +13,10 @@ __all__ = ["token_body"]
 
 
 def token_body(issued: Any, refresh_token: str | None = None) -> str:
-    """``{access_token, token_type, expires_in[, refresh_token], scope}`` as compact JSON.
+    """``{access_token, token_type, expires_in[, refresh_token], scope[, id_token]}`` as compact JSON.
 
-    :param issued: an ``IssuedToken`` (``token``, ``expires_in``, ``scope``).
+    :param issued: an ``IssuedToken`` (``token``, ``expires_in``, ``scope``), or one with an
+        ``id_token`` (``oauth.id_token.IssuedWithIdToken``: OpenID Connect Core §3.1.3.3).
     """
     body: dict[str, Any] = {
         "access_token": issued.token,
@@ -25,4 +26,7 @@ def token_body(issued: Any, refresh_token: str | None = None) -> str:
     if refresh_token is not None:
         body["refresh_token"] = refresh_token
     body["scope"] = " ".join(issued.scope)
+    id_token = getattr(issued, "id_token", None)
+    if isinstance(id_token, str):
+        body["id_token"] = id_token
     return json.dumps(body, separators=(",", ":"))

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from auth_core.stores.clients import Client
     from auth_core.stores.revocations import RevocationFacts
-    from auth_core.stores.sessions import Family, RefreshRecord
+    from auth_core.stores.sessions import AuthorizationCode, CodeIssue, Family, RefreshRecord
+    from auth_core.stores.signin import Consent, PushedRequest, SsoRecord
     from auth_core.stores.users import User
 
 __all__ = [
@@ -33,13 +34,17 @@ __all__ = [
     "Checked",
     "Clients",
     "Committed",
+    "Consents",
     "CreateOutcome",
     "FamilyEnded",
     "LostRace",
+    "PushedRequests",
+    "RedeemOutcome",
     "Revocations",
     "RevokeOutcome",
     "RotateOutcome",
     "Sessions",
+    "SsoSessions",
     "Throttle",
     "Users",
     "Write",
@@ -52,6 +57,7 @@ class Checked(StrEnum):
     USER = "user"
     CLIENT = "client"
     GLOBAL_CUTOFF = "global_cutoff"
+    SSO_SESSION = "sso_session"
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,8 @@ class AlreadyEnded(_Outcome):
 CreateOutcome = Committed | CheckFailed
 RotateOutcome = Committed | CheckFailed | LostRace | FamilyEnded
 RevokeOutcome = Committed | AlreadyEnded | LostRace
+#: a code redemption: LostRace = the code was redeemed (or expired) first
+RedeemOutcome = Committed | CheckFailed | LostRace
 
 
 # ---------------------------------------------------------------------- the stores
@@ -147,6 +155,18 @@ class Sessions(Protocol):
         checks: list[Check],
     ) -> RotateOutcome: ...
     def drop_grace(self, token_hash: str) -> None: ...
+    def families_of_sso(self, subject: str, sso_session_id: str) -> list[Family]: ...
+    def put_code(self, code: AuthorizationCode) -> None: ...
+    def get_code(self, code_hash: str) -> AuthorizationCode | None: ...
+    def redeem_code(
+        self,
+        code: AuthorizationCode,
+        issued: CodeIssue,
+        *,
+        now: int,
+        family: tuple[Family, RefreshRecord] | None,
+        checks: list[Check],
+    ) -> RedeemOutcome: ...
     def revoke_family(
         self, family_id: str, *, now: int, reason: str, writes: list[Write]
     ) -> RevokeOutcome: ...
@@ -178,3 +198,28 @@ class Revocations(Protocol):
 class Throttle(Protocol):
     def take(self, username: str, source: str | None) -> None: ...
     def succeeded(self, username: str, source: str | None) -> None: ...
+
+
+class SsoSessions(Protocol):
+    """Single sign-on sessions, by the hash of the browser's cookie (never the cookie itself)."""
+
+    def create(self, cookie_hash: str, record: SsoRecord) -> None: ...
+    def get(self, cookie_hash: str) -> SsoRecord | None: ...
+    def touch(self, cookie_hash: str, *, now: int) -> bool: ...
+    def end(self, cookie_hash: str, *, now: int, session_id: str) -> bool: ...
+    def not_ended(self, session_id: str) -> Check: ...
+
+
+class PushedRequests(Protocol):
+    """Pushed authorization requests (RFC 9126), by the hash of their ``request_uri``."""
+
+    def put(self, request: PushedRequest) -> None: ...
+    def get(self, request_hash: str) -> PushedRequest | None: ...
+    def consume(self, request_hash: str, *, now: int) -> bool: ...
+
+
+class Consents(Protocol):
+    """What each user granted each third-party client."""
+
+    def get(self, subject: str, client_id: str) -> Consent | None: ...
+    def grant(self, subject: str, client_id: str, scope: tuple[str, ...], *, now: int) -> None: ...

@@ -38,13 +38,17 @@ from auth_core.stores.interfaces import (
     CheckFailed,
     Clients,
     Committed,
+    Consents,
     CreateOutcome,
     FamilyEnded,
     LostRace,
+    PushedRequests,
+    RedeemOutcome,
     Revocations,
     RevokeOutcome,
     RotateOutcome,
     Sessions,
+    SsoSessions,
     Throttle,
     Users,
     Write,
@@ -58,7 +62,16 @@ from auth_core.stores.revocations import (
     facts_of,
     token_keys,
 )
-from auth_core.stores.sessions import ACTIVE, REVOKED, USED, Family, RefreshRecord
+from auth_core.stores.sessions import (
+    ACTIVE,
+    REVOKED,
+    USED,
+    AuthorizationCode,
+    CodeIssue,
+    Family,
+    RefreshRecord,
+)
+from auth_core.stores.signin import ENDED, Consent, PushedRequest, SsoRecord
 from auth_core.stores.throttle import ThrottleLimits
 from auth_core.stores.users import User
 from auth_core.usernames import new_user_id
@@ -66,9 +79,12 @@ from auth_core.usernames import new_user_id
 __all__ = [
     "MemoryBackend",
     "MemoryClients",
+    "MemoryConsents",
     "MemoryDatabase",
+    "MemoryPushedRequests",
     "MemoryRevocations",
     "MemorySessions",
+    "MemorySsoSessions",
     "MemoryThrottle",
     "MemoryUsers",
 ]
@@ -84,6 +100,11 @@ class MemoryDatabase:
     tokens: dict[str, RefreshRecord] = field(default_factory=dict)
     revocations: dict[str, RevocationEntry] = field(default_factory=dict)
     attempts: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    codes: dict[str, AuthorizationCode] = field(default_factory=dict)
+    sso: dict[str, SsoRecord] = field(default_factory=dict)
+    sso_ended: set[str] = field(default_factory=set)
+    pushed: dict[str, PushedRequest] = field(default_factory=dict)
+    consents: dict[tuple[str, str], Consent] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def transact(
@@ -344,6 +365,57 @@ class MemorySessions(_MemoryStore):
         assert not isinstance(outcome, AlreadyEnded)  # noqa: S101 - not among the failures given
         return outcome
 
+    def families_of_sso(self, subject: str, sso_session_id: str) -> list[Family]:
+        return [f for f in self.families_of(subject) if f.sso_session_id == sso_session_id]
+
+    def put_code(self, code: AuthorizationCode) -> None:
+        with self.db.lock:
+            if code.code_hash in self.db.codes:
+                raise StoreUnavailableError(reason="code_collision")
+            self.db.codes[code.code_hash] = code
+
+    def get_code(self, code_hash: str) -> AuthorizationCode | None:
+        with self.db.lock:
+            return self.db.codes.get(code_hash)
+
+    def redeem_code(
+        self,
+        code: AuthorizationCode,
+        issued: CodeIssue,
+        *,
+        now: int,
+        family: tuple[Family, RefreshRecord] | None,
+        checks: list[Check],
+    ) -> RedeemOutcome:
+        db = self.db
+
+        def usable() -> bool:
+            found = db.codes.get(code.code_hash)
+            return found is not None and found.status == ACTIVE and found.expires_at > now
+
+        def apply() -> None:
+            db.codes[code.code_hash] = replace(
+                db.codes[code.code_hash],
+                status=USED,
+                used_at=now,
+                issued_family=issued.family_id,
+                issued_jti=issued.at_jti,
+                issued_exp=issued.at_exp,
+            )
+            if family is not None:
+                db.families[family[0].family_id] = family[0]
+                db.tokens[family[1].token_hash] = family[1]
+
+        own: list[tuple[Callable[[], bool], RotateOutcome | RevokeOutcome]] = [(usable, LostRace())]
+        if family is not None:
+            fam, token = family
+            own.append((lambda: fam.family_id not in db.families, FamilyEnded()))
+            own.append((lambda: token.token_hash not in db.tokens, FamilyEnded()))
+        outcome = db.transact(checks, own, apply)
+        if isinstance(outcome, Committed | CheckFailed | LostRace):
+            return outcome
+        raise StoreUnavailableError(reason="session_create_conflict")
+
     def drop_grace(self, token_hash: str) -> None:
         with self.db.lock:
             found = self.db.tokens.get(token_hash)
@@ -486,6 +558,71 @@ class MemoryThrottle(_MemoryStore):
             self.db.attempts.pop((username, source or ""), None)
 
 
+# ---------------------------------------------------------------------- browser sign-in
+class MemorySsoSessions(_MemoryStore):
+    def create(self, cookie_hash: str, record: SsoRecord) -> None:
+        with self.db.lock:
+            if cookie_hash in self.db.sso:
+                raise StoreUnavailableError(reason="sso_collision")
+            self.db.sso[cookie_hash] = record
+
+    def get(self, cookie_hash: str) -> SsoRecord | None:
+        with self.db.lock:
+            return self.db.sso.get(cookie_hash)
+
+    def touch(self, cookie_hash: str, *, now: int) -> bool:
+        with self.db.lock:
+            found = self.db.sso.get(cookie_hash)
+            if found is None or found.status != ACTIVE or found.expires_at <= now:
+                return False
+            self.db.sso[cookie_hash] = replace(found, last_seen_at=now)
+            return True
+
+    def end(self, cookie_hash: str, *, now: int, session_id: str) -> bool:
+        with self.db.lock:
+            found = self.db.sso.get(cookie_hash)
+            if found is None or found.status != ACTIVE:
+                return False
+            self.db.sso[cookie_hash] = replace(found, status=ENDED)
+            self.db.sso_ended.add(session_id)
+            return True
+
+    def not_ended(self, session_id: str) -> Check:
+        return Check(Checked.SSO_SESSION, lambda: session_id not in self.db.sso_ended)
+
+
+class MemoryPushedRequests(_MemoryStore):
+    def put(self, request: PushedRequest) -> None:
+        with self.db.lock:
+            if request.request_hash in self.db.pushed:
+                raise StoreUnavailableError(reason="par_collision")
+            self.db.pushed[request.request_hash] = replace(request, params=dict(request.params))
+
+    def get(self, request_hash: str) -> PushedRequest | None:
+        with self.db.lock:
+            return self.db.pushed.get(request_hash)
+
+    def consume(self, request_hash: str, *, now: int) -> bool:
+        with self.db.lock:
+            found = self.db.pushed.get(request_hash)
+            if found is None or not found.usable(now):
+                return False
+            self.db.pushed[request_hash] = replace(found, status=USED)
+            return True
+
+
+class MemoryConsents(_MemoryStore):
+    def get(self, subject: str, client_id: str) -> Consent | None:
+        with self.db.lock:
+            return self.db.consents.get((subject, client_id))
+
+    def grant(self, subject: str, client_id: str, scope: tuple[str, ...], *, now: int) -> None:
+        with self.db.lock:
+            before = self.db.consents.get((subject, client_id))
+            merged = tuple(dict.fromkeys([*(before.scope if before else ()), *scope]))
+            self.db.consents[(subject, client_id)] = Consent(subject, client_id, merged, now)
+
+
 # ---------------------------------------------------------------------- the backend
 class MemoryBackend:
     """One in-memory database and every store over it, on one clock."""
@@ -499,6 +636,9 @@ class MemoryBackend:
         self.sessions = MemorySessions(self.db, clock=clock)
         self.revocations = MemoryRevocations(self.db, clock=clock)
         self.throttle = MemoryThrottle(self.db, limits=limits, clock=clock)
+        self.sso = MemorySsoSessions(self.db, clock=clock)
+        self.pushed = MemoryPushedRequests(self.db, clock=clock)
+        self.consents = MemoryConsents(self.db, clock=clock)
 
     def stores(self) -> dict[str, Any]:
         """The keyword arguments ``TokenService`` takes for its stores."""
@@ -510,7 +650,22 @@ class MemoryBackend:
             "throttle": self.throttle,
         }
 
+    def signin_stores(self) -> dict[str, Any]:
+        """The keyword arguments ``AuthorizationService`` takes for its own stores."""
+        return {"sso": self.sso, "pushed": self.pushed, "consents": self.consents}
+
 
 # mypy proves the seam: the memory stores satisfy the same Protocols as the DynamoDB ones.
-def _conforms(backend: MemoryBackend) -> tuple[Users, Clients, Sessions, Revocations, Throttle]:
-    return backend.users, backend.clients, backend.sessions, backend.revocations, backend.throttle
+def _conforms(
+    backend: MemoryBackend,
+) -> tuple[Users, Clients, Sessions, Revocations, Throttle, SsoSessions, PushedRequests, Consents]:
+    return (
+        backend.users,
+        backend.clients,
+        backend.sessions,
+        backend.revocations,
+        backend.throttle,
+        backend.sso,
+        backend.pushed,
+        backend.consents,
+    )

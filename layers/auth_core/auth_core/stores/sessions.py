@@ -28,7 +28,20 @@ Two item kinds (the login throttle shares the table, see ``throttle.py``):
     rotation removes it, so at most one sealed response per family exists, the newest one, and
     none can be chained to the next: a dump of this table plus an old token yields nothing.
     The owner is stored as ``owner``, not ``subject``, so token items stay out of the
-    ``BySubject`` index.
+    ``BySubject`` index. A token of a browser sign-in also carries what its refreshed ID tokens
+    repeat (``auth_time``, ``amr``, ``sso_sid``: OpenID Connect Core §12.2).
+
+``code#<sha256 hex of the code>`` -- one authorization code (RFC 6749 §4.1), stored only as its
+    hash, with what it is bound to (``client_id``, ``redirect_uri``, ``code_challenge``,
+    ``nonce``, ``scope`` L, ``owner``/``username``, the user's ``sessions_version`` at sign-in,
+    ``sso_sid``, ``auth_time``, ``amr`` L), ``expires_at`` (also the TTL) and ``status``
+    (``active``/``used``). Redeeming it is one transaction with the creation of its family
+    (:meth:`SessionStore.redeem_code`): the code item becomes ``used`` and records what was
+    issued from it (``issued_family``, ``issued_jti``, ``issued_exp``), so a second redemption
+    finds exactly what to revoke (RFC 6749 §4.1.2).
+
+Families of a browser sign-in carry ``sso_sid``, the single sign-on session they were issued
+under, so ending that session (RP-initiated logout) ends them too.
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ from auth_core.stores._dynamo import (
     as_str,
     as_strs,
     dynamodb,
+    put_or_conflict,
     run,
     transact_or_reasons,
     v_int,
@@ -57,12 +71,13 @@ from auth_core.stores.interfaces import (
     CreateOutcome,
     FamilyEnded,
     LostRace,
+    RedeemOutcome,
     RevokeOutcome,
     RotateOutcome,
     Write,
 )
 
-__all__ = ["Family", "RefreshRecord", "SessionStore"]
+__all__ = ["AuthorizationCode", "CodeIssue", "Family", "RefreshRecord", "SessionStore"]
 
 ACTIVE = "active"
 USED = "used"
@@ -88,6 +103,8 @@ class Family:
     revoked_at: int = 0
     revoked_reason: str = ""
     created_ms: int = 0
+    #: the single sign-on session it was issued under (browser sign-in), else empty
+    sso_session_id: str = ""
 
     @property
     def pk(self) -> str:
@@ -122,6 +139,11 @@ class RefreshRecord:
     #: the users-table key of the owner (its canonical username) for the refresh's user check;
     #: ``subject`` is the owner's opaque user id (records from before ids: both the username)
     username: str = ""
+    #: browser sign-in only (what refreshed ID tokens repeat): when and how the user
+    #: authenticated, and the single sign-on session
+    auth_time: int = 0
+    amr: tuple[str, ...] = ()
+    sso_session_id: str = ""
 
     @property
     def pk(self) -> str:
@@ -135,6 +157,49 @@ class RefreshRecord:
     def session_created_ms(self) -> int:
         """When the session began, in ms (records from before ``created_ms``: its seconds)."""
         return self.created_ms or self.family_created_at * 1000
+
+
+@dataclass(frozen=True)
+class AuthorizationCode:
+    """An authorization code as stored (only its hash), with everything it is bound to.
+
+    :ivar issued_family: / :ivar issued_jti: / :ivar issued_exp: what its redemption issued (the
+        refresh-token family, else the access token's jti and ``exp``): a second redemption
+        revokes them.
+    """
+
+    code_hash: str
+    client_id: str
+    redirect_uri: str
+    code_challenge: str
+    scope: tuple[str, ...]
+    subject: str
+    username: str
+    sessions_version: int
+    sso_session_id: str
+    auth_time: int
+    expires_at: int
+    created_at: int
+    amr: tuple[str, ...] = ("pwd",)
+    nonce: str = ""
+    status: str = ACTIVE
+    used_at: int = 0
+    issued_family: str = ""
+    issued_jti: str = ""
+    issued_exp: int = 0
+
+    @property
+    def pk(self) -> str:
+        return f"code#{self.code_hash}"
+
+
+@dataclass(frozen=True)
+class CodeIssue:
+    """What a redemption issued, recorded on the code in the redemption's own transaction."""
+
+    family_id: str
+    at_jti: str
+    at_exp: int
 
 
 def _outcome(
@@ -209,6 +274,13 @@ class SessionStore:
         item = response.get("Item")
         return _family(item) if item and as_str(item, "kind") == "fam" else None
 
+    def families_of_sso(self, subject: str, sso_session_id: str) -> list[Family]:
+        """The families of ``subject`` issued under one single sign-on session (eventually consistent).
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        return [f for f in self.families_of(subject) if f.sso_session_id == sso_session_id]
+
     def families_of(self, subject: str) -> list[Family]:
         """Every family of ``subject`` (all pages of the ``BySubject`` index; eventually consistent).
 
@@ -238,29 +310,105 @@ class SessionStore:
         :raises StoreUnavailableError: DynamoDB failed (a collision of 128/256-bit random
             ids is treated as a failure too, never as an overwrite).
         """
-        reasons = transact_or_reasons(
-            self.ddb,
-            [
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _family_item(family),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self.table,
-                        "Item": _record_item(token),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-                *_items(checks),
-            ],
-        )
+        reasons = transact_or_reasons(self.ddb, [*self._new_family(family, token), *_items(checks)])
         outcome = _outcome(reasons, 2, checks)
         if isinstance(outcome, Committed | CheckFailed):
             return outcome
+        raise StoreUnavailableError(reason="session_create_conflict")
+
+    def _new_family(self, family: Family, token: RefreshRecord) -> list[Item]:
+        return [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": _family_item(family),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": _record_item(token),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+
+    # ------------------------------------------------------------------ authorization codes
+    def put_code(self, code: AuthorizationCode) -> None:
+        """Store a new code (a collision of 256-bit random values is a failure, never an overwrite).
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        done = put_or_conflict(
+            self.ddb,
+            "put_item",
+            TableName=self.table,
+            Item=_code_item(code),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        if done is None:
+            raise StoreUnavailableError(reason="code_collision")
+
+    def get_code(self, code_hash: str) -> AuthorizationCode | None:
+        """The code for a hash (strongly consistent), or ``None``.
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        response = run(
+            self.ddb,
+            "get_item",
+            TableName=self.table,
+            Key={"pk": v_str(f"code#{code_hash}")},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return _code(item) if item and as_str(item, "kind") == "code" else None
+
+    def redeem_code(
+        self,
+        code: AuthorizationCode,
+        issued: CodeIssue,
+        *,
+        now: int,
+        family: tuple[Family, RefreshRecord] | None,
+        checks: list[Check],
+    ) -> RedeemOutcome:
+        """The one write of a code redemption: the code ``active`` (and unexpired) → ``used``,
+        recording ``issued``; the new family with its first refresh token (when there is one);
+        ``checks`` (the user and the client as read) -- all in one ``TransactWriteItems``.
+
+        :returns: :class:`Committed`; :class:`CheckFailed` (the first failed check);
+            :class:`LostRace` (the code was redeemed, or expired, first: nothing was written).
+        :raises StoreUnavailableError: DynamoDB failed otherwise (or a random id collided).
+        """
+        update: Item = {
+            "Update": {
+                "TableName": self.table,
+                "Key": {"pk": v_str(code.pk)},
+                "UpdateExpression": "SET #st = :used, used_at = :now, issued_family = :fam, "
+                "issued_jti = :jti, issued_exp = :exp",
+                "ConditionExpression": "attribute_exists(pk) AND #st = :active AND expires_at > :now",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ExpressionAttributeValues": {
+                    ":used": v_str(USED),
+                    ":active": v_str(ACTIVE),
+                    ":now": v_int(now),
+                    ":fam": v_str(issued.family_id),
+                    ":jti": v_str(issued.at_jti),
+                    ":exp": v_int(issued.at_exp),
+                },
+            }
+        }
+        own = [update, *(self._new_family(*family) if family is not None else [])]
+        reasons = transact_or_reasons(self.ddb, [*own, *_items(checks)])
+        if reasons is None:
+            return Committed()
+        for check, code_ in zip(checks, reasons[len(own) :], strict=False):
+            if code_ == "ConditionalCheckFailed":
+                return CheckFailed(check.what)
+        if reasons[0] != "None" or "TransactionConflict" in reasons:
+            return LostRace()
         raise StoreUnavailableError(reason="session_create_conflict")
 
     def rotate(
@@ -393,6 +541,7 @@ def _family_item(f: Family) -> Item:
         "at_jti": v_str(f.at_jti),
         "at_exp": v_int(f.at_exp),
         "created_ms": v_int(f.created_ms),
+        **({"sso_sid": v_str(f.sso_session_id)} if f.sso_session_id else {}),
     }
 
 
@@ -415,6 +564,7 @@ def _family(item: Item) -> Family:
         revoked_at=as_int(item, "revoked_at"),
         revoked_reason=as_str(item, "revoked_reason"),
         created_ms=as_int(item, "created_ms"),
+        sso_session_id=as_str(item, "sso_sid"),
     )
 
 
@@ -443,6 +593,10 @@ def _record_item(r: RefreshRecord) -> Item:
         item["username"] = v_str(r.username)
     if r.parent:
         item["parent"] = v_str(r.parent)
+    if r.auth_time:
+        item["auth_time"] = v_int(r.auth_time)
+        item["amr"] = v_strs(r.amr)
+        item["sso_sid"] = v_str(r.sso_session_id)
     if r.grace_blob:
         item["grace_blob"] = v_str(r.grace_blob)
         item["grace_until"] = v_int(r.grace_until)
@@ -476,4 +630,52 @@ def _record(item: Item) -> RefreshRecord:
         grace_blob=as_str(item, "grace_blob"),
         grace_origin=as_str(item, "grace_origin"),
         username=as_str(item, "username"),
+        auth_time=as_int(item, "auth_time"),
+        amr=as_strs(item, "amr"),
+        sso_session_id=as_str(item, "sso_sid"),
+    )
+
+
+def _code_item(c: AuthorizationCode) -> Item:
+    return {
+        "pk": v_str(c.pk),
+        "kind": v_str("code"),
+        "client_id": v_str(c.client_id),
+        "redirect_uri": v_str(c.redirect_uri),
+        "code_challenge": v_str(c.code_challenge),
+        "nonce": v_str(c.nonce),
+        "scope": v_strs(c.scope),
+        "owner": v_str(c.subject),
+        "username": v_str(c.username),
+        "sessions_version": v_int(c.sessions_version),
+        "sso_sid": v_str(c.sso_session_id),
+        "auth_time": v_int(c.auth_time),
+        "amr": v_strs(c.amr),
+        "expires_at": v_int(c.expires_at),
+        "created_at": v_int(c.created_at),
+        "status": v_str(c.status),
+    }
+
+
+def _code(item: Item) -> AuthorizationCode:
+    return AuthorizationCode(
+        code_hash=as_str(item, "pk").removeprefix("code#"),
+        client_id=as_str(item, "client_id"),
+        redirect_uri=as_str(item, "redirect_uri"),
+        code_challenge=as_str(item, "code_challenge"),
+        nonce=as_str(item, "nonce"),
+        scope=as_strs(item, "scope"),
+        subject=as_str(item, "owner"),
+        username=as_str(item, "username"),
+        sessions_version=as_int(item, "sessions_version"),
+        sso_session_id=as_str(item, "sso_sid"),
+        auth_time=as_int(item, "auth_time"),
+        amr=as_strs(item, "amr"),
+        expires_at=as_int(item, "expires_at"),
+        created_at=as_int(item, "created_at"),
+        status=as_str(item, "status"),
+        used_at=as_int(item, "used_at"),
+        issued_family=as_str(item, "issued_family"),
+        issued_jti=as_str(item, "issued_jti"),
+        issued_exp=as_int(item, "issued_exp"),
     )
