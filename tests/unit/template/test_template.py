@@ -72,14 +72,17 @@ TOKEN_ISSUER = {
     # users: GetItem, UpdateItem (rehash on login, user_id), ConditionCheckItem (session guard)
     *crud(USERS),
     # sessions and the login throttle: GetItem, PutItem, UpdateItem, DeleteItem (no Query/Scan)
-    ("table:read", SESSIONS), ("table:write", SESSIONS),
+    ("table:read", SESSIONS),
+    ("table:write", SESSIONS),
     # read + ConditionCheckItem: the refresh rotation transaction re-checks the client item
-    ("table:read", CLIENTS), ("table:check", CLIENTS),
+    ("table:read", CLIENTS),
+    ("table:check", CLIENTS),
     # revoking a family (reuse detection...) refuses its access tokens (PutItem on jti#/sid# keys only)
     ("table:write", REVOCATIONS),
     # the refresh transaction checks the global cut-off item (all# only); the feed (a disabled
     # client, a revoked signing key) is one Query on its index
-    ("table:check", REVOCATIONS), ("table:read", FEED),
+    ("table:check", REVOCATIONS),
+    ("table:read", FEED),
 }
 #: /refresh (no login): reads and re-checks the user, never writes it (test_iam_expanded.py
 #: checks the exact actions: no UpdateItem on users, no DeleteItem on sessions).
@@ -92,18 +95,25 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
     "RevokeTokenFunction": {
         ("secret:read", PUBLIC_JWKS),
         ("table:read", CLIENTS),
-        ("table:read", SESSIONS), ("table:write", SESSIONS), ("table:write", REVOCATIONS),
+        ("table:read", SESSIONS),
+        ("table:write", SESSIONS),
+        ("table:write", REVOCATIONS),
     },
     # RFC 7662: read-only; the user item (GetItem) says whether a refresh token's session lives
     "IntrospectTokenFunction": {
         ("secret:read", PUBLIC_JWKS),
-        ("table:read", CLIENTS), ("table:read", SESSIONS), ("table:read", REVOCATIONS), ("table:read", USERS),
+        ("table:read", CLIENTS),
+        ("table:read", SESSIONS),
+        ("table:read", REVOCATIONS),
+        ("table:read", USERS),
     },
     "AuthorizerFunction": {("secret:read", PUBLIC_JWKS), ("table:read", FEED)},
     "JwksFunction": {("secret:read", PUBLIC_JWKS)},
     "RotateKeysFunction": {
-        ("secret:read", SIGNING), ("secret:write", SIGNING),
-        ("secret:read", PUBLIC_JWKS), ("secret:write", PUBLIC_JWKS),
+        ("secret:read", SIGNING),
+        ("secret:write", SIGNING),
+        ("secret:read", PUBLIC_JWKS),
+        ("secret:write", PUBLIC_JWKS),
         # re-asserting revoked signing keys in the feed (kid# items only)
         ("table:write", REVOCATIONS),
     },
@@ -114,15 +124,19 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
     # the revocation feed
     "AuthorizeFunction": {
         ("secret:read", PUBLIC_JWKS),
-        ("table:read", USERS), ("table:write", USERS),
+        ("table:read", USERS),
+        ("table:write", USERS),
         ("table:read", CLIENTS),
-        *crud(SESSIONS), ("table:read", BY_SUBJECT),
+        *crud(SESSIONS),
+        ("table:read", BY_SUBJECT),
         ("table:read", FEED),
     },
     # verifies like the authorizer (public JWKS, the feed) and reads usernames
     "UserinfoFunction": {
-        ("secret:read", PUBLIC_JWKS), ("table:read", FEED),
-        ("table:read", BY_USER_ID), ("table:read", USERS),
+        ("secret:read", PUBLIC_JWKS),
+        ("table:read", FEED),
+        ("table:read", BY_USER_ID),
+        ("table:read", USERS),
     },
 }
 # Variables naming a resource, and the resource they must name.
@@ -140,20 +154,15 @@ RESOURCE_VARS = {
 NAMED_WITHOUT_ACCESS = {"RevokeTokenFunction": {USERS}}
 #: Variables a function may get that are not Settings fields.
 NON_SETTINGS_VARS = {"AWS_ENDPOINT_URL", "AUTH_ALLOW_INSECURE_ENDPOINT_HOSTS"}
-#: Issue 13's settings, wired into the template here and added to ``auth_core/settings.py`` by
-#: the protocol-core (SSO_*, AUTHORIZATION_CODE_TTL, PAR_REQUEST_TTL) and hosted-pages (BRAND_*)
-#: branches. Tolerated only while ENV_VARS lacks them: once merged, they are checked like every
-#: other variable (and this set can go).
-ISSUE13_SETTINGS_VARS = {
-    "SSO_SESSION_MAX_AGE", "SSO_SESSION_IDLE_TIMEOUT", "AUTHORIZATION_CODE_TTL", "PAR_REQUEST_TTL",
-    "BRAND_NAME", "BRAND_LOGO_URL", "BRAND_PRIMARY_COLOR", "BRAND_BACKGROUND_COLOR",
-}
 
 SECRET_READ_ACTIONS = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 SECRET_WRITE_ACTIONS = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
 TABLE_READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan"}
 TABLE_WRITE_ACTIONS = {
-    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
 }
 TABLE_CHECK_ACTIONS = {"dynamodb:ConditionCheckItem"}
 
@@ -163,7 +172,7 @@ def permissions(props: Mapping[str, Any]) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for policy in props.get("Policies") or []:
         assert isinstance(policy, Mapping) and len(policy) == 1, f"unsupported policy form {policy!r}"
-        (kind, body), = policy.items()
+        ((kind, body),) = policy.items()
         if kind == "AWSSecretsManagerGetSecretValuePolicy":
             out.add(("secret:read", _target(body["SecretArn"])))
         elif kind == "DynamoDBReadPolicy":
@@ -275,7 +284,10 @@ def test_exactly_the_contract_functions_with_existing_code(functions: dict[str, 
         names = {
             node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         } | {
-            t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+            t.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for t in node.targets
             if isinstance(t, ast.Name)
         }
         assert "lambda_handler" in names, f"{app} defines no lambda_handler"
@@ -387,7 +399,9 @@ def test_authorizer_cannot_read_the_signing_secret(functions: dict[str, Any]) ->
     props = functions["AuthorizerFunction"]
     assert SIGNING not in {ref_target(node) for node in walk(props.get("Policies"))}
     dynamo_actions = {
-        a for node in walk(props.get("Policies")) if isinstance(node, Mapping) and "Action" in node
+        a
+        for node in walk(props.get("Policies"))
+        if isinstance(node, Mapping) and "Action" in node
         for a in ([node["Action"]] if isinstance(node["Action"], str) else node["Action"])
         if a.startswith("dynamodb:")
     }
@@ -399,8 +413,9 @@ def test_token_functions_can_only_deny_list_access_tokens(functions: Doc, functi
     """They may add ``jti#`` and ``sid#`` deny entries (a revoked family's access tokens), never
     touch ``sub#`` (a lowered not_before un-revokes)."""
     statements = [
-        node for node in walk(functions[function].get("Policies")) if isinstance(node, Mapping)
-        and ref_target(node.get("Resource")) == REVOCATIONS
+        node
+        for node in walk(functions[function].get("Policies"))
+        if isinstance(node, Mapping) and ref_target(node.get("Resource")) == REVOCATIONS
     ]
     assert statements == [
         {
@@ -454,7 +469,7 @@ def test_only_the_rotation_function_can_write_secrets(template: Doc, resources: 
 
 # ----------------------------------------------------------------------------- environment
 def test_every_variable_is_a_settings_variable(template: Doc, functions: Doc) -> None:
-    known = set(ENV_VARS.values()) | NON_SETTINGS_VARS | ISSUE13_SETTINGS_VARS
+    known = set(ENV_VARS.values()) | NON_SETTINGS_VARS
     for lid, props in functions.items():
         unknown = set(environment(template, props)) - known
         assert not unknown, f"{lid} gets variables Settings does not read: {sorted(unknown)}"
@@ -510,8 +525,7 @@ def test_numeric_parameter_ranges_are_accepted_by_settings(template: dict[str, A
     """Every value CloudFormation lets through must also pass Settings' own range check."""
     p = template["Parameters"][parameter]
     var = PARAM_VARS[parameter]
-    if var not in ENV_VARS.values():
-        pytest.skip(f"{var} is not a Settings variable in this branch yet (issue 13, another branch)")
+    assert var in ENV_VARS.values()
     for value in (p["MinValue"], p["MaxValue"], p["Default"]):
         env = {var: str(value)}
         if var == "ACCESS_TOKEN_TTL":
@@ -602,9 +616,20 @@ def test_rotation_schedule_and_invoke_permission(template: Doc, resources: Doc) 
 
 def test_outputs(template: dict[str, Any]) -> None:
     outputs = template["Outputs"]
-    for name in ("ApiUrl", "Issuer", "TokenEndpoint", "IntrospectionEndpoint", "JwksUrl", "DiscoveryUrl",
-                 "SigningKeysSecretArn", "PublicJwksSecretArn", "UsersTableName", "ClientsTableName",
-                 "SessionsTableName", "RevocationsTableName"):
+    for name in (
+        "ApiUrl",
+        "Issuer",
+        "TokenEndpoint",
+        "IntrospectionEndpoint",
+        "JwksUrl",
+        "DiscoveryUrl",
+        "SigningKeysSecretArn",
+        "PublicJwksSecretArn",
+        "UsersTableName",
+        "ClientsTableName",
+        "SessionsTableName",
+        "RevocationsTableName",
+    ):
         assert name in outputs
     assert outputs["JwksUrl"]["Value"]["Fn::Sub"].endswith("/.well-known/jwks.json")
     assert outputs["DiscoveryUrl"]["Value"]["Fn::Sub"].endswith("/.well-known/openid-configuration")

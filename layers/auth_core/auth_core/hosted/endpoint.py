@@ -81,6 +81,8 @@ class _Visit:
     event: Mapping[str, Any]
     jar: CookieJar
     base: str
+    #: the issuer this request is answered as (``ISSUER``, or derived from the request's domain)
+    issuer: str = ""
     set_cookies: list[str] = field(default_factory=list)
 
     @classmethod
@@ -90,7 +92,7 @@ class _Visit:
         if isinstance(raw_path, str) and raw_path.endswith(route):
             prefix = raw_path[: -len(route)]
             base = prefix if _BASE.fullmatch(prefix) else ""  # a named stage: /prod/authorize
-        return cls(event, CookieJar.for_issuer(issuer, HttpEvent(event).headers), base)
+        return cls(event, CookieJar.for_issuer(issuer, HttpEvent(event).headers), base, issuer)
 
     def session_cookie(self) -> str | None:
         return self.jar.read(self.event, self.jar.session_name)
@@ -143,7 +145,7 @@ class HostedEndpoint:
 
     def par(self, event: Mapping[str, Any]) -> Response:
         """``POST /par`` (RFC 9126): 201 with ``request_uri``; errors are the JSON of auth_core.http."""
-        body = self._service().push(parse_request(event))
+        body = self._core(resolve_issuer(self._issuer, event)).push(parse_request(event))
         return json_response(201, body, NO_STORE)
 
     def method_not_allowed(self, allow: str) -> Response:
@@ -151,16 +153,24 @@ class HostedEndpoint:
             self.branding, "This address does not accept that method.", status=405, headers={"Allow": allow}
         )
 
+    def _core(self, issuer: str) -> AuthorizationProtocol:
+        """The protocol core answering as ``issuer``: every ``iss`` it writes (authorization
+        responses, RFC 9207; ID-token hints it checks) is the one this request's domain gives
+        when ``ISSUER`` is not set, as for every other function (``auth_core.issuer``)."""
+        service = self._service()
+        for_issuer = getattr(service, "for_issuer", None)
+        return for_issuer(issuer) if callable(for_issuer) else service
+
     # ----------------------------------------------------------------------- flows
     def _authorize(self, visit: _Visit) -> Response:
-        service = self._service()
+        service = self._core(visit.issuer)
         request = service.parse(parse_query(visit.event))
         session = service.current_session(visit.session_cookie())
         return self._proceed(visit, request, session, check_login=True)
 
     def _sign_in(self, visit: _Visit) -> Response:
         form, request = self._posted(visit)
-        service = self._service()
+        service = self._core(visit.issuer)
         username, password = form.get("username"), form.get("password")
         if not username or not password:
             return self._sign_in_form(visit, request, username=username, message=FAILED)
@@ -186,7 +196,7 @@ class HostedEndpoint:
 
     def _consent(self, visit: _Visit) -> Response:
         form, request = self._posted(visit)
-        service = self._service()
+        service = self._core(visit.issuer)
         session = service.current_session(visit.session_cookie())
         if session is None:  # ended or expired while the page was open: sign in again
             return self._sign_in_form(visit, request)
@@ -205,7 +215,7 @@ class HostedEndpoint:
             if HttpEvent(visit.event).http_method == "GET"
             else _optional_form(visit.event)
         )
-        result = self._service().end_session(
+        result = self._core(visit.issuer).end_session(
             visit.session_cookie(),
             id_token_hint=params.get("id_token_hint"),
             client_id=params.get("client_id"),
@@ -227,7 +237,7 @@ class HostedEndpoint:
     ) -> Response:
         """After the request is valid: a page for what is missing (or ``login_required`` /
         ``consent_required`` under ``prompt=none``, OpenID Connect Core §3.1.2.1), else a code."""
-        service = self._service()
+        service = self._core(visit.issuer)
         silent = "none" in request.prompt
         if session is None or (check_login and service.needs_login(request, session)):
             if silent:
@@ -280,7 +290,7 @@ class HostedEndpoint:
         fields = request_params(form)
         if not csrf.verify(visit.csrf_cookie(), form.get(csrf.FIELD), fields):
             raise _CsrfMismatchError
-        return form, self._service().parse(fields)
+        return form, self._core(visit.issuer).parse(fields)
 
     def _guard(self, event: Mapping[str, Any], route: str, flow: Callable[[_Visit], Response]) -> Response:
         """Run ``flow``; every error becomes a page (see the module table)."""
