@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from auth_core import aws
-from auth_core.keyset import KeySet
+from auth_core.keyset import ID_TOKEN, MAIN, KeySet
 from authctl.cli import main
 from tests.functional.authctl.conftest import write_stack_file
 from tests.functional.keys.rotation_harness import PUBLIC_SECRET, SIGNING_SECRET, route_rotation_invokes
@@ -45,7 +45,9 @@ def test_direct_rotation_reports_and_follows_the_deployment(keys_env, capsys, tm
     argv = ["--stack", str(stack), "keys", "rotate", "--direct"]
     assert main(argv) == 0
     first = _current(keys_env)
-    assert {r.key.alg for r in first.records} == {"EdDSA"}  # the deployment's, not the shell's ES256
+    # the deployment's EdDSA, not the shell's ES256; ID tokens have their RS256 lineage beside it
+    assert {r.key.alg for r in first.records if r.lineage == MAIN} == {"EdDSA"}
+    assert {r.key.alg for r in first.records if r.lineage == ID_TOKEN} == {"RS256"}
     out = capsys.readouterr().out
     assert f"first keys: {first.active.kid} is active, {first.next.kid} is next" in out
 
