@@ -163,3 +163,74 @@ def test_the_demo_app_signs_in_calls_me_refreshes_and_signs_out(
 
 def port(base: str) -> int:
     return int(urlsplit(base).port or 0)
+
+
+def partner_redirect(client_site: str) -> str:
+    return f"http://127.0.0.1:{port(client_site)}{PARTNER_PATH}"
+
+
+def no_password_field(browser: Any) -> bool:
+    from selenium.webdriver.common.by import By
+
+    return not browser.find_elements(By.CSS_SELECTOR, "input[type=password]")
+
+
+def test_a_second_client_needs_no_password_but_asks_consent(
+    live_browser: Any, live_stack: Stack, partner: str, client_site: str
+) -> None:
+    browser, stack = live_browser, live_stack
+    demo_sign_in(browser, stack)
+    issuer = stack.info["issuer"]
+
+    # signed in, but this third party has no consent yet: prompt=none cannot ask for it
+    browser.get(authorize_url(stack, partner, partner_redirect(client_site), prompt="none"))
+    answer = landed(browser, client_site, PARTNER_PATH)
+    assert answer == {"error": "consent_required", "state": "e2e-state", "iss": issuer}
+
+    browser.get(authorize_url(stack, partner, partner_redirect(client_site)))
+    assert browser.title.startswith("Allow access?"), browser.title
+    assert no_password_field(browser), "single sign-on: no second password prompt"
+    assert partner in browser.page_source
+    check_page(browser, "e2e-consent")
+    submit(browser, button(browser, "Deny"))
+    answer = landed(browser, client_site, PARTNER_PATH)
+    assert answer == {"error": "access_denied", "state": "e2e-state", "iss": issuer}
+
+    browser.get(authorize_url(stack, partner, partner_redirect(client_site)))
+    assert browser.title.startswith("Allow access?"), "a denial is not remembered as consent"
+    submit(browser, button(browser, "Allow"))
+    answer = landed(browser, client_site, PARTNER_PATH)
+    assert set(answer) == {"code", "state", "iss"} and answer["state"] == "e2e-state"
+    assert answer["iss"] == issuer
+
+    # consent given and the session alive: now prompt=none answers with a code
+    browser.get(authorize_url(stack, partner, partner_redirect(client_site), prompt="none"))
+    assert set(landed(browser, client_site, PARTNER_PATH)) == {"code", "state", "iss"}
+
+
+@pytest.mark.parametrize(
+    ("case", "client_id", "redirect_uri"),
+    [
+        ("unregistered-redirect", "demo-spa", "https://evil.example/demo/"),
+        ("look-alike-redirect", "demo-spa", "http://127.0.0.1.evil.example/demo/"),
+        ("unknown-client", "no-such-client", "http://127.0.0.1/demo/"),
+    ],
+)
+def test_a_request_that_cannot_be_redirected_shows_the_error_page(
+    live_browser: Any, live_stack: Stack, case: str, client_id: str, redirect_uri: str
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser, stack = live_browser, live_stack
+    browser.get(authorize_url(stack, client_id, redirect_uri))
+    parts = urlsplit(browser.current_url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == stack.api + "/authorize", "no redirect"
+    assert browser.title.startswith("Sign-in cannot continue"), browser.title
+    heading = browser.find_element(By.TAG_NAME, "h1")
+    assert heading.is_displayed() and heading.text == "Sign-in cannot continue"
+    explanation = browser.find_element(By.CSS_SELECTOR, "main p")
+    assert explanation.is_displayed() and len(explanation.text) > 20, explanation.text
+    assert "evil.example" not in " ".join(
+        a.get_attribute("href") or "" for a in browser.find_elements(By.TAG_NAME, "a")
+    )
+    check_page(browser, f"e2e-error-{case}")
