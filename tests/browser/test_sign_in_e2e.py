@@ -135,6 +135,7 @@ def test_the_demo_app_signs_in_calls_me_refreshes_and_signs_out(
     wait_for_status(browser, "Signed in.")
     assert urlsplit(browser.current_url).query == "", "the code must not stay in the address bar"
     assert f'"sub": "{stack.info["user_id"]}"' in text_of(browser, "claims")
+    check_page(browser, "e2e-demo-signed-in")
 
     button(browser, "Call GET /me").click()
     wait_for(browser, lambda b: text_of(b, "me") != "(not called)")
