@@ -212,9 +212,12 @@ def test_a_second_client_needs_no_password_but_asks_consent(
 @pytest.mark.parametrize(
     ("case", "client_id", "redirect_uri"),
     [
-        ("unregistered-redirect", "demo-spa", "https://evil.example/demo/"),
-        ("look-alike-redirect", "demo-spa", "http://127.0.0.1.evil.example/demo/"),
-        ("unknown-client", "no-such-client", "http://127.0.0.1/demo/"),
+        pytest.param(case, client_id, uri, id=case)
+        for case, client_id, uri in (
+            ("unregistered-redirect", "demo-spa", "https://evil.example/demo/"),
+            ("look-alike-redirect", "demo-spa", "http://127.0.0.1.evil.example/demo/"),
+            ("unknown-client", "no-such-client", "http://127.0.0.1/demo/"),
+        )
     ],
 )
 def test_a_request_that_cannot_be_redirected_shows_the_error_page(
