@@ -1,9 +1,10 @@
 """The example single-page app at ``/demo/``: served by the local stack only, never deployed.
 
-A static page and one script (``local_stack/demo_app/``) that sign a user in the way a browser app
-should: the authorization code flow with PKCE (S256, Web Crypto), ``state`` and ``iss`` checked,
-the code exchanged at ``/token`` by the public client ``demo-spa`` (seeded by the stack), the ID
-token's claims shown, ``GET /me`` called, the refresh token rotated, and RP-initiated logout.
+A static page, one script and one stylesheet (``local_stack/demo_app/``) that sign a user in
+the way a browser app should: the authorization code flow with PKCE (S256, Web Crypto),
+``state`` and ``iss`` checked, the code exchanged at ``/token`` by the public client ``demo-spa``
+(seeded by the stack), the ID token's claims shown, ``GET /me`` called, the refresh token
+rotated, and RP-initiated logout. The stylesheet lets the page reflow at 320 px.
 
 It is served from the API's own origin (``http://127.0.0.1:<port>/demo/``), so the calls to
 ``/token`` and ``/me`` are same-origin and need no CORS. It is not an API Gateway route: the
@@ -34,9 +35,10 @@ FILES = {
     "": ("index.html", "text/html; charset=utf-8"),
     "index.html": ("index.html", "text/html; charset=utf-8"),
     "app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "app.css": ("app.css", "text/css; charset=utf-8"),
 }
 CSP = (
-    "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HEADERS = [

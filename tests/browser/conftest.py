@@ -5,6 +5,10 @@ fake core, each request turned into an HTTP API payload 2.0 event as API Gateway
 and a **client** on another port whose callback page the browser lands on. Both are in-process
 threads; no network beyond the loopback interface.
 
+The end-to-end browser tests (``test_sign_in_e2e.py``) use the real thing instead: a private local
+stack (``live_stack``: ``tests.e2e.conftest.start``, the same subprocess the e2e tests run) and the
+same browser.
+
 Chromium and chromedriver are Debian's (``make browser-deps`` installs them); the tests skip,
 saying so, only when they are not on this machine. axe-core comes from npm, pinned in
 ``tests/browser/package.json``.
@@ -25,6 +29,8 @@ import pytest
 
 from auth_core.stores.clients import Client
 from tests.conftest import FakeLambdaContext
+from tests.e2e.conftest import Stack as LiveStack
+from tests.e2e.conftest import start as start_stack
 from tests.hosted_fake import FakeAuthorization, http_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +122,7 @@ def _hosted_handler(lambda_handler: Any) -> type[BaseHTTPRequestHandler]:
 
 
 @dataclass
-class Stack:
+class Stack:  # the fake one; the local stack's is tests.e2e.conftest.Stack
     """The hosted pages' base URL, the client's, and the fake core behind the pages."""
 
     base: str
@@ -170,11 +176,39 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         browser.quit()
 
 
-@pytest.fixture
-def browser(driver: Any, stack: Stack) -> Iterator[Any]:
-    """The shared browser, with no cookies and a desktop viewport at the start of each test."""
+def _fresh(driver: Any) -> Any:
+    """The shared browser with no cookies (so no sign-on session) and a desktop viewport."""
     driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return driver
+
+
+@pytest.fixture
+def browser(driver: Any, stack: Stack) -> Iterator[Any]:
+    """The shared browser, fresh at the start of each test, on the fake core with no sessions."""
     stack.fake.sessions.clear()
     stack.fake.consents.clear()
-    yield driver
+    yield _fresh(driver)
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """A private local stack for the browser session (the e2e fixture's, not a copy of it)."""
+    yield from start_stack(tmp_path_factory.mktemp("browser-local-stack"))
+
+
+@pytest.fixture(scope="session")
+def client_site() -> Iterator[str]:
+    """A relying party's page on its own loopback port (any path answers): where a redirect the
+    demo app would consume lands and stays readable."""
+    server, base = _serve(_ClientCallback)
+    try:
+        yield base
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def live_browser(driver: Any, live_stack: LiveStack) -> Iterator[Any]:
+    """The shared browser, fresh at the start of each test, for the local stack."""
+    yield _fresh(driver)

@@ -46,6 +46,18 @@ class Stack:
         API Gateway's result cache aside)."""
         time.sleep(FEED_INTERVAL + 0.3)
 
+    def dynamodb(self) -> Any:
+        """A boto3 DynamoDB client on the stack's moto (for a store: ``ClientStore(table, client=...)``)."""
+        import boto3
+
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.info["aws_endpoint_url"],
+            region_name=self.info["region"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 

@@ -350,17 +350,10 @@ def test_disabled_client_is_refused_within_the_feed_bound(bounds_stack: Stack) -
 
 def _revoke_key_in_feed(stack: Stack, kid: str) -> None:
     """Fallback when ``authctl keys revoke`` fails: the feed entry alone, through the stack's moto."""
-    import boto3
 
     from auth_core.stores.revocations import MAX_CLOCK_LEEWAY, RevocationStore
 
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.info["aws_endpoint_url"],
-        region_name=stack.info["region"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    ddb = stack.dynamodb()
     lifetime = int(stack.info["params"]["MaxAccessTokenLifetime"])
     RevocationStore(stack.info["revocations_table"], client=ddb).revoke_signing_keys(
         [kid], until=int(time.time()) + lifetime + MAX_CLOCK_LEEWAY

@@ -29,6 +29,7 @@ def get(target: str, method: str = "GET"):
         ("/demo/?code=abc&state=xyz&iss=http%3A%2F%2F127.0.0.1%3A3000", "text/html; charset=utf-8"),
         ("/demo/index.html", "text/html; charset=utf-8"),
         ("/demo/app.js", "text/javascript; charset=utf-8"),
+        ("/demo/app.css", "text/css; charset=utf-8"),
     ],
 )
 def test_files_are_served_with_their_content_types_and_security_headers(target, content_type):
@@ -57,6 +58,7 @@ def test_the_page_needs_no_inline_code_and_loads_nothing_external():
     scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", html, re.DOTALL | re.IGNORECASE)
     assert scripts == [""]  # one script element, with a src, no body
     assert '<script src="app.js" defer></script>' in html
+    assert '<link rel="stylesheet" href="app.css">' in html  # a file: the CSP allows no inline style
     assert "<style" not in html.lower() and " style=" not in html.lower()
     assert not re.search(r"\son[a-z]+=", html, re.IGNORECASE)  # no inline event handlers
     assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing from elsewhere

@@ -80,7 +80,7 @@ def backend(clock: Clock) -> MemoryBackend:
             grant_types=code_grants,
             scopes=("openid", "read"),
             redirect_uris=(CB, "http://127.0.0.1/cb"),
-            post_logout_redirect_uris=("https://app.example.com/bye",),
+            post_logout_redirect_uris=("https://app.example.com/bye", "http://127.0.0.1/bye"),
             first_party=True,
         )
     )
@@ -480,6 +480,31 @@ def test_logout_ends_the_session_and_its_families_and_redirects_only_when_regist
         ).redirect_to
         is None
     )
+
+
+def test_a_loopback_post_logout_redirect_may_name_any_port_as_at_authorize(authz, tokens, clock):
+    """The demo app registers ``http://127.0.0.1/demo/`` and runs on whatever port the stack
+    has: sign-in accepted its redirect (RFC 8252 §7.3), so sign-out must accept the same URI."""
+    code, cookie = sign_in_and_code(authz)
+    hint = json.loads(tokens.token(token_request(code), issuers(clock)).body)["id_token"]
+    for look_alike in (
+        "http://127.0.0.1:8080/bye/",
+        "http://127.0.0.1.evil.example/bye",
+        "http://[::1]:8080/bye",
+    ):
+        with pytest.raises(NoRedirectError):
+            authz.end_session(
+                cookie, id_token_hint=hint, client_id=None, post_logout_redirect_uri=look_alike, state="s"
+            )
+    result = authz.end_session(
+        cookie,
+        id_token_hint=hint,
+        client_id=None,
+        post_logout_redirect_uri="http://127.0.0.1:8080/bye",
+        state="s",
+    )
+    assert result.redirect_to == "http://127.0.0.1:8080/bye?state=s"
+    assert authz.current_session(cookie) is None
 
 
 def test_a_code_issued_before_a_logout_starts_no_session_after_it(authz, tokens, clock, backend):

@@ -515,7 +515,9 @@ class AuthorizationService:
             if (
                 hint is None
                 or client is None
-                or post_logout_redirect_uri not in client.post_logout_redirect_uris
+                # the rule of /authorize (exact, or a loopback one on another port, RFC 8252
+                # §7.3): an app on an ephemeral loopback port signs out where it signed in
+                or not redirect_uri_matches(client.post_logout_redirect_uris, post_logout_redirect_uri)
             ):
                 raise NoRedirectError(reason="post_logout_redirect_unregistered")
             try:
