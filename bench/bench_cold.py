@@ -53,6 +53,8 @@ FUNCTIONS = {
     "introspect_token": "introspect_token_access.json",
     "me": "me_authorized.json",
     "jwks": "jwks_jwks.json",
+    "authorize": "authorize_sign_in_page.json",
+    "userinfo": "userinfo_unauthorized.json",
 }
 BASELINES = {
     "python (bare interpreter)": "pass",
@@ -132,7 +134,12 @@ class Seeder:
         with contextlib.redirect_stdout(io.StringIO()):
             stack = make_stack()
             stack.add_user(hasher=PasswordHasher())
-            stack.add_client()
+            # the sample /authorize event's client: the code flow, with the loopback redirect
+            stack.add_client(
+                grants=("password", "refresh_token", "authorization_code"),
+                redirect_uris=("http://127.0.0.1/demo/",),
+                scopes=("openid", "profile", "read", "write"),
+            )
             stack.add_client(
                 "backend-svc", secret=BACKEND_SECRET, grants=("client_credentials",), scopes=("read",)
             )
@@ -141,11 +148,14 @@ class Seeder:
         self.issue = issue
         self.backend_secret = BACKEND_SECRET
 
-    def _token(self, event_name: str, **values: str) -> dict[str, Any]:
+    def _token(self, event_name: str, scope: str | None = None, **values: str) -> dict[str, Any]:
         from tests.functional.oauth.helpers import sample_event
 
+        request = sample_event(event_name, **values)
+        if scope is not None:
+            request["body"] = request["body"].replace("scope=read", "scope=" + scope.replace(" ", "+"))
         with contextlib.redirect_stdout(io.StringIO()):
-            response = self.issue.lambda_handler(sample_event(event_name, **values), eval(CONTEXT))  # noqa: S307
+            response = self.issue.lambda_handler(request, eval(CONTEXT))  # noqa: S307
         if response["statusCode"] != 200:
             raise RuntimeError(f"seeding: {response}")
         return dict(json.loads(response["body"]))
@@ -162,6 +172,11 @@ class Seeder:
         if function in ("revoke_token", "introspect_token"):
             access = self._token("issue_token_client_credentials.json", **backend)["access_token"]
             return sample_event(FUNCTIONS[function], access_token=access, **backend)
+        if function == "userinfo":  # the sample is the refusal; measure an answer with a real token
+            event = dict(load_event(FUNCTIONS[function]))
+            access = self._token("issue_token_password.json", scope="openid")["access_token"]
+            event["headers"] = {**event["headers"], "authorization": f"Bearer {access}"}
+            return event
         return dict(load_event(FUNCTIONS[function]))
 
 

@@ -113,6 +113,8 @@ def test_function_logs_are_quiet_by_default(capsys: Any) -> None:
 def _function_for(event: str) -> str:
     for prefix in (
         "authorizer",
+        "authorize",
+        "userinfo",
         "introspect_token",
         "issue_token",
         "jwks",
