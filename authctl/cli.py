@@ -61,6 +61,10 @@ class CliParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def error(self, message: str) -> Any:
+        """A usage mistake: one line (``authctl: error: ...``) and exit 2, no usage block."""
+        self.exit(2, f"authctl: error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
+
     def _parse_optional(self, arg_string: str) -> Any:
         if arg_string == "--" or not arg_string.startswith("-"):
             return super()._parse_optional(arg_string)

@@ -327,23 +327,33 @@ def _default_grants(redirect_uris: tuple[str, ...]) -> tuple[str, ...]:
     return (AUTHORIZATION_CODE, REFRESH_TOKEN)
 
 
+def _set_client_enabled(args: argparse.Namespace, client_id: str, enabled: bool) -> None:
+    """The one path that disables (or enables) a client: ``clients disable|enable|delete``."""
+    from auth_core import aws  # noqa: PLC0415
+    from auth_core.oauth.revocation import set_client_enabled  # noqa: PLC0415
+    from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
+    from authctl.clock import aws_clock  # noqa: PLC0415
+
+    table = _table(args, "revocations_table")
+    clients = _clients(args)
+    clock = aws_clock(aws.client("dynamodb"), table)
+    set_client_enabled(
+        clients,
+        RevocationStore(table, clock=clock),
+        client_id,
+        enabled,
+        max_token_lifetime=_deployment(args).max_access_token_lifetime,
+        clock=clock,
+    )
+
+
+def _disable_client(args: argparse.Namespace, client_id: str) -> None:
+    _set_client_enabled(args, client_id, False)
+
+
 def _client_enabled(enabled: bool) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from auth_core import aws  # noqa: PLC0415
-        from auth_core.oauth.revocation import set_client_enabled  # noqa: PLC0415
-        from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
-        from authctl.clock import aws_clock  # noqa: PLC0415
-
-        table = _table(args, "revocations_table")
-        clock = aws_clock(aws.client("dynamodb"), table)
-        set_client_enabled(
-            _clients(args),
-            RevocationStore(table, clock=clock),
-            args.client_id,
-            enabled,
-            max_token_lifetime=_deployment(args).max_access_token_lifetime,
-            clock=clock,
-        )
+        _set_client_enabled(args, args.client_id, enabled)
         return _out({("enabled" if enabled else "disabled"): args.client_id})
 
     return run
@@ -412,11 +422,97 @@ def cmd_sessions_end_all(args: argparse.Namespace) -> int:
 def _with_tables(parser: argparse.ArgumentParser, *names: str) -> argparse.ArgumentParser:
     for name in names:
         parser.add_argument("--" + name.replace("_", "-"), dest=name, help=f"default: ${name.upper()}")
+    parser.add_argument(
+        "--json", action="store_true", help="JSON output (the commands that print text without it)"
+    )
     return parser
+
+
+#: (group, command) -> the line said before the change (``authctl: will ...``) and the audit
+#: event recorded after it; commands whose line needs the stores say it themselves (authctl.admin)
+_PLANS: dict[tuple[str, str], tuple[str, str]] = {
+    ("users", "create"): ("create user {username} (scopes: {scopes}; roles: {roles})", "OperatorUserCreated"),
+    ("users", "enable"): ("enable user {username} and clear its login throttling", "OperatorUserEnabled"),
+    ("users", "disable"): (
+        "disable user {username} and end all its sessions and access tokens",
+        "OperatorUserDisabled",
+    ),
+    ("users", "logout-all"): (
+        "end every session and access token of user {username}",
+        "OperatorUserLoggedOutEverywhere",
+    ),
+    ("users", "unlock"): ("clear the login throttling of user {username}", "OperatorUserUnlocked"),
+    ("users", "update"): (
+        "replace user {username}'s scopes ({scopes}) and roles ({roles}); sessions follow at refresh",
+        "OperatorUserUpdated",
+    ),
+    ("users", "migrate"): ("give every user without a user_id one", "OperatorUsersMigrated"),
+    ("users", "set-password"): (
+        "set a new password for user {username}{sessions}",
+        "OperatorUserPasswordSet",
+    ),
+    ("clients", "create"): ("register client {client_id}", "OperatorClientCreated"),
+    ("clients", "disable"): (
+        "disable client {client_id}: its access tokens refused, its sessions ended",
+        "OperatorClientDisabled",
+    ),
+    ("clients", "enable"): (
+        "enable client {client_id} (tokens issued before stay refused)",
+        "OperatorClientEnabled",
+    ),
+    ("sessions", "list"): ("", "OperatorSessionsListed"),
+    ("sessions", "revoke"): (
+        "end session {family_id} and every access token issued from it",
+        "OperatorSessionRevoked",
+    ),
+    ("sessions", "end-all"): (
+        "end EVERY session and refuse every access token issued until now",
+        "OperatorSessionsEndedAll",
+    ),
+}
+#: what an audit record names as the target
+_TARGETS = ("username", "client_id", "family_id")
+
+
+def _planned(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Say the change first, then run ``func``, then record the audit event (success only)."""
+
+    def run(args: argparse.Namespace) -> int:
+        from authctl.admin import audit  # noqa: PLC0415
+        from authctl.audit import plan  # noqa: PLC0415
+
+        line, event = _PLANS[(args.group, args.command)]
+        if line:
+            shown = {
+                k: (" ".join(v) or "none") if isinstance(v, list) else ("keep" if v is None else v)
+                for k, v in vars(args).items()
+            }
+            shown["sessions"] = (
+                " (sessions kept)" if getattr(args, "keep_sessions", False) else " and end all its sessions"
+            )
+            plan(line.format(**shown))
+        code = int(func(args) or 0)
+        if code == 0:
+            audit(args).record(event, **{k: getattr(args, k) for k in _TARGETS if getattr(args, k, None)})
+        return code
+
+    return run
 
 
 def register(subparsers: Any) -> None:
     """Add the ``users``, ``clients`` and ``sessions`` command groups to ``authctl``."""
+    from authctl.admin import register_clients, register_users  # noqa: PLC0415
+
+    groups = _register(subparsers)
+    register_users(groups["users"], lambda p: _with_tables(p, *TABLES))
+    register_clients(groups["clients"], lambda p: _with_tables(p, *TABLES))
+    for group, commands in groups.items():
+        for command, parser in commands.choices.items():
+            if (group, command) in _PLANS:
+                parser.set_defaults(func=_planned(parser.get_default("func")))
+
+
+def _register(subparsers: Any) -> dict[str, Any]:
     users = subparsers.add_parser("users", help="user accounts").add_subparsers(dest="command", required=True)
     p = _with_tables(
         users.add_parser("create", help="create a user (password from stdin or prompt)"), *TABLES
@@ -535,3 +631,4 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--yes", action="store_true", help="confirm: every user and client signs in again")
     p.set_defaults(func=cmd_sessions_end_all)
+    return {"users": users, "clients": clients, "sessions": sessions}

@@ -461,7 +461,7 @@ class AuthorizationService:
 
         :raises OAuthError: ``invalid_client``, ``invalid_request`` and the validation's codes.
         """
-        client = authenticate_client(request.client, self.clients)
+        client = authenticate_client(request.client, self.clients, now=self._clock())
         params = dict(request.params)
         params.pop("client_secret", None)
         if "request_uri" in params:  # RFC 9126 §2.1: not inside a pushed request

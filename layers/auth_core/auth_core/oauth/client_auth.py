@@ -37,8 +37,12 @@ def is_valid_client_id(client_id: str) -> bool:
 _UNKNOWN = Client(client_id="", secret_hash=hash_client_secret("unknown-client"))
 
 
-def authenticate_client(credentials: ClientCredentials, clients: Clients, *, fresh: bool = False) -> Client:
-    """The authenticated, enabled client.
+def authenticate_client(
+    credentials: ClientCredentials, clients: Clients, *, fresh: bool = False, now: float | None = None
+) -> Client:
+    """The authenticated, enabled client. A confidential client's secret is its current one, or
+    the one a rotation replaced while that one's overlap lasts (``now``, default the time now:
+    :meth:`~auth_core.stores.clients.Client.secret_matches`).
 
     :raises InvalidClientError: authentication failed (one reason code per cause, for logs only).
     :raises TemporarilyUnavailableError: the clients table failed.
@@ -55,7 +59,7 @@ def authenticate_client(credentials: ClientCredentials, clients: Clients, *, fre
         _UNKNOWN.secret_matches(credentials.client_secret or "")
         raise InvalidClientError(reason="client_unknown")
     if client.confidential:
-        if credentials.client_secret is None or not client.secret_matches(credentials.client_secret):
+        if credentials.client_secret is None or not client.secret_matches(credentials.client_secret, now=now):
             raise InvalidClientError(reason="client_secret")
     elif credentials.client_secret is not None:
         raise InvalidClientError(reason="public_client_secret")

@@ -468,7 +468,7 @@ class TokenService:
 
         :raises InvalidClientError: authentication failed or the client is disabled.
         """
-        client = authenticate_client(request.client, self.clients)
+        client = authenticate_client(request.client, self.clients, now=self._clock())
         if self.feed is not None and self.feed.client_disabled(client.client_id):
             raise InvalidClientError(reason="client_disabled")
         return client

@@ -109,7 +109,7 @@ class IntrospectionService:
         :raises TemporarilyUnavailableError: a store failed.
         :raises KeyStoreError: the public keys could not be loaded to check an access token.
         """
-        client = authenticate_client(request.client, self.clients, fresh=True)
+        client = authenticate_client(request.client, self.clients, fresh=True, now=self._clock())
         if not client.confidential:
             raise InvalidClientError(reason="introspection_public_client")
         token = request.require("token")

@@ -16,6 +16,7 @@
   read through the revocation feed, then every family of the user is revoked;
 * :meth:`~SessionRevoker.set_password` and :meth:`~SessionRevoker.disable_user` -- the same, with
   the new password hash or ``enabled = false`` in that same first write;
+  :meth:`~SessionRevoker.delete_user` disables that way, then deletes the item;
 * :func:`set_client_enabled` -- a client disabled: the ``cli#`` feed entry
   refuses all its access tokens and new grants; its sessions die at their next refresh (the
   client's ``version`` moved on). Re-enabled: tokens issued before stay refused.
@@ -156,6 +157,30 @@ class SessionRevoker:
         """
         count = self._end_sessions(username, reason="user_disabled", disable=True)
         self.audit.record("UserDisabled", families=count)
+        return count
+
+    def delete_user(self, username: str) -> int:
+        """Delete ``username``: first exactly what :meth:`disable_user` does (the user item
+        disabled with a new ``sessions_version``, the ``sub#`` cut-off published, every family
+        revoked), then the item, on the condition that it is still that disabled user. Its
+        ``user_id`` is never given again (128 random bits), so tokens and consents naming it stay
+        dead even if a user of the same name is created later.
+
+        :raises InvalidRequestError: no such user, or it was re-enabled or replaced meanwhile
+            (nothing deleted; its sessions are ended all the same).
+        :raises TemporarilyUnavailableError: a store failed.
+        """
+        user = self.users.get(username)
+        if user is None:
+            raise InvalidRequestError("no such user", reason="user_unknown")
+        count = self._end_sessions(username, reason="user_deleted", disable=True)
+        if not self.users.delete(username, user_id=user.user_id):
+            raise InvalidRequestError(
+                "the user changed while it was being deleted (re-enabled or replaced): not deleted; "
+                "its sessions were ended",
+                reason="user_changed",
+            )
+        self.audit.record("UserDeleted", families=count)
         return count
 
     def _end_sessions(

@@ -10,7 +10,9 @@ clients only: may introspect tokens issued to other clients at ``/introspect``; 
 ``redirect_uris`` L and ``post_logout_redirect_uris`` L (checked at registration by
 ``auth_core.redirect_uris``; matched exactly at ``/authorize`` and ``/logout``), ``first_party``
 BOOL (the deployment's own app: no consent page) and ``require_par`` BOOL (authorization
-requests only through ``POST /par``, RFC 9126).
+requests only through ``POST /par``, RFC 9126). After ``authctl clients rotate-secret``:
+``previous_secret_hash`` S and ``previous_secret_valid_until`` N (epoch seconds), the secret
+replaced, still accepted until then and never after (:meth:`Client.secret_matches`).
 
 Why SHA-256 and not Argon2id for client secrets: we generate them (``secrets.token_urlsafe(32)``,
 256 bits), so there is nothing to brute-force and a slow KDF would only add ~35 ms to every
@@ -32,7 +34,7 @@ import hmac
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from auth_core.errors import AlreadyExistsError
@@ -53,7 +55,10 @@ from auth_core.stores._dynamo import (
 )
 from auth_core.stores.interfaces import Check, Checked
 
-__all__ = ["GRANT_TYPES", "Client", "ClientStore", "hash_client_secret"]
+__all__ = ["EDITABLE", "GRANT_TYPES", "Client", "ClientStore", "hash_client_secret"]
+
+#: compared against when there is no previous secret, so every check costs two comparisons
+_NO_SECRET = "sha256:" + "-" * 64
 
 
 def hash_client_secret(secret: str) -> str:
@@ -87,16 +92,43 @@ class Client:
     first_party: bool = False
     #: authorization requests only by reference from ``POST /par`` (RFC 9126 §5)
     require_par: bool = False
+    #: the secret a rotation replaced, accepted while ``now < previous_secret_valid_until``
+    previous_secret_hash: str | None = None
+    previous_secret_valid_until: int = 0
 
     @property
     def confidential(self) -> bool:
         return bool(self.secret_hash)
 
-    def secret_matches(self, secret: str) -> bool:
-        """Constant-time comparison of ``secret`` with the stored hash (public clients: False)."""
+    def secret_matches(self, secret: str, *, now: float | None = None) -> bool:
+        """Constant-time comparison of ``secret`` with the stored hash, or with the previous
+        one while its overlap lasts (``now`` before ``previous_secret_valid_until``; not at it).
+        Both comparisons always run, so the answer takes as long whichever matched, if any.
+        Public clients: False."""
         if not self.secret_hash:
             return False
-        return hmac.compare_digest(hash_client_secret(secret), self.secret_hash)
+        digest = hash_client_secret(secret)
+        current = hmac.compare_digest(digest, self.secret_hash)
+        previous = hmac.compare_digest(digest, self.previous_secret_hash or _NO_SECRET)
+        lasting = (time.time() if now is None else now) < self.previous_secret_valid_until
+        return current | (previous & lasting)
+
+
+#: what ``ClientStore.update`` may change (never the id, the secret, the state or the versions)
+EDITABLE = (
+    "grant_types",
+    "scopes",
+    "default_scopes",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "first_party",
+    "require_par",
+    "introspect_any",
+    "access_token_ttl",
+    "refresh_max_age",
+    "refresh_idle_timeout",
+)
+assert set(EDITABLE) <= {f.name for f in fields(Client)}  # noqa: S101 - an import-time invariant
 
 
 class ClientStore:
@@ -211,6 +243,108 @@ class ClientStore:
         self.invalidate()
         return done is not None
 
+    def page(self, limit: int, after: str | None = None) -> tuple[list[Client], str | None]:
+        """Up to ``limit`` clients after the id ``after`` (a scan page; operator tooling only),
+        and the id to continue after, or ``None`` at the end.
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True, "Limit": limit}
+        if after:
+            kwargs["ExclusiveStartKey"] = {"client_id": v_str(after)}
+        found = run(self.ddb, "scan", **kwargs)
+        last = found.get("LastEvaluatedKey")
+        items = [_decode(item) for item in found.get("Items", [])]
+        return items, (as_str(last, "client_id") or None) if last else None
+
+    def update(self, client: Client) -> bool:
+        """Store ``client``'s :data:`EDITABLE` fields, only if the item still has the ``version``
+        ``client`` was read with; bumps it, so cached copies and session transactions that read
+        the old one re-read (see the module docstring). ``False``: gone or changed meanwhile.
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        sets = ["version = if_not_exists(version, :zero) + :one"]
+        removes: list[str] = []
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":zero": v_int(0), ":one": v_int(1), ":v": v_int(client.version)}
+        for i, name in enumerate(EDITABLE):
+            value = getattr(client, name)
+            names[f"#f{i}"] = name
+            if value is None:
+                removes.append(f"#f{i}")
+                continue
+            if isinstance(value, bool):
+                values[f":f{i}"] = v_bool(value)
+            elif isinstance(value, int):
+                values[f":f{i}"] = v_int(value)
+            else:
+                values[f":f{i}"] = v_strs(value)
+            sets.append(f"#f{i} = :f{i}")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        done = put_or_conflict(
+            self.ddb,
+            "update_item",
+            TableName=self.table,
+            Key={"client_id": v_str(client.client_id)},
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(client_id) AND "
+            + _number_is("version", ":v", client.version),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+        self.invalidate()
+        return done is not None
+
+    def rotate_secret(self, client: Client, new_hash: str, *, previous_valid_until: int) -> bool:
+        """Make ``new_hash`` the secret; the one ``client`` was read with stays valid until
+        ``previous_valid_until`` (epoch seconds; a rotation inside an overlap drops the older
+        one). Conditional on the item's ``version`` being ``client``'s; bumps it.
+        ``False``: gone, changed meanwhile, or public.
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        if not client.secret_hash:
+            return False
+        done = put_or_conflict(
+            self.ddb,
+            "update_item",
+            TableName=self.table,
+            Key={"client_id": v_str(client.client_id)},
+            UpdateExpression="SET secret_hash = :new, previous_secret_hash = :old, "
+            "previous_secret_valid_until = :until, version = if_not_exists(version, :zero) + :one",
+            ConditionExpression="attribute_exists(client_id) AND secret_hash = :old AND "
+            + _number_is("version", ":v", client.version),
+            ExpressionAttributeValues={
+                ":new": v_str(new_hash),
+                ":old": v_str(client.secret_hash),
+                ":until": v_int(previous_valid_until),
+                ":zero": v_int(0),
+                ":one": v_int(1),
+                ":v": v_int(client.version),
+            },
+        )
+        self.invalidate()
+        return done is not None
+
+    def delete(self, client_id: str) -> bool:
+        """Delete a client that is disabled (``set_client_enabled`` first: its tokens are then
+        refused through the revocation feed and its sessions cannot refresh). ``False``: gone,
+        or enabled again meanwhile.
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        done = put_or_conflict(
+            self.ddb,
+            "delete_item",
+            TableName=self.table,
+            Key={"client_id": v_str(client_id)},
+            ConditionExpression="attribute_exists(client_id) AND enabled = :f",
+            ExpressionAttributeValues={":f": v_bool(False)},
+        )
+        self.invalidate()
+        return done is not None
+
     def get_fresh(self, client_id: str) -> Client | None:
         """The client read now (strongly consistent), bypassing and refreshing the cache."""
         response = run(
@@ -272,4 +406,6 @@ def _decode(item: dict[str, Any]) -> Client:
         post_logout_redirect_uris=as_strs(item, "post_logout_redirect_uris"),
         first_party=as_bool(item, "first_party"),
         require_par=as_bool(item, "require_par"),
+        previous_secret_hash=as_str(item, "previous_secret_hash") or None,
+        previous_secret_valid_until=as_int(item, "previous_secret_valid_until"),
     )

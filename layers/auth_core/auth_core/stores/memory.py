@@ -30,7 +30,7 @@ from auth_core.errors import (
     SlowDownError,
     StoreUnavailableError,
 )
-from auth_core.stores.clients import Client
+from auth_core.stores.clients import EDITABLE, Client
 from auth_core.stores.interfaces import (
     AlreadyEnded,
     Check,
@@ -212,6 +212,21 @@ class MemoryUsers(_MemoryStore):
             self.db.users[username] = changed
             return changed
 
+    def page(self, limit: int, after: str | None = None) -> tuple[list[User], str | None]:
+        with self.db.lock:
+            names = sorted(n for n in self.db.users if after is None or n > after)
+            chosen = names[:limit]
+            more = len(names) > limit
+            return [self.db.users[n] for n in chosen], (chosen[-1] if more and chosen else None)
+
+    def delete(self, username: str, *, user_id: str) -> bool:
+        with self.db.lock:
+            current = self.db.users.get(username)
+            if current is None or current.enabled or current.user_id != user_id:
+                return False
+            del self.db.users[username]
+            return True
+
     def move_cutoff(self, username: str, at_ms: int) -> bool:
         return self._change(username, lambda u: u.tokens_valid_after_ms < at_ms, tokens_valid_after_ms=at_ms)
 
@@ -269,6 +284,48 @@ class MemoryClients(_MemoryStore):
                 version=current.version + 1,
                 sessions_epoch=current.sessions_epoch + (0 if enabled else 1),
             )
+            return True
+
+    def page(self, limit: int, after: str | None = None) -> tuple[list[Client], str | None]:
+        with self.db.lock:
+            ids = sorted(i for i in self.db.clients if after is None or i > after)
+            chosen = ids[:limit]
+            return [self.db.clients[i] for i in chosen], (chosen[-1] if len(ids) > limit and chosen else None)
+
+    def update(self, client: Client) -> bool:
+        with self.db.lock:
+            current = self.db.clients.get(client.client_id)
+            if current is None or current.version != client.version:
+                return False
+            changes = {name: getattr(client, name) for name in EDITABLE}
+            self.db.clients[client.client_id] = replace(current, **changes, version=current.version + 1)
+            return True
+
+    def rotate_secret(self, client: Client, new_hash: str, *, previous_valid_until: int) -> bool:
+        with self.db.lock:
+            current = self.db.clients.get(client.client_id)
+            if (
+                current is None
+                or not client.secret_hash
+                or current.version != client.version
+                or current.secret_hash != client.secret_hash
+            ):
+                return False
+            self.db.clients[client.client_id] = replace(
+                current,
+                secret_hash=new_hash,
+                previous_secret_hash=client.secret_hash,
+                previous_secret_valid_until=previous_valid_until,
+                version=current.version + 1,
+            )
+            return True
+
+    def delete(self, client_id: str) -> bool:
+        with self.db.lock:
+            current = self.db.clients.get(client_id)
+            if current is None or current.enabled:
+                return False
+            del self.db.clients[client_id]
             return True
 
     def unchanged(self, client: Client, *, epoch: int) -> Check:

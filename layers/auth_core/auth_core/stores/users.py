@@ -196,6 +196,46 @@ class UserStore(TableStore):
                 return
             kwargs["ExclusiveStartKey"] = last
 
+    def page(self, limit: int, after: str | None = None) -> tuple[list[User], str | None]:
+        """Up to ``limit`` users after the username ``after`` (a scan page; operator tooling
+        only), and the username to continue after, or ``None`` at the end.
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True, "Limit": limit}
+        if after:
+            kwargs["ExclusiveStartKey"] = self.key(after)
+        found = run(self.ddb, "scan", **kwargs)
+        last = found.get("LastEvaluatedKey")
+        return [_decode(item) for item in found.get("Items", [])], (
+            as_str(last, "username") or None
+        ) if last else None
+
+    def delete(self, username: str, *, user_id: str) -> bool:
+        """Delete the user, only if it is still the one with ``user_id`` and is disabled (its
+        sessions were ended first: :meth:`SessionRevoker.delete_user`). The id is never reused:
+        ids are 128 random bits (:func:`auth_core.usernames.new_user_id`), so a new user of the
+        same name is another subject. ``False`` when the user is gone, or changed meanwhile.
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        condition = "attribute_exists(username) AND enabled = :f AND "
+        values: dict[str, Any] = {":f": v_bool(False)}
+        if user_id:
+            condition += "user_id = :id"
+            values[":id"] = v_str(user_id)
+        else:
+            condition += "attribute_not_exists(user_id)"
+        done = put_or_conflict(
+            self.ddb,
+            "delete_item",
+            TableName=self.table,
+            Key=self.key(username),
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
+        return done is not None
+
     def _update(self, username: str, expression: str, values: dict[str, Any], condition: str = "") -> bool:
         cond = "attribute_exists(username)" + (f" AND {condition}" if condition else "")
         done = put_or_conflict(
