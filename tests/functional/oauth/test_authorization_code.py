@@ -11,14 +11,15 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet as JoseKeySet
 
-from auth_core.errors import InvalidGrantError
+from auth_core.errors import InvalidGrantError, KeyStoreError
 from auth_core.oauth import pkce
 from auth_core.oauth.authorize import AuthorizationService
+from auth_core.oauth.grants import TokenService
 from auth_core.oauth.id_token import at_hash
 from auth_core.oauth.refresh import hash_refresh_token
 from auth_core.oauth.request import ClientCredentials, OAuthRequest
 from auth_core.stores.sessions import ACTIVE, REVOKED, USED
-from tests.functional.oauth.conftest import FAST_HASHER, ISS, NOW, PASSWORD
+from tests.functional.oauth.conftest import FAST_HASHER, ISS, NOW, PASSWORD, rotated_keyset
 
 CB = "https://app.example.com/cb"
 VERIFIER = "k" * 64
@@ -96,6 +97,28 @@ def test_code_flow_on_dynamodb_with_an_id_token(authz, service, issuers, browser
     assert claims["at_hash"] == at_hash(doc["access_token"], browser.keyset.get_signing_key().alg)
     stored = service.sessions.get_code(hash_refresh_token(code))
     assert stored is not None and stored.status == USED and stored.issued_family
+
+
+def test_no_id_token_key_is_a_retryable_503_and_leaves_the_code_unspent(
+    authz, browser, clock, audit, issuers
+):
+    """The ID-token key is fetched before the code is redeemed: without one (an ES256 set whose
+    RS256 ID-token key is not active yet) the client gets a 503 and may retry the same code; the
+    retry is not mistaken for reuse (which would revoke the family)."""
+    code, _ = code_for(authz)
+    unready = TokenService.from_settings(
+        browser.settings(),
+        keys=rotated_keyset(id_token_key=False),
+        audit=audit,
+        hasher=FAST_HASHER,
+        clock=clock,
+    )
+    for _attempt in range(2):
+        with pytest.raises(KeyStoreError):
+            unready.token(redeem(code), issuers)
+    stored = unready.sessions.get_code(hash_refresh_token(code))
+    assert stored is not None and stored.status == ACTIVE and not stored.issued_family
+    assert "AuthorizationCodeReuse" not in audit.names()
 
 
 def test_second_redemption_revokes_the_first_ones_family(authz, service, issuers):
