@@ -188,6 +188,10 @@ def rotated_keyset(*, id_token_key: bool = True) -> KeySet:
     return KeySet(records, grace_secret=os.urandom(32))
 
 
+#: where the code flow's clients (:func:`browser`) are redirected
+CODE_FLOW_CB = "https://app.example.com/cb"
+
+
 def make_stack() -> Stack:
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     create_tables(ddb)
@@ -212,6 +216,25 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         }.items():
             monkeypatch.setenv(name, value)
         yield built
+
+
+@pytest.fixture
+def browser(stack: Stack) -> Stack:
+    """Alice, a first-party browser app ``web`` and a third-party ``app3`` (the code flow's
+    clients), redirecting to :data:`CODE_FLOW_CB`."""
+    stack.add_user()
+    stack.add_client(
+        "web",
+        grants=("authorization_code", "refresh_token"),
+        scopes=("openid", "read"),
+        redirect_uris=(CODE_FLOW_CB,),
+        post_logout_redirect_uris=("https://app.example.com/bye",),
+        first_party=True,
+    )
+    stack.add_client(
+        "app3", grants=("authorization_code",), scopes=("openid", "read"), redirect_uris=(CODE_FLOW_CB,)
+    )
+    return stack
 
 
 @pytest.fixture

@@ -19,26 +19,11 @@ from auth_core.oauth.id_token import at_hash
 from auth_core.oauth.refresh import hash_refresh_token
 from auth_core.oauth.request import ClientCredentials, OAuthRequest
 from auth_core.stores.sessions import ACTIVE, REVOKED, USED
-from tests.functional.oauth.conftest import FAST_HASHER, ISS, NOW, PASSWORD, rotated_keyset
+from tests.functional.oauth.conftest import CODE_FLOW_CB, FAST_HASHER, ISS, NOW, PASSWORD, rotated_keyset
 
-CB = "https://app.example.com/cb"
+CB = CODE_FLOW_CB
 VERIFIER = "k" * 64
 CHALLENGE = pkce.challenge_of(VERIFIER)
-
-
-@pytest.fixture
-def browser(stack: Any) -> Any:
-    stack.add_user()
-    stack.add_client(
-        "web",
-        grants=("authorization_code", "refresh_token"),
-        scopes=("openid", "read"),
-        redirect_uris=(CB,),
-        post_logout_redirect_uris=("https://app.example.com/bye",),
-        first_party=True,
-    )
-    stack.add_client("app3", grants=("authorization_code",), scopes=("openid", "read"), redirect_uris=(CB,))
-    return stack
 
 
 @pytest.fixture
