@@ -96,8 +96,10 @@ class FakeAuthorization:
         self.calls.append("current_session")
         return self.sessions.get(cookie_value) if cookie_value else None
 
-    def needs_login(self, request: AuthorizationRequest, session: SsoSession | None) -> bool:
-        return session is None or "login" in request.prompt
+    def needs_login(
+        self, request: AuthorizationRequest, session: SsoSession | None, *, reauthenticated: bool = False
+    ) -> bool:
+        return session is None or ("login" in request.prompt and not reauthenticated)
 
     def sign_in(
         self, request: AuthorizationRequest, username: str, password: str, source_ip: str | None

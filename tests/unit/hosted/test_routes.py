@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pytest
 
 from auth_core.errors import TemporarilyUnavailableError
+from auth_core.hosted import csrf
 from auth_core.hosted.pages import FAILED, THROTTLED
 from tests.hosted_fake import APP, PASSWORD, THIRD, USERNAME, FakeAuthorization, authorize_query, http_event
 from tests.unit.hosted.conftest import Page, cookie_pairs
@@ -219,6 +220,54 @@ def test_consent_after_the_session_ended_asks_to_sign_in(call: Call, fake: FakeA
     fake.sessions.clear()
     response = post_form(call, page, cookies, action="allow")
     assert response["statusCode"] == 200 and Page(response["body"]).action() == "/authorize"
+
+
+def test_the_sign_in_pages_fields_posted_as_consent_get_no_code(call: Call, fake: FakeAuthorization) -> None:
+    """Someone at a signed-in browser, asked to sign in again (prompt=login), cannot post the
+    sign-in page's hidden fields as an Allow: its token is a sign-in page's (review finding)."""
+    _, cookies = signed_in(call, authorize_query(THIRD))
+    page, cookies = sign_in_page(call, authorize_query(THIRD, prompt="login"), cookies)
+    issued = fake.calls.count("issue_code")
+    response = call(
+        http_event(
+            "POST",
+            "/authorize/consent",
+            body=urlencode({**page.fields(), "action": "allow"}),
+            cookies=cookies,
+        )
+    )
+    assert response["statusCode"] == 400 and fake.calls.count("issue_code") == issued
+    assert "grant_consent" not in fake.calls
+
+
+def test_prompt_login_signs_in_then_consents_without_a_loop(call: Call, fake: FakeAuthorization) -> None:
+    """After the sign-in prompt=login asked for, the consent page and its Allow re-check
+    needs_login and find it met (the sign-in was for this request)."""
+    _, cookies = signed_in(call, authorize_query(APP))
+    page, cookies = consent_page(call, prompt="login")
+    response = post_form(call, page, cookies, action="allow")
+    assert location(response)[1]["code"] == [fake.codes[-1]]
+
+
+def test_consent_re_checks_the_login_the_session_must_still_meet(call: Call, fake: FakeAuthorization) -> None:
+    page, cookies = consent_page(call)
+    fake.needs_login = lambda *_a, **_k: True  # type: ignore[method-assign]  # e.g. max_age ran out
+    response = post_form(call, page, cookies, action="allow")
+    assert response["statusCode"] == 200 and Page(response["body"]).action() == "/authorize"
+    assert "issue_code" not in fake.calls and "grant_consent" not in fake.calls
+
+
+def test_allow_without_a_consent_to_ask_records_none(call: Call, fake: FakeAuthorization) -> None:
+    """A first-party client never needs consent: a (forged-by-the-test) consent form for it
+    issues the code, after every check, without recording a consent."""
+    _, cookies = signed_in(call, authorize_query(APP))
+    secret = next(c.split("=", 1)[1] for c in cookies if c.startswith("__Host-csrf="))
+    session = next(c.split("=", 1)[1] for c in cookies if c.startswith("__Host-session="))
+    fields = dict(parse_qsl(authorize_query(APP)))
+    token = csrf.form_token(secret, csrf.CONSENT, fields, session=session)
+    body = urlencode({**fields, "csrf_token": token, "action": "allow"})
+    answer = call(http_event("POST", "/authorize/consent", body=body, cookies=cookies))
+    assert location(answer)[1]["code"] == [fake.codes[-1]] and "grant_consent" not in fake.calls
 
 
 def test_an_unknown_consent_action_is_an_error_page(call: Call) -> None:

@@ -157,9 +157,16 @@ class AuthorizationProtocol(Protocol):
         user was disabled, reset or logged out everywhere since)."""
         ...
 
-    def needs_login(self, request: AuthorizationRequest, session: SsoSession | None) -> bool:
-        """The user must enter a password now: no session, ``prompt=login``, or ``max_age``
-        exceeded. (With ``prompt=none`` the caller answers ``login_required`` instead.)"""
+    def needs_login(
+        self, request: AuthorizationRequest, session: SsoSession | None, *, reauthenticated: bool = False
+    ) -> bool:
+        """The user must enter a password now: no session, ``prompt=login`` (or ``max_age=0``)
+        unless ``reauthenticated``, or ``max_age`` exceeded by the session's ``auth_time``.
+        (With ``prompt=none`` the caller answers ``login_required`` instead.)
+
+        ``reauthenticated``: the session was signed in for this very request (the sign-in form it
+        showed, or a consent page shown right after that sign-in): that sign-in is the one
+        ``prompt=login`` asked for. Every page re-checks, so ``max_age`` holds at the code."""
         ...
 
     def sign_in(

@@ -355,9 +355,15 @@ class AuthorizationService:
         self.sso.touch(cookie_hash, now=now)
         return _session(record)
 
-    def needs_login(self, request: AuthorizationRequest, session: SsoSession | None) -> bool:
-        if session is None or "login" in request.prompt or request.max_age == 0:  # OIDC §3.1.2.1
+    def needs_login(
+        self, request: AuthorizationRequest, session: SsoSession | None, *, reauthenticated: bool = False
+    ) -> bool:
+        """See :meth:`AuthorizationProtocol.needs_login`. ``max_age=0`` is ``prompt=login``
+        (OpenID Connect Core §3.1.2.1): met by the sign-in of this request, not by a clock."""
+        if session is None:
             return True
+        if "login" in request.prompt or request.max_age == 0:
+            return not reauthenticated
         return request.max_age is not None and int(self._clock()) - session.auth_time > request.max_age
 
     def sign_in(
