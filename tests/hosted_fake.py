@@ -102,13 +102,21 @@ class FakeAuthorization:
         return session is None or ("login" in request.prompt and not reauthenticated)
 
     def sign_in(
-        self, request: AuthorizationRequest, username: str, password: str, source_ip: str | None
+        self,
+        request: AuthorizationRequest,
+        username: str,
+        password: str,
+        source_ip: str | None,
+        *,
+        replacing: str | None = None,
     ) -> SignedIn:
         self.calls.append("sign_in")
         if self.throttled:
             raise SlowDownError(30)
         if self.users.get(username) != password:
             raise SignInFailedError(reason="wrong_password" if username in self.users else "unknown_user")
+        if replacing:
+            self.sessions.pop(replacing, None)
         cookie = secrets.token_urlsafe(32)
         session = SsoSession(
             session_id=secrets.token_urlsafe(8), subject=f"sub-{username}", username=username, auth_time=1

@@ -81,6 +81,14 @@ def test_prompt_login_asks_again_despite_a_session(call: Call) -> None:
     assert response["statusCode"] == 200 and "Sign in" in Page(response["body"]).words()
 
 
+def test_signing_in_again_ends_the_browsers_previous_session(call: Call, fake: FakeAuthorization) -> None:
+    _, cookies = signed_in(call)
+    [old] = fake.sessions
+    page, cookies = sign_in_page(call, authorize_query(prompt="login"), cookies)
+    response = post_form(call, page, cookies, username=USERNAME, password=PASSWORD)
+    assert response["statusCode"] == 302 and old not in fake.sessions and len(fake.sessions) == 1
+
+
 def test_prompt_none_needing_consent_is_consent_required(call: Call, fake: FakeAuthorization) -> None:
     _, cookies = signed_in(call)
     query = authorize_query(THIRD, prompt="none")

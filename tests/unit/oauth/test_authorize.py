@@ -373,6 +373,19 @@ def test_sso_session_reused_and_max_age(authz, clock):
     assert authz.needs_login(authz.parse(params(prompt="login")), session)
 
 
+def test_a_sign_in_ends_the_session_it_replaces(authz, clock):
+    """One browser, one SSO session: signing in (as anyone) ends the cookie's previous session;
+    a failed attempt ends nothing."""
+    _code, cookie = sign_in_and_code(authz)
+    request = authz.parse(params(prompt="login"))
+    with pytest.raises(SignInFailedError):
+        authz.sign_in(request, "alice", "wrong", None, replacing=cookie)
+    assert authz.current_session(cookie) is not None
+    signed = authz.sign_in(request, "alice", PASSWORD, None, replacing=cookie)
+    assert authz.current_session(cookie) is None
+    assert authz.current_session(signed.cookie_value) is not None
+
+
 def test_prompt_login_is_met_by_this_requests_sign_in_and_max_age_by_auth_time(authz, clock):
     """Re-checked after the sign-in it asked for (the consent POST re-checks too): prompt=login
     and max_age=0 are met by that sign-in, whatever the clock says since; max_age is not."""

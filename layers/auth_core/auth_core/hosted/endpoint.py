@@ -182,7 +182,9 @@ class HostedEndpoint:
         if not username or not password:
             return self._sign_in_form(visit, request, username=username, message=FAILED)
         try:
-            signed = service.sign_in(request, username, password, form.source_ip)
+            signed = service.sign_in(
+                request, username, password, form.source_ip, replacing=visit.session_cookie()
+            )
         except SignInFailedError as exc:
             self._logger.info("sign-in failed", extra={"reason": exc.reason, "client_id": _client(request)})
             return self._sign_in_form(visit, request, username=username, message=FAILED)

@@ -170,9 +170,18 @@ class AuthorizationProtocol(Protocol):
         ...
 
     def sign_in(
-        self, request: AuthorizationRequest, username: str, password: str, source_ip: str | None
+        self,
+        request: AuthorizationRequest,
+        username: str,
+        password: str,
+        source_ip: str | None,
+        *,
+        replacing: str | None = None,
     ) -> SignedIn:
         """Check the password (the token endpoint's throttle applies) and start an SSO session.
+        ``replacing``: the browser's current session cookie, if any: that SSO session ends (one
+        browser, one session: a switch of user, or a re-authentication, leaves no other one live
+        behind the new cookie). Its refresh-token families are not revoked: that is logout's.
 
         :raises SignInFailedError: generic failure.
         :raises SlowDownError: too many failures (the throttle).

@@ -367,9 +367,18 @@ class AuthorizationService:
         return request.max_age is not None and int(self._clock()) - session.auth_time > request.max_age
 
     def sign_in(
-        self, request: AuthorizationRequest, username: str, password: str, source_ip: str | None
+        self,
+        request: AuthorizationRequest,
+        username: str,
+        password: str,
+        source_ip: str | None,
+        *,
+        replacing: str | None = None,
     ) -> SignedIn:
-        """:raises SignInFailedError: generic failure; :raises SlowDownError: the throttle."""
+        """See :meth:`AuthorizationProtocol.sign_in` (``replacing`` ends only after the password
+        is right: a failed attempt changes nothing).
+
+        :raises SignInFailedError: generic failure; :raises SlowDownError: the throttle."""
         try:
             user = authenticate_user(
                 username,
@@ -384,6 +393,11 @@ class AuthorizationService:
         except InvalidGrantError as exc:
             raise SignInFailedError(reason=exc.reason) from None
         now = int(self._clock())
+        if replacing and looks_like_refresh_token(replacing):
+            old_hash = hash_refresh_token(replacing)
+            old = self.sso.get(old_hash)
+            if old is not None:
+                self.sso.end(old_hash, now=now, session_id=old.session_id)
         cookie = new_refresh_token()  # 256 random bits; only its hash is stored
         record = SsoRecord(
             session_id=secrets.token_hex(16),
