@@ -153,6 +153,12 @@ class FakeAuthorization:
             raise InvalidClientError(reason="unknown_client")
         return {"request_uri": "urn:ietf:params:oauth:request_uri:fake", "expires_in": 60}
 
+    def hint_matches_session(self, cookie_value: str | None, id_token_hint: str | None) -> bool:
+        """The fake's ID token of a session is :func:`id_token_of` it."""
+        self.calls.append("hint_matches_session")
+        session = self.sessions.get(cookie_value) if cookie_value else None
+        return session is not None and id_token_hint == id_token_of(session)
+
     def end_session(
         self,
         cookie_value: str | None,
@@ -173,6 +179,11 @@ class FakeAuthorization:
             return LogoutResult()
         suffix = "?" + urlencode({"state": state}) if state else ""
         return LogoutResult(post_logout_redirect_uri + suffix)
+
+
+def id_token_of(session: SsoSession) -> str:
+    """What the fake takes for an ID token issued under ``session`` (an ``id_token_hint``)."""
+    return f"id-token-of-{session.session_id}"
 
 
 def authorize_query(client: Client = APP, **extra: str) -> str:

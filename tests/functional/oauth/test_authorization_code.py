@@ -175,6 +175,20 @@ def test_sso_session_on_dynamodb_and_logout(authz, service, issuers, clock, brow
     assert service.sessions.get_family(family).status == REVOKED
 
 
+def test_a_hint_matches_only_the_session_it_was_issued_under(authz, service, issuers, clock):
+    """RP-Initiated Logout §2: only a hint naming the browser's own session may end it without
+    asking; an expired one still names it, another session's (or garbage) does not."""
+    code, cookie = code_for(authz)
+    hint = json.loads(service.token(redeem(code), issuers).body)["id_token"]
+    _other_code, other_cookie = code_for(authz)
+    clock.advance(3000)  # past the ID token's lifetime, within the SSO session's idle limit
+    assert authz.hint_matches_session(cookie, hint)
+    assert not authz.hint_matches_session(other_cookie, hint)  # same user, another session
+    assert not authz.hint_matches_session(cookie, None)
+    assert not authz.hint_matches_session(cookie, hint[:-4] + "AAAA")
+    assert not authz.hint_matches_session(None, hint)
+
+
 def test_logout_all_ends_the_sso_session(authz, service, clock):
     _code, cookie = code_for(authz)
     clock.advance(1)

@@ -12,7 +12,16 @@ import pytest
 from auth_core.errors import TemporarilyUnavailableError
 from auth_core.hosted import csrf
 from auth_core.hosted.pages import FAILED, THROTTLED
-from tests.hosted_fake import APP, PASSWORD, THIRD, USERNAME, FakeAuthorization, authorize_query, http_event
+from tests.hosted_fake import (
+    APP,
+    PASSWORD,
+    THIRD,
+    USERNAME,
+    FakeAuthorization,
+    authorize_query,
+    http_event,
+    id_token_of,
+)
 from tests.unit.hosted.conftest import Page, cookie_pairs
 
 Call = Callable[[dict[str, Any]], dict[str, Any]]
@@ -284,12 +293,57 @@ def test_an_unknown_consent_action_is_an_error_page(call: Call) -> None:
 
 
 # --------------------------------------------------------------------------- logout
-def test_logout_ends_the_session_and_clears_the_cookie(call: Call, fake: FakeAuthorization) -> None:
+def test_logout_with_the_sessions_own_hint_ends_it_at_once(call: Call, fake: FakeAuthorization) -> None:
     _, cookies = signed_in(call)
-    response = call(http_event("GET", "/logout", cookies=cookies))
+    [session] = fake.sessions.values()
+    query = urlencode({"id_token_hint": id_token_of(session)})
+    response = call(http_event("GET", "/logout", query=query, cookies=cookies))
     assert response["statusCode"] == 200 and "Signed out" in Page(response["body"]).words()
     assert any(c.startswith("__Host-session=;") and "Max-Age=0" in c for c in response["cookies"])
     assert not fake.sessions
+
+
+@pytest.mark.parametrize("hint", [None, "id-token-of-someone-else"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_logout_without_the_sessions_own_hint_asks_first(
+    call: Call, fake: FakeAuthorization, hint: str | None, method: str
+) -> None:
+    """RP-Initiated Logout §2: a bare /logout, or one with another user's hint (a link or form on
+    any site: the session cookie is Lax), only shows a confirmation; nothing ends, no redirect."""
+    _, cookies = signed_in(call)
+    params = {"post_logout_redirect_uri": APP.post_logout_redirect_uris[0], "client_id": APP.client_id}
+    encoded = urlencode({**params, **({"id_token_hint": hint} if hint else {})})
+    event = (
+        http_event("GET", "/logout", query=encoded, cookies=cookies)
+        if method == "GET"
+        else http_event("POST", "/logout", body=encoded, cookies=cookies)
+    )
+    response = call(event)
+    page = Page(response["body"])
+    assert response["statusCode"] == 200 and "Sign out?" in page.words()
+    assert page.action() == "/logout" and page.fields()["csrf_token"]
+    assert "end_session" not in fake.calls and len(fake.sessions) == 1
+    assert not any(c.startswith("__Host-session=;") for c in response["cookies"])
+    # "Sign out" ends it (and the registered redirect is then followed, by the core's rule)
+    confirmed = post_form(call, page, cookies + cookie_pairs(response), action="logout")
+    assert location(confirmed)[0] == APP.post_logout_redirect_uris[0] and not fake.sessions
+
+
+def test_logout_confirmation_stay_or_a_forged_answer_ends_nothing(
+    call: Call, fake: FakeAuthorization
+) -> None:
+    _, cookies = signed_in(call)
+    response = call(http_event("GET", "/logout", cookies=cookies))
+    page = Page(response["body"])
+    stay = post_form(call, page, cookies, action="stay")
+    assert stay["statusCode"] == 200 and "Still signed in" in Page(stay["body"]).words()
+    forged = post_form(call, page, cookies, action="logout", csrf_token="forged")
+    assert forged["statusCode"] == 400
+    # a sign-in page's token is not a logout confirmation's
+    sign_in, cookies = sign_in_page(call, authorize_query(prompt="login"), cookies)
+    body = urlencode({"csrf_token": sign_in.fields()["csrf_token"], "action": "logout"})
+    assert call(http_event("POST", "/logout", body=body, cookies=cookies))["statusCode"] == 400
+    assert "end_session" not in fake.calls and len(fake.sessions) == 1
 
 
 def test_logout_redirects_to_a_registered_uri(call: Call) -> None:
@@ -380,7 +434,12 @@ def test_logs_never_carry_passwords_cookies_codes_or_csrf_tokens(
     page, cookies = sign_in_page(call)
     post_form(call, page, cookies, username=USERNAME, password="wrong-password-xyz")
     _, cookies = signed_in(call)
-    call(http_event("GET", "/logout", cookies=cookies))
+    [session] = fake.sessions.values()
+    call(
+        http_event(
+            "GET", "/logout", query=urlencode({"id_token_hint": id_token_of(session)}), cookies=cookies
+        )
+    )
     logged = " ".join(str(record.__dict__) for record in caplog.records)
     secrets_seen = [PASSWORD, "wrong-password-xyz", page.fields()["csrf_token"], *fake.codes]
     secrets_seen += [c.split("=", 1)[1] for c in cookies]

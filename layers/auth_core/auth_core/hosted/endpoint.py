@@ -37,11 +37,13 @@ from auth_core.hosted.pages import (
     THROTTLED,
     consent_page,
     error_page,
+    logout_confirm_page,
     redirect,
     request_fields,
     respond,
     sign_in_page,
     signed_out_page,
+    still_signed_in_page,
 )
 from auth_core.http import NO_STORE, UNAVAILABLE_RETRY_AFTER, HttpEvent, Response, json_response
 from auth_core.issuer import resolve_issuer
@@ -68,6 +70,8 @@ UNAVAILABLE = "The service is temporarily unavailable. Try again in a moment."
 BROKEN = "Something went wrong on our side. Try again later."
 
 _BASE = re.compile(r"(/[A-Za-z0-9_.-]+)?")
+#: what a logout request may carry (and its confirmation form sends back)
+_LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
 
 
 class _CsrfMismatchError(Exception):
@@ -230,11 +234,33 @@ class HostedEndpoint:
         raise InvalidRequestError("unknown consent action", reason="consent_action")
 
     def _logout(self, visit: _Visit) -> Response:
-        params = (
-            parse_query(visit.event)
-            if HttpEvent(visit.event).http_method == "GET"
-            else _optional_form(visit.event)
-        )
+        """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2). At once only when the
+        ``id_token_hint`` names the browser's own session (or there is no session to end);
+        otherwise -- no hint, another user's, someone else's page -- the user is asked, and only
+        the confirmation form's "Sign out" (its CSRF token: purpose ``logout``, this session)
+        ends it. Where the browser goes after is still decided by :meth:`end_session`."""
+        posted = HttpEvent(visit.event).http_method != "GET"
+        raw = _optional_form(visit.event) if posted else parse_query(visit.event)
+        params = {k: v for k, v in raw.items() if k in _LOGOUT_PARAMS and isinstance(v, str)}
+        service = self._core(visit.issuer)
+        cookie = visit.session_cookie()
+        if posted and csrf.FIELD in raw:  # the confirmation form's answer
+            if not csrf.verify(
+                visit.csrf_cookie(), raw.get(csrf.FIELD), csrf.LOGOUT, params, session=visit.session_binding()
+            ):
+                raise _CsrfMismatchError
+            if raw.get("action") != "logout":
+                return still_signed_in_page(self.branding)
+        elif service.current_session(cookie) is not None and not service.hint_matches_session(
+            cookie, params.get("id_token_hint")
+        ):
+            token = csrf.form_token(visit.csrf_secret(), csrf.LOGOUT, params, session=visit.session_binding())
+            return logout_confirm_page(
+                self.branding, params, action=visit.base + LOGOUT, csrf_token=token, cookies=visit.set_cookies
+            )
+        return self._end_session(visit, params)
+
+    def _end_session(self, visit: _Visit, params: Mapping[str, str]) -> Response:
         result = self._core(visit.issuer).end_session(
             visit.session_cookie(),
             id_token_hint=params.get("id_token_hint"),

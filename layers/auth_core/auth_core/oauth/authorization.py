@@ -215,6 +215,16 @@ class AuthorizationProtocol(Protocol):
         """
         ...
 
+    def hint_matches_session(self, cookie_value: str | None, id_token_hint: str | None) -> bool:
+        """The ``id_token_hint`` is one of our ID tokens (expired or not) issued under the live
+        SSO session the cookie names: its ``sid`` is that session's (or, without ``sid``, its
+        ``sub`` is that session's user). Only then may a logout act without asking (OpenID
+        Connect RP-Initiated Logout 1.0 §2); anything else is ``False``.
+
+        :raises KeyStoreError: the public keys could not be loaded.
+        """
+        ...
+
     def end_session(
         self,
         cookie_value: str | None,

@@ -548,6 +548,21 @@ class AuthorizationService:
         self._end(cookie_value)
         return LogoutResult(redirect_to)
 
+    def hint_matches_session(self, cookie_value: str | None, id_token_hint: str | None) -> bool:
+        """See :meth:`AuthorizationProtocol.hint_matches_session`."""
+        if not id_token_hint:
+            return False
+        session = self.current_session(cookie_value)
+        if session is None:
+            return False
+        try:
+            hint = read_hint(id_token_hint, self.public_keys, issuer=self.issuer)
+        except TokenError:
+            return False
+        if hint.subject != session.subject:
+            return False
+        return hint.session_id is None or hint.session_id == session.session_id
+
     def _end(self, cookie_value: str | None) -> None:
         """End the SSO session the cookie names and every refresh-token family issued under it."""
         if not cookie_value or not looks_like_refresh_token(cookie_value):
