@@ -96,17 +96,27 @@ class FakeAuthorization:
         self.calls.append("current_session")
         return self.sessions.get(cookie_value) if cookie_value else None
 
-    def needs_login(self, request: AuthorizationRequest, session: SsoSession | None) -> bool:
-        return session is None or "login" in request.prompt
+    def needs_login(
+        self, request: AuthorizationRequest, session: SsoSession | None, *, reauthenticated: bool = False
+    ) -> bool:
+        return session is None or ("login" in request.prompt and not reauthenticated)
 
     def sign_in(
-        self, request: AuthorizationRequest, username: str, password: str, source_ip: str | None
+        self,
+        request: AuthorizationRequest,
+        username: str,
+        password: str,
+        source_ip: str | None,
+        *,
+        replacing: str | None = None,
     ) -> SignedIn:
         self.calls.append("sign_in")
         if self.throttled:
             raise SlowDownError(30)
         if self.users.get(username) != password:
             raise SignInFailedError(reason="wrong_password" if username in self.users else "unknown_user")
+        if replacing:
+            self.sessions.pop(replacing, None)
         cookie = secrets.token_urlsafe(32)
         session = SsoSession(
             session_id=secrets.token_urlsafe(8), subject=f"sub-{username}", username=username, auth_time=1
@@ -143,6 +153,12 @@ class FakeAuthorization:
             raise InvalidClientError(reason="unknown_client")
         return {"request_uri": "urn:ietf:params:oauth:request_uri:fake", "expires_in": 60}
 
+    def hint_matches_session(self, cookie_value: str | None, id_token_hint: str | None) -> bool:
+        """The fake's ID token of a session is :func:`id_token_of` it."""
+        self.calls.append("hint_matches_session")
+        session = self.sessions.get(cookie_value) if cookie_value else None
+        return session is not None and id_token_hint == id_token_of(session)
+
     def end_session(
         self,
         cookie_value: str | None,
@@ -163,6 +179,11 @@ class FakeAuthorization:
             return LogoutResult()
         suffix = "?" + urlencode({"state": state}) if state else ""
         return LogoutResult(post_logout_redirect_uri + suffix)
+
+
+def id_token_of(session: SsoSession) -> str:
+    """What the fake takes for an ID token issued under ``session`` (an ``id_token_hint``)."""
+    return f"id-token-of-{session.session_id}"
 
 
 def authorize_query(client: Client = APP, **extra: str) -> str:

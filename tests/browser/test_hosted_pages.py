@@ -93,6 +93,19 @@ def test_error_and_signed_out_pages_are_accessible(browser: Any, stack: Stack) -
     check_page(browser, "signed-out")
 
 
+def test_logout_without_a_hint_asks_first_and_the_confirmation_is_accessible(
+    browser: Any, stack: Stack
+) -> None:
+    """RP-Initiated Logout §2: no id_token_hint for this session, so the user is asked."""
+    browser.get(authorize_url(stack, stack.first_party, prompt="login"))  # whatever came before
+    sign_in(browser)
+    browser.get(f"{stack.base}/logout")
+    assert browser.title.startswith("Sign out?")
+    check_page(browser, "logout-confirm")
+    submit(browser, button(browser, "Sign out"))
+    assert browser.title.startswith("Signed out")
+
+
 def test_form_post_mode_posts_to_the_client(browser: Any, stack: Stack) -> None:
     browser.get(authorize_url(stack, stack.first_party, response_mode="form_post"))
     sign_in(browser)

@@ -23,7 +23,7 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from auth_core.jwk import generate_signing_key
-from auth_core.keyset import KeyRecord, KeySet
+from auth_core.keyset import ID_TOKEN, ID_TOKEN_ALG, KeyRecord, KeySet
 from auth_core.oauth.audit import RecordingAudit
 from auth_core.oauth.grants import TokenService
 from auth_core.passwords import PasswordHasher
@@ -164,14 +164,38 @@ class Stack:
         return self.ddb.scan(TableName=table)["Items"]
 
 
+def rotated_keyset(*, id_token_key: bool = True) -> KeySet:
+    """An ES256 key set as rotation leaves it (``auth_core.rotation``): the main lineage's active
+    ES256 key and, since ES256 cannot sign ID tokens (OpenID Connect wants RS256), an active key
+    of the RS256 ID-token lineage. ``id_token_key=False``: the moment an old ES256-only document
+    is in before its first rotation promotes the ID-token key (nothing can sign ID tokens)."""
+    records = [
+        KeyRecord(
+            key=generate_signing_key("ES256"), status="active", created_at=NOW - 100, activated_at=NOW - 100
+        )
+    ]
+    if id_token_key:
+        records.append(
+            KeyRecord(
+                key=generate_signing_key(ID_TOKEN_ALG),
+                status="active",
+                created_at=NOW - 100,
+                activated_at=NOW - 100,
+                lineage=ID_TOKEN,
+            )
+        )
+    # grace_secret: as every rotated key set has (it peppers the retry cache)
+    return KeySet(records, grace_secret=os.urandom(32))
+
+
+#: where the code flow's clients (:func:`browser`) are redirected
+CODE_FLOW_CB = "https://app.example.com/cb"
+
+
 def make_stack() -> Stack:
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     create_tables(ddb)
-    key = generate_signing_key("ES256")
-    keyset = KeySet(
-        [KeyRecord(key=key, status="active", created_at=NOW - 100, activated_at=NOW - 100)],
-        grace_secret=os.urandom(32),  # as every rotated key set has: it peppers the retry cache
-    )
+    keyset = rotated_keyset()
     sm = boto3.client("secretsmanager", region_name="us-east-1")
     sm.create_secret(Name="jwt/signing-keys", SecretString=keyset.to_json())
     sm.create_secret(Name="jwt/public-jwks", SecretString=json.dumps(keyset.public_jwks()))
@@ -192,6 +216,25 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         }.items():
             monkeypatch.setenv(name, value)
         yield built
+
+
+@pytest.fixture
+def browser(stack: Stack) -> Stack:
+    """Alice, a first-party browser app ``web`` and a third-party ``app3`` (the code flow's
+    clients), redirecting to :data:`CODE_FLOW_CB`."""
+    stack.add_user()
+    stack.add_client(
+        "web",
+        grants=("authorization_code", "refresh_token"),
+        scopes=("openid", "read"),
+        redirect_uris=(CODE_FLOW_CB,),
+        post_logout_redirect_uris=("https://app.example.com/bye",),
+        first_party=True,
+    )
+    stack.add_client(
+        "app3", grants=("authorization_code",), scopes=("openid", "read"), redirect_uris=(CODE_FLOW_CB,)
+    )
+    return stack
 
 
 @pytest.fixture

@@ -11,33 +11,19 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet as JoseKeySet
 
-from auth_core.errors import InvalidGrantError
+from auth_core.errors import InvalidGrantError, KeyStoreError
 from auth_core.oauth import pkce
 from auth_core.oauth.authorize import AuthorizationService
+from auth_core.oauth.grants import TokenService
 from auth_core.oauth.id_token import at_hash
 from auth_core.oauth.refresh import hash_refresh_token
 from auth_core.oauth.request import ClientCredentials, OAuthRequest
 from auth_core.stores.sessions import ACTIVE, REVOKED, USED
-from tests.functional.oauth.conftest import FAST_HASHER, ISS, NOW, PASSWORD
+from tests.functional.oauth.conftest import CODE_FLOW_CB, FAST_HASHER, ISS, NOW, PASSWORD, rotated_keyset
 
-CB = "https://app.example.com/cb"
+CB = CODE_FLOW_CB
 VERIFIER = "k" * 64
 CHALLENGE = pkce.challenge_of(VERIFIER)
-
-
-@pytest.fixture
-def browser(stack: Any) -> Any:
-    stack.add_user()
-    stack.add_client(
-        "web",
-        grants=("authorization_code", "refresh_token"),
-        scopes=("openid", "read"),
-        redirect_uris=(CB,),
-        post_logout_redirect_uris=("https://app.example.com/bye",),
-        first_party=True,
-    )
-    stack.add_client("app3", grants=("authorization_code",), scopes=("openid", "read"), redirect_uris=(CB,))
-    return stack
 
 
 @pytest.fixture
@@ -96,6 +82,28 @@ def test_code_flow_on_dynamodb_with_an_id_token(authz, service, issuers, browser
     assert claims["at_hash"] == at_hash(doc["access_token"], browser.keyset.get_signing_key().alg)
     stored = service.sessions.get_code(hash_refresh_token(code))
     assert stored is not None and stored.status == USED and stored.issued_family
+
+
+def test_no_id_token_key_is_a_retryable_503_and_leaves_the_code_unspent(
+    authz, browser, clock, audit, issuers
+):
+    """The ID-token key is fetched before the code is redeemed: without one (an ES256 set whose
+    RS256 ID-token key is not active yet) the client gets a 503 and may retry the same code; the
+    retry is not mistaken for reuse (which would revoke the family)."""
+    code, _ = code_for(authz)
+    unready = TokenService.from_settings(
+        browser.settings(),
+        keys=rotated_keyset(id_token_key=False),
+        audit=audit,
+        hasher=FAST_HASHER,
+        clock=clock,
+    )
+    for _attempt in range(2):
+        with pytest.raises(KeyStoreError):
+            unready.token(redeem(code), issuers)
+    stored = unready.sessions.get_code(hash_refresh_token(code))
+    assert stored is not None and stored.status == ACTIVE and not stored.issued_family
+    assert "AuthorizationCodeReuse" not in audit.names()
 
 
 def test_second_redemption_revokes_the_first_ones_family(authz, service, issuers):
@@ -165,6 +173,20 @@ def test_sso_session_on_dynamodb_and_logout(authz, service, issuers, clock, brow
     assert authz.current_session(cookie) is None
     family = service.sessions.get_token(hash_refresh_token(doc["refresh_token"])).family_id
     assert service.sessions.get_family(family).status == REVOKED
+
+
+def test_a_hint_matches_only_the_session_it_was_issued_under(authz, service, issuers, clock):
+    """RP-Initiated Logout §2: only a hint naming the browser's own session may end it without
+    asking; an expired one still names it, another session's (or garbage) does not."""
+    code, cookie = code_for(authz)
+    hint = json.loads(service.token(redeem(code), issuers).body)["id_token"]
+    _other_code, other_cookie = code_for(authz)
+    clock.advance(3000)  # past the ID token's lifetime, within the SSO session's idle limit
+    assert authz.hint_matches_session(cookie, hint)
+    assert not authz.hint_matches_session(other_cookie, hint)  # same user, another session
+    assert not authz.hint_matches_session(cookie, None)
+    assert not authz.hint_matches_session(cookie, hint[:-4] + "AAAA")
+    assert not authz.hint_matches_session(None, hint)
 
 
 def test_logout_all_ends_the_sso_session(authz, service, clock):

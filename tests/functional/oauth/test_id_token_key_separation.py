@@ -38,7 +38,8 @@ def id_record():
 @pytest.fixture
 def published(seeded, id_record):
     """The public JWKS as the rotation writes it: both lineages, the ID-token key marked."""
-    keyset = seeded.keyset.with_records([*seeded.keyset.records, id_record])
+    main = [r for r in seeded.keyset.records if r.lineage != ID_TOKEN]
+    keyset = seeded.keyset.with_records([*main, id_record])
     return JWKSet.from_dict(keyset.public_jwks())
 
 

@@ -12,22 +12,36 @@ FIELDS = {"client_id": "spa", "state": "s", "scope": "openid"}
 
 
 def test_the_token_is_bound_to_the_secret_and_every_field() -> None:
-    token = csrf.form_token(SECRET, FIELDS)
-    assert csrf.verify(SECRET, token, dict(reversed(list(FIELDS.items()))))  # order does not matter
-    assert not csrf.verify(csrf.new_secret(), token, FIELDS)
-    assert not csrf.verify(SECRET, token, {**FIELDS, "state": "t"})
-    assert not csrf.verify(SECRET, token, {**FIELDS, "prompt": "none"})
-    assert not csrf.verify(SECRET, token, {k: v for k, v in FIELDS.items() if k != "scope"})
+    token = csrf.form_token(SECRET, csrf.SIGN_IN, FIELDS)
+    assert csrf.verify(SECRET, token, csrf.SIGN_IN, dict(reversed(list(FIELDS.items()))))  # any order
+    assert not csrf.verify(csrf.new_secret(), token, csrf.SIGN_IN, FIELDS)
+    assert not csrf.verify(SECRET, token, csrf.SIGN_IN, {**FIELDS, "state": "t"})
+    assert not csrf.verify(SECRET, token, csrf.SIGN_IN, {**FIELDS, "prompt": "none"})
+    assert not csrf.verify(SECRET, token, csrf.SIGN_IN, {k: v for k, v in FIELDS.items() if k != "scope"})
+
+
+def test_the_token_is_bound_to_its_pages_purpose_and_session() -> None:
+    """A sign-in page's token is no consent's (nor a logout's); a consent page's token fits only
+    the session it was shown to."""
+    sign_in = csrf.form_token(SECRET, csrf.SIGN_IN, FIELDS)
+    assert not csrf.verify(SECRET, sign_in, csrf.CONSENT, FIELDS)
+    assert not csrf.verify(SECRET, sign_in, csrf.LOGOUT, FIELDS)
+    consent = csrf.form_token(SECRET, csrf.CONSENT, FIELDS, session="cookie-a")
+    assert csrf.verify(SECRET, consent, csrf.CONSENT, FIELDS, session="cookie-a")
+    assert not csrf.verify(SECRET, consent, csrf.CONSENT, FIELDS, session="cookie-b")
+    assert not csrf.verify(SECRET, consent, csrf.CONSENT, FIELDS)
+    assert not csrf.verify(SECRET, consent, csrf.SIGN_IN, FIELDS, session="cookie-a")
 
 
 @pytest.mark.parametrize(("secret", "token"), [(None, "x"), (SECRET, None), ("", ""), (SECRET, "é")])
 def test_missing_or_odd_values_do_not_verify(secret: str | None, token: str | None) -> None:
-    assert not csrf.verify(secret, token, FIELDS)
+    assert not csrf.verify(secret, token, csrf.SIGN_IN, FIELDS)
 
 
 def test_no_two_field_sets_encode_alike() -> None:
     assert csrf.canonical({"a": "b&c=d"}) != csrf.canonical({"a": "b", "c": "d"})
     assert csrf.canonical({"a=b": ""}) != csrf.canonical({"a": "=b"})
+    assert csrf.canonical({}, "sign_in", "x") != csrf.canonical({}, "sign_inx", "")
 
 
 def test_https_cookies_are_host_prefixed_and_secure() -> None:

@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pytest
 
 from auth_core.errors import TemporarilyUnavailableError
+from auth_core.hosted import csrf
 from auth_core.hosted.pages import FAILED, THROTTLED
-from tests.hosted_fake import APP, PASSWORD, THIRD, USERNAME, FakeAuthorization, authorize_query, http_event
+from tests.hosted_fake import (
+    APP,
+    PASSWORD,
+    THIRD,
+    USERNAME,
+    FakeAuthorization,
+    authorize_query,
+    http_event,
+    id_token_of,
+)
 from tests.unit.hosted.conftest import Page, cookie_pairs
 
 Call = Callable[[dict[str, Any]], dict[str, Any]]
@@ -78,6 +88,14 @@ def test_prompt_login_asks_again_despite_a_session(call: Call) -> None:
     _, cookies = signed_in(call)
     response = call(http_event("GET", "/authorize", query=authorize_query(prompt="login"), cookies=cookies))
     assert response["statusCode"] == 200 and "Sign in" in Page(response["body"]).words()
+
+
+def test_signing_in_again_ends_the_browsers_previous_session(call: Call, fake: FakeAuthorization) -> None:
+    _, cookies = signed_in(call)
+    [old] = fake.sessions
+    page, cookies = sign_in_page(call, authorize_query(prompt="login"), cookies)
+    response = post_form(call, page, cookies, username=USERNAME, password=PASSWORD)
+    assert response["statusCode"] == 302 and old not in fake.sessions and len(fake.sessions) == 1
 
 
 def test_prompt_none_needing_consent_is_consent_required(call: Call, fake: FakeAuthorization) -> None:
@@ -221,18 +239,111 @@ def test_consent_after_the_session_ended_asks_to_sign_in(call: Call, fake: FakeA
     assert response["statusCode"] == 200 and Page(response["body"]).action() == "/authorize"
 
 
+def test_the_sign_in_pages_fields_posted_as_consent_get_no_code(call: Call, fake: FakeAuthorization) -> None:
+    """Someone at a signed-in browser, asked to sign in again (prompt=login), cannot post the
+    sign-in page's hidden fields as an Allow: its token is a sign-in page's (review finding)."""
+    _, cookies = signed_in(call, authorize_query(THIRD))
+    page, cookies = sign_in_page(call, authorize_query(THIRD, prompt="login"), cookies)
+    issued = fake.calls.count("issue_code")
+    response = call(
+        http_event(
+            "POST",
+            "/authorize/consent",
+            body=urlencode({**page.fields(), "action": "allow"}),
+            cookies=cookies,
+        )
+    )
+    assert response["statusCode"] == 400 and fake.calls.count("issue_code") == issued
+    assert "grant_consent" not in fake.calls
+
+
+def test_prompt_login_signs_in_then_consents_without_a_loop(call: Call, fake: FakeAuthorization) -> None:
+    """After the sign-in prompt=login asked for, the consent page and its Allow re-check
+    needs_login and find it met (the sign-in was for this request)."""
+    _, cookies = signed_in(call, authorize_query(APP))
+    page, cookies = consent_page(call, prompt="login")
+    response = post_form(call, page, cookies, action="allow")
+    assert location(response)[1]["code"] == [fake.codes[-1]]
+
+
+def test_consent_re_checks_the_login_the_session_must_still_meet(call: Call, fake: FakeAuthorization) -> None:
+    page, cookies = consent_page(call)
+    fake.needs_login = lambda *_a, **_k: True  # type: ignore[method-assign]  # e.g. max_age ran out
+    response = post_form(call, page, cookies, action="allow")
+    assert response["statusCode"] == 200 and Page(response["body"]).action() == "/authorize"
+    assert "issue_code" not in fake.calls and "grant_consent" not in fake.calls
+
+
+def test_allow_without_a_consent_to_ask_records_none(call: Call, fake: FakeAuthorization) -> None:
+    """A first-party client never needs consent: a (forged-by-the-test) consent form for it
+    issues the code, after every check, without recording a consent."""
+    _, cookies = signed_in(call, authorize_query(APP))
+    secret = next(c.split("=", 1)[1] for c in cookies if c.startswith("__Host-csrf="))
+    session = next(c.split("=", 1)[1] for c in cookies if c.startswith("__Host-session="))
+    fields = dict(parse_qsl(authorize_query(APP)))
+    token = csrf.form_token(secret, csrf.CONSENT, fields, session=session)
+    body = urlencode({**fields, "csrf_token": token, "action": "allow"})
+    answer = call(http_event("POST", "/authorize/consent", body=body, cookies=cookies))
+    assert location(answer)[1]["code"] == [fake.codes[-1]] and "grant_consent" not in fake.calls
+
+
 def test_an_unknown_consent_action_is_an_error_page(call: Call) -> None:
     page, cookies = consent_page(call)
     assert post_form(call, page, cookies, action="maybe")["statusCode"] == 400
 
 
 # --------------------------------------------------------------------------- logout
-def test_logout_ends_the_session_and_clears_the_cookie(call: Call, fake: FakeAuthorization) -> None:
+def test_logout_with_the_sessions_own_hint_ends_it_at_once(call: Call, fake: FakeAuthorization) -> None:
     _, cookies = signed_in(call)
-    response = call(http_event("GET", "/logout", cookies=cookies))
+    [session] = fake.sessions.values()
+    query = urlencode({"id_token_hint": id_token_of(session)})
+    response = call(http_event("GET", "/logout", query=query, cookies=cookies))
     assert response["statusCode"] == 200 and "Signed out" in Page(response["body"]).words()
     assert any(c.startswith("__Host-session=;") and "Max-Age=0" in c for c in response["cookies"])
     assert not fake.sessions
+
+
+@pytest.mark.parametrize("hint", [None, "id-token-of-someone-else"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_logout_without_the_sessions_own_hint_asks_first(
+    call: Call, fake: FakeAuthorization, hint: str | None, method: str
+) -> None:
+    """RP-Initiated Logout §2: a bare /logout, or one with another user's hint (a link or form on
+    any site: the session cookie is Lax), only shows a confirmation; nothing ends, no redirect."""
+    _, cookies = signed_in(call)
+    params = {"post_logout_redirect_uri": APP.post_logout_redirect_uris[0], "client_id": APP.client_id}
+    encoded = urlencode({**params, **({"id_token_hint": hint} if hint else {})})
+    event = (
+        http_event("GET", "/logout", query=encoded, cookies=cookies)
+        if method == "GET"
+        else http_event("POST", "/logout", body=encoded, cookies=cookies)
+    )
+    response = call(event)
+    page = Page(response["body"])
+    assert response["statusCode"] == 200 and "Sign out?" in page.words()
+    assert page.action() == "/logout" and page.fields()["csrf_token"]
+    assert "end_session" not in fake.calls and len(fake.sessions) == 1
+    assert not any(c.startswith("__Host-session=;") for c in response["cookies"])
+    # "Sign out" ends it (and the registered redirect is then followed, by the core's rule)
+    confirmed = post_form(call, page, cookies + cookie_pairs(response), action="logout")
+    assert location(confirmed)[0] == APP.post_logout_redirect_uris[0] and not fake.sessions
+
+
+def test_logout_confirmation_stay_or_a_forged_answer_ends_nothing(
+    call: Call, fake: FakeAuthorization
+) -> None:
+    _, cookies = signed_in(call)
+    response = call(http_event("GET", "/logout", cookies=cookies))
+    page = Page(response["body"])
+    stay = post_form(call, page, cookies, action="stay")
+    assert stay["statusCode"] == 200 and "Still signed in" in Page(stay["body"]).words()
+    forged = post_form(call, page, cookies, action="logout", csrf_token="forged")
+    assert forged["statusCode"] == 400
+    # a sign-in page's token is not a logout confirmation's
+    sign_in, cookies = sign_in_page(call, authorize_query(prompt="login"), cookies)
+    body = urlencode({"csrf_token": sign_in.fields()["csrf_token"], "action": "logout"})
+    assert call(http_event("POST", "/logout", body=body, cookies=cookies))["statusCode"] == 400
+    assert "end_session" not in fake.calls and len(fake.sessions) == 1
 
 
 def test_logout_redirects_to_a_registered_uri(call: Call) -> None:
@@ -323,7 +434,12 @@ def test_logs_never_carry_passwords_cookies_codes_or_csrf_tokens(
     page, cookies = sign_in_page(call)
     post_form(call, page, cookies, username=USERNAME, password="wrong-password-xyz")
     _, cookies = signed_in(call)
-    call(http_event("GET", "/logout", cookies=cookies))
+    [session] = fake.sessions.values()
+    call(
+        http_event(
+            "GET", "/logout", query=urlencode({"id_token_hint": id_token_of(session)}), cookies=cookies
+        )
+    )
     logged = " ".join(str(record.__dict__) for record in caplog.records)
     secrets_seen = [PASSWORD, "wrong-password-xyz", page.fields()["csrf_token"], *fake.codes]
     secrets_seen += [c.split("=", 1)[1] for c in cookies]

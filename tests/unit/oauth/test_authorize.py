@@ -373,6 +373,36 @@ def test_sso_session_reused_and_max_age(authz, clock):
     assert authz.needs_login(authz.parse(params(prompt="login")), session)
 
 
+def test_a_sign_in_ends_the_session_it_replaces(authz, clock):
+    """One browser, one SSO session: signing in (as anyone) ends the cookie's previous session;
+    a failed attempt ends nothing."""
+    _code, cookie = sign_in_and_code(authz)
+    request = authz.parse(params(prompt="login"))
+    with pytest.raises(SignInFailedError):
+        authz.sign_in(request, "alice", "wrong", None, replacing=cookie)
+    assert authz.current_session(cookie) is not None
+    signed = authz.sign_in(request, "alice", PASSWORD, None, replacing=cookie)
+    assert authz.current_session(cookie) is None
+    assert authz.current_session(signed.cookie_value) is not None
+
+
+def test_prompt_login_is_met_by_this_requests_sign_in_and_max_age_by_auth_time(authz, clock):
+    """Re-checked after the sign-in it asked for (the consent POST re-checks too): prompt=login
+    and max_age=0 are met by that sign-in, whatever the clock says since; max_age is not."""
+    _code, cookie = sign_in_and_code(authz)
+    old = authz.current_session(cookie)
+    clock.now += 1800
+    for extra in ({"prompt": "login"}, {"max_age": "0"}, {"max_age": "60", "prompt": "login"}):
+        request = authz.parse(params(**extra))
+        assert authz.needs_login(request, old)  # a session from before the request never meets it
+        signed = authz.sign_in(request, "alice", PASSWORD, None)
+        assert not authz.needs_login(request, signed.session, reauthenticated=True)
+    request = authz.parse(params(max_age="60"))
+    assert authz.needs_login(request, old, reauthenticated=True)  # auth_time is 1800 s old
+    clock.now += 61
+    assert authz.needs_login(request, signed.session, reauthenticated=True)
+
+
 def test_sso_session_idle_and_absolute_limits(authz, clock):
     _code, cookie = sign_in_and_code(authz)
     clock.now += 3599

@@ -88,18 +88,24 @@ ALLOWLIST: dict[str, set[Grant]] = {
     },
     "MeFunction": set(),
     # The hosted pages (issue 13): sign-in reads the user and may update it (rehash on login, the
-    # one-time user_id), never creates or deletes one; the client; SSO sessions (sso#), codes
-    # (code#), pushed requests (par#), consents (consent#) and the login throttle in the sessions
-    # table, a sign-in's transaction checking the SSO session; logout finds a user's sessions on
-    # BySubject; the revocation feed; the public JWKS (id_token_hint). Never the signing secret.
+    # one-time user_id), never creates or deletes one; the client; in the sessions table only the
+    # item kinds the pages touch (SSO sessions sso#/ssoend#, codes code#, pushed requests par#,
+    # consents consent#, the login throttle throttle#, and at logout the families fam#); logout
+    # finds a user's families on BySubject and deny-lists their access tokens (jti#/sid# Puts);
+    # current_session reads the all# cut-off; the public JWKS (id_token_hint). Never the signing
+    # secret, never the revocation feed (nothing of the pages queries it).
+    # tests/functional/oauth/test_hosted_iam.py runs the flows and checks each call against this.
     "AuthorizeFunction": {
         (SECRET_GET, PUBLIC_JWKS, None),
         (GET, USERS, None), (UPDATE, USERS, None),
         (GET, CLIENTS, None),
-        (GET, SESSIONS, None), (PUT, SESSIONS, None), (UPDATE, SESSIONS, None),
-        (DELETE, SESSIONS, None), (CHECK, SESSIONS, None),
+        (GET, SESSIONS, ("sso#*", "par#*", "consent#*", "throttle#*", "fam#*")),
+        (PUT, SESSIONS, ("sso#*", "ssoend#*", "code#*", "par#*", "consent#*", "throttle#*")),
+        (UPDATE, SESSIONS, ("sso#*", "par#*", "throttle#*", "fam#*")),
+        (DELETE, SESSIONS, ("throttle#*",)),
         (QUERY, BY_SUBJECT, None),
-        (QUERY, FEED, None),
+        (GET, REVOCATIONS, ("all#",)),
+        (PUT, REVOCATIONS, ("jti#*", "sid#*")),
     },
     # OpenID Connect UserInfo: verifies like the authorizer (public JWKS, the feed); sub -> username
     # on the keys-only ByUserId index, or one GetItem for a legacy subject. Writes nothing.

@@ -37,11 +37,13 @@ from auth_core.hosted.pages import (
     THROTTLED,
     consent_page,
     error_page,
+    logout_confirm_page,
     redirect,
     request_fields,
     respond,
     sign_in_page,
     signed_out_page,
+    still_signed_in_page,
 )
 from auth_core.http import NO_STORE, UNAVAILABLE_RETRY_AFTER, HttpEvent, Response, json_response
 from auth_core.issuer import resolve_issuer
@@ -68,6 +70,8 @@ UNAVAILABLE = "The service is temporarily unavailable. Try again in a moment."
 BROKEN = "Something went wrong on our side. Try again later."
 
 _BASE = re.compile(r"(/[A-Za-z0-9_.-]+)?")
+#: what a logout request may carry (and its confirmation form sends back)
+_LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
 
 
 class _CsrfMismatchError(Exception):
@@ -84,6 +88,8 @@ class _Visit:
     #: the issuer this request is answered as (``ISSUER``, or derived from the request's domain)
     issuer: str = ""
     set_cookies: list[str] = field(default_factory=list)
+    #: the session cookie this response sets (a sign-in), which the browser will send from now on
+    new_session: str | None = None
 
     @classmethod
     def of(cls, event: Mapping[str, Any], issuer: str, route: str) -> _Visit:
@@ -96,6 +102,11 @@ class _Visit:
 
     def session_cookie(self) -> str | None:
         return self.jar.read(self.event, self.jar.session_name)
+
+    def session_binding(self) -> str:
+        """What a consent or logout form's CSRF token is bound to: the SSO session cookie the
+        browser holds (an HMAC input only, never written out), or the one this response sets."""
+        return self.new_session or self.session_cookie() or ""
 
     def csrf_cookie(self) -> str | None:
         return self.jar.read(self.event, self.jar.csrf_name)
@@ -166,16 +177,18 @@ class HostedEndpoint:
         service = self._core(visit.issuer)
         request = service.parse(parse_query(visit.event))
         session = service.current_session(visit.session_cookie())
-        return self._proceed(visit, request, session, check_login=True)
+        return self._proceed(visit, request, session, reauthenticated=False)
 
     def _sign_in(self, visit: _Visit) -> Response:
-        form, request = self._posted(visit)
+        form, request = self._posted(visit, csrf.SIGN_IN)
         service = self._core(visit.issuer)
         username, password = form.get("username"), form.get("password")
         if not username or not password:
             return self._sign_in_form(visit, request, username=username, message=FAILED)
         try:
-            signed = service.sign_in(request, username, password, form.source_ip)
+            signed = service.sign_in(
+                request, username, password, form.source_ip, replacing=visit.session_cookie()
+            )
         except SignInFailedError as exc:
             self._logger.info("sign-in failed", extra={"reason": exc.reason, "client_id": _client(request)})
             return self._sign_in_form(visit, request, username=username, message=FAILED)
@@ -192,17 +205,28 @@ class HostedEndpoint:
                 headers={"Retry-After": str(exc.retry_after)},
             )
         visit.set_cookies.append(visit.jar.set(visit.jar.session_name, signed.cookie_value))
-        return self._proceed(visit, request, signed.session, check_login=False)
+        visit.new_session = signed.cookie_value
+        return self._proceed(visit, request, signed.session, reauthenticated=True)
 
     def _consent(self, visit: _Visit) -> Response:
-        form, request = self._posted(visit)
+        """Allow or Deny, by the session the consent page was shown to (its token says which).
+
+        Nothing the page was shown after is taken for granted: the session must still be live
+        and still meet ``max_age`` (a consent page left open), else the sign-in form. Its
+        ``prompt=login`` was met by the sign-in the page followed (a consent page is never shown
+        for such a request without one, and this token fits no other page). Allow records
+        consent only when it is still needed (never for a first-party client), then issues the
+        code.
+        """
+        form, request = self._posted(visit, csrf.CONSENT, session=visit.session_binding())
         service = self._core(visit.issuer)
         session = service.current_session(visit.session_cookie())
-        if session is None:  # ended or expired while the page was open: sign in again
-            return self._sign_in_form(visit, request)
+        if session is None or service.needs_login(request, session, reauthenticated=True):
+            return self._sign_in_form(visit, request)  # ended, expired, or too old meanwhile
         choice = form.get("action")
         if choice == "allow":
-            service.grant_consent(request, session)
+            if service.needs_consent(request, session):
+                service.grant_consent(request, session)
             return respond(self.branding, service.issue_code(request, session), cookies=visit.set_cookies)
         if choice == "deny":
             self._logger.info("consent denied", extra={"client_id": _client(request)})
@@ -210,11 +234,33 @@ class HostedEndpoint:
         raise InvalidRequestError("unknown consent action", reason="consent_action")
 
     def _logout(self, visit: _Visit) -> Response:
-        params = (
-            parse_query(visit.event)
-            if HttpEvent(visit.event).http_method == "GET"
-            else _optional_form(visit.event)
-        )
+        """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2). At once only when the
+        ``id_token_hint`` names the browser's own session (or there is no session to end);
+        otherwise -- no hint, another user's, someone else's page -- the user is asked, and only
+        the confirmation form's "Sign out" (its CSRF token: purpose ``logout``, this session)
+        ends it. Where the browser goes after is still decided by :meth:`end_session`."""
+        posted = HttpEvent(visit.event).http_method != "GET"
+        raw = _optional_form(visit.event) if posted else parse_query(visit.event)
+        params = {k: v for k, v in raw.items() if k in _LOGOUT_PARAMS and isinstance(v, str)}
+        service = self._core(visit.issuer)
+        cookie = visit.session_cookie()
+        if posted and csrf.FIELD in raw:  # the confirmation form's answer
+            if not csrf.verify(
+                visit.csrf_cookie(), raw.get(csrf.FIELD), csrf.LOGOUT, params, session=visit.session_binding()
+            ):
+                raise _CsrfMismatchError
+            if raw.get("action") != "logout":
+                return still_signed_in_page(self.branding)
+        elif service.current_session(cookie) is not None and not service.hint_matches_session(
+            cookie, params.get("id_token_hint")
+        ):
+            token = csrf.form_token(visit.csrf_secret(), csrf.LOGOUT, params, session=visit.session_binding())
+            return logout_confirm_page(
+                self.branding, params, action=visit.base + LOGOUT, csrf_token=token, cookies=visit.set_cookies
+            )
+        return self._end_session(visit, params)
+
+    def _end_session(self, visit: _Visit, params: Mapping[str, str]) -> Response:
         result = self._core(visit.issuer).end_session(
             visit.session_cookie(),
             id_token_hint=params.get("id_token_hint"),
@@ -233,13 +279,15 @@ class HostedEndpoint:
         request: AuthorizationRequest,
         session: SsoSession | None,
         *,
-        check_login: bool,
+        reauthenticated: bool,
     ) -> Response:
         """After the request is valid: a page for what is missing (or ``login_required`` /
-        ``consent_required`` under ``prompt=none``, OpenID Connect Core §3.1.2.1), else a code."""
+        ``consent_required`` under ``prompt=none``, OpenID Connect Core §3.1.2.1), else a code.
+        ``reauthenticated``: ``session`` was just signed in for this request (it meets
+        ``prompt=login``); ``max_age`` is checked either way."""
         service = self._core(visit.issuer)
         silent = "none" in request.prompt
-        if session is None or (check_login and service.needs_login(request, session)):
+        if session is None or service.needs_login(request, session, reauthenticated=reauthenticated):
             if silent:
                 return respond(self.branding, service.refuse(request, "login_required"))
             return self._sign_in_form(visit, request)
@@ -250,7 +298,12 @@ class HostedEndpoint:
                 self.branding,
                 request,
                 action=visit.base + CONSENT,
-                csrf_token=csrf.form_token(visit.csrf_secret(), request_fields(request)),
+                csrf_token=csrf.form_token(
+                    visit.csrf_secret(),
+                    csrf.CONSENT,
+                    request_fields(request),
+                    session=visit.session_binding(),
+                ),
                 username=session.username,
                 cookies=visit.set_cookies,
             )
@@ -267,7 +320,7 @@ class HostedEndpoint:
         status: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        token = csrf.form_token(visit.csrf_secret(), request_fields(request))
+        token = csrf.form_token(visit.csrf_secret(), csrf.SIGN_IN, request_fields(request))
         return sign_in_page(
             self.branding,
             request,
@@ -280,15 +333,17 @@ class HostedEndpoint:
             headers=headers,
         )
 
-    def _posted(self, visit: _Visit) -> tuple[OAuthRequest, AuthorizationRequest]:
-        """The posted form and the authorization request it continues.
+    def _posted(
+        self, visit: _Visit, purpose: str, *, session: str = ""
+    ) -> tuple[OAuthRequest, AuthorizationRequest]:
+        """The posted form of a ``purpose`` page and the authorization request it continues.
 
         :raises _CsrfMismatchError: its CSRF token does not fit (nothing else is looked at then: no
-            parse, no sign-in attempt).
+            parse, no sign-in attempt): another page's token, another session's, or none.
         """
         form = parse_request(visit.event)
         fields = request_params(form)
-        if not csrf.verify(visit.csrf_cookie(), form.get(csrf.FIELD), fields):
+        if not csrf.verify(visit.csrf_cookie(), form.get(csrf.FIELD), purpose, fields, session=session):
             raise _CsrfMismatchError
         return form, self._core(visit.issuer).parse(fields)
 

@@ -38,12 +38,14 @@ __all__ = [
     "csp_source",
     "error_page",
     "form_post_page",
+    "logout_confirm_page",
     "redirect",
     "request_fields",
     "respond",
     "security_headers",
     "sign_in_page",
     "signed_out_page",
+    "still_signed_in_page",
 ]
 
 #: The one answer to a wrong username, wrong password, unknown or disabled user (no enumeration).
@@ -296,6 +298,36 @@ def error_page(
 def signed_out_page(branding: Branding, *, cookies: Iterable[str] = ()) -> Response:
     body = "<h1>Signed out</h1>\n<p>You have signed out. You can close this window.</p>\n"
     return _page(branding, 200, "Signed out", body, cookies=cookies)
+
+
+def logout_confirm_page(
+    branding: Branding,
+    params: Mapping[str, str],
+    *,
+    action: str,
+    csrf_token: str,
+    cookies: Iterable[str] = (),
+) -> Response:
+    """Ask before ending the session (OpenID Connect RP-Initiated Logout 1.0 §2: a logout
+    request without an ``id_token_hint`` for this very session may come from anyone's page).
+    The logout request's parameters go back with the answer; only "Sign out" ends anything."""
+    body = (
+        "<h1>Sign out?</h1>\n"
+        f"<p>Do you want to sign out of {esc(branding.name)}?</p>\n"
+        f'<form method="post" action="{esc(action)}">\n'
+        f"{_hidden(params)}"
+        f'<input type="hidden" name="{csrf.FIELD}" value="{esc(csrf_token)}">\n'
+        '<div class="actions">\n'
+        '<button type="submit" name="action" value="logout" class="primary">Sign out</button>\n'
+        '<button type="submit" name="action" value="stay" class="secondary">Stay signed in</button>\n'
+        "</div>\n</form>\n"
+    )
+    return _page(branding, 200, "Sign out?", body, cookies=cookies)  # form-action: our origin
+
+
+def still_signed_in_page(branding: Branding, *, cookies: Iterable[str] = ()) -> Response:
+    body = "<h1>Still signed in</h1>\n<p>You did not sign out. You can close this window.</p>\n"
+    return _page(branding, 200, "Still signed in", body, cookies=cookies)
 
 
 def form_post_page(

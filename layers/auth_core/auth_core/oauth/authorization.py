@@ -157,15 +157,31 @@ class AuthorizationProtocol(Protocol):
         user was disabled, reset or logged out everywhere since)."""
         ...
 
-    def needs_login(self, request: AuthorizationRequest, session: SsoSession | None) -> bool:
-        """The user must enter a password now: no session, ``prompt=login``, or ``max_age``
-        exceeded. (With ``prompt=none`` the caller answers ``login_required`` instead.)"""
+    def needs_login(
+        self, request: AuthorizationRequest, session: SsoSession | None, *, reauthenticated: bool = False
+    ) -> bool:
+        """The user must enter a password now: no session, ``prompt=login`` (or ``max_age=0``)
+        unless ``reauthenticated``, or ``max_age`` exceeded by the session's ``auth_time``.
+        (With ``prompt=none`` the caller answers ``login_required`` instead.)
+
+        ``reauthenticated``: the session was signed in for this very request (the sign-in form it
+        showed, or a consent page shown right after that sign-in): that sign-in is the one
+        ``prompt=login`` asked for. Every page re-checks, so ``max_age`` holds at the code."""
         ...
 
     def sign_in(
-        self, request: AuthorizationRequest, username: str, password: str, source_ip: str | None
+        self,
+        request: AuthorizationRequest,
+        username: str,
+        password: str,
+        source_ip: str | None,
+        *,
+        replacing: str | None = None,
     ) -> SignedIn:
         """Check the password (the token endpoint's throttle applies) and start an SSO session.
+        ``replacing``: the browser's current session cookie, if any: that SSO session ends (one
+        browser, one session: a switch of user, or a re-authentication, leaves no other one live
+        behind the new cookie). Its refresh-token families are not revoked: that is logout's.
 
         :raises SignInFailedError: generic failure.
         :raises SlowDownError: too many failures (the throttle).
@@ -196,6 +212,16 @@ class AuthorizationProtocol(Protocol):
         (``request_uri``, ``expires_in``).
 
         :raises OAuthError: as RFC 9126 §2.3 says.
+        """
+        ...
+
+    def hint_matches_session(self, cookie_value: str | None, id_token_hint: str | None) -> bool:
+        """The ``id_token_hint`` is one of our ID tokens (expired or not) issued under the live
+        SSO session the cookie names: its ``sid`` is that session's (or, without ``sid``, its
+        ``sub`` is that session's user). Only then may a logout act without asking (OpenID
+        Connect RP-Initiated Logout 1.0 §2); anything else is ``False``.
+
+        :raises KeyStoreError: the public keys could not be loaded.
         """
         ...
 

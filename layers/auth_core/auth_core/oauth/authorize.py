@@ -355,15 +355,30 @@ class AuthorizationService:
         self.sso.touch(cookie_hash, now=now)
         return _session(record)
 
-    def needs_login(self, request: AuthorizationRequest, session: SsoSession | None) -> bool:
-        if session is None or "login" in request.prompt or request.max_age == 0:  # OIDC §3.1.2.1
+    def needs_login(
+        self, request: AuthorizationRequest, session: SsoSession | None, *, reauthenticated: bool = False
+    ) -> bool:
+        """See :meth:`AuthorizationProtocol.needs_login`. ``max_age=0`` is ``prompt=login``
+        (OpenID Connect Core §3.1.2.1): met by the sign-in of this request, not by a clock."""
+        if session is None:
             return True
+        if "login" in request.prompt or request.max_age == 0:
+            return not reauthenticated
         return request.max_age is not None and int(self._clock()) - session.auth_time > request.max_age
 
     def sign_in(
-        self, request: AuthorizationRequest, username: str, password: str, source_ip: str | None
+        self,
+        request: AuthorizationRequest,
+        username: str,
+        password: str,
+        source_ip: str | None,
+        *,
+        replacing: str | None = None,
     ) -> SignedIn:
-        """:raises SignInFailedError: generic failure; :raises SlowDownError: the throttle."""
+        """See :meth:`AuthorizationProtocol.sign_in` (``replacing`` ends only after the password
+        is right: a failed attempt changes nothing).
+
+        :raises SignInFailedError: generic failure; :raises SlowDownError: the throttle."""
         try:
             user = authenticate_user(
                 username,
@@ -378,6 +393,11 @@ class AuthorizationService:
         except InvalidGrantError as exc:
             raise SignInFailedError(reason=exc.reason) from None
         now = int(self._clock())
+        if replacing and looks_like_refresh_token(replacing):
+            old_hash = hash_refresh_token(replacing)
+            old = self.sso.get(old_hash)
+            if old is not None:
+                self.sso.end(old_hash, now=now, session_id=old.session_id)
         cookie = new_refresh_token()  # 256 random bits; only its hash is stored
         record = SsoRecord(
             session_id=secrets.token_hex(16),
@@ -529,6 +549,21 @@ class AuthorizationService:
             ).location()
         self._end(cookie_value)
         return LogoutResult(redirect_to)
+
+    def hint_matches_session(self, cookie_value: str | None, id_token_hint: str | None) -> bool:
+        """See :meth:`AuthorizationProtocol.hint_matches_session`."""
+        if not id_token_hint:
+            return False
+        session = self.current_session(cookie_value)
+        if session is None:
+            return False
+        try:
+            hint = read_hint(id_token_hint, self.public_keys, issuer=self.issuer)
+        except TokenError:
+            return False
+        if hint.subject != session.subject:
+            return False
+        return hint.session_id is None or hint.session_id == session.session_id
 
     def _end(self, cookie_value: str | None) -> None:
         """End the SSO session the cookie names and every refresh-token family issued under it."""

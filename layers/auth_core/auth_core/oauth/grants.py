@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from auth_core.algorithms import SigningKey
 from auth_core.errors import (
     InvalidClientError,
     InvalidGrantError,
@@ -363,6 +364,10 @@ class TokenService:
             GRANTS[AUTHORIZATION_CODE].issues_refresh_token and REFRESH_TOKEN in client.grant_types
         )
         family_id = secrets.token_hex(16) if issues_refresh else None
+        # The ID-token key before the code is spent: a key set without an active ID-token key
+        # (a rotation still in progress) is a 503 the client can retry with the same code, not
+        # a redeemed code whose retry looks like reuse and revokes the family.
+        signing_key = id_token_key(self.keys) if "openid" in scope else None
         issued = self._issue(
             client,
             subject=user.subject,
@@ -400,7 +405,7 @@ class TokenService:
                 raise InvalidGrantError(reason="code_reuse")
             raise InvalidGrantError(reason="code_expired")
         self._session_checks_passed(outcome, client)
-        if "openid" in scope:
+        if signing_key is not None:
             issued = self._with_id_token(
                 issued,
                 client,
@@ -410,6 +415,7 @@ class TokenService:
                 nonce=code.nonce or None,
                 session_id=code.sso_session_id or None,
                 amr=code.amr,
+                key=signing_key,
             )
         self.audit.record("AuthorizationCodeRedeemed", client_id=client.client_id)
         return TokenResult(token_body(issued, refresh_token), AUTHORIZATION_CODE)
@@ -539,11 +545,14 @@ class TokenService:
         nonce: str | None,
         session_id: str | None,
         amr: tuple[str, ...],
+        key: SigningKey | None = None,
     ) -> IssuedWithIdToken:
-        """``issued`` with an ID token for ``client`` (lifetime: the access token's)."""
+        """``issued`` with an ID token for ``client`` (lifetime: the access token's), signed by
+        ``key`` (fetched beforehand by a caller that must not fail after a commit) or else the
+        key set's ID-token key."""
         ttl = client.access_token_ttl or self.policy.access_token_ttl
         id_token = sign_id_token(
-            id_token_key(self.keys),
+            key if key is not None else id_token_key(self.keys),
             issuer=issuers(ttl).issuer,
             subject=subject,
             client_id=client.client_id,

@@ -114,7 +114,7 @@ def read_hint(token: str, keys: KeyProvider, *, issuer: str) -> IdTokenHint:
     :raises TokenError: not an ID token of ours.
     :raises KeyStoreError: the public keys could not be loaded.
     """
-    _header, claims = verify_compact(token, keys, typ=ID_TOKEN_TYP)
+    _header, claims = verify_compact(token, _id_token_keys(keys), typ=ID_TOKEN_TYP)
     if claims.get("iss") != issuer:
         raise InvalidIssuerError("iss", "not our ID token")
     aud = claims.get("aud")
@@ -125,3 +125,13 @@ def read_hint(token: str, keys: KeyProvider, *, issuer: str) -> IdTokenHint:
     if not isinstance(sub, str) or not sub:
         raise MalformedTokenError("no subject", reason="missing_sub")
     return IdTokenHint(sub, audiences[0], sid if isinstance(sid, str) and sid else None)
+
+
+def _id_token_keys(keys: Any) -> Any:
+    """The keys that verify ID tokens: the ID-token lineage and the main lineage's RS256 keys
+    (``JWKSet.id_token_keys``). A provider's plain ``get_verification_key`` is the access-token
+    lookup, which refuses ID-token lineage keys on purpose: with it, no hint signed under a
+    non-RS256 deployment's ID-token key would ever verify."""
+    jwks = keys.jwks() if callable(getattr(keys, "jwks", None)) else keys
+    narrowed = getattr(jwks, "id_token_keys", None)
+    return narrowed() if callable(narrowed) else keys

@@ -1,0 +1,263 @@
+"""The hosted function's role allows every DynamoDB call its flows make (moto enforces no IAM).
+
+Each flow of the hosted pages -- a failed and a good sign-in, single sign-on, a pushed request,
+consent (Allow), logout with a matching ``id_token_hint`` -- runs under moto through the real
+:class:`HostedEndpoint` and :class:`AuthorizationService`, on a DynamoDB client that records
+every call (operation, table, partition key; a transaction's items one by one, as IAM
+authorises them). Each call must be allowed by ``AuthorizeFunction``'s policy as the
+*expanded* template states it (``tests/unit/template/test_iam_expanded.py``): action, table or
+index, and ``dynamodb:LeadingKeys``. A call the role lacks would be a 503 in AWS only.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import boto3
+import pytest
+
+from auth_core.hosted.branding import Branding
+from auth_core.hosted.endpoint import HostedEndpoint
+from auth_core.oauth import pkce
+from auth_core.oauth.authorize import AuthorizationService
+from auth_core.oauth.request import ClientCredentials, OAuthRequest
+from tests.functional.oauth.conftest import CODE_FLOW_CB, FAST_HASHER, ISS, PASSWORD, TABLES
+from tests.hosted_fake import http_event
+from tests.unit.template.cfn import TEMPLATE
+
+iam = pytest.importorskip("tests.unit.template.test_iam_expanded", reason="aws-sam-translator")
+
+CB = CODE_FLOW_CB
+VERIFIER = "q" * 64
+#: a transaction's items are authorised as these actions, each on its own item
+TX_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+LOGICAL = {
+    TABLES["users_table"][0]: iam.USERS,
+    TABLES["clients_table"][0]: iam.CLIENTS,
+    TABLES["sessions_table"][0]: iam.SESSIONS,
+    TABLES["revocations_table"][0]: iam.REVOCATIONS,
+}
+
+#: granted, and called, but not by these flows: a rehash on login and the one-time user_id
+NOT_EXERCISED = {(iam.UPDATE, iam.USERS, None)}
+
+Call = tuple[str, str, str | None]  # (dynamodb:Action, table or table/index/Name, partition key)
+
+
+class Recorder:
+    """A ``provide-client-params`` hook: every DynamoDB call, as IAM sees it."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        op = model.name
+        if op == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                ((kind, body),) = item.items()
+                self._one(TX_ACTIONS[kind], body["TableName"], body.get("Key") or body.get("Item"))
+        elif op == "BatchGetItem":
+            for table, request in params["RequestItems"].items():
+                for key in request["Keys"]:
+                    self._one(op, table, key)
+        elif op == "Query":
+            self.calls.append(
+                (f"dynamodb:{op}", f"{LOGICAL[params['TableName']]}/index/{params['IndexName']}", None)
+            )
+        else:
+            self._one(op, params["TableName"], params.get("Key") or params.get("Item"))
+
+    def _one(self, op: str, table: str, key: dict[str, Any] | None) -> None:
+        pk = next(iter(key.values()))["S"] if key else None
+        self.calls.append((f"dynamodb:{op}", LOGICAL[table], pk))
+
+
+def allowed(call: Call, grants: set[Any]) -> bool:
+    action, resource, pk = call
+    for g_action, g_resource, keys in grants:
+        if g_action != action or g_resource != resource:
+            continue
+        if keys is None or (pk is not None and any(fnmatch.fnmatchcase(pk, k) for k in keys)):
+            return True
+    return False
+
+
+class _Fields(HTMLParser):
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "input" and named.get("name"):
+            self.fields[str(named["name"])] = named.get("value") or ""
+
+
+def _jar(response: Any, jar: dict[str, str]) -> dict[str, str]:
+    out = dict(jar)
+    for cookie in response.cookies or []:
+        name, _, value = cookie.split(";", 1)[0].partition("=")
+        if "Max-Age=0" in cookie:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    return out
+
+
+def _cookies(jar: dict[str, str]) -> list[str]:
+    return [f"{k}={v}" for k, v in jar.items()]
+
+
+def _query(client: str = "web", redirect: str = CB, **extra: str) -> str:
+    return urlencode(
+        {
+            "response_type": "code",
+            "client_id": client,
+            "redirect_uri": redirect,
+            "scope": "openid read",
+            "state": "st",
+            "nonce": "n-1",
+            "code_challenge": pkce.challenge_of(VERIFIER),
+            "code_challenge_method": "S256",
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def policy(monkeypatch: pytest.MonkeyPatch) -> set[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    roles = iam._roles(iam.expand(TEMPLATE.read_text()))
+    return iam.grants(roles["AuthorizeFunction"])
+
+
+@pytest.fixture
+def recorded(browser: Any, clock: Any, audit: Any) -> Iterator[tuple[Recorder, Any]]:
+    stack = browser
+    stack.add_client(
+        "conf",
+        secret="c" * 43,
+        grants=("authorization_code",),
+        scopes=("read",),
+        redirect_uris=(CB,),
+        first_party=True,
+    )
+    recorder = Recorder()
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.meta.events.register("provide-client-params.dynamodb.*", recorder)
+    settings = stack.settings(key_fetch_strategy="sdk")
+    authz = AuthorizationService.from_settings(
+        settings, audit=audit, clock=clock, hasher=FAST_HASHER, dynamodb=ddb
+    )
+    hosted = HostedEndpoint(
+        lambda: authz, Branding.from_settings(settings), issuer=ISS, logger=logging.getLogger("test")
+    )
+    yield recorder, hosted
+
+
+def _sign_in(
+    hosted: HostedEndpoint, query: str, jar: dict[str, str], password: str = PASSWORD
+) -> tuple[Any, dict]:
+    page = hosted.authorize(http_event("GET", "/authorize", query=query, cookies=_cookies(jar)))
+    jar = _jar(page, jar)
+    assert page.status_code == 200, page.body
+    fields = {**_Fields(page.body).fields, "username": "alice", "password": password}
+    done = hosted.sign_in(http_event("POST", "/authorize", body=urlencode(fields), cookies=_cookies(jar)))
+    return done, _jar(done, jar)
+
+
+def test_every_dynamodb_call_of_the_hosted_flows_is_allowed_by_the_role(
+    recorded: tuple[Recorder, HostedEndpoint], policy: set[Any], service: Any, issuers: Any
+) -> None:
+    recorder, hosted = recorded
+    # a failed sign-in (the throttle), then a good one
+    failed, jar = _sign_in(hosted, _query(), {}, password="wrong-password")
+    assert failed.status_code == 200
+    done, jar = _sign_in(hosted, _query(), jar)
+    assert done.status_code == 302
+    code = parse_qs(urlsplit(done.headers["Location"]).query)["code"][0]
+    # single sign-on: the session is reused (current_session reads the all# cut-off)
+    again = hosted.authorize(http_event("GET", "/authorize", query=_query(), cookies=_cookies(jar)))
+    assert again.status_code == 302 and "code=" in again.headers["Location"]
+    # a pushed request (PAR), used by reference
+    pushed = hosted.par(
+        http_event(
+            "POST",
+            "/par",
+            body=urlencode({**parse_qs(_query("conf", scope="read")), "client_secret": "c" * 43}, doseq=True),
+        )
+    )
+    assert pushed.status_code == 201, pushed.body
+    request_uri = json.loads(pushed.body)["request_uri"]
+    by_ref = hosted.authorize(
+        http_event(
+            "GET",
+            "/authorize",
+            query=urlencode({"client_id": "conf", "request_uri": request_uri}),
+            cookies=_cookies(jar),
+        )
+    )
+    assert by_ref.status_code == 302 and "code=" in by_ref.headers["Location"]  # the par# is used up
+    # consent (Allow) for a third-party client
+    page = hosted.authorize(http_event("GET", "/authorize", query=_query("app3"), cookies=_cookies(jar)))
+    assert page.status_code == 200
+    fields = {**_Fields(page.body).fields, "action": "allow"}
+    allowed_code = hosted.consent(
+        http_event("POST", "/authorize/consent", body=urlencode(fields), cookies=_cookies(jar))
+    )
+    assert allowed_code.status_code == 302 and "code=" in allowed_code.headers["Location"]
+    # logout with a matching hint: the SSO session and the refresh-token family end
+    tokens = json.loads(
+        service.token(
+            OAuthRequest(
+                params={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": CB,
+                    "code_verifier": VERIFIER,
+                    "client_id": "web",
+                },
+                client=ClientCredentials("web", None, "none"),
+            ),
+            issuers,
+        ).body
+    )
+    before_logout = len(recorder.calls)
+    bye = hosted.logout(
+        http_event(
+            "GET",
+            "/logout",
+            query=urlencode(
+                {
+                    "id_token_hint": tokens["id_token"],
+                    "post_logout_redirect_uri": "https://app.example.com/bye",
+                }
+            ),
+            cookies=_cookies(jar),
+        )
+    )
+    assert bye.status_code == 302, bye.body
+    assert any(call[2] and call[2].startswith("sid#") for call in recorder.calls[before_logout:])
+
+    refused = sorted({call for call in recorder.calls if not allowed(call, policy)}, key=str)
+    assert not refused, f"AuthorizeFunction's role would refuse: {refused}"
+    # and the role grants nothing the flows never use (beyond the public JWKS secret)
+    used = {g for g in policy for call in recorder.calls if allowed(call, {g})}
+    unused = {
+        g
+        for g in policy
+        if g not in used and not g[0].startswith("secretsmanager:") and g not in NOT_EXERCISED
+    }
+    assert not unused, f"granted but never used: {sorted(unused, key=str)}"
