@@ -31,9 +31,8 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from auth_core.algorithms import SigningKey
 from auth_core.errors import (
     InvalidClientError,
     InvalidGrantError,
@@ -46,7 +45,6 @@ from auth_core.grant_types import AUTHORIZATION_CODE, CLIENT_CREDENTIALS, GRANTS
 from auth_core.oauth import pkce
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.client_auth import authenticate_client
-from auth_core.oauth.id_token import IssuedWithIdToken, id_token_key, sign_id_token
 from auth_core.oauth.login import authenticate_user
 from auth_core.oauth.refresh import (
     RefreshRotator,
@@ -84,6 +82,10 @@ from auth_core.stores.sessions import (
 from auth_core.stores.signin import SsoSessionStore
 from auth_core.stores.throttle import LoginThrottle, ThrottleLimits
 from auth_core.stores.users import User, UserStore
+
+if TYPE_CHECKING:
+    from auth_core.algorithms import SigningKey
+    from auth_core.oauth.id_token import IssuedWithIdToken
 
 __all__ = [
     "Issuer",
@@ -367,7 +369,7 @@ class TokenService:
         # The ID-token key before the code is spent: a key set without an active ID-token key
         # (a rotation still in progress) is a 503 the client can retry with the same code, not
         # a redeemed code whose retry looks like reuse and revokes the family.
-        signing_key = id_token_key(self.keys) if "openid" in scope else None
+        signing_key = _id_token_key(self.keys) if "openid" in scope else None
         issued = self._issue(
             client,
             subject=user.subject,
@@ -550,9 +552,11 @@ class TokenService:
         """``issued`` with an ID token for ``client`` (lifetime: the access token's), signed by
         ``key`` (fetched beforehand by a caller that must not fail after a commit) or else the
         key set's ID-token key."""
+        from auth_core.oauth.id_token import IssuedWithIdToken, sign_id_token  # noqa: PLC0415
+
         ttl = client.access_token_ttl or self.policy.access_token_ttl
         id_token = sign_id_token(
-            key if key is not None else id_token_key(self.keys),
+            key if key is not None else _id_token_key(self.keys),
             issuer=issuers(ttl).issuer,
             subject=subject,
             client_id=client.client_id,
@@ -702,3 +706,11 @@ def _require_grant(client: Client, name: str) -> None:
     """
     if name not in client.grant_types or (GRANTS[name].confidential_only and not client.confidential):
         raise UnauthorizedClientError(reason="grant_not_allowed")
+
+
+def _id_token_key(keys: SigningKeyProvider) -> SigningKey:
+    """The key set's ID-token key. ``auth_core.oauth.id_token`` (and the JOSE code under it) is
+    imported only when an ID token is made: ``/token``'s cold start stays the machine clients'."""
+    from auth_core.oauth.id_token import id_token_key  # noqa: PLC0415
+
+    return id_token_key(keys)
