@@ -15,6 +15,14 @@ Why these choices:
 * **Equal work for unknown users**: :meth:`PasswordHasher.verify_dummy` runs one verification
   against a fixed hash with the current parameters, so "no such user" and "wrong password" cost
   the same time and a timing probe cannot enumerate accounts.
+* **Unicode-normalised passwords** (NIST SP 800-63B §3.1.1.2: a verifier SHOULD apply NFKC or
+  NFKD before hashing): ``é`` typed precomposed or as ``e`` plus a combining accent, or a
+  full-width ``Ａ`` from an East Asian keyboard, is the same password. Hashes of the NFKC form
+  carry the prefix ``nfkc:`` before the PHC string. A hash without it is from before
+  normalisation, made over the password exactly as typed: it is verified that way (so nobody is
+  locked out), :meth:`PasswordHasher.needs_rehash` says so, and the login path stores the
+  normalised hash after the next successful sign-in. Every verification is still exactly one
+  Argon2id run, whichever form the stored hash has, so the migration adds no timing signal.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidKey
@@ -29,7 +38,10 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from auth_core.errors import InvalidGrantError
 
-__all__ = ["MAX_PASSWORD_LENGTH", "PasswordHasher"]
+__all__ = ["MAX_PASSWORD_LENGTH", "NORMALIZED", "PasswordHasher", "normalize_password"]
+
+#: Prefix of hashes made over the NFKC form of the password (see the module docstring).
+NORMALIZED = "nfkc:"
 
 #: Longer inputs are refused before hashing (Argon2 would accept them; a 1 MB password is a DoS).
 MAX_PASSWORD_LENGTH = 1024
@@ -74,7 +86,8 @@ class PasswordHasher:
 
         :raises InvalidGrantError: the password is empty or longer than :data:`MAX_PASSWORD_LENGTH`.
         """
-        return self._kdf(secrets.token_bytes(self.salt_length)).derive_phc_encoded(_encode(password))
+        material = _encode(password, normalized=True)
+        return NORMALIZED + self._kdf(secrets.token_bytes(self.salt_length)).derive_phc_encoded(material)
 
     def verify(self, password: str, encoded: str) -> None:
         """Check ``password`` against a stored PHC hash (constant-time inside the KDF).
@@ -82,11 +95,13 @@ class PasswordHasher:
         :raises InvalidGrantError: wrong password, or a stored hash that is not Argon2id PHC
             (a corrupt record must never let anyone in).
         """
-        material = _encode(password)
-        if not _PHC.fullmatch(encoded):
+        normalized = encoded.startswith(NORMALIZED)
+        phc = encoded[len(NORMALIZED) :] if normalized else encoded  # else: from before NFKC
+        material = _encode(password, normalized=normalized)
+        if not _PHC.fullmatch(phc):
             raise InvalidGrantError(reason="bad_password_hash")
         try:
-            Argon2id.verify_phc_encoded(material, encoded)
+            Argon2id.verify_phc_encoded(material, phc)
         except (InvalidKey, ValueError) as exc:
             raise InvalidGrantError(reason="bad_password") from exc
 
@@ -100,8 +115,11 @@ class PasswordHasher:
         raise InvalidGrantError(reason="unknown_user")
 
     def needs_rehash(self, encoded: str) -> bool:
-        """True when ``encoded`` was made with other parameters than this hasher's."""
-        match = _PHC.fullmatch(encoded)
+        """True when ``encoded`` was made with other parameters than this hasher's, or over the
+        password as typed rather than its NFKC form."""
+        if not encoded.startswith(NORMALIZED):
+            return True
+        match = _PHC.fullmatch(encoded[len(NORMALIZED) :])
         if match is None:
             return True
         return (int(match["m"]), int(match["t"]), int(match["p"])) != (
@@ -121,10 +139,17 @@ class PasswordHasher:
 _DUMMY: dict[PasswordHasher, str] = {}
 
 
-def _encode(password: str) -> bytes:
+def normalize_password(password: str) -> str:
+    """The form of ``password`` that is hashed: Unicode NFKC (SP 800-63B §3.1.1.2)."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def _encode(password: str, *, normalized: bool) -> bytes:
+    """The bytes Argon2id sees. The length limit applies to the password as typed, before NFKC
+    (which may lengthen it by a bounded factor), so the cost of normalising is bounded too."""
     if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidGrantError(reason="bad_password_format")
     try:
-        return password.encode("utf-8")
+        return (normalize_password(password) if normalized else password).encode("utf-8")
     except UnicodeEncodeError as exc:  # lone surrogates
         raise InvalidGrantError(reason="bad_password_format") from exc

@@ -127,6 +127,29 @@ def test_old_hash_parameters_are_upgraded_on_login(stack, service, issuers):
     service.hasher.verify("correct horse battery staple", stored)
 
 
+class _AsTypedHasher(PasswordHasher):
+    """Hashes as this service did before NFKC normalisation: the password's bytes as typed."""
+
+    def hash(self, password: str) -> str:
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+        kdf = Argon2id(salt=b"0123456789abcdef", length=32, iterations=1, lanes=1, memory_cost=256)
+        return kdf.derive_phc_encoded(password.encode("utf-8"))
+
+
+def test_a_hash_from_before_normalisation_is_upgraded_at_the_next_login(stack, service, issuers):
+    """SP 800-63B §3.1.1.2: after one login with the form stored, any equivalent Unicode form works."""
+    decomposed, precomposed = "pa\u0308sswo\u0308rd horse", "p\u00e4ssw\u00f6rd horse"
+    stack.add_user("bob", decomposed, hasher=_AsTypedHasher())
+    stack.add_client()
+    with pytest.raises(InvalidGrantError):  # the old hash knows only the form typed when it was set
+        login(service, issuers, username="bob", password=precomposed)
+    login(service, issuers, username="bob", password=decomposed)
+    stored = service.users.get("bob").password_hash
+    assert not service.hasher.needs_rehash(stored)
+    assert "access_token" in login(service, issuers, username="bob", password=precomposed)
+
+
 def test_client_without_password_grant_is_unauthorized_client(seeded, service, issuers):
     seeded.add_client("m2m-only", grants=("refresh_token",))
     with pytest.raises(UnauthorizedClientError):

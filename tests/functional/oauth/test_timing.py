@@ -19,7 +19,7 @@ from auth_core.oauth.grants import TokenService
 from auth_core.passwords import PasswordHasher
 from tests.functional.oauth.helpers import password_request
 
-_PARAMS = re.compile(r"^\$argon2id\$v=19\$(m=\d+,t=\d+,p=\d+)\$")
+_PARAMS = re.compile(r"^(?:nfkc:)?\$argon2id\$v=19\$(m=\d+,t=\d+,p=\d+)\$")
 
 
 class CountingHasher(PasswordHasher):

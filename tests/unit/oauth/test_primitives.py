@@ -28,7 +28,7 @@ def test_default_parameters_are_owasp():
 
 def test_hash_is_phc_and_salted():
     a, b = FAST.hash("pw"), FAST.hash("pw")
-    assert a.startswith("$argon2id$v=19$m=256,t=1,p=1$")
+    assert a.startswith("nfkc:$argon2id$v=19$m=256,t=1,p=1$")  # over the NFKC form
     assert a != b
     FAST.verify("pw", a)
     FAST.verify("pw", b)
@@ -45,6 +45,9 @@ def test_verify_rejects_wrong_or_malformed(password):
     [
         "",
         "plain",
+        "nfkc:",
+        "nfkc:plain",
+        "nfkc:$argon2i$v=19$m=256,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
         "$argon2i$v=19$m=256,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
         "$argon2id$v=16$m=256,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
     ],
@@ -56,7 +59,7 @@ def test_corrupt_stored_hash_never_verifies(stored):
 
 def test_unicode_password_round_trip():
     stored = FAST.hash("pässwörd 🔑")
-    assert stored.startswith("$argon2id$") and "pässwörd" not in stored
+    assert stored.startswith("nfkc:$argon2id$") and "pässwörd" not in stored
     FAST.verify("pässwörd 🔑", stored)  # raises on a mismatch
     with pytest.raises(InvalidGrantError):
         FAST.verify("passwörd 🔑", stored)
@@ -148,3 +151,45 @@ def test_client_secret_hash_and_compare():
     assert client.secret_matches("s3cret")
     assert not client.secret_matches("s3cre")
     assert not Client("p").secret_matches("")
+
+
+# SP 800-63B §3.1.1.2: the same password typed in another Unicode form is the same password.
+EQUIVALENT = [
+    ("p\u00e4ssw\u00f6rd", "pa\u0308sswo\u0308rd"),  # precomposed vs combining marks (NFC vs NFD)
+    ("ＰＡＳＳｗｏｒｄ１２", "PASSword12"),  # full-width keyboard input vs ASCII
+    ("\ufb01nancial plan", "financial plan"),  # the "fi" ligature
+    ("Å ångström", "A\u030a a\u030angstro\u0308m"),
+]
+
+
+@pytest.mark.parametrize(("typed_at_set", "typed_at_login"), EQUIVALENT)
+def test_equivalent_unicode_forms_are_one_password(typed_at_set, typed_at_login):
+    FAST.verify(typed_at_login, FAST.hash(typed_at_set))  # raises on a mismatch
+    FAST.verify(typed_at_set, FAST.hash(typed_at_login))
+
+
+def test_distinct_passwords_stay_distinct_after_normalisation():
+    with pytest.raises(InvalidGrantError):
+        FAST.verify("pässwörd", FAST.hash("passwörd"))
+    with pytest.raises(InvalidGrantError):
+        FAST.verify("PASSWORD12", FAST.hash("ＰＡＳＳｗｏｒｄ１２"))  # case still counts
+
+
+def _legacy_hash(password: str) -> str:
+    """A hash as this module made them before normalisation: over the bytes as typed, no prefix."""
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+    kdf = Argon2id(salt=b"0123456789abcdef", length=32, iterations=1, lanes=1, memory_cost=256)
+    return kdf.derive_phc_encoded(password.encode("utf-8"))
+
+
+def test_hashes_from_before_normalisation_still_verify_as_typed_and_ask_for_a_rehash():
+    nfd = "pa\u0308sswo\u0308rd"
+    legacy = _legacy_hash(nfd)
+    FAST.verify(nfd, legacy)  # nobody is locked out by the change
+    with pytest.raises(InvalidGrantError):
+        FAST.verify("p\u00e4ssw\u00f6rd", legacy)  # the old hash knows only the form typed then
+    assert FAST.needs_rehash(legacy)  # so the login path stores the normalised hash
+    upgraded = FAST.hash(nfd)
+    assert not FAST.needs_rehash(upgraded)
+    FAST.verify("p\u00e4ssw\u00f6rd", upgraded)
