@@ -26,6 +26,7 @@ from auth_core.settings import ENV_VARS, Settings
 from local_stack.apigw import Gateway
 from local_stack.cfn import Resolver, StackIdentity, TemplateError, load_template
 from local_stack.demo_site import DEMO_CLIENT_ID, DEMO_PATH, DEMO_REDIRECT_URI, demo_response
+from local_stack.mailbox import MAIL_PATH, Mailbox, verify_sender
 from local_stack.persist import StateFile
 from local_stack.resources import (
     RotationHook,
@@ -117,6 +118,7 @@ class LocalStack:
         self._state: StateFile | None = None
         self._snapshot_stop = threading.Event()
         self._snapshot_lock = threading.Lock()
+        self.mailbox: Mailbox | None = None
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -188,7 +190,14 @@ class LocalStack:
             model, self.runtime.invoke, domain_name=f"{opts.host}:{self._server.port}", log=opts.log
         )
         self._server.gateway = self.gateway
-        self._server.static = demo_response  # /demo/: beside the API, never deployed
+        # moto's SES accepts mail only from a verified identity: the configured sender is.
+        sender = self._any_env(ENV_VARS["mail_from"])
+        if sender and verify_sender(session.client("sesv2", endpoint_url=endpoint), sender):
+            opts.log(f"mail: sender {sender} verified in moto; messages at {api_url}{MAIL_PATH}")
+        self.mailbox = mailbox = Mailbox(self.identity.account_id, opts.region, opts.log)
+        mailbox.watch()
+        # /demo/ and /local/mail: beside the API, never deployed
+        self._server.static = lambda request: demo_response(request) or mailbox.response(request)
 
         # The rotation function is on the critical path (keys before the first token): it starts
         # alone; the other environments start after the first request (see below).
@@ -489,6 +498,7 @@ class LocalStack:
             "region": self.options.region,
             "issuer": self._any_env(ENV_VARS["issuer"]) or api_url,
             "demo_url": api_url + DEMO_PATH,
+            "mail_url": api_url + MAIL_PATH,
             **demo,
             **self._named_values("_TABLE"),
             **self._named_values("_SECRET_ID"),
@@ -531,6 +541,8 @@ class LocalStack:
             self._server.stop()
             self._server = None
         self._snapshot_stop.set()
+        if self.mailbox is not None:
+            self.mailbox.stop()
         if self._state is not None and self._moto is not None:
             try:
                 self.save_state()

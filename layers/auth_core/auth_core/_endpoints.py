@@ -146,7 +146,7 @@ _ACCOUNT_MODES = ("preferred", "disabled", "required")
 #: DynamoDB regions outside ``aws`` that keep the ``aws``-style rules (account endpoints...).
 _DYNAMODB_CLASSIC_REGIONS = frozenset({"us-gov-east-1", "us-gov-west-1", "cn-north-1", "cn-northwest-1"})
 #: botocore's service ids, as its ``AWS_ENDPOINT_URL_<ID>`` variables spell them.
-_SERVICE_IDS = {"secretsmanager": "SECRETS_MANAGER", "dynamodb": "DYNAMODB"}
+_SERVICE_IDS = {"secretsmanager": "SECRETS_MANAGER", "dynamodb": "DYNAMODB", "sesv2": "SESV2"}
 
 
 class Endpoint(NamedTuple):
@@ -287,7 +287,11 @@ def resolve(service: str, config: Settings, arns: Iterable[str] = ()) -> Endpoin
                 )
             return Endpoint("http://localhost:8000", "us-east-1")
         return Endpoint(f"https://{_dynamodb_host(config, partition, arns)}", region)
-    raise EndpointConfigError(f"no endpoint rules for service {service!r}")
+    if service == "sesv2" and partition.name == "aws" and not (config.fips or config.dual_stack):
+        # The one case written out here (compared with botocore by a test); any other partition
+        # or variant is refused, and the mailer lets boto3 (which knows them all) send instead.
+        return Endpoint(f"https://email.{region}.amazonaws.com", region)
+    raise EndpointConfigError(f"no endpoint rules for service {service!r} with these settings")
 
 
 def _secretsmanager_host(config: Settings, partition: Partition) -> str:

@@ -94,6 +94,10 @@ SERVICES: dict[str, tuple[str, str]] = {
     "dynamodb": ("DynamoDB_20120810", "1.0"),
 }
 
+#: REST-JSON services (a path per operation, a plain JSON body, no ``X-Amz-Target``): service ->
+#: SigV4 signing name. Only what we call: SES v2 ``SendEmail`` (``POST /v2/email/outbound-emails``).
+REST_SERVICES: dict[str, str] = {"sesv2": "ses"}
+
 #: Seconds of budget below which an attempt is not started (nor a socket timeout set: a zero
 #: timeout would make the socket non-blocking).
 MIN_ATTEMPT = 0.05
@@ -245,7 +249,8 @@ def resolve_endpoint(
 class AwsJsonClient:
     """Calls one JSON-protocol service over a persistent connection. Thread-safe (one lock).
 
-    :param service: a key of :data:`SERVICES` (also the SigV4 signing name).
+    :param service: a key of :data:`SERVICES` (also the SigV4 signing name), called with
+        :meth:`call`; or of :data:`REST_SERVICES`, called with :meth:`rest`.
     :param region: default from the environment.
     :param endpoint: default :func:`resolve_endpoint` (which may also pick the signing region:
         ``fips-`` pseudo regions, DynamoDB local); an explicit one is signed for ``region``.
@@ -269,11 +274,16 @@ class AwsJsonClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if service not in SERVICES:
+        if service in SERVICES:
+            self._target, version = SERVICES[service]
+            self._content_type = f"application/x-amz-json-{version}"
+            signing_name = service
+        elif service in REST_SERVICES:
+            self._target, self._content_type = "", "application/json"
+            signing_name = REST_SERVICES[service]
+        else:
             raise ValueError(f"unsupported service {service!r}")
         self.service = service
-        self._target, version = SERVICES[service]
-        self._content_type = f"application/x-amz-json-{version}"
         self.region = region or _region(os.environ)
         signing_region = self.region
         if endpoint is None:
@@ -297,7 +307,7 @@ class AwsJsonClient:
         default_port = 443 if self._https else 80
         self._host_header = self._hostname if self._port == default_port else f"{self._hostname}:{self._port}"
         self._path = url.path or "/"
-        self._signer = SigV4Signer(service, signing_region)
+        self._signer = SigV4Signer(signing_name, signing_region)
         self._credentials = credentials
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -319,6 +329,25 @@ class AwsJsonClient:
             :class:`MalformedResponseError` for an answer of the wrong shape,
             :class:`AwsDeadlineError` when the invocation's budget ran out.
         """
+        if not self._target:
+            raise ValueError(f"{self.service} is a REST-JSON service: use rest()")
+        headers = {"X-Amz-Target": f"{self._target}.{operation}"}
+        return self._call(operation, self._path, headers, payload)
+
+    def rest(self, operation: str, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Invoke a REST-JSON ``operation`` (SES v2 ``SendEmail``): ``POST`` ``payload`` as JSON to
+        ``path`` (below the endpoint's own path). Same signing, deadlines, retries and errors as
+        :meth:`call`; ``operation`` names the answer's required shape.
+
+        :raises AwsJsonError: as :meth:`call`.
+        """
+        if self._target or not path.startswith("/"):
+            raise ValueError(f"{self.service}: rest() takes a REST-JSON service and an absolute path")
+        return self._call(operation, self._path.rstrip("/") + path, {}, payload)
+
+    def _call(
+        self, operation: str, path: str, headers: dict[str, str], payload: Mapping[str, Any]
+    ) -> dict[str, Any]:
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         attempt = 0
         with self._lock:
@@ -326,7 +355,7 @@ class AwsJsonClient:
                 attempt += 1
                 self.last_attempts = attempt
                 try:
-                    return _checked(self.service, operation, self._once(operation, body))
+                    return _checked(self.service, operation, self._once(path, headers, body))
                 except AwsJsonError as exc:
                     if not exc.retryable or attempt > self.max_retries:
                         raise
@@ -377,19 +406,15 @@ class AwsJsonClient:
             raise AwsDeadlineError(f"{self.service}: the invocation's time budget is spent")
         return min(limit, left)
 
-    def _once(self, operation: str, body: bytes) -> dict[str, Any]:
+    def _once(self, path: str, extra: dict[str, str], body: bytes) -> dict[str, Any]:
         connect_timeout = self._budget(self._connect_timeout)
         credentials = self._credentials()
         if credentials is None:
             raise AwsTransportError("no credentials in the environment", retryable=False)
         headers = self._signer.sign(
             "POST",
-            self._path,
-            {
-                "Host": self._host_header,
-                "Content-Type": self._content_type,
-                "X-Amz-Target": f"{self._target}.{operation}",
-            },
+            path,
+            {"Host": self._host_header, "Content-Type": self._content_type, **extra},
             body,
             credentials,
             amz_date(self._clock()),
@@ -402,7 +427,7 @@ class AwsJsonClient:
                 conn.timeout = connect_timeout  # applies to connect() (and the TLS handshake)
                 conn.connect()
             conn.sock.settimeout(self._budget(self._read_timeout))
-            conn.request("POST", self._path, body=body, headers=headers)
+            conn.request("POST", path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
             status = response.status
@@ -462,6 +487,7 @@ _SHAPES: dict[str, Callable[[Mapping[str, Any]], bool]] = {
     "BatchGetItem": lambda d: _is_map_of_lists(d.get("Responses")) and _optional_map(d, "UnprocessedKeys"),
     "Query": lambda d: isinstance(d.get("Items"), list) and _optional_map(d, "LastEvaluatedKey"),
     "GetItem": lambda d: _optional_map(d, "Item"),
+    "SendEmail": lambda d: _is_str(d.get("MessageId")),
 }
 
 

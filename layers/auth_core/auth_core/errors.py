@@ -38,6 +38,7 @@ __all__ = [
     "KeyFormatError",
     "KeyStoreError",
     "KeyStoreUnavailableError",
+    "MailDeliveryError",
     "MalformedTokenError",
     "MissingClaimError",
     "NotYetValidError",
@@ -301,3 +302,14 @@ class AlreadyExistsError(InvalidRequestError):
     """A store refused to create an item whose key is taken (a user, a client)."""
 
     reason = "already_exists"
+
+
+# --------------------------------------------------------------------------- email
+class MailDeliveryError(TemporarilyUnavailableError):
+    """An email could not be handed to Amazon SES: 503, retryable by the caller. ``reason`` says
+    why (``mail_unavailable``: throttling, network, the service, the deadline;
+    ``mail_rejected``: SES refused this message or sender -- unverified identity, sandbox,
+    suppressed address; ``mail_not_configured``). The message names neither the addresses nor
+    SES's code (the chained cause carries the code, never a body)."""
+
+    reason = "mail_unavailable"

@@ -253,6 +253,14 @@ class Settings:
     #: BRAND_BACKGROUND_COLOR: the page background, ``#rrggbb`` (anything else: the default).
     brand_background_color: str = "#f5f6f8"
 
+    # --- email (Amazon SES) ------------------------------------------------------------------
+    #: MAIL_FROM: sender identity of the service's email (``no-reply@example.com`` or
+    #: ``Name <no-reply@example.com>``), verified in SES. Empty: no email is sent.
+    mail_from: str = ""
+    #: MAIL_CONFIGURATION_SET: SES configuration set named on every message (event publishing,
+    #: dedicated IPs); empty: none.
+    mail_configuration_set: str = ""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); ``overrides`` win.
@@ -324,6 +332,8 @@ class Settings:
             "brand_logo_url": _https_url(e, "brand_logo_url"),
             "brand_primary_color": _color(e, "brand_primary_color", cls.brand_primary_color),
             "brand_background_color": _color(e, "brand_background_color", cls.brand_background_color),
+            "mail_from": _str(e, "mail_from"),
+            "mail_configuration_set": _str(e, "mail_configuration_set"),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -401,5 +411,7 @@ ENV_VARS: dict[str, str] = {
     "brand_logo_url": "BRAND_LOGO_URL",
     "brand_primary_color": "BRAND_PRIMARY_COLOR",
     "brand_background_color": "BRAND_BACKGROUND_COLOR",
+    "mail_from": "MAIL_FROM",
+    "mail_configuration_set": "MAIL_CONFIGURATION_SET",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete
