@@ -288,7 +288,7 @@ class ClaimsHook:
             raise ClaimsHookError(reason="claims_hook_raised") from exc
         elapsed = self._clock() - started
         if elapsed > self._budget:
-            self._failed(request, "claims_hook_timeout", elapsed_ms=int(elapsed * 1000))
+            self._failed(request, "claims_hook_timeout", elapsed_ms=round(elapsed * 1000))
             raise ClaimsHookTimeoutError(reason="claims_hook_timeout")
         try:
             return check_claims(result)
