@@ -77,7 +77,9 @@ def _words(env: Mapping[str, str], field: str, default: tuple[str, ...] = ()) ->
     return tuple(raw) if raw else default
 
 
-_HOOK_REFERENCE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+# CLAIMS_HOOK's form (template.yaml's ClaimsHook pattern is the same, ASCII only)
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+_HOOK_REFERENCE = re.compile(f"{_DOTTED}:{_DOTTED}")
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\"'<>\\;,`]")
 
