@@ -217,3 +217,16 @@ def test_handler_refuses_when_the_reference_is_bad(stack, issue, lambda_context,
     assert response["statusCode"] == 500
     assert json.loads(response["body"]) == {"error": "server_error"}
     assert families(stack) == []
+
+
+def test_the_authorizer_passes_hook_claims_named_in_context_claims(stack, hooked, issuers, clock) -> None:
+    from auth_core.authorizer.context import build_context
+    from auth_core.jwk import JWKSet
+    from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy
+    from tests.functional.oauth.conftest import AUD, ISS
+
+    token = body(hooked.token(password_request(scope="read"), issuers))["access_token"]
+    verifier = AccessTokenVerifier(ClaimsPolicy(ISS, AUD), JWKSet.from_dict(stack.jwks), clock=clock)
+    claims = verifier.verify(token)
+    context, dropped = build_context(claims, ("roles", "tenant", "entitlements"), json_values=False)
+    assert (context["tenant"], context["entitlements"], dropped) == ("t-1", "user", ())
