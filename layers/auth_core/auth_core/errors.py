@@ -24,6 +24,8 @@ __all__ = [
     "AlreadyExistsError",
     "AuthError",
     "ClaimError",
+    "ClaimsHookError",
+    "ClaimsHookTimeoutError",
     "ConfigurationError",
     "ExpiredTokenError",
     "ForbiddenHeaderError",
@@ -46,6 +48,7 @@ __all__ = [
     "RevocationStoreError",
     "RevokedTokenError",
     "RotationError",
+    "ServerError",
     "SlowDownError",
     "StoreUnavailableError",
     "TemporarilyUnavailableError",
@@ -288,6 +291,28 @@ class TemporarilyUnavailableError(OAuthError):
     status = 503
     error_code = "temporarily_unavailable"
     reason = "unavailable"
+
+
+class ServerError(OAuthError):
+    """Our own failure, known to repeat on a retry: 500 ``server_error`` (RFC 6749 §4.1.2.1's
+    code; §5.2 has none for the server's side), no ``Retry-After``."""
+
+    status = 500
+    error_code = "server_error"
+    reason = "server_error"
+
+
+class ClaimsHookError(ServerError):
+    """The custom claims hook (``auth_core.oauth.claims_hook``) raised or returned claims that
+    may not go into a token: the request is refused, nothing is issued."""
+
+    reason = "claims_hook"
+
+
+class ClaimsHookTimeoutError(TemporarilyUnavailableError):
+    """The custom claims hook took longer than ``CLAIMS_HOOK_BUDGET_MS``: 503, retryable."""
+
+    reason = "claims_hook_timeout"
 
 
 # --------------------------------------------------------------------------- the stores' own

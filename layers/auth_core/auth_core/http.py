@@ -9,6 +9,7 @@ raised                          status  body
 ``OAuthError`` subclasses       .status ``{"error": code}`` (+ ``WWW-Authenticate`` on 401)
 ``SlowDownError``               429     ``{"error": "invalid_grant"}`` + ``Retry-After``
 ``TemporarilyUnavailableError`` 503     ``{"error": "temporarily_unavailable"}`` + ``Retry-After``
+``ServerError``                 500     ``{"error": "server_error"}`` (an error log line, no trace)
 ``TokenError``                  401     ``{"error": "invalid_token"}`` + ``WWW-Authenticate``
 ``AccessDeniedError``           403     ``{"error": "insufficient_scope"}``
 ``KeyStoreError``               503     ``{"error": "temporarily_unavailable"}``
@@ -217,14 +218,17 @@ def register_error_handlers(app: Router, logger: Any, metrics: Any | None = None
     def _oauth(exc: OAuthError) -> Response:
         headers = dict(NO_STORE)
         if exc.status >= 500:
-            # Ours, not the caller's (TemporarilyUnavailableError): loud, counted, retry later.
+            # Ours, not the caller's: loud and counted. A 503 (TemporarilyUnavailableError) says
+            # retry later; a 500 (ServerError) would fail the same way again.
             cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else None
+            unavailable = exc.status == 503
             logger.error(
-                "dependency unavailable",
+                "dependency unavailable" if unavailable else "server error",
                 extra={"error_code": exc.error_code, "reason": exc.reason, "cause": cause},
             )
-            _count("TemporarilyUnavailable")
-            headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
+            _count("TemporarilyUnavailable" if unavailable else "ServerError")
+            if unavailable:
+                headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
         else:
             logger.info("request refused", extra={"error_code": exc.error_code, "reason": exc.reason})
         if exc.status == 401:

@@ -77,6 +77,9 @@ def _words(env: Mapping[str, str], field: str, default: tuple[str, ...] = ()) ->
     return tuple(raw) if raw else default
 
 
+# CLAIMS_HOOK's form (template.yaml's ClaimsHook pattern is the same, ASCII only)
+_DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+_HOOK_REFERENCE = re.compile(f"{_DOTTED}:{_DOTTED}")
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\"'<>\\;,`]")
 
@@ -216,6 +219,14 @@ class Settings:
     #: choice). REST and payload 1.0 always get a policy.
     authorizer_response_format: str = "simple"
 
+    # --- custom claims hook -----------------------------------------------------------------
+    #: CLAIMS_HOOK: ``package.module:function`` called as each access and ID token is issued;
+    #: returns claims to add (``auth_core.oauth.claims_hook``). Empty: no hook.
+    claims_hook: str = ""
+    #: CLAIMS_HOOK_BUDGET_MS: the time the hook may take, milliseconds (1-5000), checked after
+    #: it returns: a slower hook's result is thrown away and the request answered 503.
+    claims_hook_budget_ms: int = 200
+
     # --- login protection -------------------------------------------------------------------
     #: LOGIN_MAX_FAILURES: login attempts per username *and* source address per window (counted
     #: before hashing); then 429 from that address only (``stores/throttle.py``).
@@ -320,6 +331,8 @@ class Settings:
             "authorizer_response_format": _choice(
                 e, "authorizer_response_format", cls.authorizer_response_format, ("simple", "iam")
             ),
+            "claims_hook": _str(e, "claims_hook"),
+            "claims_hook_budget_ms": _int(e, "claims_hook_budget_ms", cls.claims_hook_budget_ms, 1, 5000),
             "login_max_failures": _int(e, "login_max_failures", cls.login_max_failures, 1, 1000),
             "login_lockout_seconds": _int(e, "login_lockout_seconds", cls.login_lockout_seconds, 1, 86400),
             "password_min_length": _int(e, "password_min_length", cls.password_min_length, 8, 64),
@@ -353,6 +366,8 @@ class Settings:
             raise ConfigurationError("AUTHORIZER_RESPONSE_FORMAT must be simple or iam")
         if self.revocation_feed_max_staleness <= self.revocation_feed_interval:
             raise ConfigurationError("REVOCATION_FEED_MAX_STALENESS must exceed REVOCATION_FEED_INTERVAL")
+        if self.claims_hook and _HOOK_REFERENCE.fullmatch(self.claims_hook) is None:
+            raise ConfigurationError("CLAIMS_HOOK must be 'package.module:function'")
         if self.issuer and not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ConfigurationError("ISSUER must be an https:// URL")
 
@@ -401,6 +416,8 @@ ENV_VARS: dict[str, str] = {
     "identity_header": "IDENTITY_HEADER",
     "verified_token_cache_size": "VERIFIED_TOKEN_CACHE_SIZE",
     "authorizer_response_format": "AUTHORIZER_RESPONSE_FORMAT",
+    "claims_hook": "CLAIMS_HOOK",
+    "claims_hook_budget_ms": "CLAIMS_HOOK_BUDGET_MS",
     "login_max_failures": "LOGIN_MAX_FAILURES",
     "login_lockout_seconds": "LOGIN_LOCKOUT_SECONDS",
     "password_min_length": "PASSWORD_MIN_LENGTH",

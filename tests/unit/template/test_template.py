@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from auth_core.errors import ConfigurationError
 from auth_core.settings import ENV_VARS, SIGNING_ALGORITHMS, Settings
 from tests.unit.template.cfn import ROOT, Doc, ref_target, walk
 
@@ -521,6 +522,7 @@ PARAM_VARS = {
     "SsoSessionIdleTimeout": "SSO_SESSION_IDLE_TIMEOUT",
     "AuthorizationCodeTtl": "AUTHORIZATION_CODE_TTL",
     "ParRequestTtl": "PAR_REQUEST_TTL",
+    "ClaimsHookBudgetMs": "CLAIMS_HOOK_BUDGET_MS",
 }
 
 
@@ -706,3 +708,31 @@ def test_brand_parameters_feed_the_hosted_pages(template: Doc, functions: Doc) -
     assert not re.fullmatch(logo, "http://example.com/logo.png")
     assert not re.fullmatch(logo, 'https://x/"onerror=')
     assert params["AuthorizationCodeTtl"]["MaxValue"] <= 60  # RFC 6749 §4.1.2 and the issue: <= 60 s
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("", True),
+        ("claims_hooks:add", True),
+        ("my_org.hooks.claims:Hooks.add", True),
+        ("claims_hooks", False),
+        ("claims hooks:add", False),
+        ("claims_hooks:add()", False),
+        ("-x:y", False),
+    ],
+)
+def test_claims_hook_parameter_pattern_agrees_with_settings(template: Doc, value: str, valid: bool) -> None:
+    """What CloudFormation lets through for ClaimsHook is what Settings accepts, and only that."""
+    pattern = template["Parameters"]["ClaimsHook"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is valid
+    if valid:
+        Settings.from_env({"CLAIMS_HOOK": value})
+    else:
+        with pytest.raises(ConfigurationError):
+            Settings.from_env({"CLAIMS_HOOK": value})
+
+
+def test_only_the_token_functions_get_the_claims_hook(template: Doc, functions: Doc) -> None:
+    given = {lid for lid, props in functions.items() if "CLAIMS_HOOK" in environment(template, props)}
+    assert given == {"IssueTokenFunction", "RefreshTokenFunction"}

@@ -85,6 +85,7 @@ from auth_core.stores.users import User, UserStore
 
 if TYPE_CHECKING:
     from auth_core.algorithms import SigningKey
+    from auth_core.oauth.claims_hook import ClaimsHook, TokenKind
     from auth_core.oauth.id_token import IssuedWithIdToken
 
 __all__ = [
@@ -184,8 +185,11 @@ class TokenService:
         feed: CutoffFeed | None = None,
         sleep: Callable[[float], None] = time.sleep,
         sso: SsoSessions | None = None,
+        claims_hook: ClaimsHook | None = None,
     ) -> None:
         self.users = users
+        #: the custom claims hook (``CLAIMS_HOOK``); None: none configured
+        self.claims_hook = claims_hook if claims_hook is not None and claims_hook.enabled else None
         #: single sign-on sessions: a code is redeemed only while its session has not ended
         self.sso = sso
         self.feed = feed
@@ -240,8 +244,14 @@ class TokenService:
 
         :raises ConfigurationError: a table name is not set.
         """
+        hook = None
+        if settings.claims_hook:  # the hook's module is imported only where one is configured
+            from auth_core.oauth.claims_hook import ClaimsHook  # noqa: PLC0415
+
+            hook = ClaimsHook.from_settings(settings, audit)
         return cls(
             **stores_from_settings(settings, dynamodb=dynamodb, clock=clock),
+            claims_hook=hook,
             sso=SsoSessionStore(settings.require("sessions_table"), client=dynamodb, clock=clock),
             keys=keys,
             policy=TokenPolicy.from_settings(settings),
@@ -305,6 +315,7 @@ class TokenService:
             scope=scope,
             roles=user.roles,
             issuers=issuers,
+            grant_type=PASSWORD,
             session_id=family_id,
             not_before=user.not_before,
         )
@@ -370,12 +381,20 @@ class TokenService:
         # (a rotation still in progress) is a 503 the client can retry with the same code, not
         # a redeemed code whose retry looks like reuse and revokes the family.
         signing_key = _id_token_key(self.keys) if "openid" in scope else None
+        # The ID token's hook claims too: a failing hook refuses the request while the code can
+        # still be retried, not after it is spent.
+        id_claims = (
+            self._hook_claims("id", AUTHORIZATION_CODE, client, user.subject, scope, user.roles)
+            if signing_key is not None
+            else None
+        )
         issued = self._issue(
             client,
             subject=user.subject,
             scope=scope,
             roles=user.roles,
             issuers=issuers,
+            grant_type=AUTHORIZATION_CODE,
             session_id=family_id,
             not_before=user.not_before,
         )
@@ -418,6 +437,7 @@ class TokenService:
                 session_id=code.sso_session_id or None,
                 amr=code.amr,
                 key=signing_key,
+                extra_claims=id_claims,
             )
         self.audit.record("AuthorizationCodeRedeemed", client_id=client.client_id)
         return TokenResult(token_body(issued, refresh_token), AUTHORIZATION_CODE)
@@ -431,7 +451,14 @@ class TokenService:
         _require_grant(client, CLIENT_CREDENTIALS)
         allowed = [s for s in client.scopes if s in self.policy.scopes_supported]
         scope = resolve_scope(request.get("scope"), allowed, client.default_scopes)
-        issued = self._issue(client, subject=client.client_id, scope=scope, roles=(), issuers=issuers)
+        issued = self._issue(
+            client,
+            subject=client.client_id,
+            scope=scope,
+            roles=(),
+            issuers=issuers,
+            grant_type=CLIENT_CREDENTIALS,
+        )
         self.audit.record("ClientCredentialsIssued", client_id=client.client_id)
         return TokenResult(token_body(issued), CLIENT_CREDENTIALS)
 
@@ -450,10 +477,13 @@ class TokenService:
                 scope=scope,
                 roles=record.roles,
                 issuers=issuers,
+                grant_type=REFRESH_TOKEN,
                 session_id=record.family_id,
             )
             if "openid" not in scope or not record.auth_time:
                 return issued
+            # before the rotation commits (mint runs first): a failing hook spends nothing
+            id_claims = self._hook_claims("id", REFRESH_TOKEN, authed, record.subject, scope, record.roles)
             # OpenID Connect Core §12.2: a new ID token, with the original auth_time (no nonce)
             return self._with_id_token(
                 issued,
@@ -464,6 +494,7 @@ class TokenService:
                 nonce=None,
                 session_id=record.sso_session_id or None,
                 amr=record.amr,
+                extra_claims=id_claims,
             )
 
         result = self.rotator.rotate(token, client, request.get("scope"), mint, source_ip=request.source_ip)
@@ -517,9 +548,12 @@ class TokenService:
         scope: tuple[str, ...],
         roles: tuple[str, ...],
         issuers: IssuerFactory,
+        grant_type: str,
         session_id: str | None = None,
         not_before: int = 0,
     ) -> Any:
+        # the hook first: it may refuse the request, and it is not timed against a cut-off wait
+        extra_claims = self._hook_claims("access", grant_type, client, subject, scope, roles)
         ttl = client.access_token_ttl or self.policy.access_token_ttl
         if self.feed is not None:
             not_before = max(not_before, self.feed.not_before(subject=subject, client_id=client.client_id))
@@ -533,8 +567,31 @@ class TokenService:
             client_id=client.client_id,
             scope=scope,
             roles=roles,
+            extra_claims=extra_claims,
             session_id=session_id,
         )
+
+    def _hook_claims(
+        self,
+        kind: TokenKind,
+        grant_type: str,
+        client: Client,
+        subject: str,
+        scope: tuple[str, ...],
+        roles: tuple[str, ...],
+    ) -> dict[str, Any] | None:
+        """The custom claims hook's checked claims for one token (None: no hook configured).
+
+        :raises ConfigurationError: ``CLAIMS_HOOK`` names no callable (500).
+        :raises ClaimsHookError: the hook failed or returned claims that may not be issued (500).
+        :raises ClaimsHookTimeoutError: the hook overran its budget (503).
+        """
+        if self.claims_hook is None:
+            return None
+        from auth_core.oauth.claims_hook import ClaimsHookInput  # noqa: PLC0415
+
+        request = ClaimsHookInput(kind, grant_type, client.client_id, subject, tuple(scope), tuple(roles))
+        return self.claims_hook.claims(request) or None
 
     def _with_id_token(
         self,
@@ -548,6 +605,7 @@ class TokenService:
         session_id: str | None,
         amr: tuple[str, ...],
         key: SigningKey | None = None,
+        extra_claims: dict[str, Any] | None = None,
     ) -> IssuedWithIdToken:
         """``issued`` with an ID token for ``client`` (lifetime: the access token's), signed by
         ``key`` (fetched beforehand by a caller that must not fail after a commit) or else the
@@ -567,6 +625,7 @@ class TokenService:
             nonce=nonce,
             session_id=session_id,
             amr=amr,
+            extra_claims=extra_claims,
         )
         return IssuedWithIdToken(issued, id_token)
 

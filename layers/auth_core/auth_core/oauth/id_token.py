@@ -16,12 +16,18 @@ requires every provider to support) or, without that method, the access-token si
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from auth_core._b64 import b64url_encode
 from auth_core._json import dumps_compact
-from auth_core.errors import InvalidAudienceError, InvalidIssuerError, MalformedTokenError
+from auth_core.errors import (
+    ConfigurationError,
+    InvalidAudienceError,
+    InvalidIssuerError,
+    MalformedTokenError,
+)
 from auth_core.jwk import KeyProvider
 from auth_core.jws import encode_header, sign_compact, verify_compact
 
@@ -37,6 +43,11 @@ __all__ = [
 
 #: the ``typ`` of ID tokens, normalised (RFC 7515 §4.1.9)
 ID_TOKEN_TYP = "application/jwt"
+
+#: claims :func:`sign_id_token` sets (or may set): extra claims never replace them
+_ID_TOKEN_CLAIMS = frozenset(
+    {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr"}
+)
 
 
 def id_token_key(keys: Any) -> Any:
@@ -64,8 +75,14 @@ def sign_id_token(
     nonce: str | None = None,
     session_id: str | None = None,
     amr: tuple[str, ...] = (),
+    extra_claims: Mapping[str, Any] | None = None,
 ) -> str:
-    """A signed ID token (compact JWS, header ``{"alg", "typ": "JWT", "kid"}``)."""
+    """A signed ID token (compact JWS, header ``{"alg", "typ": "JWT", "kid"}``).
+
+    :param extra_claims: claims added last (the custom claims hook's, already checked); one
+        that names a claim set here is refused.
+    :raises ConfigurationError: an extra claim would override one set here.
+    """
     claims: dict[str, Any] = {
         "iss": issuer,
         "sub": subject,
@@ -82,6 +99,10 @@ def sign_id_token(
         claims["sid"] = session_id
     if amr:
         claims["amr"] = list(amr)
+    if extra_claims:
+        if not _ID_TOKEN_CLAIMS.isdisjoint(extra_claims):
+            raise ConfigurationError("extra claims may not override ID token claims")
+        claims.update(extra_claims)
     return sign_compact(encode_header(key, "JWT"), dumps_compact(claims), key)
 
 
