@@ -95,6 +95,7 @@ bench: venv bench-node
 	$(VPY) bench/bench_keys.py
 	$(VPY) bench/bench_revocation.py
 	$(VPY) bench/bench_local_stack.py --quick
+	$(VPY) bench/cost_model.py
 
 bench-node:
 	@if ! command -v node >/dev/null; then \
