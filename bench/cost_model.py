@@ -978,8 +978,8 @@ def money(value: float) -> str:
     """Dollars with the precision the amount needs."""
     if value == 0:
         return "0"
-    if abs(value) < 0.01:
-        return f"{value:.4f}"
+    if abs(value) < 0.1:
+        return f"{value:.2g}"
     if abs(value) < 100:
         return f"{value:.2f}"
     return f"{value:,.0f}"

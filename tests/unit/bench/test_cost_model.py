@@ -222,3 +222,26 @@ def test_the_access_log_line_fills_every_field_of_the_templates_format() -> None
         filled = filled.replace(f"$context.{key}", "")
     assert "$context" not in filled  # a new field in the template must be given a sample value
     assert 150 < size < 600
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0, "0"), (0.00028, "0.00028"), (0.0126, "0.013"), (0.8, "0.80"), (11.375, "11.38"), (4635.0, "4,635")],
+)
+def test_money_keeps_two_significant_digits_of_small_amounts(value: float, shown: str) -> None:
+    assert cm.money(value) == shown
+
+
+def test_the_readme_shows_the_prices_the_model_uses() -> None:
+    readme = (Path(cm.ROOT) / "README.md").read_text()
+    assert cm.prices_table(markdown=True) in readme, (
+        "README's cost prices are stale: paste the Prices table of bench/cost_model.py --markdown"
+    )
+
+
+def test_the_hit_rate_follows_the_requests_per_cache_window() -> None:
+    # 500 requests over 10 hours: 50 an hour; a 300 s cache has 12 windows an hour, each one miss
+    assert cm.derived_hit_rate(cm.Usage(api_requests=500, active_hours=10), 300) == pytest.approx(1 - 12 / 50)
+    # fewer requests than windows: every request misses
+    assert cm.derived_hit_rate(cm.Usage(api_requests=50, active_hours=10), 300) == 0.0
+    assert cm.derived_hit_rate(cm.Usage(), 0) == 0.0  # AuthorizerResultTtl=0: no cache
