@@ -27,7 +27,8 @@ Mapped to Lambda (this machine is x86 and not Lambda; nothing here was measured 
 Prices: :data:`PRICES` (us-east-1, on-demand, no free tier), each with the page it comes from, the
 page it was read on and the date. Cognito's plans price the same workloads for comparison.
 
-    .venv/bin/python bench/cost_model.py [--runs 15] [--hit-rate 0.9] [--markdown]
+    .venv/bin/python bench/cost_model.py [--runs 15] [--hit-rate R] [--core-ratio R] [--aws-call-ms MS]
+        [--cold-share S] [--markdown]
 
 ``--markdown`` prints the README's tables. Nothing is asserted about time.
 """
