@@ -106,4 +106,4 @@ bench-node:
 	fi
 
 clean:
-	rm -rf $(VENV) $(SAMVENV) .aws-sam .local build
+	rm -rf $(VENV) $(SAMVENV) .venv-checkov .aws-sam .local build

@@ -14,10 +14,15 @@ Baseline rows, measured in the same run and the same way: a bare interpreter, ``
 Powertools' whole ``event_handler`` package and Powertools ``Logger`` + ``Metrics``.
 ``--also DIR`` measures another checkout's functions and layer interleaved with this one (e.g.
 ``git archive <rev> functions layers | tar -x -C DIR`` for a before/after table).
+``--tracing`` adds, interleaved, every function with ``TRACING=true`` as Lambda runs it with
+active tracing (``LAMBDA_TASK_ROOT`` and a sampled ``_X_AMZN_TRACE_ID`` set, so the Powertools
+Tracer is enabled, patches botocore and sends its segments over UDP to 127.0.0.1:2000, where
+nothing listens), and a baseline row for the tracer alone: the cost of TracingEnabled=true.
 
 Samples are interleaved (one of each per round) and medians are printed; nothing is asserted.
 
-    PYTHONPATH=$PWD/layers/auth_core:$PWD .venv/bin/python bench/bench_cold.py [--samples 7] [--also DIR]
+    PYTHONPATH=$PWD/layers/auth_core:$PWD .venv/bin/python bench/bench_cold.py [--samples 7] \
+        [--also DIR] [--tracing]
 
 The first request of ``/token`` is a ``client_credentials`` grant (a login adds one Argon2id
 verification, ~the same in every version); ``/refresh`` rotates a token minted in this process.
@@ -75,6 +80,17 @@ ENV = {
     "AWS_LAMBDA_FUNCTION_NAME": "bench",
     "LANG": "C.UTF-8",
 }
+#: What Lambda sets with active tracing (a sampled trace header); the daemon address is loopback.
+TRACING_ENV = {
+    "TRACING": "true",
+    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+    "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+}
+TRACER_BASELINE = (
+    "Powertools Tracer (X-Ray SDK, patching)",
+    "from aws_lambda_powertools import Tracer; Tracer(service='bench')",
+)
 #: A Lambda context: what Logger.inject_lambda_context and the deadline read.
 CONTEXT = (
     "types.SimpleNamespace(function_name='bench', function_version='$LATEST', memory_limit_in_mb=512, "
@@ -187,6 +203,7 @@ def main() -> int:
         "--also", type=Path, help="another checkout (functions/, layers/) to measure alongside"
     )
     parser.add_argument("--functions", nargs="*", default=list(FUNCTIONS), choices=list(FUNCTIONS))
+    parser.add_argument("--tracing", action="store_true", help="also measure TRACING=true (X-Ray)")
     args = parser.parse_args()
 
     import logging
@@ -204,16 +221,27 @@ def main() -> int:
     child_env = {**ENV, "AWS_ENDPOINT_URL": endpoint, "PATH": os.environ.get("PATH", "")}
     site = sysconfig.get_paths()["purelib"]
     trees = {"this checkout": ROOT, **({str(args.also): args.also.resolve()} if args.also else {})}
+    # label -> (tree, extra environment): each tree as deployed, and with tracing on if asked
+    variants = {label: (tree, {}) for label, tree in trees.items()}
+    if args.tracing:
+        variants["tracing on"] = (ROOT, TRACING_ENV)
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     try:
         seeder = Seeder()
         for _ in range(args.samples):
             for name, statement in BASELINES.items():
                 runs.setdefault(("baseline", name), []).append(_run([site], statement, None, child_env))
+            if args.tracing:
+                name, statement = TRACER_BASELINE
+                env = {**child_env, **TRACING_ENV, "LAMBDA_TASK_ROOT": str(ROOT)}
+                runs.setdefault(("baseline", name), []).append(_run([site], statement, None, env))
             for function in args.functions:
-                for label, tree in trees.items():
+                for label, (tree, extra) in variants.items():
                     path = [str(tree / "functions" / function), str(tree / "layers" / "auth_core"), site]
-                    result = _run(path, "import app", seeder.event(function), child_env)
+                    env = {**child_env, **extra}
+                    if extra:  # the Tracer traces only inside Lambda: LAMBDA_TASK_ROOT says so
+                        env["LAMBDA_TASK_ROOT"] = path[0]
+                    result = _run(path, "import app", seeder.event(function), env)
                     if result["status"] >= 300 and function != "jwks":
                         raise RuntimeError(f"{label} {function}: HTTP {result['status']}")
                     runs.setdefault((label, function), []).append(result)

@@ -470,7 +470,10 @@ def _read_secrets(model: AppModel) -> None:
     resolver = model.resolver
     stack = resolver.identity.stack_name
     for lid, res in model.template.of_type(SECRET_TYPE).items():
-        props = resolver.resolve(res.get("Properties") or {})
+        # Only what the emulation uses: KmsKeyId is not (moto's secrets are not KMS-encrypted),
+        # and it names the stack's KMS key, which the local stack does not create.
+        used = ("Name", "SecretString", "GenerateSecretString", "Description")
+        props = resolver.resolve({k: v for k, v in (res.get("Properties") or {}).items() if k in used})
         model.secrets[lid] = SecretSpec(
             logical_id=lid,
             name=str(props.get("Name") or f"{stack}-{lid}"),

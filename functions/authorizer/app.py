@@ -20,6 +20,7 @@ from auth_core import deadline
 from auth_core.authorizer.service import Authorizer
 from auth_core.authorizer.snapstart import after_restore, before_snapshot, prime
 from auth_core.settings import Settings
+from auth_core.tracing import traced
 
 
 @functools.cache
@@ -43,6 +44,11 @@ before_snapshot(_prime)
 after_restore(_forget_caches)
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with deadline.scope(context):
         return _authorizer()(event, context)
+
+
+# X-Ray only when TRACING is on: decided at the first invocation from the engine's settings; off,
+# every invocation calls _handle directly (auth_core/tracing.py), no tracer imported.
+lambda_handler = traced(_handle, "authorizer", lambda: _authorizer().settings.tracing)

@@ -322,8 +322,11 @@ class HttpFunction:
 
     def handler(self) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         """The Lambda entry point: correlation id from the request, metrics flushed after, and
-        the invocation's deadline set from ``context`` while the request is resolved."""
+        the invocation's deadline set from ``context`` while the request is resolved; traced by
+        X-Ray when the ``tracing`` setting is on."""
         from aws_lambda_powertools.logging import correlation_paths  # noqa: PLC0415
+
+        from auth_core.tracing import traced  # noqa: PLC0415
 
         app = self.app
 
@@ -333,4 +336,5 @@ class HttpFunction:
             with deadline.scope(context):
                 return app.resolve(event, context)
 
-        return lambda_handler
+        # X-Ray only when TRACING is on (auth_core/tracing.py); off, the handler above runs as is.
+        return traced(lambda_handler, self.logger.service)

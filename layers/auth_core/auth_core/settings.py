@@ -272,6 +272,11 @@ class Settings:
     #: dedicated IPs); empty: none.
     mail_configuration_set: str = ""
 
+    # --- operations -------------------------------------------------------------------------
+    #: TRACING: AWS X-Ray tracing through the Powertools Tracer (template parameter
+    #: TracingEnabled). Off: the tracer is never imported, and handlers run unwrapped.
+    tracing: bool = False
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); ``overrides`` win.
@@ -347,6 +352,7 @@ class Settings:
             "brand_background_color": _color(e, "brand_background_color", cls.brand_background_color),
             "mail_from": _str(e, "mail_from"),
             "mail_configuration_set": _str(e, "mail_configuration_set"),
+            "tracing": _bool(e, "tracing", cls.tracing),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -430,5 +436,6 @@ ENV_VARS: dict[str, str] = {
     "brand_background_color": "BRAND_BACKGROUND_COLOR",
     "mail_from": "MAIL_FROM",
     "mail_configuration_set": "MAIL_CONFIGURATION_SET",
+    "tracing": "TRACING",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete

@@ -34,10 +34,14 @@ GET, PUT = "dynamodb:GetItem", "dynamodb:PutItem"
 UPDATE, DELETE = "dynamodb:UpdateItem", "dynamodb:DeleteItem"
 CHECK, QUERY, BATCH_GET = "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem"
 SECRET_GET = "secretsmanager:GetSecretValue"
+#: the signing secret's customer-managed key (or SigningKeysKmsKeyArn), used only through Secrets Manager
+KEY, VIA_SECRETS_MANAGER = "SigningKeysKey", ("kms:ViaService=secretsmanager",)
+KMS_DECRYPT, KMS_GENERATE = "kms:Decrypt", "kms:GenerateDataKey"
 
 #: /token and /refresh run the same token service (grants.py, refresh.py).
 TOKEN_SERVICE: set[Grant] = {
     (SECRET_GET, SIGNING, None),
+    (KMS_DECRYPT, KEY, VIA_SECRETS_MANAGER),
     # UserStore.get; set_password_hash (rehash on login), ensure_user_id; unchanged() (the session check)
     (GET, USERS, None), (UPDATE, USERS, None), (CHECK, USERS, None),
     # ClientStore.get/get_fresh; unchanged() in every session transaction
@@ -84,6 +88,7 @@ ALLOWLIST: dict[str, set[Grant]] = {
                 "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
             )
         ),
+        (KMS_DECRYPT, KEY, VIA_SECRETS_MANAGER), (KMS_GENERATE, KEY, VIA_SECRETS_MANAGER),
         (PUT, REVOCATIONS, ("kid#*",)),
     },
     "MeFunction": set(),
@@ -121,6 +126,11 @@ PUBLIC_FUNCTIONS = {"IssueTokenFunction", "RefreshTokenFunction", "RevokeTokenFu
 USER_UPDATERS = {"IssueTokenFunction", "AuthorizeFunction"}
 WRITES = {PUT, UPDATE, DELETE, "dynamodb:BatchWriteItem"}
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+#: SAM attaches it whenever Tracing is set, even to PassThrough (TracingEnabled=false): segment
+#: writes only (xray:PutTraceSegments/PutTelemetryRecords/Get*Sampling*), no data access.
+XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
+#: the signing secret's key: the customer-managed key the stack creates, or the one brought in
+KEY_ARN = {"Fn::If": ["CreateSigningKeysKey", {"Fn::GetAtt": [KEY, "Arn"]}, {"Ref": "SigningKeysKmsKeyArn"}]}
 _DDB_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
 
 
@@ -156,6 +166,8 @@ def _name(value: Any) -> str:
     """A policy resource as a logical id (``Table`` or ``Table/index/Name``); unknown forms fail."""
     if value == "*":
         return "*"
+    if value == KEY_ARN:
+        return KEY
     if isinstance(value, Mapping) and len(value) == 1:
         (fn, arg), = value.items()
         if fn == "Ref" and isinstance(arg, str):
@@ -178,6 +190,9 @@ def _leading_keys(condition: Mapping[str, Any] | None) -> tuple[str, ...] | None
     if not condition:
         return None
     assert len(condition) == 1, f"unexpected condition {condition!r}"
+    via = {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+    if condition == {"StringEquals": {"kms:ViaService": via}}:
+        return VIA_SECRETS_MANAGER
     (operator, body), = condition.items()
     assert operator in {"ForAllValues:StringLike", "ForAllValues:StringEquals"}, operator
     assert set(body) == {"dynamodb:LeadingKeys"}, body
@@ -199,13 +214,26 @@ def grants(role: Mapping[str, Any]) -> set[Grant]:
 
 
 def _roles(expanded: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Each function's role, with the stand-alone ``AWS::IAM::Policy`` resources attached to it
+    (the signing secret's: the key policy names the role, so the role cannot name the secret)
+    folded into its ``Policies``."""
     resources = expanded["Resources"]
+    attached: dict[str, list[Any]] = {}
+    for res in resources.values():
+        if res["Type"] == "AWS::IAM::Policy":
+            for role in res["Properties"]["Roles"]:
+                attached.setdefault(role["Ref"], []).append(res["Properties"])
     out = {}
     for lid, res in resources.items():
         if res["Type"] == "AWS::Lambda::Function" and lid in ALLOWLIST:
             role = res["Properties"]["Role"]
             assert role == {"Fn::GetAtt": [f"{lid}Role", "Arn"]}, f"{lid}: role must come from SAM"
-            out[lid] = resources[f"{lid}Role"]
+            merged = dict(resources[f"{lid}Role"])
+            props = dict(merged["Properties"])
+            props["Policies"] = [*(props.get("Policies") or []), *attached.pop(f"{lid}Role", [])]
+            merged["Properties"] = props
+            out[lid] = merged
+    assert not attached, f"policies attached to roles that are no function's: {sorted(attached)}"
     return out
 
 
@@ -223,7 +251,7 @@ def test_effective_grants_are_exactly_the_allowlist(expanded: dict[str, Any], fu
         f"{function}: extra {sorted(got - ALLOWLIST[function], key=str)}, "
         f"missing {sorted(ALLOWLIST[function] - got, key=str)}"
     )
-    assert role["Properties"]["ManagedPolicyArns"] == [BASIC_EXECUTION]
+    assert role["Properties"]["ManagedPolicyArns"] == [BASIC_EXECUTION, XRAY_WRITE]
 
 
 @pytest.mark.parametrize("function", sorted(PUBLIC_FUNCTIONS))

@@ -56,6 +56,12 @@ ROUTES = {
 }
 SIGNING = "SigningKeysSecret"
 PUBLIC_JWKS = "PublicJwksSecret"
+#: the signing secret's KMS key: the one the stack creates, or SigningKeysKmsKeyArn
+KEY = "SigningKeysKey"
+KEY_ARN = {"Fn::If": ["CreateSigningKeysKey", {"Fn::GetAtt": [KEY, "Arn"]}, {"Ref": "SigningKeysKmsKeyArn"}]}
+VIA_SECRETS_MANAGER = {
+    "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+}
 USERS, CLIENTS, SESSIONS, REVOCATIONS = "UsersTable", "ClientsTable", "SessionsTable", "RevocationsTable"
 #: the revocation feed: a Query on this index, nothing else of the table
 FEED = "RevocationsTable/index/Feed"
@@ -69,7 +75,9 @@ def crud(table: str) -> set[tuple[str, str]]:
 
 # (capability, logical id) per function: exactly this, nothing more.
 TOKEN_ISSUER = {
+    # the signing secret and its KMS key (through Secrets Manager): SigningKeysReadPolicy
     ("secret:read", SIGNING),
+    ("key:decrypt", KEY),
     # users: GetItem, UpdateItem (rehash on login, user_id), ConditionCheckItem (session guard)
     *crud(USERS),
     # sessions and the login throttle: GetItem, PutItem, UpdateItem, DeleteItem (no Query/Scan)
@@ -111,8 +119,11 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
     "AuthorizerFunction": {("secret:read", PUBLIC_JWKS), ("table:read", FEED)},
     "JwksFunction": {("secret:read", PUBLIC_JWKS)},
     "RotateKeysFunction": {
+        # the signing secret and its KMS key: SigningKeysRotatePolicy
         ("secret:read", SIGNING),
         ("secret:write", SIGNING),
+        ("key:decrypt", KEY),
+        ("key:encrypt", KEY),
         ("secret:read", PUBLIC_JWKS),
         ("secret:write", PUBLIC_JWKS),
         # re-asserting revoked signing keys in the feed (kid# items only)
@@ -170,6 +181,8 @@ TABLE_WRITE_ACTIONS = {
     "dynamodb:BatchWriteItem",
 }
 TABLE_CHECK_ACTIONS = {"dynamodb:ConditionCheckItem"}
+KEY_DECRYPT_ACTIONS = {"kms:Decrypt"}
+KEY_ENCRYPT_ACTIONS = {"kms:GenerateDataKey"}
 
 
 def permissions(props: Mapping[str, Any]) -> set[tuple[str, str]]:
@@ -193,7 +206,20 @@ def permissions(props: Mapping[str, Any]) -> set[tuple[str, str]]:
     return out
 
 
+def attached_permissions(resources: Mapping[str, Any], function: str) -> set[tuple[str, str]]:
+    """What the stand-alone ``AWS::IAM::Policy`` resources attached to ``function``'s SAM role
+    grant (the signing secret's: its key policy names the role, so the role cannot name it)."""
+    out: set[tuple[str, str]] = set()
+    for res in resources.values():
+        if res["Type"] == "AWS::IAM::Policy" and {"Ref": f"{function}Role"} in res["Properties"]["Roles"]:
+            for statement in res["Properties"]["PolicyDocument"]["Statement"]:
+                out |= _statement(statement)
+    return out
+
+
 def _target(value: Any) -> str:
+    if value == KEY_ARN:
+        return KEY
     sub = value.get("Fn::Sub") if isinstance(value, Mapping) else None
     if isinstance(sub, str):
         found = re.fullmatch(r"\$\{(\w+)\.Arn\}/index/(\w+)", sub)
@@ -207,6 +233,10 @@ def _target(value: Any) -> str:
 def _statement(statement: Mapping[str, Any]) -> set[tuple[str, str]]:
     assert statement["Effect"] == "Allow"
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    if any(a.startswith("kms:") for a in actions):
+        assert statement.get("Condition") == VIA_SECRETS_MANAGER, (
+            "the key is used through Secrets Manager only"
+        )
     resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
     assert "*" not in resources, "wildcard resource"
     targets = [_target(r) for r in resources]
@@ -223,6 +253,10 @@ def _statement(statement: Mapping[str, Any]) -> set[tuple[str, str]]:
             caps.add("table:write")
         elif action in TABLE_CHECK_ACTIONS:
             caps.add("table:check")
+        elif action in KEY_DECRYPT_ACTIONS:
+            caps.add("key:decrypt")
+        elif action in KEY_ENCRYPT_ACTIONS:
+            caps.add("key:encrypt")
         else:
             pytest.fail(f"action {action!r} is not interpreted by this test")
     return {(cap, t) for cap in caps for t in targets}
@@ -396,8 +430,9 @@ def test_access_log_format_carries_no_credentials(resources: dict[str, Any]) -> 
 
 # ----------------------------------------------------------------------------- IAM
 @pytest.mark.parametrize("function", sorted(FUNCTION_DIRS))
-def test_least_privilege_matrix(functions: dict[str, Any], function: str) -> None:
-    assert permissions(functions[function]) == PERMISSIONS[function]
+def test_least_privilege_matrix(functions: dict[str, Any], resources: Doc, function: str) -> None:
+    got = permissions(functions[function]) | attached_permissions(resources, function)
+    assert got == PERMISSIONS[function]
 
 
 def test_authorizer_cannot_read_the_signing_secret(functions: dict[str, Any]) -> None:
@@ -462,14 +497,19 @@ def test_only_the_rotation_function_can_write_secrets(template: Doc, resources: 
     writers = set()
     for lid, res in resources.items():
         for node in walk(res):
-            if isinstance(node, Mapping) and "Action" in node:
+            if isinstance(node, Mapping) and "Action" in node and node.get("Effect") == "Allow":
                 actions = node["Action"] if isinstance(node["Action"], list) else [node["Action"]]
                 if any(a in SECRET_WRITE_ACTIONS or a == "secretsmanager:*" for a in actions):
-                    writers.add(lid)
+                    roles = (res.get("Properties") or {}).get("Roles") or [{"Ref": f"{lid}Role"}]
+                    writers |= {role["Ref"].removesuffix("Role") for role in roles}
     assert writers == {"RotateKeysFunction"}
-    assert not [lid for lid, r in resources.items() if r["Type"].startswith("AWS::IAM::")], (
-        "roles come from SAM policy templates; a hand-written IAM resource escapes these checks"
-    )
+    # Roles come from SAM; the only hand-written IAM resources are policies attached to a SAM
+    # function role, and test_least_privilege_matrix reads them (attached_permissions).
+    for lid, res in resources.items():
+        if res["Type"].startswith("AWS::IAM::"):
+            assert res["Type"] == "AWS::IAM::Policy", lid
+            for role in res["Properties"]["Roles"]:
+                assert role["Ref"].removesuffix("Role") in FUNCTION_DIRS, (lid, role)
 
 
 # ----------------------------------------------------------------------------- environment
@@ -492,7 +532,7 @@ def test_resource_variables_match_the_permissions(template: Doc, functions: Doc)
         env = environment(template, props)
         named = {RESOURCE_VARS[k]: ref_target(v) for k, v in env.items() if k in RESOURCE_VARS}
         assert all(named[res] == res for res in named), f"{lid}: variable points at the wrong resource"
-        reachable = {res.split("/index/")[0] for _cap, res in PERMISSIONS[lid]}
+        reachable = {res.split("/index/")[0] for _cap, res in PERMISSIONS[lid] if res != KEY}
         reachable |= NAMED_WITHOUT_ACCESS.get(lid, set())
         assert set(named) == reachable, f"{lid}: variables {sorted(named)} vs permissions {sorted(reachable)}"
 
@@ -570,8 +610,10 @@ def test_tables(resources: dict[str, Any], table: str) -> None:
     assert p["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert p["KeySchema"] == [{"AttributeName": TABLE_KEYS[table], "KeyType": "HASH"}]
     assert "TableName" not in p, "generated names: a replacement or a second stack never collides"
-    retained = res.get("DeletionPolicy") == "Retain" and res.get("UpdateReplacePolicy") == "Retain"
-    assert retained == (table in {USERS, CLIENTS})
+    # Every table, not only users and clients: losing sessions logs everyone out, and losing
+    # revocations brings revoked access tokens back to life (docs/operations.md).
+    assert res.get("DeletionPolicy") == "Retain" and res.get("UpdateReplacePolicy") == "Retain"
+    assert p["DeletionProtectionEnabled"] is True
 
 
 def test_sessions_by_subject_index(resources: dict[str, Any]) -> None:
@@ -610,7 +652,11 @@ def test_rotation_schedule_and_invoke_permission(template: Doc, resources: Doc) 
     assert p["RotationRules"] == {"ScheduleExpression": {"Fn::Sub": "rate(${KeyRotationDays} days)"}}
     days = template["Parameters"]["KeyRotationDays"]
     assert days["Default"] == 30 and days["MinValue"] >= 2  # "rate(1 days)" is not valid syntax
-    permission = resources[schedule["DependsOn"]]
+    # the KMS and secret rights are attached before the first rotation runs
+    assert "SigningKeysRotatePolicy" in schedule["DependsOn"]
+    (permission,) = [
+        resources[d] for d in schedule["DependsOn"] if resources[d]["Type"] == "AWS::Lambda::Permission"
+    ]
     assert permission["Type"] == "AWS::Lambda::Permission"
     assert permission["Properties"] == {
         "FunctionName": {"Fn::GetAtt": ["RotateKeysFunction", "Arn"]},
