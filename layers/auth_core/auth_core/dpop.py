@@ -244,7 +244,7 @@ class DPoPVerifier:
         self.max_age = max_age
         self.leeway = leeway
         self.nonces = nonces
-        self._clock = clock
+        self.clock = clock
 
     def verify(
         self,
@@ -300,7 +300,7 @@ class DPoPVerifier:
         iat = claims.get("iat")
         if type(iat) is not int:
             raise InvalidDPoPProofError(reason="dpop_iat")
-        now = int(self._clock())
+        now = int(self.clock())
         if iat > now + self.leeway or iat < now - self.max_age - self.leeway:
             raise InvalidDPoPProofError(reason="dpop_iat")
         if access_token is not None:
