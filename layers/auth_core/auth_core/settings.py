@@ -295,6 +295,11 @@ class Settings:
     #: DPOP_NONCE_REQUIRED: the token endpoint requires a server nonce in every proof (RFC 9449
     #: §8): a proof without a fresh one gets ``use_dpop_nonce`` and a ``DPoP-Nonce`` header.
     dpop_nonce_required: bool = False
+    #: AUTHORIZER_DPOP: DPoP at the API (RFC 9449 §7): ``off`` (the ``DPoP`` scheme is refused,
+    #: and so are key-bound tokens: they cannot be checked), ``optional`` (``Bearer`` tokens and
+    #: ``DPoP`` tokens with their proofs; a bound token sent as ``Bearer`` is refused) or
+    #: ``required`` (``DPoP`` only). Not ``off``: proofs' ``jti`` are recorded in SESSIONS_TABLE.
+    authorizer_dpop: str = "off"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -374,6 +379,9 @@ class Settings:
             "dpop_signing_algs": _dpop_algs(e),
             "dpop_proof_max_age": _int(e, "dpop_proof_max_age", cls.dpop_proof_max_age, 5, 300),
             "dpop_nonce_required": _bool(e, "dpop_nonce_required", cls.dpop_nonce_required),
+            "authorizer_dpop": _choice(
+                e, "authorizer_dpop", cls.authorizer_dpop, ("off", "optional", "required")
+            ),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -460,5 +468,6 @@ ENV_VARS: dict[str, str] = {
     "dpop_signing_algs": "DPOP_SIGNING_ALGS",
     "dpop_proof_max_age": "DPOP_PROOF_MAX_AGE",
     "dpop_nonce_required": "DPOP_NONCE_REQUIRED",
+    "authorizer_dpop": "AUTHORIZER_DPOP",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete
