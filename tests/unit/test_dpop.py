@@ -273,3 +273,20 @@ def test_a_nonce_lasts_its_window_and_the_next_only() -> None:
     now[0] += 300
     assert not nonces.is_valid(issued)
     assert not NonceIssuer(b"j" * 32, clock=lambda: now[0]).is_valid(nonces.current())
+
+
+def test_a_remembered_header_still_needs_a_valid_signature_every_time() -> None:
+    checker = verifier()
+    good = proof()
+    checker.verify(good, method="POST", url=URL)  # its header is remembered now
+    head, _body, signature = good.split(".")
+    forged_body = b64url_encode(json.dumps(claims(jti="other")).encode())
+    with pytest.raises(InvalidDPoPProofError) as caught:
+        checker.verify(f"{head}.{forged_body}.{signature}", method="POST", url=URL)
+    assert caught.value.reason == "dpop_signature"
+    # and a header that failed is never remembered: the same segment fails the same way again
+    bad_head = b64url_encode(json.dumps({"typ": "dpop+jwt", "alg": "none", "jwk": {}}).encode())
+    for _ in range(2):
+        with pytest.raises(InvalidDPoPProofError) as caught:
+            checker.verify(f"{bad_head}.{forged_body}.{signature}", method="POST", url=URL)
+        assert caught.value.reason == "dpop_alg"

@@ -32,6 +32,7 @@ logs, and :class:`auth_core.errors.UseDPoPNonceError` when a fresh nonce is need
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -73,6 +74,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: RFC 3986 §2.3 unreserved characters: percent-encodings of these are decoded (§6.2.2.2)
 _UNRESERVED = "-._~"
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+#: verified proof headers remembered per verifier (one per client key in use)
+_KNOWN_KEYS_MAX = 256
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def access_token_hash(access_token: str) -> str:
     return b64url_encode(hashlib.sha256(access_token.encode("ascii")).digest())
 
 
+@functools.lru_cache(maxsize=512)
 def normalize_htu(url: str) -> str:
     """The URL a proof's ``htu`` is compared as (§4.3 step 9, RFC 3986 §6.2.2-6.2.3).
 
@@ -245,6 +249,8 @@ class DPoPVerifier:
         self.leeway = leeway
         self.nonces = nonces
         self.clock = clock
+        #: verified header segment -> (key, thumbprint): see :meth:`verify`
+        self._keys: dict[str, tuple[VerificationKey, str]] = {}
 
     def verify(
         self,
@@ -262,18 +268,37 @@ class DPoPVerifier:
         :raises InvalidDPoPProofError: any check failed (``reason`` says which).
         :raises UseDPoPNonceError: the nonce is required and missing, stale or wrong.
         """
-        header, claims, signing_input, signature = _parse(proof)
+        segment, claims, signing_input, signature = _parse(proof)
+        # A client signs every proof with one key, so its header segment repeats: a header that
+        # passed every check and led to a verified signature is remembered with its key (the
+        # header's checks and the key are a pure function of the segment; only verified ones
+        # enter, and the table is bounded).
+        known = self._keys.get(segment)
+        key, jkt = known if known is not None else self._header_key(segment)
+        try:
+            key.verify(signature, signing_input)
+        except AuthError as exc:
+            raise InvalidDPoPProofError(reason="dpop_signature") from exc
+        if known is None:
+            if len(self._keys) >= _KNOWN_KEYS_MAX:
+                self._keys.clear()
+            self._keys[segment] = (key, jkt)
+        return self._check_claims(claims, jkt, method, url, access_token, require_nonce)
+
+    def _header_key(self, segment: str) -> tuple[VerificationKey, str]:
+        """The header's checks (typ, alg, members) and its key with the key's thumbprint."""
+        try:
+            header = loads_object(b64url_decode_unchecked(segment))
+        except ValueError as exc:
+            raise InvalidDPoPProofError(reason="dpop_malformed") from exc
+        if not _HEADER_MEMBERS.issuperset(header):
+            raise InvalidDPoPProofError(reason="dpop_header")
         if header.get("typ") != DPOP_TYP:
             raise InvalidDPoPProofError(reason="dpop_typ")
         alg = header.get("alg")
         if type(alg) is not str or alg not in self.algorithms:
             raise InvalidDPoPProofError(reason="dpop_alg")
-        key, jkt = _proof_key(alg, header.get("jwk"))
-        try:
-            key.verify(signature, signing_input)
-        except AuthError as exc:
-            raise InvalidDPoPProofError(reason="dpop_signature") from exc
-        return self._check_claims(claims, jkt, method, url, access_token, require_nonce)
+        return _proof_key(alg, header.get("jwk"))
 
     def _check_claims(
         self,
@@ -321,21 +346,19 @@ class DPoPVerifier:
         )
 
 
-def _parse(proof: object) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+def _parse(proof: object) -> tuple[str, dict[str, Any], bytes, bytes]:
+    """(header segment, claims, signing input, signature): the header is decoded by the caller."""
     if type(proof) is not str or len(proof) > MAX_PROOF_LENGTH:
         raise InvalidDPoPProofError(reason="dpop_malformed")
     match = _COMPACT.fullmatch(proof)
     if match is None:
         raise InvalidDPoPProofError(reason="dpop_malformed")
     try:
-        header = loads_object(b64url_decode_unchecked(match.group(1)))
         claims = loads_object(b64url_decode_unchecked(match.group(2)))
         signature = b64url_decode_unchecked(match.group(3))
     except ValueError as exc:
         raise InvalidDPoPProofError(reason="dpop_malformed") from exc
-    if not _HEADER_MEMBERS.issuperset(header):
-        raise InvalidDPoPProofError(reason="dpop_header")
-    return header, claims, proof[: match.end(2)].encode("ascii"), signature
+    return match.group(1), claims, proof[: match.end(2)].encode("ascii"), signature
 
 
 def _proof_key(alg: str, jwk: object) -> tuple[VerificationKey, str]:

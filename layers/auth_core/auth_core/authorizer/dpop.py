@@ -7,8 +7,8 @@ after the token itself verified as any token does (signature, claims, the verifi
 2. the token is bound: its ``cnf.jkt`` is a string (a bearer token may not be sent as ``DPoP``);
 3. exactly one ``DPoP`` header, a proof that passes every check of :mod:`auth_core.dpop` for the
    request as API Gateway received it -- ``htm`` its method, ``htu`` ``https://`` + its domain +
-   its raw path -- with ``ath`` the hash of this token, signed by the key whose thumbprint is
-   the token's ``cnf.jkt``;
+   its raw path (``http://`` for a local stack on 127.0.0.1) -- with ``ath`` the hash of this
+   token, signed by the key whose thumbprint is the token's ``cnf.jkt``;
 4. the proof is new: first this instance's memory (a replay to the same instance costs no
    network call), then the shared record in the sessions table (a conditional ``PutItem``: a
    replay to another instance is refused too). Every DPoP request costs that one write; bearer
@@ -31,7 +31,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from auth_core.authorizer.events import AuthorizerRequest, EventFormat, single_header
-from auth_core.errors import InvalidDPoPProofError, TokenError
+from auth_core.errors import ConfigurationError, InvalidDPoPProofError, TokenError
+from auth_core.issuer import issuer_for_domain
 
 if TYPE_CHECKING:  # the engine stays crypto-free at import; from_settings builds the check
     from auth_core.dpop import DPoPVerifier, MemoryReplayCache, ReplayCache
@@ -121,4 +122,8 @@ def _target(event: Mapping[str, Any], request: AuthorizerRequest) -> tuple[str, 
         path = ctx.get("path")
     if not (type(method) is str and type(path) is str and path.startswith("/") and request.domain_name):
         raise TokenError("event has no request target", reason="malformed_event")
-    return method, f"https://{request.domain_name}{path}"
+    try:
+        origin = issuer_for_domain(request.domain_name)  # https (http for a local stack)
+    except ConfigurationError:
+        raise TokenError("event has no request target", reason="malformed_event") from None
+    return method, origin + path
