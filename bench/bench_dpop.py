@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = [
         "Authorizer, DPoP vs bearer: HTTP API payload 2.0 event, IAM response, RS256 tokens, "
-        f"{args.proof_alg} proofs (median µs/call, {args.rounds}x{n}; the replay record's DynamoDB write not included)",
+        f"{args.proof_alg} proofs (median µs/call, {args.rounds}x{n}; "
+        "the replay record's DynamoDB write not included)",
         f"{'candidate':<26}{'µs':>10}{'x bearer first sight':>24}",
     ]
     out += [f"{name:<26}{value:>10.1f}{value / base:>24.2f}" for name, value in medians.items()]
