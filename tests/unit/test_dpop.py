@@ -290,3 +290,36 @@ def test_a_remembered_header_still_needs_a_valid_signature_every_time() -> None:
         with pytest.raises(InvalidDPoPProofError) as caught:
             checker.verify(f"{bad_head}.{forged_body}.{signature}", method="POST", url=URL)
         assert caught.value.reason == "dpop_alg"
+
+
+# ---------------------------------------------------------------- from the attacker's review
+
+
+def test_a_jwk_of_the_wrong_shape_is_a_refusal_not_a_crash() -> None:
+    for jwk in ({"kty": ["EC"]}, {"kty": {"a": 1}}, {"kty": "EC", "crv": ["P-256"], "x": 1, "y": None}):
+        assert reason(raw_proof({"jwk": jwk})) == "dpop_jwk"
+
+
+def test_non_ascii_ath_and_nonce_are_refusals_not_crashes() -> None:
+    assert reason(proof(ath="é" * 43), access_token="tok") == "dpop_ath"
+    nonces = NonceIssuer(b"k" * 32, clock=clock)
+    with pytest.raises(UseDPoPNonceError):
+        DPoPVerifier(clock=clock, nonces=nonces).verify(
+            proof(nonce="é"), method="POST", url=URL, require_nonce=True
+        )
+
+
+def test_an_rsa_proof_key_must_use_the_usual_exponent() -> None:
+    # a huge public exponent makes every verification cost milliseconds: refused before any
+    jwk = dict(_KEYS["RS256"].as_dict(private=False))
+    jwk["e"] = b64url_encode((2**3071 + 1).to_bytes(384, "big"))
+    assert reason(raw_proof({"alg": "RS256", "jwk": jwk})) == "dpop_jwk"
+
+
+def test_cheap_checks_come_before_the_signature() -> None:
+    head, body, _signature = proof().split(".")
+    garbage = b64url_encode(b"\x00" * 64)
+    assert reason(f"{head}.{body}.{garbage}", method="GET") == "dpop_htm"
+    with pytest.raises(InvalidDPoPProofError) as caught:
+        verifier().verify(f"{head}.{body}.{garbage}", method="POST", url=URL, expected_jkt="another-key")
+    assert caught.value.reason == "dpop_key_mismatch"

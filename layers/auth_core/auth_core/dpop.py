@@ -74,6 +74,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: RFC 3986 §2.3 unreserved characters: percent-encodings of these are decoded (§6.2.2.2)
 _UNRESERVED = "-._~"
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+#: the only RSA public exponent a proof key may have (65537, base64url)
+RSA_EXPONENT = "AQAB"
 #: verified proof headers remembered per verifier (one per client key in use)
 _KNOWN_KEYS_MAX = 256
 
@@ -219,6 +221,8 @@ class NonceIssuer:
         return self._for(int(self._clock()) // self._window)
 
     def is_valid(self, nonce: str) -> bool:
+        if not nonce.isascii():  # compare_digest takes ASCII strings only; ours are
+            return False
         window = int(self._clock()) // self._window
         return any(hmac.compare_digest(nonce, self._for(w)) for w in (window, window - 1))
 
@@ -260,11 +264,17 @@ class DPoPVerifier:
         url: str,
         access_token: str | None = None,
         require_nonce: bool = False,
+        expected_jkt: str | None = None,
     ) -> DPoPProof:
         """Check ``proof`` for a ``method`` request to ``url``; with ``access_token`` also ``ath``.
 
+        The cheap checks (claims, the key's thumbprint against ``expected_jkt``) come before the
+        signature, so a proof that cannot pass costs no public-key operation.
+
         :param url: the request's URL as the client addressed it (scheme, host, path).
         :param require_nonce: a server nonce must be present and valid (needs ``nonces``).
+        :param expected_jkt: the thumbprint the proof's key must have (a bound token's ``cnf.jkt``):
+            ``dpop_key_mismatch`` otherwise.
         :raises InvalidDPoPProofError: any check failed (``reason`` says which).
         :raises UseDPoPNonceError: the nonce is required and missing, stale or wrong.
         """
@@ -275,6 +285,9 @@ class DPoPVerifier:
         # enter, and the table is bounded).
         known = self._keys.get(segment)
         key, jkt = known if known is not None else self._header_key(segment)
+        checked = self._check_claims(claims, jkt, method, url, access_token, require_nonce)
+        if expected_jkt is not None and not hmac.compare_digest(jkt, expected_jkt):
+            raise InvalidDPoPProofError(reason="dpop_key_mismatch")
         try:
             key.verify(signature, signing_input)
         except AuthError as exc:
@@ -283,7 +296,7 @@ class DPoPVerifier:
             if len(self._keys) >= _KNOWN_KEYS_MAX:
                 self._keys.clear()
             self._keys[segment] = (key, jkt)
-        return self._check_claims(claims, jkt, method, url, access_token, require_nonce)
+        return checked
 
     def _header_key(self, segment: str) -> tuple[VerificationKey, str]:
         """The header's checks (typ, alg, members) and its key with the key's thumbprint."""
@@ -330,7 +343,11 @@ class DPoPVerifier:
             raise InvalidDPoPProofError(reason="dpop_iat")
         if access_token is not None:
             ath = claims.get("ath")
-            if type(ath) is not str or not hmac.compare_digest(ath, access_token_hash(access_token)):
+            if (
+                type(ath) is not str
+                or not ath.isascii()  # compare_digest takes ASCII strings only
+                or not hmac.compare_digest(ath, access_token_hash(access_token))
+            ):
                 raise InvalidDPoPProofError(reason="dpop_ath")
         if require_nonce:
             nonce = claims.get("nonce")
@@ -365,8 +382,12 @@ def _proof_key(alg: str, jwk: object) -> tuple[VerificationKey, str]:
     """The proof's public key bound to ``alg``, and its thumbprint."""
     if not isinstance(jwk, dict):
         raise InvalidDPoPProofError(reason="dpop_jwk")
+    # RSA: the exponent every client uses, nothing larger (a huge e makes each verify cost
+    # milliseconds: a denial of service through an unauthenticated header)
+    if jwk.get("kty") == "RSA" and jwk.get("e") != RSA_EXPONENT:
+        raise InvalidDPoPProofError(reason="dpop_jwk")
     try:
         jkt = jwk_thumbprint(jwk)
         return public_key_from_members(alg, jkt, jwk), jkt
-    except AuthError as exc:
+    except (AuthError, TypeError, ValueError) as exc:
         raise InvalidDPoPProofError(reason="dpop_jwk") from exc

@@ -323,3 +323,35 @@ def test_discovery_advertises_the_proof_algorithms():
 
     doc = openid_configuration(ISS, scopes=["openid"], dpop_algs=Settings().dpop_signing_algs)
     assert doc["dpop_signing_alg_values_supported"] == ["ES256", "EdDSA", "RS256", "PS256"]
+
+
+def test_a_proof_with_failed_client_authentication_leaves_no_record(backend, stack, service, issuers, clock):
+    from auth_core.errors import InvalidClientError
+
+    key = DPoPKey()
+    request = form({"grant_type": "client_credentials"}, basic=("backend-svc", "wrong-secret"))
+    with pytest.raises(InvalidClientError):
+        service.token(with_proof(request, key.proof("POST", TOKEN_URL, iat=int(clock()))), issuers)
+    assert not [item for item in stack.scan("sessions") if item["pk"]["S"].startswith("dpop#")]
+
+
+def test_the_retry_grace_window_does_not_answer_without_the_key(public, stack, issuers, clock, audit):
+    service = TokenService.from_settings(
+        stack.settings(refresh_grace_seconds=10),
+        keys=stack.keyset,
+        audit=audit,
+        hasher=FAST_HASHER,
+        clock=clock,
+    )
+    key = DPoPKey()
+    first = code_flow_tokens(public, service, issuers, clock, key)
+    refresh(service, issuers, first["refresh_token"], key.proof("POST", REFRESH_URL, iat=int(clock())))
+    # the rotated token again within the grace window: without the key, no replayed answer
+    with pytest.raises(InvalidDPoPProofError) as caught:
+        refresh(service, issuers, first["refresh_token"], None)
+    assert caught.value.reason == "dpop_key_mismatch"
+    # with the key, the grace window answers as before
+    again = refresh(
+        service, issuers, first["refresh_token"], key.proof("POST", REFRESH_URL, iat=int(clock()))
+    )
+    assert again["token_type"] == "DPoP"

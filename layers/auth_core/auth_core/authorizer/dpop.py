@@ -25,7 +25,6 @@ cached Allow would answer the next request without looking at its proof.
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -65,7 +64,7 @@ def bound_key(claims: Mapping[str, Any]) -> str | None:
     if cnf is None:
         return None
     jkt = cnf.get("jkt") if type(cnf) is dict else None
-    return jkt if type(jkt) is str and jkt else _UNBOUND
+    return jkt if type(jkt) is str and jkt and jkt.isascii() else _UNBOUND
 
 
 class DPoPCheck:
@@ -95,13 +94,13 @@ class DPoPCheck:
             proof = single_header(event, "dpop")
             if proof is None:
                 raise InvalidDPoPProofError(reason="dpop_missing")
-            checked = self.verifier.verify(proof, method=method, url=url, access_token=token)
+            checked = self.verifier.verify(
+                proof, method=method, url=url, access_token=token, expected_jkt=jkt
+            )
         except InvalidDPoPProofError as exc:
             raise TokenError("DPoP proof refused", reason=exc.reason) from None
         except TokenError as exc:  # two DPoP headers
             raise TokenError("DPoP proof refused", reason="dpop_" + exc.reason) from None
-        if not hmac.compare_digest(checked.jkt, jkt):
-            raise TokenError("DPoP proof by another key", reason="dpop_key_mismatch")
         key = checked.replay_key()
         if not self.local.first_use(key, checked.expires_at) or not self.shared.first_use(
             key, checked.expires_at

@@ -27,7 +27,6 @@ none. The family id is 128 random bits and a lookup key only: knowing it grants 
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import time
 from collections.abc import Callable
@@ -487,11 +486,6 @@ class TokenService:
         token = request.require("refresh_token")
 
         def mint(record: RefreshRecord, authed: Client, scope: tuple[str, ...]) -> Any:
-            if record.jkt and not _same_key(record.jkt, request.dpop_jkt):
-                # RFC 9449 §5: a public client's refresh token is bound to its DPoP key
-                raise InvalidDPoPProofError(
-                    "the refresh token is bound to another key", reason="dpop_key_mismatch"
-                )
             issued = self._issue(
                 authed,
                 subject=record.subject,
@@ -518,7 +512,9 @@ class TokenService:
                 extra_claims=id_claims,
             )
 
-        result = self.rotator.rotate(token, client, request.get("scope"), mint, source_ip=request.source_ip)
+        result = self.rotator.rotate(
+            token, client, request.get("scope"), mint, source_ip=request.source_ip, key=request.dpop_jkt
+        )
         return TokenResult(result.body, REFRESH_TOKEN, replayed=result.replayed)
 
     # ------------------------------------------------------------------ helpers
@@ -533,6 +529,8 @@ class TokenService:
             raise InvalidClientError(reason="client_disabled")
         if client.dpop_bound_access_tokens and request.dpop_jkt is None:
             raise InvalidDPoPProofError("a DPoP proof is required for this client", reason="dpop_required")
+        if self.dpop is not None:
+            self.dpop.record(request)  # the proof is spent once the client is known
         return client
 
     def _sender_constrained(
@@ -816,10 +814,6 @@ def _dpop_gate(
         require_nonce=settings.dpop_nonce_required,
         nonce_secret=nonce_secret,
     )
-
-
-def _same_key(bound: str, presented: str | None) -> bool:
-    return presented is not None and hmac.compare_digest(bound, presented)
 
 
 def _require_grant(client: Client, name: str) -> None:

@@ -55,6 +55,8 @@ class OAuthRequest:
     source_ip: str | None = None
     #: the thumbprint of the key of a DPoP proof that passed every check (RFC 9449), else None
     dpop_jkt: str | None = None
+    #: that proof's replay record (key, expiry), written once the client has authenticated
+    dpop_replay: tuple[str, int] | None = None
 
     def get(self, name: str) -> str | None:
         return self.params.get(name)

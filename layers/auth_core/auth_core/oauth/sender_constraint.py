@@ -63,11 +63,11 @@ class DPoPGate:
         return self.verifier.algorithms
 
     def check(self, request: OAuthRequest, url: str) -> OAuthRequest:
-        """``request``, with ``dpop_jkt`` set when it carries a valid proof for ``POST url``.
+        """``request``, with ``dpop_jkt`` set when it carries a valid proof for ``POST url``
+        (its replay record is written by :meth:`record`, after client authentication).
 
-        :raises InvalidDPoPProofError: the proof fails a check or was seen before.
+        :raises InvalidDPoPProofError: the proof fails a check.
         :raises UseDPoPNonceError: nonces are required and the proof has no fresh one.
-        :raises StoreUnavailableError: the replay cache could not answer (fail closed: 503).
         """
         proof = request.headers.get(DPOP_HEADER)
         if proof is None:
@@ -75,9 +75,17 @@ class DPoPGate:
         if self.require_nonce and self.verifier.nonces is None:
             self.verifier.nonces = self._nonces()
         checked = self.verifier.verify(proof, method="POST", url=url, require_nonce=self.require_nonce)
-        if not self.replay.first_use(checked.replay_key(), checked.expires_at):
+        return replace(request, dpop_jkt=checked.jkt, dpop_replay=(checked.replay_key(), checked.expires_at))
+
+    def record(self, request: OAuthRequest) -> None:
+        """Record the request's proof as used, once its client has authenticated (so that
+        nobody writes replay records without credentials).
+
+        :raises InvalidDPoPProofError: ``dpop_replay``: the proof was used before.
+        :raises StoreUnavailableError: the replay record could not be written (503).
+        """
+        if request.dpop_replay is not None and not self.replay.first_use(*request.dpop_replay):
             raise InvalidDPoPProofError(reason="dpop_replay")
-        return replace(request, dpop_jkt=checked.jkt)
 
     def _nonces(self) -> NonceIssuer:
         secret = self._nonce_secret() if self._nonce_secret is not None else None
