@@ -84,7 +84,7 @@ browser: venv browser-deps
 # make local [PORT=3000] [MOTO_PORT=5000] [RESET=1: forget .local/state.json] [VERBOSE=1: all function logs]
 local: venv
 	$(VPY) -m local_stack serve $(if $(PORT),--port $(PORT)) $(if $(MOTO_PORT),--moto-port $(MOTO_PORT)) \
-		$(if $(RESET),--reset) $(if $(VERBOSE),--verbose)
+		$(if $(RESET),--reset) $(if $(VERBOSE),--verbose) $(foreach p,$(PARAMS),--param $(p))
 
 # Every comparison in the README, with its baseline measured in the same run. With Node on PATH the
 # authorizer bench also runs aws-jwt-verify (pinned in bench/package.json, installed here once).

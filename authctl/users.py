@@ -296,6 +296,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             post_logout_redirect_uris=post_logout,
             first_party=args.first_party,
             require_par=args.require_par,
+            dpop_bound_access_tokens=args.require_dpop,
         )
     )
     doc: dict[str, Any] = {
@@ -311,6 +312,8 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
     for name in ("first_party", "require_par", "introspect_any"):
         if getattr(args, name):
             doc[name] = True
+    if args.require_dpop:
+        doc["dpop_bound_access_tokens"] = True
     if secret:
         doc["client_secret"] = secret
         doc["note"] = "shown once; only its hash is stored"
@@ -588,6 +591,11 @@ def _register(subparsers: Any) -> dict[str, Any]:
         "--require-par",
         action="store_true",
         help="authorization requests only through POST /par (RFC 9126)",
+    )
+    p.add_argument(
+        "--require-dpop",
+        action="store_true",
+        help="every token request carries a DPoP proof: tokens bound to the client's key (RFC 9449)",
     )
     p.add_argument("--scopes", nargs="*", default=[], help="scopes the client may request (default: none)")
     p.add_argument(

@@ -60,7 +60,9 @@ def jwks() -> Response:
 def openid_config() -> Response:
     config = settings()
     doc = openid_configuration(
-        resolve_issuer(config.issuer, app.current_event.raw_event), scopes=config.scopes_supported
+        resolve_issuer(config.issuer, app.current_event.raw_event),
+        scopes=config.scopes_supported,
+        dpop_algs=config.dpop_signing_algs,
     )
     return _cacheable(canonical_json(doc))
 

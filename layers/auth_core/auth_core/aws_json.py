@@ -576,6 +576,12 @@ class DynamoDB:
         """``GetItem``. :raises AwsJsonError: on failure."""
         return self._call("GetItem", params)
 
+    def put_item(self, **params: Any) -> dict[str, Any]:
+        """``PutItem`` (the authorizer's one write: a DPoP proof's replay record). A failed
+        ``ConditionExpression`` is an :class:`AwsServiceError` whose ``code`` is
+        ``ConditionalCheckFailedException``. :raises AwsJsonError: on failure."""
+        return self._call("PutItem", params)
+
     def query(self, **params: Any) -> dict[str, Any]:
         """``Query`` (``TableName``, ``IndexName``, ``KeyConditionExpression``,
         ``ExpressionAttributeValues``, ``ExclusiveStartKey``...): one page, with ``Items`` (a list,

@@ -94,14 +94,17 @@ def cache_control(key_cache_ttl: int, max_age: int = 300) -> str:
     return f"public, max-age={max(0, min(max_age, key_cache_ttl))}"
 
 
-def openid_configuration(issuer: str, *, scopes: Iterable[str]) -> dict[str, Any]:
+def openid_configuration(
+    issuer: str, *, scopes: Iterable[str], dpop_algs: Iterable[str] = ()
+) -> dict[str, Any]:
     """OpenID Provider metadata (also valid RFC 8414 authorization-server metadata).
 
     :param issuer: the exact ``iss`` of our tokens (no trailing slash).
     :param scopes: ``SCOPES_SUPPORTED``.
+    :param dpop_algs: ``DPOP_SIGNING_ALGS`` (RFC 9449 §5.1); none: not advertised.
     """
     base = issuer.rstrip("/")
-    return {
+    doc: dict[str, Any] = {
         "issuer": base,
         "jwks_uri": base + JWKS_PATH,
         "authorization_endpoint": base + "/authorize",
@@ -126,3 +129,6 @@ def openid_configuration(issuer: str, *, scopes: Iterable[str]) -> dict[str, Any
         "scopes_supported": list(scopes),
         "claims_supported": list(CLAIMS_SUPPORTED),
     }
+    if dpop_algs:
+        doc["dpop_signing_alg_values_supported"] = list(dpop_algs)
+    return doc

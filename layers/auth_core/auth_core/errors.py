@@ -32,6 +32,7 @@ __all__ = [
     "InvalidAudienceError",
     "InvalidClaimError",
     "InvalidClientError",
+    "InvalidDPoPProofError",
     "InvalidGrantError",
     "InvalidIssuerError",
     "InvalidRequestError",
@@ -58,6 +59,7 @@ __all__ = [
     "UnsupportedAlgorithmError",
     "UnsupportedGrantTypeError",
     "UnsupportedTokenTypeError",
+    "UseDPoPNonceError",
     "WrongTokenTypeError",
 ]
 
@@ -338,3 +340,25 @@ class MailDeliveryError(TemporarilyUnavailableError):
     SES's code (the chained cause carries the code, never a body)."""
 
     reason = "mail_unavailable"
+
+
+# --------------------------------------------------------------------------- DPoP (RFC 9449)
+class InvalidDPoPProofError(OAuthError):
+    """A DPoP proof failed a check of RFC 9449 §4.3 (``auth_core.dpop``): ``invalid_dpop_proof``,
+    400 at the token endpoint (§5); a resource server answers 401 with ``WWW-Authenticate: DPoP``
+    (§7.1). ``reason`` says which check (``dpop_htu``, ``dpop_ath``, ``dpop_replay``...)."""
+
+    error_code = "invalid_dpop_proof"
+    reason = "invalid_dpop_proof"
+
+
+class UseDPoPNonceError(OAuthError):
+    """The server requires a nonce in the proof (RFC 9449 §8-9): ``use_dpop_nonce``, with the
+    nonce to use in the ``DPoP-Nonce`` response header."""
+
+    error_code = "use_dpop_nonce"
+    reason = "use_dpop_nonce"
+
+    def __init__(self, nonce: str, description: str = "", *, reason: str | None = None) -> None:
+        super().__init__(description or "a DPoP nonce is required", reason=reason)
+        self.nonce = nonce

@@ -46,6 +46,7 @@ from auth_core.errors import (
     OAuthError,
     SlowDownError,
     TokenError,
+    UseDPoPNonceError,
 )
 
 __all__ = [
@@ -235,6 +236,8 @@ def register_error_handlers(app: Router, logger: Any, metrics: Any | None = None
             headers["WWW-Authenticate"] = 'Basic realm="token", error="invalid_client"'
         if isinstance(exc, SlowDownError):
             headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, UseDPoPNonceError) and exc.nonce:
+            headers["DPoP-Nonce"] = exc.nonce  # RFC 9449 §8
         return json_response(exc.status, error_body(exc), headers)
 
     @app.exception_handler(TokenError)

@@ -100,7 +100,8 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
 
     :raises KeyFormatError: unknown ``kty`` or a required member missing or not a string.
     """
-    names = _THUMBPRINT_MEMBERS.get(jwk.get("kty"))  # type: ignore[arg-type]
+    kty = jwk.get("kty")
+    names = _THUMBPRINT_MEMBERS.get(kty) if type(kty) is str else None
     if names is None:
         raise KeyFormatError("thumbprint: unsupported kty")
     members = {}

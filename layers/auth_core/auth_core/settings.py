@@ -77,6 +77,19 @@ def _words(env: Mapping[str, str], field: str, default: tuple[str, ...] = ()) ->
     return tuple(raw) if raw else default
 
 
+def _dpop_algs(env: Mapping[str, str]) -> tuple[str, ...]:
+    """DPOP_SIGNING_ALGS: known asymmetric algorithms only (the registry has no other kind)."""
+    from auth_core.jwa import ALGORITHMS  # noqa: PLC0415 - a table, no primitives
+
+    algs = _words(env, "dpop_signing_algs", Settings.dpop_signing_algs)
+    unknown = [alg for alg in algs if alg not in ALGORITHMS]
+    if unknown:
+        raise ConfigurationError(
+            f"DPOP_SIGNING_ALGS: unsupported {', '.join(unknown)} (use {', '.join(ALGORITHMS)})"
+        )
+    return algs
+
+
 # CLAIMS_HOOK's form (template.yaml's ClaimsHook pattern is the same, ASCII only)
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
 _HOOK_REFERENCE = re.compile(f"{_DOTTED}:{_DOTTED}")
@@ -276,6 +289,21 @@ class Settings:
     #: TRACING: AWS X-Ray tracing through the Powertools Tracer (template parameter
     #: TracingEnabled). Off: the tracer is never imported, and handlers run unwrapped.
     tracing: bool = False
+    # --- DPoP (RFC 9449) --------------------------------------------------------------------
+    #: DPOP_SIGNING_ALGS: the proof algorithms accepted (``dpop_signing_alg_values_supported``),
+    #: among ES256, EdDSA, RS256 and PS256.
+    dpop_signing_algs: tuple[str, ...] = ("ES256", "EdDSA", "RS256", "PS256")
+    #: DPOP_PROOF_MAX_AGE: how old a proof's ``iat`` may be (plus 5 s of clock skew either way),
+    #: seconds, 5-300; also how long its ``jti`` is remembered.
+    dpop_proof_max_age: int = 60
+    #: DPOP_NONCE_REQUIRED: the token endpoint requires a server nonce in every proof (RFC 9449
+    #: §8): a proof without a fresh one gets ``use_dpop_nonce`` and a ``DPoP-Nonce`` header.
+    dpop_nonce_required: bool = False
+    #: AUTHORIZER_DPOP: DPoP at the API (RFC 9449 §7): ``off`` (the ``DPoP`` scheme is refused,
+    #: and so are key-bound tokens: they cannot be checked), ``optional`` (``Bearer`` tokens and
+    #: ``DPoP`` tokens with their proofs; a bound token sent as ``Bearer`` is refused) or
+    #: ``required`` (``DPoP`` only). Not ``off``: proofs' ``jti`` are recorded in SESSIONS_TABLE.
+    authorizer_dpop: str = "off"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -353,6 +381,12 @@ class Settings:
             "mail_from": _str(e, "mail_from"),
             "mail_configuration_set": _str(e, "mail_configuration_set"),
             "tracing": _bool(e, "tracing", cls.tracing),
+            "dpop_signing_algs": _dpop_algs(e),
+            "dpop_proof_max_age": _int(e, "dpop_proof_max_age", cls.dpop_proof_max_age, 5, 300),
+            "dpop_nonce_required": _bool(e, "dpop_nonce_required", cls.dpop_nonce_required),
+            "authorizer_dpop": _choice(
+                e, "authorizer_dpop", cls.authorizer_dpop, ("off", "optional", "required")
+            ),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -437,5 +471,9 @@ ENV_VARS: dict[str, str] = {
     "mail_from": "MAIL_FROM",
     "mail_configuration_set": "MAIL_CONFIGURATION_SET",
     "tracing": "TRACING",
+    "dpop_signing_algs": "DPOP_SIGNING_ALGS",
+    "dpop_proof_max_age": "DPOP_PROOF_MAX_AGE",
+    "dpop_nonce_required": "DPOP_NONCE_REQUIRED",
+    "authorizer_dpop": "AUTHORIZER_DPOP",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete

@@ -67,6 +67,8 @@ class IssuedToken:
     expires_at: int
     expires_in: int
     scope: tuple[str, ...]
+    #: ``Bearer``, or ``DPoP`` for a token bound to a key by ``cnf.jkt`` (RFC 9449 §5)
+    token_type: str = "Bearer"
 
     def __repr__(self) -> str:  # never print the token itself
         return f"IssuedToken(jti={self.jti!r}, expires_at={self.expires_at}, scope={self.scope!r})"
@@ -131,6 +133,7 @@ class AccessTokenIssuer:
         roles: Iterable[str] = (),
         extra_claims: Mapping[str, Any] | None = None,
         session_id: str | None = None,
+        confirmation: str | None = None,
     ) -> IssuedToken:
         """Sign a new access token for ``subject`` acting through ``client_id``.
 
@@ -140,6 +143,8 @@ class AccessTokenIssuer:
         :param session_id: the ``sid`` claim: the session (refresh-token family) the token is
             issued from, so revoking the session can refuse every token of it. A named parameter,
             not an extra claim, because verifiers act on it.
+        :param confirmation: the RFC 7638 thumbprint of the client's DPoP key: the token carries
+            ``cnf.jkt`` and is usable only with proofs signed by that key (RFC 9449 §6.1).
         :raises InvalidScopeError: a scope value outside the RFC 6749 §3.3 grammar.
         :raises ConfigurationError: empty subject/client id, an extra claim that overrides a
             registered one, an empty or overlong session id, or a value JSON cannot represent.
@@ -169,6 +174,8 @@ class AccessTokenIssuer:
             if type(session_id) is not str or not 0 < len(session_id) <= MAX_SESSION_ID:
                 raise ConfigurationError("session_id must be a non-empty string of at most 128 characters")
             claims["sid"] = session_id
+        if confirmation is not None:
+            claims["cnf"] = {"jkt": confirmation}
         if extra_claims:
             if not REGISTERED_CLAIMS.isdisjoint(extra_claims):
                 raise ConfigurationError("extra claims may not override registered claims")
@@ -178,7 +185,8 @@ class AccessTokenIssuer:
         except (TypeError, ValueError) as exc:
             raise ConfigurationError("claims are not representable as JSON") from exc
         token = sign_compact(self._header(key), payload, key)
-        return IssuedToken(token, jti, issued_at, expires_at, self._ttl, scopes)
+        token_type = "Bearer" if confirmation is None else "DPoP"
+        return IssuedToken(token, jti, issued_at, expires_at, self._ttl, scopes, token_type)
 
 
 class AccessTokenVerifier:

@@ -111,6 +111,15 @@ def test_batch_get_item_two_keys(lambda_env: str) -> None:
     assert answer.get("UnprocessedKeys") == {}
 
 
+def test_the_dpop_replay_record_is_written_once_through_the_lean_client(lambda_env: str) -> None:
+    # The authorizer's one write: a failed condition must read as "seen", not as an outage.
+    from auth_core.stores.dpop import DPoPReplayStore
+
+    store = DPoPReplayStore(TABLE, client=aws_json.DynamoDB(), clock=lambda: 1_800_000_000)
+    assert store.first_use("lean-proof", 1_800_000_065) is True
+    assert store.first_use("lean-proof", 1_800_000_065) is False
+
+
 def test_resource_not_found_is_typed_and_not_retried(lambda_env: str) -> None:
     client = AwsJsonClient("secretsmanager", endpoint=lambda_env, sleep=lambda _s: None)
     with pytest.raises(AwsServiceError) as info:

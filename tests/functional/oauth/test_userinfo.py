@@ -201,3 +201,22 @@ def test_username_for_subject(stack):
     migrated = users.ensure_user_id(bob)
     assert users.username_for_subject(migrated.user_id) == "bob"
     assert users.username_for_subject("bob") == "bob"
+
+
+def test_a_dpop_bound_token_sent_as_a_bearer_token_is_401(stack, apps, lambda_context):
+    # RFC 9449 §7.2: without its proof, a key-bound token is what a thief would hold.
+    import time
+
+    from tests.dpop_client import DPoPKey
+
+    issue, userinfo = apps
+    key = DPoPKey()
+    params = {"grant_type": "password", "username": "alice", "password": PASSWORD, "scope": "openid profile"}
+    event = http_event("/token", params, basic=("web-app", SECRET))
+    event["headers"]["dpop"] = key.proof("POST", "https://auth.example.com/token", iat=int(time.time()))
+    answer = json.loads(issue.lambda_handler(event, lambda_context)["body"])
+    assert answer["token_type"] == "DPoP"
+    for where in ({"headers": bearer(answer["access_token"])},):
+        response = get(userinfo, lambda_context, **where)
+        assert response["statusCode"] == 401
+        assert response["headers"]["WWW-Authenticate"] == 'Bearer error="invalid_token"'

@@ -77,7 +77,7 @@ def test_a_new_registry_entry_is_dispatched(monkeypatch):
 
     class Probe(TokenService):
         def __init__(self) -> None:  # no stores needed to dispatch
-            pass
+            self.dpop = None  # and no DPoP proof to check
 
         def client_credentials(self, request, issuers):
             called.append(request.get("grant_type"))

@@ -43,12 +43,18 @@ TOKEN_SERVICE: set[Grant] = {
     (SECRET_GET, SIGNING, None),
     (KMS_DECRYPT, KEY, VIA_SECRETS_MANAGER),
     # UserStore.get; set_password_hash (rehash on login), ensure_user_id; unchanged() (the session check)
-    (GET, USERS, None), (UPDATE, USERS, None), (CHECK, USERS, None),
+    (GET, USERS, None),
+    (UPDATE, USERS, None),
+    (CHECK, USERS, None),
     # ClientStore.get/get_fresh; unchanged() in every session transaction
-    (GET, CLIENTS, None), (CHECK, CLIENTS, None),
+    (GET, CLIENTS, None),
+    (CHECK, CLIENTS, None),
     # SessionStore get_token/get_family, create (Put), rotate (Put+Update), drop_grace and
     # revoke_family (Update); the login throttle shares the table (Get/Put/Update/Delete)
-    (GET, SESSIONS, None), (PUT, SESSIONS, None), (UPDATE, SESSIONS, None), (DELETE, SESSIONS, None),
+    (GET, SESSIONS, None),
+    (PUT, SESSIONS, None),
+    (UPDATE, SESSIONS, None),
+    (DELETE, SESSIONS, None),
     # reuse detection deny-lists the family's access tokens; the all# cut-off check; the feed
     (PUT, REVOCATIONS, ("jti#*", "sid#*")),
     (CHECK, REVOCATIONS, ("all#",)),
@@ -75,17 +81,26 @@ ALLOWLIST: dict[str, set[Grant]] = {
         (GET, CLIENTS, None),
         (GET, SESSIONS, ("rt#*", "fam#*")),
         (GET, USERS, None),
-        (GET, REVOCATIONS, None), (BATCH_GET, REVOCATIONS, None),
+        (GET, REVOCATIONS, None),
+        (BATCH_GET, REVOCATIONS, None),
     },
-    "AuthorizerFunction": {(SECRET_GET, PUBLIC_JWKS, None), (QUERY, FEED, None)},
+    # The feed; with AuthorizerDpop not off (a condition: counted as granted), each DPoP proof's
+    # replay record (stores/dpop.py: one conditional PutItem, dpop# keys only).
+    "AuthorizerFunction": {
+        (SECRET_GET, PUBLIC_JWKS, None),
+        (QUERY, FEED, None),
+        (PUT, SESSIONS, ("dpop#*",)),
+    },
     "JwksFunction": {(SECRET_GET, PUBLIC_JWKS, None)},
     "RotateKeysFunction": {
         *(
             (action, secret, None)
             for secret in (SIGNING, PUBLIC_JWKS)
             for action in (
-                "secretsmanager:DescribeSecret", SECRET_GET,
-                "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+                "secretsmanager:DescribeSecret",
+                SECRET_GET,
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
             )
         ),
         (KMS_DECRYPT, KEY, VIA_SECRETS_MANAGER), (KMS_GENERATE, KEY, VIA_SECRETS_MANAGER),
@@ -102,7 +117,8 @@ ALLOWLIST: dict[str, set[Grant]] = {
     # tests/functional/oauth/test_hosted_iam.py runs the flows and checks each call against this.
     "AuthorizeFunction": {
         (SECRET_GET, PUBLIC_JWKS, None),
-        (GET, USERS, None), (UPDATE, USERS, None),
+        (GET, USERS, None),
+        (UPDATE, USERS, None),
         (GET, CLIENTS, None),
         (GET, SESSIONS, ("sso#*", "par#*", "consent#*", "throttle#*", "fam#*")),
         (PUT, SESSIONS, ("sso#*", "ssoend#*", "code#*", "par#*", "consent#*", "throttle#*")),
@@ -115,13 +131,22 @@ ALLOWLIST: dict[str, set[Grant]] = {
     # OpenID Connect UserInfo: verifies like the authorizer (public JWKS, the feed); sub -> username
     # on the keys-only ByUserId index, or one GetItem for a legacy subject. Writes nothing.
     "UserinfoFunction": {
-        (SECRET_GET, PUBLIC_JWKS, None), (QUERY, FEED, None),
-        (QUERY, BY_USER_ID, None), (GET, USERS, None),
+        (SECRET_GET, PUBLIC_JWKS, None),
+        (QUERY, FEED, None),
+        (QUERY, BY_USER_ID, None),
+        (GET, USERS, None),
     },
 }
 #: Functions behind a route without the Lambda authorizer: anyone on the Internet can call them.
-PUBLIC_FUNCTIONS = {"IssueTokenFunction", "RefreshTokenFunction", "RevokeTokenFunction",
-                    "IntrospectTokenFunction", "JwksFunction", "AuthorizeFunction", "UserinfoFunction"}
+PUBLIC_FUNCTIONS = {
+    "IssueTokenFunction",
+    "RefreshTokenFunction",
+    "RevokeTokenFunction",
+    "IntrospectTokenFunction",
+    "JwksFunction",
+    "AuthorizeFunction",
+    "UserinfoFunction",
+}
 #: Public functions that may update (never create or delete) a user: sign-in's rehash and user_id.
 USER_UPDATERS = {"IssueTokenFunction", "AuthorizeFunction"}
 WRITES = {PUT, UPDATE, DELETE, "dynamodb:BatchWriteItem"}
@@ -169,7 +194,7 @@ def _name(value: Any) -> str:
     if value == KEY_ARN:
         return KEY
     if isinstance(value, Mapping) and len(value) == 1:
-        (fn, arg), = value.items()
+        ((fn, arg),) = value.items()
         if fn == "Ref" and isinstance(arg, str):
             return arg
         if fn == "Fn::GetAtt" and isinstance(arg, list) and arg[1:] == ["Arn"]:
@@ -199,9 +224,21 @@ def _leading_keys(condition: Mapping[str, Any] | None) -> tuple[str, ...] | None
     return tuple(body["dynamodb:LeadingKeys"])
 
 
+def _unconditional(policies: list[Any]) -> list[Any]:
+    """Every policy a role may get: both branches of a template condition (``Fn::If``) count."""
+    out: list[Any] = []
+    for policy in policies:
+        if isinstance(policy, Mapping) and set(policy) == {"Fn::If"}:
+            _condition, *branches = policy["Fn::If"]
+            out += [b for b in branches if b != {"Ref": "AWS::NoValue"}]
+        else:
+            out.append(policy)
+    return out
+
+
 def grants(role: Mapping[str, Any]) -> set[Grant]:
     out: set[Grant] = set()
-    for policy in role["Properties"].get("Policies") or []:
+    for policy in _unconditional(role["Properties"].get("Policies") or []):
         statements = policy["PolicyDocument"]["Statement"]
         for st in [statements] if isinstance(statements, Mapping) else statements:
             assert st["Effect"] == "Allow", st

@@ -116,7 +116,8 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         ("table:read", REVOCATIONS),
         ("table:read", USERS),
     },
-    "AuthorizerFunction": {("secret:read", PUBLIC_JWKS), ("table:read", FEED)},
+    # plus, with AuthorizerDpop not off, the DPoP proofs' replay records (dpop# PutItem only)
+    "AuthorizerFunction": {("secret:read", PUBLIC_JWKS), ("table:read", FEED), ("table:write", SESSIONS)},
     "JwksFunction": {("secret:read", PUBLIC_JWKS)},
     "RotateKeysFunction": {
         # the signing secret and its KMS key: SigningKeysRotatePolicy
@@ -185,10 +186,21 @@ KEY_DECRYPT_ACTIONS = {"kms:Decrypt"}
 KEY_ENCRYPT_ACTIONS = {"kms:GenerateDataKey"}
 
 
+def _branches(policies: list[Any]) -> list[Any]:
+    """Both branches of a conditional policy (``!If``) count: what the role may get."""
+    out: list[Any] = []
+    for policy in policies:
+        if isinstance(policy, Mapping) and set(policy) == {"Fn::If"}:
+            out += [b for b in policy["Fn::If"][1:] if b != {"Ref": "AWS::NoValue"}]
+        else:
+            out.append(policy)
+    return out
+
+
 def permissions(props: Mapping[str, Any]) -> set[tuple[str, str]]:
     """Interpret a function's ``Policies``; unknown forms fail loudly."""
     out: set[tuple[str, str]] = set()
-    for policy in props.get("Policies") or []:
+    for policy in _branches(props.get("Policies") or []):
         assert isinstance(policy, Mapping) and len(policy) == 1, f"unsupported policy form {policy!r}"
         ((kind, body),) = policy.items()
         if kind == "AWSSecretsManagerGetSecretValuePolicy":
@@ -402,7 +414,13 @@ def test_lambda_authorizer_configuration(template: Doc, resources: Doc) -> None:
     assert identity["Headers"] == ["Authorization"]
     # The policy is route-independent (cache-safe), so the route is not part of the cache key.
     assert "Context" not in identity
-    assert identity["ReauthorizeEvery"] == {"Ref": "AuthorizerResultTtl"}
+    # API Gateway's result cache, except with DPoP at the API: a cached Allow would answer the
+    # next request without its proof being checked (or recorded against replay).
+    assert identity["ReauthorizeEvery"] == {"Fn::If": ["DpopAtTheApi", 0, {"Ref": "AuthorizerResultTtl"}]}
+    assert template["Conditions"]["DpopAtTheApi"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AuthorizerDpop"}, "off"]}]
+    }
+    assert template["Parameters"]["AuthorizerDpop"]["Default"] == "off"
     ttl = template["Parameters"]["AuthorizerResultTtl"]
     assert (ttl["Default"], ttl["MinValue"]) == (300, 0)
     env = environment(template, resources["AuthorizerFunction"]["Properties"])
@@ -445,7 +463,22 @@ def test_authorizer_cannot_read_the_signing_secret(functions: dict[str, Any]) ->
         for a in ([node["Action"]] if isinstance(node["Action"], str) else node["Action"])
         if a.startswith("dynamodb:")
     }
-    assert dynamo_actions == {"dynamodb:Query"}  # the revocation feed's index, nothing else
+    # the revocation feed's index, and (AuthorizerDpop) the DPoP replay records: nothing else
+    assert dynamo_actions == {"dynamodb:Query", "dynamodb:PutItem"}
+    dpop = [
+        node
+        for node in walk(props.get("Policies"))
+        if isinstance(node, Mapping) and node.get("Sid") == "RecordDPoPProofs"
+    ]
+    assert dpop == [
+        {
+            "Sid": "RecordDPoPProofs",
+            "Effect": "Allow",
+            "Action": "dynamodb:PutItem",
+            "Resource": {"Fn::GetAtt": [SESSIONS, "Arn"]},
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["dpop#*"]}},
+        }
+    ]
 
 
 @pytest.mark.parametrize("function", ["IssueTokenFunction", "RefreshTokenFunction"])

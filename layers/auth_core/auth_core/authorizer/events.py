@@ -39,6 +39,7 @@ __all__ = [
     "api_request_ids",
     "detect_format",
     "parse_event",
+    "single_header",
 ]
 
 #: Longer ``requestId`` values are not API Gateway's (its ids are < 64 characters): not logged.
@@ -139,6 +140,15 @@ def _header(event: Mapping[str, Any], name: str) -> object:
         # Payload 2.0 joins repeated headers with commas; b64token has no comma anyway.
         raise TokenError("identity header repeated", reason="duplicate_header")
     return value
+
+
+def single_header(event: Mapping[str, Any], name: str) -> object:
+    """The one value of header ``name`` (lower-case) in any event format with headers, or
+    ``None``; the identity header's rules (a repeated or comma-joined header is refused).
+
+    :raises TokenError: ``duplicate_header`` or ``malformed_event``.
+    """
+    return _header(event, name)
 
 
 def _text(value: object) -> str | None:

@@ -40,6 +40,7 @@ from typing import Any, Protocol, cast
 from auth_core.authorizer.bearer import MAX_CREDENTIALS_LENGTH, check_b64token, parse_bearer
 from auth_core.authorizer.cache import VerifiedTokenCache
 from auth_core.authorizer.context import ContextClaims, build_context
+from auth_core.authorizer.dpop import DPoPCheck, bound_key, dpop_token
 from auth_core.authorizer.events import (
     AuthorizerRequest,
     EventFormat,
@@ -87,11 +88,22 @@ _Line = tuple[tuple[str, str], str, str]
 class _Verified:
     """A verified token's claims plus what is derived from them alone (computed once per token)."""
 
-    __slots__ = ("answer", "claims", "context_iam", "context_simple", "granted", "log_members", "policy")
+    __slots__ = (
+        "answer",
+        "claims",
+        "context_iam",
+        "context_simple",
+        "granted",
+        "jkt",
+        "log_members",
+        "policy",
+    )
 
     def __init__(self, claims: Claims) -> None:
         self.claims = claims
         self.granted = frozenset(claims.scope)
+        #: the DPoP key the token is bound to (``cnf.jkt``), else None (``authorizer.dpop``)
+        self.jkt = bound_key(claims.raw)
         # The context per response kind, built on first use. Two slots, not a dict keyed by
         # kind: one allocation less per first-sight token, and this object lives in the cache.
         self.context_iam: tuple[dict[str, Any], tuple[str, ...]] | None = None
@@ -156,6 +168,29 @@ def _id_members(request_id: str | None, extended_request_id: str | None) -> str:
     return members
 
 
+def _dpop_check(settings: Settings, clock: Callable[[], float]) -> DPoPCheck:
+    """``AUTHORIZER_DPOP``'s check: ``DPOP_SIGNING_ALGS`` proofs, replay records in this
+    instance's memory and in ``SESSIONS_TABLE`` (through the boto3-free client where it serves)."""
+    from auth_core import aws  # noqa: PLC0415
+    from auth_core.dpop import DPoPVerifier, MemoryReplayCache  # noqa: PLC0415 - DPoP deployments only
+    from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
+
+    client: Any | None = None
+    if aws.lean_preferred("dynamodb"):
+        from auth_core import aws_json  # noqa: PLC0415
+
+        client = aws_json.DynamoDB()
+    verifier = DPoPVerifier(
+        algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age, clock=clock
+    )
+    shared = (
+        DPoPReplayStore(settings.sessions_table, client=client, clock=clock)
+        if settings.sessions_table
+        else None
+    )
+    return DPoPCheck(verifier, shared=shared, local=MemoryReplayCache(clock=clock))
+
+
 def _unauthorized() -> Exception:
     # API Gateway answers 401 only for an error whose message is exactly "Unauthorized".
     return Exception("Unauthorized")
@@ -185,8 +220,12 @@ class Authorizer:
         log: DecisionLog | None = None,
         key_store: object = None,
         compact_jws_only: bool = False,
+        dpop: DPoPCheck | None = None,
     ) -> None:
         self.settings = settings
+        #: DPoP requests (``AUTHORIZER_DPOP`` not ``off``), else None: the scheme is refused
+        self.dpop = dpop
+        self._dpop_required = dpop is not None and settings.authorizer_dpop == "required"
         self.key_store = key_store
         self.routes = RouteTable.from_mapping(settings.route_scopes)
         self.revocation = revocation
@@ -263,6 +302,7 @@ class Authorizer:
             log=log,
             key_store=keys,
             compact_jws_only=True,  # AccessTokenVerifier: step 1 refuses anything but compact JWS
+            dpop=_dpop_check(settings, clock) if settings.authorizer_dpop != "off" else None,
         )
 
     def clear_caches(self) -> None:
@@ -303,10 +343,21 @@ class Authorizer:
             # A repeated token on a route it was answered for: its entry holds the answer.
             verified = self._repeated(event) if fmt is EventFormat.HTTP_V2 else None
             request = None
+            keep = True  # whether the answer may serve this token's next request (_repeated)
             if verified is None:  # the full path: read the event, then the token (verified)
                 request = parse_event(event, fmt, self._header)
-                token = parse_bearer(request.credentials, known=self._known, scan=self._scan_bearer)
-                verified = self._verified(token, request)
+                token = dpop_token(request.credentials) if self.dpop is not None else None
+                if token is not None:  # RFC 9449 §7: the token, then its proof
+                    verified = self._verified(token, request)
+                    self.dpop.check(event, request, token, verified.jkt)  # type: ignore[union-attr]
+                    keep = False  # each request has its own proof: never answered from memory
+                else:
+                    if self._dpop_required:
+                        raise TokenError("DPoP required", reason="dpop_required")
+                    token = parse_bearer(request.credentials, known=self._known, scan=self._scan_bearer)
+                    verified = self._verified(token, request)
+                    if verified.jkt is not None:  # a key-bound token without its proof: stolen?
+                        raise TokenError("DPoP-bound token sent as bearer", reason="dpop_bound_as_bearer")
             if self.revocation is not None:  # on every request, cache hit or not
                 claims = verified.claims
                 self.revocation.check(
@@ -317,7 +368,7 @@ class Authorizer:
                     client_id=claims.client_id,
                     kid=claims.key_id,
                 )
-            answer = verified.answer if request is None else self._answer(event, request, verified)
+            answer = verified.answer if request is None else self._answer(event, request, verified, keep)
         except TokenError as exc:
             self._emit("INFO", "Unauthorized", request_id, started, fmt, exc.reason, ids)
             if fmt is EventFormat.HTTP_V2 and self._simple_v2:
@@ -425,11 +476,14 @@ class Authorizer:
             found = self._verifiers[issuer] = self._verifier_for(issuer)
         return found
 
-    def _answer(self, event: Mapping[str, Any], request: AuthorizerRequest, verified: _Verified) -> _Answer:
+    def _answer(
+        self, event: Mapping[str, Any], request: AuthorizerRequest, verified: _Verified, keep: bool = True
+    ) -> _Answer:
         """Decide the request's route scopes and build the whole answer (response and log parts).
 
         A payload 2.0 answer is kept on the entry for the next request with the same token and
-        route (:meth:`_repeated`), when its route key came from the event's own ``routeKey``.
+        route (:meth:`_repeated`), when its route key came from the event's own ``routeKey``
+        (and ``keep``: a DPoP request's never is).
         """
         claims, granted = verified.claims, verified.granted
         # Fast path: no ROUTE_SCOPES at all, nothing to look up.
@@ -466,7 +520,8 @@ class Authorizer:
             route_arn, route_key, response, allowed, self._line("INFO", decision, request.format, reason), who
         )
         if (
-            request.format is EventFormat.HTTP_V2
+            keep
+            and request.format is EventFormat.HTTP_V2
             and type(route_arn) is str
             and type(route_key) is str
             and route_key == request.route_key

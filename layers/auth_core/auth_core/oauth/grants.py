@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from auth_core.errors import (
     InvalidClientError,
+    InvalidDPoPProofError,
     InvalidGrantError,
     InvalidRequestError,
     TemporarilyUnavailableError,
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
     from auth_core.algorithms import SigningKey
     from auth_core.oauth.claims_hook import ClaimsHook, TokenKind
     from auth_core.oauth.id_token import IssuedWithIdToken
+    from auth_core.oauth.sender_constraint import DPoPGate
 
 __all__ = [
     "Issuer",
@@ -130,8 +132,13 @@ class Issuer(Protocol):
         roles: Any = (),
         extra_claims: Any = None,
         session_id: str | None = None,
+        confirmation: str | None = None,
     ) -> Any: ...
 
+
+#: the token routes, as DPoP proofs name them (``htu`` = the issuer + the route)
+TOKEN_PATH = "/token"
+REFRESH_PATH = "/refresh"
 
 #: access-token lifetime (seconds) -> issuer
 IssuerFactory = Callable[[int], Issuer]
@@ -186,8 +193,11 @@ class TokenService:
         sleep: Callable[[float], None] = time.sleep,
         sso: SsoSessions | None = None,
         claims_hook: ClaimsHook | None = None,
+        dpop: DPoPGate | None = None,
     ) -> None:
         self.users = users
+        #: DPoP proofs (RFC 9449); None: DPoP headers are ignored (unit tests of other grants)
+        self.dpop = dpop
         #: the custom claims hook (``CLAIMS_HOOK``); None: none configured
         self.claims_hook = claims_hook if claims_hook is not None and claims_hook.enabled else None
         #: single sign-on sessions: a code is redeemed only while its session has not ended
@@ -251,6 +261,7 @@ class TokenService:
             hook = ClaimsHook.from_settings(settings, audit)
         return cls(
             **stores_from_settings(settings, dynamodb=dynamodb, clock=clock),
+            dpop=_dpop_gate(settings, keys, dynamodb=dynamodb, clock=clock),
             claims_hook=hook,
             sso=SsoSessionStore(settings.require("sessions_table"), client=dynamodb, clock=clock),
             keys=keys,
@@ -276,6 +287,7 @@ class TokenService:
         if grant is None:
             raise UnsupportedGrantTypeError(reason="unsupported_grant_type")
         handler: Callable[[OAuthRequest, IssuerFactory], TokenResult] = getattr(self, grant.handler)
+        request, issuers = self._sender_constrained(request, issuers, TOKEN_PATH)
         return handler(request, issuers)
 
     def refresh_endpoint(self, request: OAuthRequest, issuers: IssuerFactory) -> TokenResult:
@@ -288,6 +300,7 @@ class TokenService:
             raise InvalidRequestError("missing parameter: grant_type", reason="missing_grant_type")
         if grant_type != REFRESH_TOKEN:
             raise UnsupportedGrantTypeError(reason="unsupported_grant_type")
+        request, issuers = self._sender_constrained(request, issuers, REFRESH_PATH)
         return self.refresh(request, issuers)
 
     # ------------------------------------------------------------------ grants
@@ -401,8 +414,10 @@ class TokenService:
         refresh_token = None
         family = None
         if family_id is not None:
+            # RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key
+            jkt = request.dpop_jkt if not client.confidential else None
             fam, record, refresh_token = self._family_records(
-                family_id, client, user, scope, issued, code=code
+                family_id, client, user, scope, issued, code=code, jkt=jkt or ""
             )
             family = (fam, record)
         outcome = self.sessions.redeem_code(
@@ -497,7 +512,9 @@ class TokenService:
                 extra_claims=id_claims,
             )
 
-        result = self.rotator.rotate(token, client, request.get("scope"), mint, source_ip=request.source_ip)
+        result = self.rotator.rotate(
+            token, client, request.get("scope"), mint, source_ip=request.source_ip, key=request.dpop_jkt
+        )
         return TokenResult(result.body, REFRESH_TOKEN, replayed=result.replayed)
 
     # ------------------------------------------------------------------ helpers
@@ -510,7 +527,24 @@ class TokenService:
         client = authenticate_client(request.client, self.clients, now=self._clock())
         if self.feed is not None and self.feed.client_disabled(client.client_id):
             raise InvalidClientError(reason="client_disabled")
+        if client.dpop_bound_access_tokens and request.dpop_jkt is None:
+            raise InvalidDPoPProofError("a DPoP proof is required for this client", reason="dpop_required")
+        if self.dpop is not None:
+            self.dpop.record(request)  # the proof is spent once the client is known
         return client
+
+    def _sender_constrained(
+        self, request: OAuthRequest, issuers: IssuerFactory, path: str
+    ) -> tuple[OAuthRequest, IssuerFactory]:
+        """The request with its DPoP proof checked (``dpop_jkt``), and issuers that bind what
+        they sign to the proof's key (``oauth.sender_constraint``)."""
+        if self.dpop is None:
+            return request, issuers
+        from auth_core.oauth.sender_constraint import bind_issuers  # noqa: PLC0415
+
+        url = issuers(self.policy.access_token_ttl).issuer + path
+        request = self.dpop.check(request, url)
+        return request, bind_issuers(issuers, request.dpop_jkt)
 
     def _recheck_user(self, user: User, client: Client) -> None:
         """After signing, the user must still be as read: a reset that committed meanwhile fails
@@ -679,6 +713,7 @@ class TokenService:
         issued: Any,
         *,
         code: AuthorizationCode | None = None,
+        jkt: str = "",
     ) -> tuple[Family, RefreshRecord, str]:
         """A new family and its first refresh token (records, and the token itself); ``code``:
         the browser sign-in it comes from (its SSO session, and what refreshed ID tokens repeat)."""
@@ -726,6 +761,7 @@ class TokenService:
             auth_time=code.auth_time if code is not None else 0,
             amr=code.amr if code is not None else (),
             sso_session_id=code.sso_session_id if code is not None else "",
+            jkt=jkt,
         )
         return family, record, token
 
@@ -756,6 +792,28 @@ def stores_from_settings(
             clock=clock,
         ),
     }
+
+
+def _dpop_gate(
+    settings: Settings, keys: SigningKeyProvider, *, dynamodb: Any | None, clock: Callable[[], float]
+) -> DPoPGate:
+    """The token endpoint's DPoP step: proofs by ``DPOP_SIGNING_ALGS`` keys, their ``jti``
+    remembered in the sessions table, nonces (when required) from the key set's secret."""
+    from auth_core.dpop import DPoPVerifier  # noqa: PLC0415 - DPoP requests only
+    from auth_core.oauth.sender_constraint import DPoPGate  # noqa: PLC0415
+    from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
+
+    def nonce_secret() -> bytes | None:
+        secret = getattr(keys, "grace_secret", None)
+        value = secret() if callable(secret) else secret
+        return value if isinstance(value, bytes) else None
+
+    return DPoPGate(
+        DPoPVerifier(algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age, clock=clock),
+        DPoPReplayStore(settings.require("sessions_table"), client=dynamodb, clock=clock),
+        require_nonce=settings.dpop_nonce_required,
+        nonce_secret=nonce_secret,
+    )
 
 
 def _require_grant(client: Client, name: str) -> None:

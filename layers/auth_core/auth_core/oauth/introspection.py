@@ -172,6 +172,11 @@ class IntrospectionService:
             body["sid"] = claims.session_id
         if claims.roles:
             body["roles"] = list(claims.roles)
+        cnf = raw.get("cnf")
+        if isinstance(cnf, dict) and isinstance(cnf.get("jkt"), str):
+            # RFC 9449 §6.2: the key the token is bound to; the resource server checks the proof
+            body["cnf"] = {"jkt": cnf["jkt"]}
+            body["token_type"] = "DPoP"
         return body
 
     # ------------------------------------------------------------------ refresh tokens

@@ -35,6 +35,7 @@ GetItem and a TransactWriteItems).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import time
@@ -42,7 +43,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from auth_core.errors import InvalidGrantError, TemporarilyUnavailableError, UnauthorizedClientError
+from auth_core.errors import (
+    InvalidDPoPProofError,
+    InvalidGrantError,
+    TemporarilyUnavailableError,
+    UnauthorizedClientError,
+)
 from auth_core.grant_types import REFRESH_TOKEN
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.grace import open_response, origin_matches, origin_tag, seal_response
@@ -131,8 +137,13 @@ class RefreshRotator:
         mint: AccessTokenMinter,
         *,
         source_ip: str | None = None,
+        key: str | None = None,
     ) -> RotationResult:
         """Exchange ``token`` for a new access token and refresh token.
+
+        :param key: the thumbprint of the DPoP key the request proved (None: no proof). A family
+            bound to a key (RFC 9449 §5, public clients) is refused without it, before anything
+            else, the retry-grace replay included.
 
         :raises InvalidGrantError: unknown, expired, idle, reused, revoked, or another client's
             token; the user or client was disabled or logged out since.
@@ -152,6 +163,11 @@ class RefreshRotator:
             self.audit.record("RefreshClientMismatch", family_id=record.family_id, client_id=client.client_id)
             self._revoke_family(record.family_id, reason="client_mismatch")
             raise InvalidGrantError(reason="refresh_client_mismatch")
+        if record.jkt and (key is None or not hmac.compare_digest(record.jkt, key)):
+            self.audit.record("RefreshKeyMismatch", family_id=record.family_id, client_id=client.client_id)
+            raise InvalidDPoPProofError(
+                "the refresh token is bound to another key", reason="dpop_key_mismatch"
+            )
         if record.status == USED:
             return self._replay(record, token, client, source_ip)
         if record.status != ACTIVE:

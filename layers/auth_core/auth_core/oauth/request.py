@@ -53,6 +53,10 @@ class OAuthRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: the caller's address as API Gateway saw it (``requestContext.http.sourceIp``), if any
     source_ip: str | None = None
+    #: the thumbprint of the key of a DPoP proof that passed every check (RFC 9449), else None
+    dpop_jkt: str | None = None
+    #: that proof's replay record (key, expiry), written once the client has authenticated
+    dpop_replay: tuple[str, int] | None = None
 
     def get(self, name: str) -> str | None:
         return self.params.get(name)

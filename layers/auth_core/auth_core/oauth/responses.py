@@ -20,7 +20,7 @@ def token_body(issued: Any, refresh_token: str | None = None) -> str:
     """
     body: dict[str, Any] = {
         "access_token": issued.token,
-        "token_type": "Bearer",
+        "token_type": getattr(issued, "token_type", "Bearer"),
         "expires_in": int(issued.expires_in),
     }
     if refresh_token is not None:

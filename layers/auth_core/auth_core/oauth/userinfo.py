@@ -158,6 +158,11 @@ class UserinfoService:
         :raises KeyStoreError: the public keys could not be loaded (503).
         """
         claims = self.verifier.verify(token)
+        if "cnf" in claims.raw:
+            # a DPoP-bound token (RFC 9449) sent as a bearer token: without its proof it is
+            # what a thief would send. /userinfo takes bearer tokens only (DPoP ones go through
+            # the authorizer, e.g. /me).
+            raise TokenError("DPoP-bound token sent as bearer", reason="dpop_bound_as_bearer")
         if self.revocation is not None:
             try:
                 self.revocation.check(

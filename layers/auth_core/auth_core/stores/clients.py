@@ -10,7 +10,8 @@ clients only: may introspect tokens issued to other clients at ``/introspect``; 
 ``redirect_uris`` L and ``post_logout_redirect_uris`` L (checked at registration by
 ``auth_core.redirect_uris``; matched exactly at ``/authorize`` and ``/logout``), ``first_party``
 BOOL (the deployment's own app: no consent page) and ``require_par`` BOOL (authorization
-requests only through ``POST /par``, RFC 9126). After ``authctl clients rotate-secret``:
+requests only through ``POST /par``, RFC 9126), ``dpop_bound_access_tokens`` BOOL (every token
+request carries a DPoP proof, RFC 9449 §5.2). After ``authctl clients rotate-secret``:
 ``previous_secret_hash`` S and ``previous_secret_valid_until`` N (epoch seconds), the secret
 replaced, still accepted until then and never after (:meth:`Client.secret_matches`).
 
@@ -95,6 +96,9 @@ class Client:
     #: the secret a rotation replaced, accepted while ``now < previous_secret_valid_until``
     previous_secret_hash: str | None = None
     previous_secret_valid_until: int = 0
+    #: every token request must carry a DPoP proof; tokens are always key-bound (RFC 9449 §5.2
+    #: ``dpop_bound_access_tokens``). Without it a proof is optional: sent, it binds the tokens.
+    dpop_bound_access_tokens: bool = False
 
     @property
     def confidential(self) -> bool:
@@ -123,6 +127,7 @@ EDITABLE = (
     "post_logout_redirect_uris",
     "first_party",
     "require_par",
+    "dpop_bound_access_tokens",
     "introspect_any",
     "access_token_ttl",
     "refresh_max_age",
@@ -210,7 +215,7 @@ class ClientStore:
         for name in ("redirect_uris", "post_logout_redirect_uris"):
             if getattr(client, name):
                 item[name] = v_strs(getattr(client, name))
-        for name in ("first_party", "require_par"):
+        for name in ("first_party", "require_par", "dpop_bound_access_tokens"):
             if getattr(client, name):
                 item[name] = v_bool(True)
         done = put_or_conflict(
@@ -406,6 +411,7 @@ def _decode(item: dict[str, Any]) -> Client:
         post_logout_redirect_uris=as_strs(item, "post_logout_redirect_uris"),
         first_party=as_bool(item, "first_party"),
         require_par=as_bool(item, "require_par"),
+        dpop_bound_access_tokens=as_bool(item, "dpop_bound_access_tokens"),
         previous_secret_hash=as_str(item, "previous_secret_hash") or None,
         previous_secret_valid_until=as_int(item, "previous_secret_valid_until"),
     )

@@ -144,6 +144,9 @@ class RefreshRecord:
     auth_time: int = 0
     amr: tuple[str, ...] = ()
     sso_session_id: str = ""
+    #: the RFC 7638 thumbprint of the DPoP key a public client's family is bound to (RFC 9449
+    #: §5): every refresh must carry a proof by that key. Empty: not bound.
+    jkt: str = ""
 
     @property
     def pk(self) -> str:
@@ -597,6 +600,8 @@ def _record_item(r: RefreshRecord) -> Item:
         item["auth_time"] = v_int(r.auth_time)
         item["amr"] = v_strs(r.amr)
         item["sso_sid"] = v_str(r.sso_session_id)
+    if r.jkt:
+        item["jkt"] = v_str(r.jkt)
     if r.grace_blob:
         item["grace_blob"] = v_str(r.grace_blob)
         item["grace_until"] = v_int(r.grace_until)
@@ -633,6 +638,7 @@ def _record(item: Item) -> RefreshRecord:
         auth_time=as_int(item, "auth_time"),
         amr=as_strs(item, "amr"),
         sso_session_id=as_str(item, "sso_sid"),
+        jkt=as_str(item, "jkt"),
     )
 
 
