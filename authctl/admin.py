@@ -264,6 +264,7 @@ def _client_doc(client: Any, *, full: bool) -> dict[str, Any]:
             "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
             "first_party": client.first_party,
             "require_par": client.require_par,
+            "allow_signup": client.allow_signup,
             "introspect_any": client.introspect_any,
             "access_token_ttl": client.access_token_ttl,
             "refresh_max_age": client.refresh_max_age,
@@ -306,6 +307,7 @@ _UPDATES = {
     "post_logout_redirect_uris": "post_logout_redirect_uris",
     "first_party": "first_party",
     "require_par": "require_par",
+    "allow_signup": "allow_signup",
     "introspect_any": "introspect_any",
     "access_token_ttl": "access_token_ttl",
     "refresh_max_age": "refresh_max_age",
@@ -345,6 +347,7 @@ def _updated(args: argparse.Namespace, client: Any) -> Any:
             ("post-logout redirect URIs", post_logout),
             ("--first-party", new.first_party),
             ("--require-par", new.require_par),
+            ("--allow-signup", new.allow_signup),
             ("redirect URIs", redirect_uris),
         )
         if on
@@ -490,6 +493,7 @@ def register_clients(clients: Any, with_tables: Any) -> None:
     for flag, help_ in (
         ("first-party", "the deployment's own app: no consent page"),
         ("require-par", "authorization requests only through POST /par"),
+        ("allow-signup", "people may create accounts from its sign-in page"),
         ("introspect-any", "may introspect every client's tokens (confidential only)"),
     ):
         p.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=help_)

@@ -265,6 +265,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             ("--post-logout-redirect-uri", post_logout),
             ("--first-party", args.first_party),
             ("--require-par", args.require_par),
+            ("--allow-signup", args.allow_signup),
         )
         if given
     ]
@@ -296,6 +297,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             post_logout_redirect_uris=post_logout,
             first_party=args.first_party,
             require_par=args.require_par,
+            allow_signup=args.allow_signup,
         )
     )
     doc: dict[str, Any] = {
@@ -308,7 +310,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
         doc["redirect_uris"] = list(redirect_uris)
     if post_logout:
         doc["post_logout_redirect_uris"] = list(post_logout)
-    for name in ("first_party", "require_par", "introspect_any"):
+    for name in ("first_party", "require_par", "allow_signup", "introspect_any"):
         if getattr(args, name):
             doc[name] = True
     if secret:
@@ -603,6 +605,11 @@ def _register(subparsers: Any) -> dict[str, Any]:
         "--introspect-any",
         action="store_true",
         help="may introspect every client's tokens at POST /introspect (needs --confidential)",
+    )
+    p.add_argument(
+        "--allow-signup",
+        action="store_true",
+        help="people may create accounts from its sign-in page (/account/signup)",
     )
     p.set_defaults(func=cmd_clients_create)
     for name, enabled, help_ in (

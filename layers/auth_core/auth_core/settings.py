@@ -77,6 +77,9 @@ def _words(env: Mapping[str, str], field: str, default: tuple[str, ...] = ()) ->
     return tuple(raw) if raw else default
 
 
+#: a custom attribute's name (CUSTOM_ATTRIBUTES)
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
 # CLAIMS_HOOK's form (template.yaml's ClaimsHook pattern is the same, ASCII only)
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
 _HOOK_REFERENCE = re.compile(f"{_DOTTED}:{_DOTTED}")
@@ -272,6 +275,17 @@ class Settings:
     #: dedicated IPs); empty: none.
     mail_configuration_set: str = ""
 
+    # --- self-service accounts (functions/account) ---------------------------------------------
+    #: ACCOUNT_CODE_TTL: lifetime of an email verification or password-reset code, seconds
+    #: (60-3600).
+    account_code_ttl: int = 900
+    #: ACCOUNT_CODE_ATTEMPTS: wrong tries a code survives before it is void (1-10).
+    account_code_attempts: int = 5
+    #: CUSTOM_ATTRIBUTES: the custom user attributes people and operators may set (names of
+    #: letters, digits and ``_``, at most 20; values at most 256 characters). Anything else is
+    #: refused.
+    custom_attributes: tuple[str, ...] = ()
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read settings from ``env`` (default ``os.environ``); ``overrides`` win.
@@ -347,6 +361,9 @@ class Settings:
             "brand_background_color": _color(e, "brand_background_color", cls.brand_background_color),
             "mail_from": _str(e, "mail_from"),
             "mail_configuration_set": _str(e, "mail_configuration_set"),
+            "account_code_ttl": _int(e, "account_code_ttl", cls.account_code_ttl, 60, 3600),
+            "account_code_attempts": _int(e, "account_code_attempts", cls.account_code_attempts, 1, 10),
+            "custom_attributes": _words(e, "custom_attributes"),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -368,6 +385,10 @@ class Settings:
             raise ConfigurationError("REVOCATION_FEED_MAX_STALENESS must exceed REVOCATION_FEED_INTERVAL")
         if self.claims_hook and _HOOK_REFERENCE.fullmatch(self.claims_hook) is None:
             raise ConfigurationError("CLAIMS_HOOK must be 'package.module:function'")
+        if len(self.custom_attributes) > 20 or any(
+            _ATTRIBUTE_NAME.fullmatch(name) is None for name in self.custom_attributes
+        ):
+            raise ConfigurationError("CUSTOM_ATTRIBUTES: at most 20 names of letters, digits and _")
         if self.issuer and not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ConfigurationError("ISSUER must be an https:// URL")
 
@@ -430,5 +451,8 @@ ENV_VARS: dict[str, str] = {
     "brand_background_color": "BRAND_BACKGROUND_COLOR",
     "mail_from": "MAIL_FROM",
     "mail_configuration_set": "MAIL_CONFIGURATION_SET",
+    "account_code_ttl": "ACCOUNT_CODE_TTL",
+    "account_code_attempts": "ACCOUNT_CODE_ATTEMPTS",
+    "custom_attributes": "CUSTOM_ATTRIBUTES",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete

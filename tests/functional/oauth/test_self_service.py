@@ -1,0 +1,378 @@
+"""Self-service accounts through the core (moto): sign-up with email verification, forgotten and
+reset password, change password, and each refusal.
+
+Mail goes through the real :class:`~auth_core.mail.Mailer` into a recording transport (the
+``SendEmail`` requests as SES would get them); the codes are read back from the messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from auth_core.accounts.service import AccountService, code_hash
+from auth_core.emails import email_key, normalize_email
+from auth_core.errors import (
+    AccessDeniedError,
+    AlreadyExistsError,
+    InvalidGrantError,
+    InvalidRequestError,
+    SlowDownError,
+)
+from auth_core.mail import Mailer
+from auth_core.stores.accounts import AccountStore
+from auth_core.stores.users import User, UserStore
+from tests.functional.oauth.conftest import FAST_HASHER, PASSWORD, FakeClock
+
+NEW_PASSWORD = "a different long passphrase"
+BASE = "https://auth.example.com"
+
+
+class Outbox:
+    """A ``Mailer`` transport that keeps every ``SendEmail`` request."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def __call__(self, request: Any) -> dict[str, str]:
+        self.sent.append(dict(request))
+        return {"MessageId": f"m{len(self.sent)}"}
+
+    def last(self, to: str) -> dict[str, str]:
+        for request in reversed(self.sent):
+            if request["Destination"]["ToAddresses"] == [to]:
+                simple = request["Content"]["Simple"]
+                return {"subject": simple["Subject"]["Data"], "text": simple["Body"]["Text"]["Data"]}
+        raise AssertionError(f"no mail to {to}")
+
+    def code(self, to: str) -> str:
+        found = re.search(r"Your code: (\d+)", self.last(to)["text"])
+        assert found, self.last(to)
+        return found.group(1)
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox()
+
+
+@pytest.fixture
+def accounts(stack, outbox) -> AccountService:
+    stack.add_client(
+        "web",
+        grants=("authorization_code", "refresh_token"),
+        scopes=("openid", "email", "profile"),
+        redirect_uris=("https://app.example.com/cb",),
+        first_party=True,
+        allow_signup=True,
+    )
+    stack.add_client("closed", grants=("authorization_code",), redirect_uris=("https://app.example.com/cb",))
+    service = AccountService.from_settings(
+        stack.settings(custom_attributes=("department",)),
+        mailer=Mailer("no-reply@example.com", transport=outbox),
+    )
+    service = replace(service, hasher=FAST_HASHER, clock=FakeClock())
+    return service
+
+
+def sign_up(
+    accounts: AccountService, email: str = "carol@example.com", ip: str = "198.51.100.7", **kw: Any
+) -> None:
+    accounts.sign_up(
+        client_id=kw.pop("client_id", "web"),
+        email=email,
+        password=kw.pop("password", PASSWORD),
+        profile=kw.pop("profile", {"given_name": "Carol"}),
+        source_ip=ip,
+        base_url=BASE,
+        **kw,
+    )
+
+
+def test_sign_up_then_verify_creates_a_verified_user(accounts, outbox):
+    sign_up(accounts, "Carol@Example.COM")
+    assert UserStore("users").get("carol@example.com") is None  # nobody until verified
+    message = outbox.last("Carol@example.com")
+    assert "verify your email" in message["subject"]
+    assert f"{BASE}/account/verify?" in message["text"]
+    user = accounts.verify(
+        email="carol@EXAMPLE.com", code=outbox.code("Carol@example.com"), source_ip="198.51.100.7"
+    )
+    stored = UserStore("users").get("carol@example.com")
+    assert stored is not None and stored.user_id == user.user_id
+    assert (stored.email, stored.email_verified, stored.given_name) == ("Carol@example.com", True, "Carol")
+    claim = AccountStore("sessions", UserStore("users")).owner_of(email_key("Carol@example.com"))
+    assert claim is not None and claim.owner == user.user_id
+
+
+def test_a_used_code_is_refused(accounts, outbox):
+    sign_up(accounts)
+    code = outbox.code("carol@example.com")
+    accounts.verify(email="carol@example.com", code=code, source_ip="1.2.3.4")
+    with pytest.raises(InvalidGrantError) as info:
+        accounts.verify(email="carol@example.com", code=code, source_ip="1.2.3.4")
+    assert info.value.reason == "code_invalid"
+
+
+def test_an_expired_code_is_refused(accounts, outbox):
+    sign_up(accounts)
+    accounts.clock.advance(accounts.code_ttl)  # type: ignore[attr-defined]
+    with pytest.raises(InvalidGrantError):
+        accounts.verify(email="carol@example.com", code=outbox.code("carol@example.com"), source_ip="1.2.3.4")
+    assert UserStore("users").get("carol@example.com") is None
+
+
+def test_wrong_codes_use_up_the_attempts_then_the_right_one_fails_too(accounts, outbox):
+    sign_up(accounts)
+    right = outbox.code("carol@example.com")
+    wrong = f"{(int(right) + 1) % 10**8:08d}"
+    for _ in range(accounts.max_attempts):
+        with pytest.raises(InvalidGrantError):
+            accounts.verify(email="carol@example.com", code=wrong, source_ip="1.2.3.4")
+    with pytest.raises(InvalidGrantError):
+        accounts.verify(email="carol@example.com", code=right, source_ip="1.2.3.4")
+    assert UserStore("users").get("carol@example.com") is None
+
+
+def test_the_code_is_stored_only_as_a_hash(stack, accounts, outbox):
+    sign_up(accounts)
+    code = outbox.code("carol@example.com")
+    items = [i for i in stack.scan("sessions") if i["pk"]["S"].startswith("signup#")]
+    assert len(items) == 1
+    assert code not in str(items[0])
+    assert items[0]["code_hash"]["S"] == code_hash("signup", email_key("carol@example.com"), code)
+    assert "carol" not in items[0]["pk"]["S"]
+
+
+def test_sign_up_is_off_unless_the_client_allows_it(accounts, outbox):
+    for client in ("closed", "nobody", ""):
+        with pytest.raises(AccessDeniedError):
+            sign_up(accounts, client_id=client)
+    assert outbox.sent == []
+
+
+def test_sign_up_refuses_weak_passwords_bad_addresses_and_unknown_attributes(accounts, outbox):
+    with pytest.raises(InvalidRequestError):
+        sign_up(accounts, password="password")
+    for bad in ("not-an-address", "a@b", "two@@example.com", "x\n@example.com"):
+        with pytest.raises(InvalidRequestError):
+            sign_up(accounts, bad)
+    with pytest.raises(InvalidRequestError):
+        sign_up(accounts, profile={"attributes": {"salary": "1"}})
+    with pytest.raises(InvalidRequestError):
+        sign_up(accounts, profile={"name": "x" * 500})
+    assert outbox.sent == []
+    sign_up(accounts, profile={"attributes": {"department": "R&D"}})  # a declared one is fine
+    accounts.verify(email="carol@example.com", code=outbox.code("carol@example.com"), source_ip="1.2.3.4")
+    stored = UserStore("users").get("carol@example.com")
+    assert stored is not None and stored.attributes == (("department", "R&D"),)
+
+
+def test_sign_up_for_an_address_in_use_answers_the_same_and_warns_the_owner(stack, accounts, outbox):
+    sign_up(accounts)
+    accounts.verify(email="carol@example.com", code=outbox.code("carol@example.com"), source_ip="1.2.3.4")
+    outbox.sent.clear()
+    assert sign_up(accounts, "CAROL@example.com") is None  # same answer as a fresh address
+    assert sign_up(accounts, "dave@example.com") is None
+    assert len(outbox.sent) == 2  # one mail each: a notice for carol, a code for dave
+    notice = outbox.last("CAROL@example.com")
+    assert "sign-up attempt" in notice["subject"] and "Your code" not in notice["text"]
+    assert "Your code" in outbox.last("dave@example.com")["text"]
+    pending = [i["pk"]["S"] for i in stack.scan("sessions") if i["pk"]["S"].startswith("signup#")]
+    assert pending == [f"signup#{email_key('dave@example.com')}"]
+
+
+def test_sign_in_is_refused_until_the_address_is_verified(stack, accounts, outbox):
+    from auth_core.oauth.grants import TokenService
+    from tests.functional.oauth.helpers import password_request
+
+    stack.add_client()
+    service = TokenService.from_settings(stack.settings(), keys=stack.keyset, hasher=FAST_HASHER)
+    sign_up(accounts)
+    request = password_request(username="carol@example.com", password=PASSWORD)
+    with pytest.raises(InvalidGrantError):
+        service.token(request, lambda ttl: None)
+    accounts.verify(email="carol@example.com", code=outbox.code("carol@example.com"), source_ip="1.2.3.4")
+    user = UserStore("users").get("carol@example.com")
+    assert user is not None and FAST_HASHER.verify(PASSWORD, user.password_hash) is None
+
+
+def test_sign_up_is_throttled_per_address_and_per_ip(accounts, outbox):
+    for _ in range(3):
+        sign_up(accounts, ip="203.0.113.1")
+    with pytest.raises(SlowDownError):
+        sign_up(accounts, ip="203.0.113.1")
+    sign_up(accounts, ip="203.0.113.2")  # the same address from elsewhere: its own counter
+    for n in range(27):
+        sign_up(accounts, f"u{n}@example.com", ip="203.0.113.9")
+    # 3 + 1 + 1 above from other IPs; this IP has made 27: three more, then refused
+    for n in range(3):
+        sign_up(accounts, f"v{n}@example.com", ip="203.0.113.9")
+    with pytest.raises(SlowDownError):
+        sign_up(accounts, "w@example.com", ip="203.0.113.9")
+
+
+def test_two_users_can_never_hold_one_verified_address(stack, accounts):
+    """Deterministic interleaving: both writers read the address as free, then both commit."""
+    users = UserStore("users")
+    store = AccountStore("sessions", users)
+    a = users.create(User("ann", FAST_HASHER.hash(PASSWORD)))
+    b = users.create(User("bob", FAST_HASHER.hash(PASSWORD)))
+    key = email_key(normalize_email("shared@example.com"))
+    assert store.owner_of(key) is None  # ann's read
+    assert store.owner_of(key) is None  # bob's read
+    store.set_email(a, "shared@example.com", key, verified=True, old_key=None)
+    with pytest.raises(AlreadyExistsError) as info:
+        store.set_email(
+            b,
+            "Shared@Example.com",
+            email_key(normalize_email("Shared@Example.com")),
+            verified=True,
+            old_key=None,
+        )
+    assert info.value.reason == "email_taken"
+    assert (users.get("bob") or b).email == ""
+    claim = store.owner_of(key)
+    assert claim is not None and claim.owner == a.user_id
+    # ... and a sign-up completing for that address after the claim creates nobody
+    sign_up(accounts, "shared@example.com")  # a notice, not a code: the address is taken
+    assert not [i for i in stack.scan("sessions") if i["pk"]["S"].startswith("signup#")]
+
+
+# ---------------------------------------------------------------------- forgotten password
+@pytest.fixture
+def alice(stack, accounts, clock):
+    """Alice with the verified address alice@example.com, and the password-grant client."""
+    user = stack.add_user()
+    stack.add_client()
+    store = AccountStore("sessions", UserStore("users"))
+    store.set_email(user, "alice@example.com", email_key("alice@example.com"), verified=True, old_key=None)
+    accounts.clock = clock  # type: ignore[misc]
+    accounts.revoker._clock = clock
+    accounts.login_throttle._clock = clock  # the password grant's throttle runs on this clock too
+    return user
+
+
+def test_reset_ends_every_session_and_old_tokens_are_refused(alice, accounts, outbox, service, issuers):
+    from tests.functional.oauth.test_ending_access import login, refresh, refused
+
+    stolen = login(service, issuers)
+    accounts.forgot(email="ALICE@example.com", source_ip="1.2.3.4", base_url=BASE)
+    assert "reset your password" in outbox.last("alice@example.com")["subject"]
+    code = outbox.code("alice@example.com")
+    ended = accounts.reset(email="alice@example.com", code=code, password=NEW_PASSWORD, source_ip="1.2.3.4")
+    assert ended == 1
+    with pytest.raises(InvalidGrantError):
+        refresh(service, issuers, stolen["refresh_token"])
+    assert refused(service, stolen["access_token"]) in {"revoked", "revoked_session", "revoked_subject"}
+    assert "password was changed" in outbox.last("alice@example.com")["subject"]
+    user = UserStore("users").get("alice")
+    assert user is not None and FAST_HASHER.verify(NEW_PASSWORD, user.password_hash) is None
+    with pytest.raises(InvalidGrantError):  # the code worked once
+        accounts.reset(email="alice@example.com", code=code, password=PASSWORD + "!", source_ip="1.2.3.4")
+
+
+def test_a_reset_code_dies_with_a_session_change_after_it_was_issued(alice, accounts, outbox):
+    """Conditional on what the code was issued against: a logout-everywhere (or another reset)
+    after the mail voids the code; the password stays."""
+    accounts.forgot(email="alice@example.com", source_ip="1.2.3.4", base_url=BASE)
+    code = outbox.code("alice@example.com")
+    accounts.revoker.logout_all("alice")
+    with pytest.raises(InvalidGrantError):
+        accounts.reset(email="alice@example.com", code=code, password=NEW_PASSWORD, source_ip="1.2.3.4")
+    user = UserStore("users").get("alice")
+    assert user is not None and FAST_HASHER.verify(PASSWORD, user.password_hash) is None
+
+
+def test_reset_codes_expire_and_wrong_ones_use_up_the_attempts(alice, accounts, outbox, clock):
+    accounts.forgot(email="alice@example.com", source_ip="1.2.3.4", base_url=BASE)
+    right = outbox.code("alice@example.com")
+    for _ in range(accounts.max_attempts):
+        with pytest.raises(InvalidGrantError):
+            accounts.reset(
+                email="alice@example.com",
+                code="00000000" if right != "00000000" else "1",
+                password=NEW_PASSWORD,
+                source_ip="1.2.3.4",
+            )
+    with pytest.raises(InvalidGrantError):
+        accounts.reset(email="alice@example.com", code=right, password=NEW_PASSWORD, source_ip="1.2.3.4")
+    accounts.forgot(email="alice@example.com", source_ip="1.2.3.5", base_url=BASE)
+    clock.advance(accounts.code_ttl)
+    with pytest.raises(InvalidGrantError):
+        accounts.reset(
+            email="alice@example.com",
+            code=outbox.code("alice@example.com"),
+            password=NEW_PASSWORD,
+            source_ip="1.2.3.4",
+        )
+    user = UserStore("users").get("alice")
+    assert user is not None and FAST_HASHER.verify(PASSWORD, user.password_hash) is None
+
+
+def test_forgot_answers_the_same_for_unknown_and_unverified_addresses(stack, alice, accounts, outbox):
+    """No enumeration: one answer, one mail, one hash of nothing; only the mail's words differ
+    (and they go to the address's owner)."""
+    from auth_core import aws
+
+    stack.add_user("bob")  # an account whose address was never verified
+    UserStore("users").set_profile("bob", User("bob", "", email="bob@example.com"))
+    calls: list[str] = []
+    aws.client("dynamodb").meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
+    )
+    answers = {}
+    for address in ("alice@example.com", "bob@example.com", "nobody@example.com"):
+        outbox.sent.clear()
+        calls.clear()
+        answers[address] = (
+            accounts.forgot(email=address, source_ip="1.2.3.4", base_url=BASE),
+            len(outbox.sent),
+        )
+        answers[address] += (tuple(calls[:-1]),)  # the known address also stores its code
+    assert (
+        answers["alice@example.com"][:2]
+        == answers["bob@example.com"][:2]
+        == answers["nobody@example.com"][:2]
+        == (None, 1)
+    )
+    assert answers["bob@example.com"][2] == answers["nobody@example.com"][2]
+    assert "Your code" not in outbox.last("nobody@example.com")["text"]
+    assert (
+        "Your code" not in outbox.last("bob@example.com")["text"]
+        if outbox.sent[-1]["Destination"]["ToAddresses"] == ["bob@example.com"]
+        else True
+    )
+
+
+def test_forgot_is_throttled_per_address(alice, accounts):
+    for _ in range(3):
+        accounts.forgot(email="alice@example.com", source_ip="1.2.3.4", base_url=BASE)
+    with pytest.raises(SlowDownError):
+        accounts.forgot(email="alice@example.com", source_ip="1.2.3.4", base_url=BASE)
+
+
+def test_change_password_needs_the_current_one_and_ends_every_session(
+    alice, accounts, outbox, service, issuers
+):
+    from tests.functional.oauth.test_ending_access import login, refresh
+
+    stolen = login(service, issuers)
+    with pytest.raises(InvalidGrantError):
+        accounts.change_password(
+            subject=alice.user_id, client_id="web", current="wrong one", new=NEW_PASSWORD, source_ip="1.2.3.4"
+        )
+    with pytest.raises(InvalidRequestError):
+        accounts.change_password(
+            subject=alice.user_id, client_id="web", current=PASSWORD, new="password", source_ip="1.2.3.4"
+        )
+    ended = accounts.change_password(
+        subject=alice.user_id, client_id="web", current=PASSWORD, new=NEW_PASSWORD, source_ip="1.2.3.4"
+    )
+    assert ended == 1
+    with pytest.raises(InvalidGrantError):
+        refresh(service, issuers, stolen["refresh_token"])
+    assert "password was changed" in outbox.last("alice@example.com")["subject"]
