@@ -285,6 +285,9 @@ class Settings:
     #: letters, digits and ``_``, at most 20; values at most 256 characters). Anything else is
     #: refused.
     custom_attributes: tuple[str, ...] = ()
+    #: SIGNUP_SCOPES: the scopes a self-registered user may be granted (those among
+    #: SCOPES_SUPPORTED); operators change them per user with ``authctl users update``.
+    signup_scopes: tuple[str, ...] = ("openid", "profile", "email")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -364,6 +367,7 @@ class Settings:
             "account_code_ttl": _int(e, "account_code_ttl", cls.account_code_ttl, 60, 3600),
             "account_code_attempts": _int(e, "account_code_attempts", cls.account_code_attempts, 1, 10),
             "custom_attributes": _words(e, "custom_attributes"),
+            "signup_scopes": _words(e, "signup_scopes", cls.signup_scopes),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -454,5 +458,6 @@ ENV_VARS: dict[str, str] = {
     "account_code_ttl": "ACCOUNT_CODE_TTL",
     "account_code_attempts": "ACCOUNT_CODE_ATTEMPTS",
     "custom_attributes": "CUSTOM_ATTRIBUTES",
+    "signup_scopes": "SIGNUP_SCOPES",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete

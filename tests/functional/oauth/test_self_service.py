@@ -16,11 +16,11 @@ import pytest
 from auth_core.accounts.service import AccountService, code_hash
 from auth_core.emails import email_key, normalize_email
 from auth_core.errors import (
-    AccessDeniedError,
     AlreadyExistsError,
     InvalidGrantError,
     InvalidRequestError,
     SlowDownError,
+    UnauthorizedClientError,
 )
 from auth_core.mail import Mailer
 from auth_core.stores.accounts import AccountStore
@@ -28,6 +28,7 @@ from auth_core.stores.users import User, UserStore
 from tests.functional.oauth.conftest import FAST_HASHER, PASSWORD, FakeClock
 
 NEW_PASSWORD = "a different long passphrase"
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 BASE = "https://auth.example.com"
 
 
@@ -104,6 +105,7 @@ def test_sign_up_then_verify_creates_a_verified_user(accounts, outbox):
     stored = UserStore("users").get("carol@example.com")
     assert stored is not None and stored.user_id == user.user_id
     assert (stored.email, stored.email_verified, stored.given_name) == ("Carol@example.com", True, "Carol")
+    assert stored.enabled and stored.scopes == ("openid", "profile")  # SIGNUP_SCOPES among the supported
     claim = AccountStore("sessions", UserStore("users")).owner_of(email_key("Carol@example.com"))
     assert claim is not None and claim.owner == user.user_id
 
@@ -149,7 +151,7 @@ def test_the_code_is_stored_only_as_a_hash(stack, accounts, outbox):
 
 def test_sign_up_is_off_unless_the_client_allows_it(accounts, outbox):
     for client in ("closed", "nobody", ""):
-        with pytest.raises(AccessDeniedError):
+        with pytest.raises(UnauthorizedClientError):
             sign_up(accounts, client_id=client)
     assert outbox.sent == []
 
@@ -185,19 +187,19 @@ def test_sign_up_for_an_address_in_use_answers_the_same_and_warns_the_owner(stac
     assert pending == [f"signup#{email_key('dave@example.com')}"]
 
 
-def test_sign_in_is_refused_until_the_address_is_verified(stack, accounts, outbox):
+def test_sign_in_is_refused_until_the_address_is_verified(stack, accounts, outbox, issuers):
     from auth_core.oauth.grants import TokenService
-    from tests.functional.oauth.helpers import password_request
+    from tests.functional.oauth.helpers import body, password_request
 
-    stack.add_client()
+    stack.add_client(scopes=("openid", "profile"))
     service = TokenService.from_settings(stack.settings(), keys=stack.keyset, hasher=FAST_HASHER)
     sign_up(accounts)
     request = password_request(username="carol@example.com", password=PASSWORD)
     with pytest.raises(InvalidGrantError):
-        service.token(request, lambda ttl: None)
+        service.token(request, issuers)
     accounts.verify(email="carol@example.com", code=outbox.code("carol@example.com"), source_ip="1.2.3.4")
-    user = UserStore("users").get("carol@example.com")
-    assert user is not None and FAST_HASHER.verify(PASSWORD, user.password_hash) is None
+    tokens = body(service.token(request, issuers))
+    assert tokens["access_token"] and set(tokens["scope"].split()) == {"openid", "profile"}
 
 
 def test_sign_up_is_throttled_per_address_and_per_ip(accounts, outbox):
@@ -376,3 +378,89 @@ def test_change_password_needs_the_current_one_and_ends_every_session(
     with pytest.raises(InvalidGrantError):
         refresh(service, issuers, stolen["refresh_token"])
     assert "password was changed" in outbox.last("alice@example.com")["subject"]
+
+
+# ---------------------------------------------------------------------- through the handler
+@pytest.fixture
+def account_app(stack, outbox):
+    import functions.account.app as account
+
+    stack.add_client(
+        "web",
+        grants=("authorization_code", "refresh_token"),
+        scopes=("openid", "email", "profile"),
+        redirect_uris=("https://app.example.com/cb",),
+        first_party=True,
+        allow_signup=True,
+    )
+
+    def build(settings):
+        built = AccountService.from_settings(
+            settings, mailer=Mailer("no-reply@example.com", transport=outbox)
+        )
+        return replace(built, hasher=FAST_HASHER)
+
+    account.service_factory = build
+    for cached in (account.settings, account.service, account.endpoint, account.bearer):
+        cached.cache_clear()
+    yield account
+    account.service_factory = None
+    for cached in (account.settings, account.service, account.endpoint, account.bearer):
+        cached.cache_clear()
+
+
+def api(account, lambda_context, action, body, headers=None):
+    import json
+
+    from tests.functional.oauth.helpers import sample_event
+
+    event = sample_event("account_verify_refused.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/account/api/{action}"
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"POST /account/api/{action}"
+    event["body"] = json.dumps(body)
+    event["headers"].update(headers or {})
+    response = account.lambda_handler(event, lambda_context)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_the_sample_event_is_a_refused_code(account_app, lambda_context):
+    import json
+
+    from tests.functional.oauth.helpers import sample_event
+
+    response = account_app.lambda_handler(sample_event("account_verify_refused.json"), lambda_context)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"] == "invalid_grant"
+    assert response["headers"]["Cache-Control"] == "no-store"
+
+
+def test_the_json_api_sign_up_verify_forgot_reset(account_app, lambda_context, outbox):
+    signup = {"client_id": "web", "email": "erin@example.com", "password": PASSWORD, "given_name": "Erin"}
+    assert api(account_app, lambda_context, "signup", signup) == (202, {"status": "check_your_email"})
+    again = api(account_app, lambda_context, "signup", {**signup, "client_id": "nope"})
+    assert again[0] == 400 and again[1]["error"] == "unauthorized_client"
+    status, body = api(
+        account_app,
+        lambda_context,
+        "verify",
+        {"email": "erin@example.com", "code": outbox.code("erin@example.com")},
+    )
+    assert (status, body["status"]) == (200, "verified")
+    for address in ("erin@example.com", "nobody@example.com"):  # one answer, known or not
+        assert api(account_app, lambda_context, "forgot", {"email": address}) == (
+            202,
+            {"status": "check_your_email"},
+        )
+    reset = {"email": "erin@example.com", "code": outbox.code("erin@example.com"), "password": NEW_PASSWORD}
+    assert api(account_app, lambda_context, "signup", signup) == (202, {"status": "check_your_email"})
+    assert api(account_app, lambda_context, "reset", reset) == (200, {"status": "password_reset"})
+    status, body = api(account_app, lambda_context, "reset", reset)
+    assert (status, body["error"]) == (400, "invalid_grant")
+
+
+def test_change_password_needs_a_valid_bearer_token(account_app, lambda_context):
+    body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    assert api(account_app, lambda_context, "password", body)[0] == 401
+    assert (
+        api(account_app, lambda_context, "password", body, {"authorization": "Bearer not.a.token"})[0] == 401
+    )

@@ -48,11 +48,11 @@ from urllib.parse import urlencode
 from auth_core.accounts.profile import NAME_FIELDS, check_attributes, check_text
 from auth_core.emails import email_key, normalize_email
 from auth_core.errors import (
-    AccessDeniedError,
     AlreadyExistsError,
     InvalidGrantError,
     InvalidRequestError,
     SlowDownError,
+    UnauthorizedClientError,
 )
 from auth_core.mail import (
     Mailer,
@@ -116,6 +116,8 @@ class AccountService:
     code_ttl: int = 900
     max_attempts: int = 5
     custom_attributes: tuple[str, ...] = ()
+    #: what a new user may be granted (SIGNUP_SCOPES among SCOPES_SUPPORTED)
+    signup_scopes: tuple[str, ...] = ("openid",)
     audit: Audit = NullAudit()  # noqa: RUF009 - immutable
     clock: Callable[[], float] = time.time
 
@@ -157,6 +159,7 @@ class AccountService:
             code_ttl=settings.account_code_ttl,
             max_attempts=settings.account_code_attempts,
             custom_attributes=settings.custom_attributes,
+            signup_scopes=tuple(s for s in settings.signup_scopes if s in settings.scopes_supported),
             audit=audit or NullAudit(),
         )
 
@@ -175,13 +178,15 @@ class AccountService:
         """Start a sign-up (see the module docstring). ``continue_to``: the authorization
         request's query to return to after verification (carried in the mail's link).
 
-        :raises AccessDeniedError: the client does not allow sign-up.
+        :raises UnauthorizedClientError: the client does not allow sign-up (or is unknown).
         :raises InvalidRequestError: a malformed address, a refused password or profile.
         :raises SlowDownError: throttled.
         """
         client = self.clients.get(client_id) if client_id else None
         if client is None or not client.enabled or not getattr(client, "allow_signup", False):
-            raise AccessDeniedError("this application does not allow sign-up", reason="signup_not_allowed")
+            raise UnauthorizedClientError(
+                "this application does not allow sign-up", reason="signup_not_allowed"
+            )
         address = normalize_email(email)
         username = canonical_username(address)
         self.policy.check(password, username=username)
@@ -201,7 +206,7 @@ class AccountService:
                 code_hash=code_hash(SIGNUP, key, code),
                 expires_at=int(self.clock()) + self.code_ttl,
                 client_id=client_id,
-                user=replace(user, password_hash=password_hash, email_verified=True),
+                user=replace(user, password_hash=password_hash, scopes=self.signup_scopes),
             )
         )
         link = _link(base_url + VERIFY_PAGE, email=address, code=code, next=continue_to)

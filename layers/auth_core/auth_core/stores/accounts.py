@@ -2,7 +2,8 @@
 that makes a verified email unique.
 
 ``signup#<email key>`` -- one pending sign-up: the user to create (``username``, ``email``,
-    ``password_hash``, ``name`` / ``given_name`` / ``family_name``, ``attrs`` M), ``client_id``,
+    ``password_hash``, ``name`` / ``given_name`` / ``family_name``, ``attrs`` M, ``scopes`` L),
+    ``client_id``,
     ``code_hash`` (SHA-256 of the code: the code itself is never stored), ``attempts`` N,
     ``expires_at`` (also the TTL). No user exists until the code is given back
     (:meth:`AccountStore.complete_signup`): an unverified address holds no account and blocks
@@ -40,6 +41,7 @@ from auth_core.stores._dynamo import (
     v_bool,
     v_int,
     v_str,
+    v_strs,
 )
 from auth_core.stores.users import User, UserStore
 
@@ -99,6 +101,8 @@ class AccountStore(TableStore):
                 item[name] = v_str(getattr(code.user, name))
         if code.user.attributes:
             item["attrs"] = {"M": {k: v_str(v) for k, v in code.user.attributes}}
+        if code.user.scopes:
+            item["scopes"] = v_strs(code.user.scopes)
         run(self.ddb, "put_item", TableName=self.table, Item=item)
 
     def spend_attempt(
@@ -138,7 +142,7 @@ class AccountStore(TableStore):
         :raises AlreadyExistsError: the username or the address was taken meanwhile (reason
             ``user_exists`` / ``email_taken``); nothing was written.
         """
-        user_item = self.users.new_item(replace(code.user, email_verified=True))
+        user_item = self.users.new_item(replace(code.user, email_verified=True, enabled=True))
         user = _decode_user(user_item)
         items: list[Item] = [
             {
