@@ -55,13 +55,8 @@ class Outbox:
         return found.group(1)
 
 
-@pytest.fixture
-def outbox() -> Outbox:
-    return Outbox()
-
-
-@pytest.fixture
-def accounts(stack, outbox) -> AccountService:
+def add_web_client(stack: Any) -> None:
+    """``web``: a first-party browser app that lets people sign up."""
     stack.add_client(
         "web",
         grants=("authorization_code", "refresh_token"),
@@ -70,6 +65,16 @@ def accounts(stack, outbox) -> AccountService:
         first_party=True,
         allow_signup=True,
     )
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox()
+
+
+@pytest.fixture
+def accounts(stack, outbox) -> AccountService:
+    add_web_client(stack)
     stack.add_client("closed", grants=("authorization_code",), redirect_uris=("https://app.example.com/cb",))
     service = AccountService.from_settings(
         stack.settings(custom_attributes=("department",)),
@@ -385,14 +390,7 @@ def test_change_password_needs_the_current_one_and_ends_every_session(
 def account_app(stack, outbox):
     import functions.account.app as account
 
-    stack.add_client(
-        "web",
-        grants=("authorization_code", "refresh_token"),
-        scopes=("openid", "email", "profile"),
-        redirect_uris=("https://app.example.com/cb",),
-        first_party=True,
-        allow_signup=True,
-    )
+    add_web_client(stack)
 
     def build(settings):
         built = AccountService.from_settings(

@@ -46,22 +46,8 @@ SIGNUP, VERIFY, FORGOT, RESET = "/account/signup", "/account/verify", "/account/
 PAGES = (SIGNUP, VERIFY, FORGOT, RESET)
 #: the fields each page's form carries back unchanged (what its CSRF token covers)
 _CARRIED = ("client_id", "next")
-#: the authorization request parameters a sign-up page keeps (to go back to /authorize)
-_AUTHZ = (
-    "client_id",
-    "redirect_uri",
-    "response_type",
-    "scope",
-    "state",
-    "nonce",
-    "code_challenge",
-    "code_challenge_method",
-    "prompt",
-    "max_age",
-    "login_hint",
-    "response_mode",
-    "request_uri",
-)
+#: the page's own fields: everything else in a sign-up page's query is the authorization request
+_OWN = frozenset({"email", "code", "next", csrf.FIELD})
 CHECK_MAIL = (
     "If the address can be used, a message is on its way to it. Follow it to continue; "
     "it expires in {minutes} minutes."
@@ -179,7 +165,7 @@ class AccountEndpoint:
         carried = {
             "client_id": query.get("client_id", ""),
             "next": query.get("next")
-            or (urlencode({k: query[k] for k in _AUTHZ if k in query}) if route == SIGNUP else ""),
+            or (urlencode({k: v for k, v in query.items() if k not in _OWN}) if route == SIGNUP else ""),
         }
         token = csrf.form_token(secret, _purpose(route), carried)
         values = {k: query.get(k, "") for k in ("email", "code")}
