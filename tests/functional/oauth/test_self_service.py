@@ -462,3 +462,97 @@ def test_change_password_needs_a_valid_bearer_token(account_app, lambda_context)
     assert (
         api(account_app, lambda_context, "password", body, {"authorization": "Bearer not.a.token"})[0] == 401
     )
+
+
+# ---------------------------------------------------------------------- the profile in tokens
+def _profiled_alice(stack: Any) -> User:
+    user = stack.add_user(scopes=("openid", "profile", "email"))
+    users = UserStore("users")
+    users.set_profile(
+        "alice", replace(user, name="Alice Liddell", given_name="Alice", attributes=(("department", "R&D"),))
+    )
+    AccountStore("sessions", users).set_email(
+        user, "alice@example.com", email_key("alice@example.com"), verified=True, old_key=None
+    )
+    return user
+
+
+def test_userinfo_answers_the_profile_by_scope(stack, lambda_context, monkeypatch):
+    import json
+
+    import functions.issue_token.app as issue
+    import functions.userinfo.app as userinfo
+    from tests.functional.oauth.helpers import http_event
+
+    monkeypatch.setenv("SCOPES_SUPPORTED", "openid profile email")
+    user = _profiled_alice(stack)
+    stack.add_client("web-app", secret="s" * 43, grants=("password",), scopes=("openid", "profile", "email"))
+    for module in (issue, userinfo):
+        module.settings.cache_clear()
+        module.service.cache_clear()
+    try:
+        answers = {}
+        for scope in ("openid", "openid email", "openid profile"):
+            params = {"grant_type": "password", "username": "alice", "password": PASSWORD, "scope": scope}
+            issued = issue.lambda_handler(
+                http_event("/token", params, basic=("web-app", "s" * 43)), lambda_context
+            )
+            token = json.loads(issued["body"])["access_token"]
+            event = http_event(
+                "/userinfo", method="GET", content_type=None, headers={"authorization": f"Bearer {token}"}
+            )
+            answers[scope] = json.loads(userinfo.lambda_handler(event, lambda_context)["body"])
+    finally:
+        for module in (issue, userinfo):
+            module.settings.cache_clear()
+            module.service.cache_clear()
+    assert answers["openid"] == {"sub": user.user_id}
+    assert answers["openid email"] == {
+        "sub": user.user_id,
+        "email": "alice@example.com",
+        "email_verified": True,
+    }
+    assert answers["openid profile"] == {
+        "sub": user.user_id,
+        "preferred_username": "alice",
+        "name": "Alice Liddell",
+        "given_name": "Alice",
+        "department": "R&D",
+    }
+
+
+def test_the_id_token_carries_the_profile_by_scope(stack, clock, issuers, monkeypatch):
+    import jwt
+
+    from tests.functional.oauth.conftest import Stack
+
+    supported = ("openid", "profile", "email")
+    monkeypatch.setattr(stack, "settings", lambda **o: Stack.settings(stack, **{"scopes_supported": supported, **o}))
+
+    from auth_core.oauth.grants import TokenService
+    from tests.functional.oauth.helpers import PUBLIC_CLIENT, PUBLIC_CLIENT_SETTINGS, code_flow
+
+    _profiled_alice(stack)
+    stack.add_client(PUBLIC_CLIENT, scopes=("openid", "email"), **PUBLIC_CLIENT_SETTINGS)
+    service = TokenService.from_settings(
+        stack.settings(scopes_supported=("openid", "profile", "email")),
+        keys=stack.keyset,
+        hasher=FAST_HASHER,
+        clock=clock,
+    )
+    tokens = code_flow(stack, service, issuers, clock)
+    claims = jwt.decode(tokens["id_token"], options={"verify_signature": False})
+    assert (claims["email"], claims["email_verified"]) == ("alice@example.com", True)
+    assert "name" not in claims and "given_name" not in claims  # no profile scope
+
+
+def test_set_profile_replaces_names_and_leaves_the_verified_email_to_the_claim(stack):
+    user = stack.add_user()
+    users = UserStore("users")
+    assert users.set_profile("alice", replace(user, family_name="Liddell", attributes=(("a", "1"),)))
+    stored = users.get("alice")
+    assert stored is not None and (stored.family_name, stored.attributes) == ("Liddell", (("a", "1"),))
+    assert users.set_profile("alice", user)  # nothing set: the fields are removed
+    stored = users.get("alice")
+    assert stored is not None and (stored.family_name, stored.attributes, stored.email) == ("", (), "")
+    assert not users.set_profile("nobody", user)

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from auth_core.errors import InvalidRequestError
 
-__all__ = ["MAX_ATTRIBUTES", "MAX_NAME", "MAX_VALUE", "NAME_FIELDS", "check_attributes", "check_text"]
+__all__ = [
+    "MAX_ATTRIBUTES",
+    "MAX_NAME",
+    "MAX_VALUE",
+    "NAME_FIELDS",
+    "check_attributes",
+    "check_text",
+    "profile_claims",
+]
 
 NAME_FIELDS = ("name", "given_name", "family_name")
 MAX_NAME = 128
@@ -46,3 +55,21 @@ def check_attributes(given: Mapping[str, object], allowed: Iterable[str]) -> tup
         if value:
             found[name] = value
     return tuple(sorted(found.items()))
+
+
+def profile_claims(user: Any, scope: Any) -> dict[str, Any]:
+    """The standard claims (OpenID Connect Core §5.4) ``scope`` releases of ``user``'s profile:
+    ``email`` -> ``email``, ``email_verified``; ``profile`` -> ``name``, ``given_name``,
+    ``family_name`` and the custom attributes (as they are named in ``CUSTOM_ATTRIBUTES``).
+    Unset values are left out."""
+    found: dict[str, Any] = {}
+    if "email" in scope and user.email:
+        found["email"] = user.email
+        found["email_verified"] = bool(user.email_verified)
+    if "profile" in scope:
+        for name in ("name", "given_name", "family_name"):
+            if getattr(user, name):
+                found[name] = getattr(user, name)
+        for name, value in user.attributes:
+            found.setdefault(name, value)
+    return found

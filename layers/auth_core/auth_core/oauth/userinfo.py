@@ -18,7 +18,7 @@ included, is the same ``401 invalid_token`` without details.
 
 Claims by scope (§5.4): ``sub`` always (the opaque user id, as in the ID token); with ``email``,
 ``email`` and ``email_verified``; with ``profile``, ``name`` / ``given_name`` / ``family_name``,
-the custom attributes (:func:`profile_claims`) and ``preferred_username`` (the canonical
+the custom attributes (``accounts.profile.profile_claims``) and ``preferred_username`` (the canonical
 username, looked up by ``sub``: the users table's keys-only ``ByUserId`` index,
 :meth:`~auth_core.stores.users.UserStore.username_for_subject`). A user the lookup cannot find
 is a token for nobody: ``401 invalid_token``. Answers are never cached.
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from auth_core.accounts.profile import profile_claims
 from auth_core.authorizer.bearer import parse_bearer
 from auth_core.errors import (
     AccessDeniedError,
@@ -48,7 +49,6 @@ __all__ = [
     "UserDirectory",
     "UserinfoService",
     "bearer_token",
-    "profile_claims",
 ]
 
 #: Largest accepted form body (a token is < 8 KiB).
@@ -129,24 +129,6 @@ def _form(event: Mapping[str, Any], headers: Any) -> _Form:
     if tokens and not tokens[0]:
         raise InvalidRequestError("empty access_token", reason="empty_parameter")
     return _Form(tokens[0] if tokens else None)
-
-
-def profile_claims(user: Any, scope: Any) -> dict[str, Any]:
-    """The standard claims (OpenID Connect Core §5.4) ``scope`` releases of ``user``'s profile:
-    ``email`` -> ``email``, ``email_verified``; ``profile`` -> ``name``, ``given_name``,
-    ``family_name`` and the custom attributes (as they are named in ``CUSTOM_ATTRIBUTES``).
-    Unset values are left out."""
-    found: dict[str, Any] = {}
-    if "email" in scope and user.email:
-        found["email"] = user.email
-        found["email_verified"] = bool(user.email_verified)
-    if "profile" in scope:
-        for name in ("name", "given_name", "family_name"):
-            if getattr(user, name):
-                found[name] = getattr(user, name)
-        for name, value in user.attributes:
-            found.setdefault(name, value)
-    return found
 
 
 class UserinfoService:
