@@ -527,7 +527,8 @@ def test_the_id_token_carries_the_profile_by_scope(stack, clock, issuers, monkey
     from tests.functional.oauth.conftest import Stack
 
     supported = ("openid", "profile", "email")
-    monkeypatch.setattr(stack, "settings", lambda **o: Stack.settings(stack, **{"scopes_supported": supported, **o}))
+    with_email = {"scopes_supported": supported}
+    monkeypatch.setattr(stack, "settings", lambda **o: Stack.settings(stack, **{**with_email, **o}))
 
     from auth_core.oauth.grants import TokenService
     from tests.functional.oauth.helpers import PUBLIC_CLIENT, PUBLIC_CLIENT_SETTINGS, code_flow
