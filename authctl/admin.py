@@ -190,6 +190,14 @@ def cmd_users_show(args: argparse.Namespace) -> int:
         raise InvalidRequestError("no such user")
     audit(args).record("OperatorUserShown", username=username, user_id=user.user_id)
     doc = _user_row(user)
+    doc.update(
+        email=user.email or None,
+        email_verified=user.email_verified,
+        name=user.name or None,
+        given_name=user.given_name or None,
+        family_name=user.family_name or None,
+        attributes=dict(user.attributes),
+    )
     doc["sessions"] = _active_sessions(args, user)
     if user.tokens_valid_after_ms:
         doc["tokens_valid_after"] = _when(user.not_before)

@@ -183,10 +183,10 @@ class UserStore(TableStore):
         return item
 
     def set_profile(self, username: str, user: User) -> bool:
-        """Store ``user``'s name fields and custom attributes, and its email *unverified* (a
-        verified email is claimed only through ``AccountStore.set_email``); ``False`` when the
-        user does not exist."""
-        values = _profile_values(replace(user, email_verified=False))
+        """Store ``user``'s name fields and custom attributes (empty ones are removed); the email
+        is never touched here (only ``AccountStore.set_email`` changes it, with its claim).
+        ``False`` when the user does not exist."""
+        values = _profile_values(replace(user, email=""))
         expression = "SET " + ", ".join([*(f"#{n} = :{n}" for n in values), "updated_at = :now"])
         removed = [n for n in _PROFILE if n not in values]
         if removed:
@@ -443,8 +443,8 @@ def _version_is(name: str, placeholder: str, value: int) -> str:
     return f"{name} = {placeholder}"
 
 
-#: the profile's attributes (``set_profile`` removes those a user no longer has)
-_PROFILE = ("email", "email_verified", "name", "given_name", "family_name", "attrs")
+#: the profile's attributes ``set_profile`` writes (and removes when a user no longer has them)
+_PROFILE = ("name", "given_name", "family_name", "attrs")
 
 
 def _profile_values(user: User) -> dict[str, Any]:
