@@ -321,38 +321,69 @@ def test_reset_codes_expire_and_wrong_ones_use_up_the_attempts(alice, accounts, 
 
 
 def test_forgot_answers_the_same_for_unknown_and_unverified_addresses(stack, alice, accounts, outbox):
-    """No enumeration: one answer, one mail, one hash of nothing; only the mail's words differ
-    (and they go to the address's owner)."""
+    """No enumeration, checked by what each path does (as the token endpoint's login-timing
+    test does; no stopwatch): one answer, one mail, the same DynamoDB calls in the same order;
+    a verified address's path adds only the write of its code, after everything else. Only the
+    mail's words differ, and they go to the address's owner."""
     from auth_core import aws
 
     stack.add_user("bob")  # an account whose address was never verified
-    UserStore("users").set_profile("bob", User("bob", "", email="bob@example.com"))
+    AccountStore("sessions", UserStore("users")).set_email(
+        UserStore("users").get("bob"),
+        "bob@example.com",
+        email_key("bob@example.com"),
+        verified=False,
+        old_key=None,
+    )
     calls: list[str] = []
     aws.client("dynamodb").meta.events.register(
         "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
     )
-    answers = {}
+    seen = {}
     for address in ("alice@example.com", "bob@example.com", "nobody@example.com"):
         outbox.sent.clear()
         calls.clear()
-        answers[address] = (
-            accounts.forgot(email=address, source_ip="1.2.3.4", base_url=BASE),
-            len(outbox.sent),
-        )
-        answers[address] += (tuple(calls[:-1]),)  # the known address also stores its code
-    assert (
-        answers["alice@example.com"][:2]
-        == answers["bob@example.com"][:2]
-        == answers["nobody@example.com"][:2]
-        == (None, 1)
-    )
-    assert answers["bob@example.com"][2] == answers["nobody@example.com"][2]
+        answer = accounts.forgot(email=address, source_ip=f"198.51.100.{len(seen)}", base_url=BASE)
+        seen[address] = (answer, len(outbox.sent), list(calls))
+    assert seen["bob@example.com"] == seen["nobody@example.com"]
+    answer, mails, alice_calls = seen["alice@example.com"]
+    assert (answer, mails) == (None, 1)
+    assert alice_calls == seen["nobody@example.com"][2] + ["PutItem"]
     assert "Your code" not in outbox.last("nobody@example.com")["text"]
-    assert (
-        "Your code" not in outbox.last("bob@example.com")["text"]
-        if outbox.sent[-1]["Destination"]["ToAddresses"] == ["bob@example.com"]
-        else True
+
+
+def test_sign_up_does_the_same_work_whether_the_address_is_taken(stack, accounts, outbox):
+    """Sign-up for an address in use: the same answer, one Argon2id hash and one mail, the same
+    reads in the same order; only the fresh address's pending sign-up is written after them."""
+    from auth_core import aws
+    from tests.functional.oauth.test_timing import CountingHasher
+
+    hasher = CountingHasher()
+    counted = replace(accounts, hasher=hasher)
+    sign_up(counted, "taken@example.com")
+    counted.verify(email="taken@example.com", code=outbox.code("taken@example.com"), source_ip="1.2.3.4")
+    calls: list[str] = []
+    aws.client("dynamodb").meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
     )
+    hashed: list[int] = []
+    original = hasher.hash
+
+    def counting_hash(password: str) -> str:
+        hashed.append(1)
+        return original(password)
+
+    counted = replace(counted, hasher=hasher)
+    hasher.hash = counting_hash  # type: ignore[method-assign]
+    seen = {}
+    for n, address in enumerate(("taken@example.com", "fresh@example.com")):
+        outbox.sent.clear()
+        calls.clear()
+        hashed.clear()
+        answer = sign_up(counted, address, ip=f"192.0.2.{n}")
+        seen[address] = (answer, len(outbox.sent), len(hashed), list(calls))
+    assert seen["taken@example.com"][:3] == seen["fresh@example.com"][:3] == (None, 1, 1)
+    assert seen["fresh@example.com"][3] == seen["taken@example.com"][3] + ["PutItem"]
 
 
 def test_forgot_is_throttled_per_address(alice, accounts):

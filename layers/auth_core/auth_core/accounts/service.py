@@ -194,7 +194,9 @@ class AccountService:
         key = email_key(address)
         self._take(SIGNUP, key, source_ip)
         password_hash = self.hasher.hash(password)  # always: the same cost whoever owns the address
-        if self.accounts.owner_of(key) is not None or self.users.get(username) is not None:
+        claimed = self.accounts.owner_of(key)  # both reads always: the same calls either way
+        existing = self.users.get(username)
+        if claimed is not None or existing is not None:
             self.audit.record("SignUpForExistingAddress", client_id=client_id)
             self.mailer.send(account_exists_email(address, brand=self.brand, link=base_url + FORGOT_PAGE))
             return
@@ -246,8 +248,9 @@ class AccountService:
         address, key = self._address(email)
         self._take(RESET, key, source_ip)
         claim = self.accounts.owner_of(key)
-        user = self.users.get(claim.username) if claim is not None else None
-        if user is None or user.user_id != claim.owner or not user.enabled:  # type: ignore[union-attr]
+        # one user read either way (the claim's user, else the address as a username)
+        user = self.users.get(claim.username if claim is not None else _username_or_key(address, key))
+        if claim is None or user is None or user.user_id != claim.owner or not user.enabled:
             self.audit.record("ResetForUnknownAddress")
             self.mailer.send(no_account_email(address, brand=self.brand))
             return
@@ -372,6 +375,13 @@ class AccountService:
             self.audit.record("AccountCodeRefused", reason=purpose)
             raise InvalidGrantError(CODE_INVALID, reason="code_invalid")
         return pending
+
+
+def _username_or_key(address: str, key: str) -> str:
+    try:
+        return canonical_username(address)
+    except InvalidRequestError:
+        return key
 
 
 def _link(base: str, **params: str) -> str:
