@@ -97,6 +97,7 @@ def test_sign_up_verify_sign_in_then_reset_ends_the_old_session(
     submit(browser, link)
     assert browser.title.startswith("Confirm your email address"), browser.title
     check_page(browser, "e2e-verify")
+    fill(browser, Password=password)  # the password chosen at sign-up, asked again
     submit(browser, button(browser, "Confirm"))
     assert browser.title.startswith("Email address confirmed"), browser.title
 

@@ -319,7 +319,9 @@ def test_every_dynamodb_call_of_the_account_flows_is_allowed_by_its_role(
             endpoint, "/account/signup", {}, signup, email="fay@example.com", password=PASSWORD
         )
         assert done.status_code == 200 and "Confirm your email" in done.body
-        wrong, jar = _account_page(endpoint, "/account/verify", jar, email="fay@example.com", code="00000000")
+        wrong, jar = _account_page(
+            endpoint, "/account/verify", jar, email="fay@example.com", code="00000000", password=PASSWORD
+        )
         assert wrong.status_code == 400
         code = outbox.code("fay@example.com")
         ok, jar = _account_page(
@@ -329,6 +331,7 @@ def test_every_dynamodb_call_of_the_account_flows_is_allowed_by_its_role(
             "next=" + urlencode({"q": _query("signup-app")})[2:],
             email="fay@example.com",
             code=code,
+            password=PASSWORD,
         )
         assert ok.status_code == 200 and "/authorize?" in ok.body, ok.body
         again, jar = _account_page(

@@ -105,7 +105,10 @@ def test_sign_up_then_verify_creates_a_verified_user(accounts, outbox):
     assert "verify your email" in message["subject"]
     assert f"{BASE}/account/verify?" in message["text"]
     user = accounts.verify(
-        email="carol@EXAMPLE.com", code=outbox.code("Carol@example.com"), source_ip="198.51.100.7"
+        password=PASSWORD,
+        email="carol@EXAMPLE.com",
+        code=outbox.code("Carol@example.com"),
+        source_ip="198.51.100.7",
     )
     stored = UserStore("users").get("carol@example.com")
     assert stored is not None and stored.user_id == user.user_id
@@ -118,9 +121,9 @@ def test_sign_up_then_verify_creates_a_verified_user(accounts, outbox):
 def test_a_used_code_is_refused(accounts, outbox):
     sign_up(accounts)
     code = outbox.code("carol@example.com")
-    accounts.verify(email="carol@example.com", code=code, source_ip="1.2.3.4")
+    accounts.verify(password=PASSWORD, email="carol@example.com", code=code, source_ip="1.2.3.4")
     with pytest.raises(InvalidGrantError) as info:
-        accounts.verify(email="carol@example.com", code=code, source_ip="1.2.3.4")
+        accounts.verify(password=PASSWORD, email="carol@example.com", code=code, source_ip="1.2.3.4")
     assert info.value.reason == "code_invalid"
 
 
@@ -128,7 +131,12 @@ def test_an_expired_code_is_refused(accounts, outbox):
     sign_up(accounts)
     accounts.clock.advance(accounts.code_ttl)  # type: ignore[attr-defined]
     with pytest.raises(InvalidGrantError):
-        accounts.verify(email="carol@example.com", code=outbox.code("carol@example.com"), source_ip="1.2.3.4")
+        accounts.verify(
+            password=PASSWORD,
+            email="carol@example.com",
+            code=outbox.code("carol@example.com"),
+            source_ip="1.2.3.4",
+        )
     assert UserStore("users").get("carol@example.com") is None
 
 
@@ -138,10 +146,36 @@ def test_wrong_codes_use_up_the_attempts_then_the_right_one_fails_too(accounts, 
     wrong = f"{(int(right) + 1) % 10**8:08d}"
     for _ in range(accounts.max_attempts):
         with pytest.raises(InvalidGrantError):
-            accounts.verify(email="carol@example.com", code=wrong, source_ip="1.2.3.4")
+            accounts.verify(password=PASSWORD, email="carol@example.com", code=wrong, source_ip="1.2.3.4")
     with pytest.raises(InvalidGrantError):
-        accounts.verify(email="carol@example.com", code=right, source_ip="1.2.3.4")
+        accounts.verify(password=PASSWORD, email="carol@example.com", code=right, source_ip="1.2.3.4")
     assert UserStore("users").get("carol@example.com") is None
+
+
+def test_a_later_sign_up_cannot_have_the_owner_confirm_its_password(accounts, outbox):
+    """Pre-account takeover: someone who knows carol's address signs up after her with their own
+    password; the code carol receives then belongs to that sign-up, and confirming it needs the
+    password it was made with, which carol does not know (and the attempt counts)."""
+    sign_up(accounts)  # carol
+    sign_up(accounts, password="the attacker's own passphrase", ip="203.0.113.66")
+    with pytest.raises(InvalidGrantError) as info:
+        accounts.verify(
+            password=PASSWORD,
+            email="carol@example.com",
+            code=outbox.code("carol@example.com"),
+            source_ip="1.2.3.4",
+        )
+    assert info.value.reason == "password_mismatch"
+    assert UserStore("users").get("carol@example.com") is None
+    sign_up(accounts)  # carol again: her sign-up replaces theirs
+    accounts.verify(
+        password=PASSWORD,
+        email="carol@example.com",
+        code=outbox.code("carol@example.com"),
+        source_ip="1.2.3.4",
+    )
+    user = UserStore("users").get("carol@example.com")
+    assert user is not None and FAST_HASHER.verify(PASSWORD, user.password_hash) is None
 
 
 def test_the_code_is_stored_only_as_a_hash(stack, accounts, outbox):
@@ -173,14 +207,24 @@ def test_sign_up_refuses_weak_passwords_bad_addresses_and_unknown_attributes(acc
         sign_up(accounts, profile={"name": "x" * 500})
     assert outbox.sent == []
     sign_up(accounts, profile={"attributes": {"department": "R&D"}})  # a declared one is fine
-    accounts.verify(email="carol@example.com", code=outbox.code("carol@example.com"), source_ip="1.2.3.4")
+    accounts.verify(
+        password=PASSWORD,
+        email="carol@example.com",
+        code=outbox.code("carol@example.com"),
+        source_ip="1.2.3.4",
+    )
     stored = UserStore("users").get("carol@example.com")
     assert stored is not None and stored.attributes == (("department", "R&D"),)
 
 
 def test_sign_up_for_an_address_in_use_answers_the_same_and_warns_the_owner(stack, accounts, outbox):
     sign_up(accounts)
-    accounts.verify(email="carol@example.com", code=outbox.code("carol@example.com"), source_ip="1.2.3.4")
+    accounts.verify(
+        password=PASSWORD,
+        email="carol@example.com",
+        code=outbox.code("carol@example.com"),
+        source_ip="1.2.3.4",
+    )
     outbox.sent.clear()
     assert sign_up(accounts, "CAROL@example.com") is None  # same answer as a fresh address
     assert sign_up(accounts, "dave@example.com") is None
@@ -202,7 +246,12 @@ def test_sign_in_is_refused_until_the_address_is_verified(stack, accounts, outbo
     request = password_request(username="carol@example.com", password=PASSWORD)
     with pytest.raises(InvalidGrantError):
         service.token(request, issuers)
-    accounts.verify(email="carol@example.com", code=outbox.code("carol@example.com"), source_ip="1.2.3.4")
+    accounts.verify(
+        password=PASSWORD,
+        email="carol@example.com",
+        code=outbox.code("carol@example.com"),
+        source_ip="1.2.3.4",
+    )
     tokens = body(service.token(request, issuers))
     assert tokens["access_token"] and set(tokens["scope"].split()) == {"openid", "profile"}
 
@@ -361,7 +410,12 @@ def test_sign_up_does_the_same_work_whether_the_address_is_taken(stack, accounts
     hasher = CountingHasher()
     counted = replace(accounts, hasher=hasher)
     sign_up(counted, "taken@example.com")
-    counted.verify(email="taken@example.com", code=outbox.code("taken@example.com"), source_ip="1.2.3.4")
+    counted.verify(
+        password=PASSWORD,
+        email="taken@example.com",
+        code=outbox.code("taken@example.com"),
+        source_ip="1.2.3.4",
+    )
     calls: list[str] = []
     aws.client("dynamodb").meta.events.register(
         "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
@@ -472,7 +526,7 @@ def test_the_json_api_sign_up_verify_forgot_reset(account_app, lambda_context, o
         account_app,
         lambda_context,
         "verify",
-        {"email": "erin@example.com", "code": outbox.code("erin@example.com")},
+        {"email": "erin@example.com", "code": outbox.code("erin@example.com"), "password": PASSWORD},
     )
     assert (status, body["status"]) == (200, "verified")
     for address in ("erin@example.com", "nobody@example.com"):  # one answer, known or not

@@ -80,7 +80,10 @@ class AccountEndpoint:
             return json_response(202, {"status": "check_your_email"}, NO_STORE)
         if action == "verify":
             user = service.verify(
-                email=request.require("email"), code=request.require("code"), source_ip=request.source_ip
+                email=request.require("email"),
+                code=request.require("code"),
+                password=request.require("password"),
+                source_ip=request.source_ip,
             )
             return json_response(200, {"status": "verified", "username": user.username}, NO_STORE)
         if action == "forgot":
@@ -204,7 +207,10 @@ class AccountEndpoint:
                 )
             if route == VERIFY:
                 service.verify(
-                    email=form.require("email"), code=form.require("code"), source_ip=form.source_ip
+                    email=form.require("email"),
+                    code=form.require("code"),
+                    password=form.require("password"),
+                    source_ip=form.source_ip,
                 )
                 target = "/authorize?" + params["next"] if params.get("next") else ""
                 return done_page(

@@ -87,7 +87,7 @@ VERIFY_PAGE = "/account/verify"
 RESET_PAGE = "/account/reset"
 FORGOT_PAGE = "/account/forgot"
 
-CODE_INVALID = "The code is wrong, has expired or was already used. Ask for a new one."
+CODE_INVALID = "The code (or the password you chose) is wrong, or the code has expired or was already used."
 
 
 def code_hash(purpose: str, key: str, code: str) -> str:
@@ -217,16 +217,26 @@ class AccountService:
         )
         self.audit.record("SignUpStarted", client_id=client_id)
 
-    def verify(self, *, email: str, code: str, source_ip: str | None) -> User:
+    def verify(self, *, email: str, code: str, password: str, source_ip: str | None) -> User:
         """Complete a sign-up: the user, created with its verified address.
 
+        The password chosen at sign-up is asked again: a later sign-up for the same address
+        replaces the pending one (and its code), so without it the owner of the address could be
+        led to confirm a sign-up -- and a password -- someone else chose.
+
         :raises InvalidGrantError: wrong, expired, used or exhausted code (``code_invalid``),
+            not the password of the sign-up (``password_mismatch``; the attempt is counted),
             or the address or username was taken meanwhile.
         :raises SlowDownError: throttled (per IP).
         """
         _address, key = self._address(email)
         self._take_ip(source_ip)
         pending = self._spend(SIGNUP, key, code)
+        try:
+            self.hasher.verify(password, pending.user.password_hash)
+        except InvalidGrantError:
+            self.audit.record("AccountCodeRefused", reason="password_mismatch")
+            raise InvalidGrantError(CODE_INVALID, reason="password_mismatch") from None
         try:
             user = self.accounts.complete_signup(pending)
         except AlreadyExistsError as exc:

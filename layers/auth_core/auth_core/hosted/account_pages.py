@@ -27,8 +27,12 @@ _FORMS: dict[str, tuple[str, str, tuple[tuple[str, str, str, str], ...], str]] =
     ),
     "/account/verify": (
         "Confirm your email address",
-        "Enter the code from the message we sent.",
-        (("email", "Email address", "email", "email"), ("code", "Code", "text", "one-time-code")),
+        "Enter the code from the message we sent, and the password you chose.",
+        (
+            ("email", "Email address", "email", "email"),
+            ("code", "Code", "text", "one-time-code"),
+            ("password", "Password", "password", "current-password"),
+        ),
         "Confirm",
     ),
     "/account/forgot": (
