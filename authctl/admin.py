@@ -190,6 +190,14 @@ def cmd_users_show(args: argparse.Namespace) -> int:
         raise InvalidRequestError("no such user")
     audit(args).record("OperatorUserShown", username=username, user_id=user.user_id)
     doc = _user_row(user)
+    doc.update(
+        email=user.email or None,
+        email_verified=user.email_verified,
+        name=user.name or None,
+        given_name=user.given_name or None,
+        family_name=user.family_name or None,
+        attributes=dict(user.attributes),
+    )
     doc["sessions"] = _active_sessions(args, user)
     if user.tokens_valid_after_ms:
         doc["tokens_valid_after"] = _when(user.not_before)
@@ -265,6 +273,7 @@ def _client_doc(client: Any, *, full: bool) -> dict[str, Any]:
             "first_party": client.first_party,
             "require_par": client.require_par,
             "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+            "allow_signup": client.allow_signup,
             "introspect_any": client.introspect_any,
             "access_token_ttl": client.access_token_ttl,
             "refresh_max_age": client.refresh_max_age,
@@ -308,6 +317,7 @@ _UPDATES = {
     "first_party": "first_party",
     "require_par": "require_par",
     "require_dpop": "dpop_bound_access_tokens",
+    "allow_signup": "allow_signup",
     "introspect_any": "introspect_any",
     "access_token_ttl": "access_token_ttl",
     "refresh_max_age": "refresh_max_age",
@@ -347,6 +357,7 @@ def _updated(args: argparse.Namespace, client: Any) -> Any:
             ("post-logout redirect URIs", post_logout),
             ("--first-party", new.first_party),
             ("--require-par", new.require_par),
+            ("--allow-signup", new.allow_signup),
             ("redirect URIs", redirect_uris),
         )
         if on
@@ -493,6 +504,7 @@ def register_clients(clients: Any, with_tables: Any) -> None:
         ("first-party", "the deployment's own app: no consent page"),
         ("require-par", "authorization requests only through POST /par"),
         ("require-dpop", "every token request carries a DPoP proof (RFC 9449)"),
+        ("allow-signup", "people may create accounts from its sign-in page"),
         ("introspect-any", "may introspect every client's tokens (confidential only)"),
     ):
         p.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=help_)

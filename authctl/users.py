@@ -150,17 +150,24 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     username = _username(args.username)
     scopes = _known(args.scopes, _settings(args).scopes_supported, "scopes")
     password = _read_password(args, username)
+    email = ""
+    if args.email:
+        from auth_core.emails import normalize_email  # noqa: PLC0415
+
+        email = normalize_email(args.email)
     user = _users(args).create(
         User(
             username=username,
             password_hash=PasswordHasher().hash(password),
             roles=tuple(dict.fromkeys(args.roles or ())),
             scopes=scopes,
+            email=email,  # unverified: `users update --email-verified` claims it
         )
     )
-    return _out(
-        {"created": username, "user_id": user.user_id, "scopes": list(scopes), "roles": list(user.roles)}
-    )
+    doc = {"created": username, "user_id": user.user_id, "scopes": list(scopes), "roles": list(user.roles)}
+    if email:
+        doc["email"] = email
+    return _out(doc)
 
 
 def cmd_users_enable(args: argparse.Namespace) -> int:
@@ -216,16 +223,66 @@ def cmd_users_update(args: argparse.Namespace) -> int:
         else _known(args.scopes, _settings(args).scopes_supported, "scopes")
     )
     roles = user.roles if args.roles is None else tuple(dict.fromkeys(args.roles))
-    if not users.set_privileges(username, scopes=scopes, roles=roles):
-        raise InvalidRequestError("no such user")
-    return _out(
-        {
-            "updated": username,
-            "scopes": list(scopes),
-            "roles": list(roles),
-            "note": "sessions get the new roles, and lose removed scopes, at their next refresh",
-        }
-    )
+    doc: dict[str, Any] = {"updated": username}
+    if args.scopes is not None or args.roles is not None:
+        if not users.set_privileges(username, scopes=scopes, roles=roles):
+            raise InvalidRequestError("no such user")
+        doc.update(
+            scopes=list(scopes),
+            roles=list(roles),
+            note="sessions get the new roles, and lose removed scopes, at their next refresh",
+        )
+    doc.update(_update_profile(args, users, user))
+    if len(doc) == 1:
+        raise InvalidRequestError(
+            "nothing to change: give --scopes, --roles, --email, --email-verified, --name, "
+            "--given-name, --family-name or --attr"
+        )
+    return _out(doc)
+
+
+def _update_profile(args: argparse.Namespace, users: Any, user: Any) -> dict[str, Any]:
+    """``users update``'s profile options: names and custom attributes (``--attr k=v``; an empty
+    value removes it; names from CUSTOM_ATTRIBUTES), then the email (verified: claimed in the
+    one transaction that keeps verified addresses unique)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from auth_core.accounts.profile import check_attributes, check_text  # noqa: PLC0415
+
+    changed: dict[str, Any] = {}
+    fields = ("name", "given_name", "family_name")
+    names = {f: check_text(f, getattr(args, f)) for f in fields if getattr(args, f) is not None}
+    attrs = dict(user.attributes)
+    for pair in args.attr or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidRequestError(f"--attr {pair!r}: expected name=value")
+        attrs[key] = value
+    if names or args.attr:
+        allowed = _settings(args).custom_attributes
+        checked = check_attributes({k: v for k, v in attrs.items() if v}, [*allowed, *dict(user.attributes)])
+        if not users.set_profile(user.username, replace(user, **names, attributes=checked)):
+            raise InvalidRequestError("no such user")
+        changed.update(names)
+        changed["attributes"] = dict(checked)
+    if args.email is not None or args.email_verified is not None:
+        changed.update(_set_email(args, users, user))
+    return changed
+
+
+def _set_email(args: argparse.Namespace, users: Any, user: Any) -> dict[str, Any]:
+    from auth_core.emails import email_key, normalize_email  # noqa: PLC0415
+    from auth_core.stores.accounts import AccountStore  # noqa: PLC0415
+
+    email = normalize_email(args.email) if args.email is not None else user.email
+    if not email:
+        raise InvalidRequestError("--email-verified: the user has no email (give --email)")
+    same = bool(user.email) and email_key(email) == email_key(user.email)
+    verified = args.email_verified if args.email_verified is not None else (same and user.email_verified)
+    old_key = email_key(user.email) if user.email and user.email_verified else None
+    store = AccountStore(_table(args, "sessions_table"), users)
+    store.set_email(users.ensure_user_id(user), email, email_key(email), verified=verified, old_key=old_key)
+    return {"email": email, "email_verified": verified}
 
 
 def cmd_users_logout_all(args: argparse.Namespace) -> int:
@@ -265,6 +322,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             ("--post-logout-redirect-uri", post_logout),
             ("--first-party", args.first_party),
             ("--require-par", args.require_par),
+            ("--allow-signup", args.allow_signup),
         )
         if given
     ]
@@ -297,6 +355,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             first_party=args.first_party,
             require_par=args.require_par,
             dpop_bound_access_tokens=args.require_dpop,
+            allow_signup=args.allow_signup,
         )
     )
     doc: dict[str, Any] = {
@@ -309,7 +368,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
         doc["redirect_uris"] = list(redirect_uris)
     if post_logout:
         doc["post_logout_redirect_uris"] = list(post_logout)
-    for name in ("first_party", "require_par", "introspect_any"):
+    for name in ("first_party", "require_par", "allow_signup", "introspect_any"):
         if getattr(args, name):
             doc[name] = True
     if args.require_dpop:
@@ -446,7 +505,9 @@ _PLANS: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("users", "unlock"): ("clear the login throttling of user {username}", "OperatorUserUnlocked"),
     ("users", "update"): (
-        "replace user {username}'s scopes ({scopes}) and roles ({roles}); sessions follow at refresh",
+        "replace user {username}'s scopes ({scopes}) and roles ({roles}); sessions follow at refresh; "
+        "email ({email}, verified: {email_verified}), names ({name} / {given_name} / {family_name}), "
+        "attributes ({attr})",
         "OperatorUserUpdated",
     ),
     ("users", "migrate"): ("give every user without a user_id one", "OperatorUsersMigrated"),
@@ -523,6 +584,7 @@ def _register(subparsers: Any) -> dict[str, Any]:
     p.add_argument("username", help="normalised and checked per RFC 8265 (UsernameCaseMapped)")
     p.add_argument("--scopes", nargs="*", default=[], help="scopes the user may be granted (default: none)")
     p.add_argument("--roles", nargs="*", default=[], help="the user's roles (default: none)")
+    p.add_argument("--email", help="the user's email address (unverified)")
     p.set_defaults(func=cmd_users_create)
     for name, func, help_ in (
         ("enable", cmd_users_enable, "enable a user"),
@@ -540,6 +602,21 @@ def _register(subparsers: Any) -> dict[str, Any]:
     p.add_argument("username")
     p.add_argument("--scopes", nargs="*", help="the scopes the user may be granted")
     p.add_argument("--roles", nargs="*", help="the user's roles")
+    p.add_argument("--email", help="the user's email address (unverified unless --email-verified)")
+    p.add_argument(
+        "--email-verified",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the address is verified (claimed: no other user may hold it verified)",
+    )
+    for flag in ("name", "given-name", "family-name"):
+        p.add_argument(f"--{flag}", help=f"the user's {flag.replace('-', ' ')} (empty: remove it)")
+    p.add_argument(
+        "--attr",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a custom attribute named in CUSTOM_ATTRIBUTES (repeatable; empty value: remove it)",
+    )
     p.set_defaults(func=cmd_users_update)
     p = _with_tables(
         users.add_parser("migrate", help="give users created before opaque user ids their user_id"), *TABLES
@@ -611,6 +688,11 @@ def _register(subparsers: Any) -> dict[str, Any]:
         "--introspect-any",
         action="store_true",
         help="may introspect every client's tokens at POST /introspect (needs --confidential)",
+    )
+    p.add_argument(
+        "--allow-signup",
+        action="store_true",
+        help="people may create accounts from its sign-in page (/account/signup)",
     )
     p.set_defaults(func=cmd_clients_create)
     for name, enabled, help_ in (

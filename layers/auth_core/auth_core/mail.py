@@ -41,7 +41,9 @@ __all__ = [
     "SEND_EMAIL_PATH",
     "Mailer",
     "Message",
+    "account_exists_email",
     "mask",
+    "no_account_email",
     "password_changed_email",
     "reset_email",
     "verification_email",
@@ -185,6 +187,51 @@ def password_changed_email(to: str, *, brand: str) -> Message:
     text = f"{intro}\n\n{advice}\n"
     body = _html(subject, [_escape(intro), _escape(advice)], "This is an automatic notice.")
     return Message(to, _line(f"{brand}: {subject}", "subject"), text, body)
+
+
+def _notice(to: str, brand: str, subject: str, paragraphs: list[str], link: str = "") -> Message:
+    """A notice without a code: text, and a link to a page when given."""
+    _address(to)
+    _line(brand, "brand")
+    if link:
+        _link(link)
+    text = "\n\n".join(paragraphs) + (f"\n\n{link}\n" if link else "\n")
+    html_parts = [_escape(p) for p in paragraphs]
+    if link:
+        html_parts.append(f'<a href="{_escape(link)}">{_escape(link)}</a>')
+    body = _html(subject, html_parts, "This is an automatic notice.")
+    return Message(to, _line(f"{brand}: {subject}", "subject"), text, body)
+
+
+def account_exists_email(to: str, *, brand: str, link: str) -> Message:
+    """ "Someone tried to sign up with this address": sent instead of a code when the address
+    already has an account, so the sign-up answer reveals nothing (no secret; the link is the
+    forgotten-password page)."""
+    return _notice(
+        to,
+        brand,
+        "sign-up attempt",
+        [
+            f"Someone tried to create a {brand} account with this email address, which already has one.",
+            "If it was you, sign in instead, or reset your password if you forgot it:",
+        ],
+        link,
+    )
+
+
+def no_account_email(to: str, *, brand: str) -> Message:
+    """ "Someone asked to reset a password for this address, which has no account": sent instead
+    of a code, so the forgotten-password answer reveals nothing."""
+    return _notice(
+        to,
+        brand,
+        "password reset request",
+        [
+            f"Someone asked to reset the password of the {brand} account with this email address,"
+            " but no account uses it (or its address was never confirmed).",
+            "If you did not ask, ignore this email.",
+        ],
+    )
 
 
 class Mailer:

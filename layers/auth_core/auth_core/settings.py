@@ -89,6 +89,8 @@ def _dpop_algs(env: Mapping[str, str]) -> tuple[str, ...]:
         )
     return algs
 
+#: a custom attribute's name (CUSTOM_ATTRIBUTES)
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 # CLAIMS_HOOK's form (template.yaml's ClaimsHook pattern is the same, ASCII only)
 _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
@@ -304,6 +306,19 @@ class Settings:
     #: ``DPoP`` tokens with their proofs; a bound token sent as ``Bearer`` is refused) or
     #: ``required`` (``DPoP`` only). Not ``off``: proofs' ``jti`` are recorded in SESSIONS_TABLE.
     authorizer_dpop: str = "off"
+    # --- self-service accounts (functions/account) ---------------------------------------------
+    #: ACCOUNT_CODE_TTL: lifetime of an email verification or password-reset code, seconds
+    #: (60-3600).
+    account_code_ttl: int = 900
+    #: ACCOUNT_CODE_ATTEMPTS: wrong tries a code survives before it is void (1-10).
+    account_code_attempts: int = 5
+    #: CUSTOM_ATTRIBUTES: the custom user attributes people and operators may set (names of
+    #: letters, digits and ``_``, at most 20; values at most 256 characters). Anything else is
+    #: refused.
+    custom_attributes: tuple[str, ...] = ()
+    #: SIGNUP_SCOPES: the scopes a self-registered user may be granted (those among
+    #: SCOPES_SUPPORTED); operators change them per user with ``authctl users update``.
+    signup_scopes: tuple[str, ...] = ("openid", "profile", "email")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -387,6 +402,10 @@ class Settings:
             "authorizer_dpop": _choice(
                 e, "authorizer_dpop", cls.authorizer_dpop, ("off", "optional", "required")
             ),
+            "account_code_ttl": _int(e, "account_code_ttl", cls.account_code_ttl, 60, 3600),
+            "account_code_attempts": _int(e, "account_code_attempts", cls.account_code_attempts, 1, 10),
+            "custom_attributes": _words(e, "custom_attributes"),
+            "signup_scopes": _words(e, "signup_scopes", cls.signup_scopes),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -408,6 +427,10 @@ class Settings:
             raise ConfigurationError("REVOCATION_FEED_MAX_STALENESS must exceed REVOCATION_FEED_INTERVAL")
         if self.claims_hook and _HOOK_REFERENCE.fullmatch(self.claims_hook) is None:
             raise ConfigurationError("CLAIMS_HOOK must be 'package.module:function'")
+        if len(self.custom_attributes) > 20 or any(
+            _ATTRIBUTE_NAME.fullmatch(name) is None for name in self.custom_attributes
+        ):
+            raise ConfigurationError("CUSTOM_ATTRIBUTES: at most 20 names of letters, digits and _")
         if self.issuer and not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ConfigurationError("ISSUER must be an https:// URL")
 
@@ -475,5 +498,9 @@ ENV_VARS: dict[str, str] = {
     "dpop_proof_max_age": "DPOP_PROOF_MAX_AGE",
     "dpop_nonce_required": "DPOP_NONCE_REQUIRED",
     "authorizer_dpop": "AUTHORIZER_DPOP",
+    "account_code_ttl": "ACCOUNT_CODE_TTL",
+    "account_code_attempts": "ACCOUNT_CODE_ATTEMPTS",
+    "custom_attributes": "CUSTOM_ATTRIBUTES",
+    "signup_scopes": "SIGNUP_SCOPES",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete

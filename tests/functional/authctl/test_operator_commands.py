@@ -426,3 +426,50 @@ def test_operator_commands_against_a_running_local_stack(local_stack, monkeypatc
     ddb = server_client(endpoint, "dynamodb")
     assert ddb.scan(TableName="users")["Items"] == [] and ddb.scan(TableName="clients")["Items"] == []
     refused(run("users", "show", "zoe"), "no such user")
+
+
+def test_users_update_sets_the_profile_and_claims_a_verified_email(cli, stack):
+    from auth_core.emails import email_key
+    from auth_core.stores.accounts import AccountStore
+
+    stack.add_user()
+    stack.add_user("bob")
+    result = cli(
+        "users",
+        "update",
+        "alice",
+        "--email",
+        "Alice@Example.COM",
+        "--email-verified",
+        "--given-name",
+        "Alice",
+    )
+    assert result.code == 0, result.err
+    assert result.doc["email"] == "Alice@example.com" and result.doc["email_verified"] is True
+    shown = cli("users", "show", "alice", "--json").doc
+    assert (shown["email"], shown["email_verified"], shown["given_name"]) == (
+        "Alice@example.com",
+        True,
+        "Alice",
+    )
+    assert shown["attributes"] == {}
+    assert "email (Alice@Example.COM, verified: True)" in result.plans[0]
+    claim = AccountStore("sessions", UserStore("users")).owner_of(email_key("alice@example.com"))
+    assert claim is not None and claim.username == "alice"
+    # another user can have the address unverified, never verified
+    refused(
+        cli("users", "update", "bob", "--email", "alice@example.com", "--email-verified"), "verified email"
+    )
+    assert cli("users", "update", "bob", "--email", "alice@example.com").code == 0
+    refused(cli("users", "update", "alice", "--attr", "salary=1"), "unknown attribute")  # CUSTOM_ATTRIBUTES
+    refused(cli("users", "update", "alice", "--email", "not an address"), "valid email")
+    refused(cli("users", "update", "alice"), "nothing to change")
+    # unverifying releases the claim: bob may now verify it
+    assert cli("users", "update", "alice", "--no-email-verified").code == 0
+    assert cli("users", "update", "bob", "--email-verified").code == 0
+    claim = AccountStore("sessions", UserStore("users")).owner_of(email_key("alice@example.com"))
+    assert claim is not None and claim.username == "bob"
+    created = cli(
+        "users", "create", "carol", "--email", "carol@example.com", stdin="correct horse battery staple\n"
+    )
+    assert created.code == 0 and created.doc["email"] == "carol@example.com", created.err

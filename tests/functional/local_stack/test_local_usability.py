@@ -112,6 +112,7 @@ def test_function_logs_are_quiet_by_default(capsys: Any) -> None:
 
 def _function_for(event: str) -> str:
     for prefix in (
+        "account",
         "authorizer",
         "authorize",
         "userinfo",
@@ -170,7 +171,9 @@ def test_every_sample_event_does_what_its_name_says(name: str, running: Any, cap
         assert bool(denied) == name.endswith("_deny"), result
         return
     status = result["statusCode"]
-    if name.endswith(("_unauthorized", "_unknown_path", "_get")):  # issue_token_get: 405, POST only
+    if name.endswith(
+        ("_unauthorized", "_unknown_path", "_get", "_refused")
+    ):  # issue_token_get: 405, POST only
         assert status >= 400, result
     elif name.endswith("_if_none_match"):
         assert status in (200, 304), result

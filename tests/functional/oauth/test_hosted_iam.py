@@ -261,3 +261,110 @@ def test_every_dynamodb_call_of_the_hosted_flows_is_allowed_by_the_role(
         if g not in used and not g[0].startswith("secretsmanager:") and g not in NOT_EXERCISED
     }
     assert not unused, f"granted but never used: {sorted(unused, key=str)}"
+
+
+# ---------------------------------------------------------------------- self-service accounts
+def _account_page(
+    endpoint: Any, path: str, jar: dict[str, str], query: str = "", **fields: str
+) -> tuple[Any, dict]:
+    """GET the account page, then POST its form with ``fields`` filled in."""
+    page = endpoint.page(path, http_event("GET", path, query=query, cookies=_cookies(jar)))
+    assert page.status_code == 200, page.body
+    jar = _jar(page, jar)
+    posted = {**_Fields(page.body).fields, **fields}
+    done = endpoint.page(path, http_event("POST", path, body=urlencode(posted), cookies=_cookies(jar)))
+    return done, _jar(done, jar)
+
+
+def test_every_dynamodb_call_of_the_account_flows_is_allowed_by_its_role(
+    browser: Any, monkeypatch: pytest.MonkeyPatch, service: Any, issuers: Any
+) -> None:
+    """Sign-up (fresh and for an address in use), a wrong and a right verification code, sign-in,
+    forgot (known and unknown address), a reset that ends a live session, and a change of
+    password: each DynamoDB call within AccountFunction's role."""
+    from dataclasses import replace
+
+    from auth_core import aws
+    from auth_core.accounts.endpoint import AccountEndpoint
+    from auth_core.accounts.service import AccountService
+    from auth_core.mail import Mailer
+    from tests.functional.oauth.test_ending_access import login
+    from tests.functional.oauth.test_self_service import NEW_PASSWORD, Outbox
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    policy = iam.grants(iam._roles(iam.expand(TEMPLATE.read_text()))["AccountFunction"])
+    browser.add_client(
+        "signup-app",
+        grants=("authorization_code",),
+        scopes=("openid",),
+        redirect_uris=(CB,),
+        allow_signup=True,
+    )
+    browser.add_client()  # demo-spa: the password grant, for a live session to end
+    outbox = Outbox()
+    settings = browser.settings()
+    core = replace(
+        AccountService.from_settings(settings, mailer=Mailer("no-reply@example.com", transport=outbox)),
+        hasher=FAST_HASHER,
+    )
+    endpoint = AccountEndpoint(
+        lambda: core, Branding.from_settings(settings), issuer=ISS, logger=logging.getLogger("test")
+    )
+    recorder = Recorder()
+    ddb = aws.client("dynamodb")
+    ddb.meta.events.register("provide-client-params.dynamodb.*", recorder)
+    try:
+        signup = _query("signup-app")
+        done, jar = _account_page(
+            endpoint, "/account/signup", {}, signup, email="fay@example.com", password=PASSWORD
+        )
+        assert done.status_code == 200 and "Confirm your email" in done.body
+        wrong, jar = _account_page(
+            endpoint, "/account/verify", jar, email="fay@example.com", code="00000000", password=PASSWORD
+        )
+        assert wrong.status_code == 400
+        code = outbox.code("fay@example.com")
+        ok, jar = _account_page(
+            endpoint,
+            "/account/verify",
+            jar,
+            "next=" + urlencode({"q": _query("signup-app")})[2:],
+            email="fay@example.com",
+            code=code,
+            password=PASSWORD,
+        )
+        assert ok.status_code == 200 and "/authorize?" in ok.body, ok.body
+        again, jar = _account_page(
+            endpoint, "/account/signup", jar, signup, email="fay@example.com", password=PASSWORD
+        )
+        assert again.status_code == 200
+        ddb.meta.events.unregister("provide-client-params.dynamodb.*", recorder)
+        session = login(service, issuers, username="fay@example.com")  # the token function's calls
+        ddb.meta.events.register("provide-client-params.dynamodb.*", recorder)
+        for address in ("nobody@example.com", "fay@example.com"):
+            sent, jar = _account_page(endpoint, "/account/forgot", jar, email=address)
+            assert sent.status_code == 200 and "Choose a new password" in sent.body
+        reset, jar = _account_page(
+            endpoint,
+            "/account/reset",
+            jar,
+            email="fay@example.com",
+            code=outbox.code("fay@example.com"),
+            password=NEW_PASSWORD,
+        )
+        assert reset.status_code == 200 and "Password changed" in reset.body, reset.body
+        assert any(call[2] and call[2].startswith("sid#") for call in recorder.calls)  # the session ended
+        assert session["refresh_token"]
+        user = core.users.get("fay@example.com")
+        assert user is not None
+        core.change_password(
+            subject=user.user_id,
+            client_id="web",
+            current=NEW_PASSWORD,
+            new=PASSWORD + " 2",
+            source_ip="203.0.113.9",
+        )
+    finally:
+        ddb.meta.events.unregister("provide-client-params.dynamodb.*", recorder)
+    refused = sorted({call for call in recorder.calls if not allowed(call, policy)}, key=str)
+    assert not refused, f"AccountFunction's role would refuse: {refused}"

@@ -136,6 +136,29 @@ ALLOWLIST: dict[str, set[Grant]] = {
         (QUERY, BY_USER_ID, None),
         (GET, USERS, None),
     },
+    # Self-service accounts. Users: read; created only by the sign-up transaction (Put,
+    # conditional on a free username); updated by a reset or change (the new hash with the end
+    # of sessions) and the change's password check (rehash, user_id). Sessions table by kind:
+    # pending sign-ups and resets, verified-email claims, the throttles, and the families a
+    # reset ends. Revocations: the families' sid#/jti# (Put) and the user's sub# cut-off
+    # (Update, forward only). The bearer check of a change reads the public JWKS and the feed.
+    # tests/functional/oauth/test_hosted_iam.py runs the flows and checks each call against this.
+    "AccountFunction": {
+        (SECRET_GET, PUBLIC_JWKS, None),
+        (GET, USERS, None), (PUT, USERS, None), (UPDATE, USERS, None),
+        (QUERY, BY_USER_ID, None),
+        (GET, CLIENTS, None),
+        (GET, SESSIONS, ("email#*", "throttle#*", "fam#*")),
+        (PUT, SESSIONS, ("signup#*", "reset#*", "email#*", "throttle#*")),
+        (DELETE, SESSIONS, ("signup#*", "reset#*", "email#*", "throttle#*")),
+        (UPDATE, SESSIONS, ("signup#*", "reset#*", "throttle#*", "fam#*")),
+        (QUERY, BY_SUBJECT, None),
+        (PUT, REVOCATIONS, ("sid#*", "jti#*")),
+        (UPDATE, REVOCATIONS, ("sub#*",)),
+        (QUERY, FEED, None),
+        ("ses:SendEmail", "ses:identity/MailIdentity", None),
+        ("ses:SendEmail", "ses:configuration-set/MailConfigurationSet", None),
+    },
 }
 #: Functions behind a route without the Lambda authorizer: anyone on the Internet can call them.
 PUBLIC_FUNCTIONS = {
@@ -146,9 +169,15 @@ PUBLIC_FUNCTIONS = {
     "JwksFunction",
     "AuthorizeFunction",
     "UserinfoFunction",
+    "AccountFunction",
 }
 #: Public functions that may update (never create or delete) a user: sign-in's rehash and user_id.
 USER_UPDATERS = {"IssueTokenFunction", "AuthorizeFunction"}
+#: ...and the one that may also create one: sign-up, after the email's code came back, in a
+#: transaction conditional on a free username and an unclaimed address (never a delete).
+USER_CREATORS = {"AccountFunction"}
+#: Public functions that may move a user's sub# cut-off (forward only: a conditional update).
+CUTOFF_MOVERS = {"AccountFunction"}
 WRITES = {PUT, UPDATE, DELETE, "dynamodb:BatchWriteItem"}
 BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 #: SAM attaches it whenever Tracing is set, even to PassThrough (TracingEnabled=false): segment
@@ -157,6 +186,7 @@ XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 #: the signing secret's key: the customer-managed key the stack creates, or the one brought in
 KEY_ARN = {"Fn::If": ["CreateSigningKeysKey", {"Fn::GetAtt": [KEY, "Arn"]}, {"Ref": "SigningKeysKmsKeyArn"}]}
 _DDB_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
+_SES_ARN = r"arn:\$\{AWS::Partition\}:ses:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(.+)"
 
 
 def expand(text: str) -> dict[str, Any]:
@@ -206,6 +236,9 @@ def _name(value: Any) -> str:
                 r"\$\{(\w+)\}", lambda m: _name(variables[m[1]]) if m[1] in variables else m[0], text
             )
             text = text.removeprefix(_DDB_ARN)
+            ses = re.fullmatch(_SES_ARN, text)
+            if ses:  # an SES identity or configuration set, named by a template parameter
+                return "ses:" + re.sub(r"\$\{(\w+)\}", r"\1", ses[1])
             if "${" not in text:
                 return text
     pytest.fail(f"policy resource {value!r} is not understood by this test: extend it deliberately")
@@ -234,6 +267,12 @@ def _unconditional(policies: list[Any]) -> list[Any]:
         else:
             out.append(policy)
     return out
+def _branches(resource: Any) -> list[Any]:
+    """A statement's resources, both branches of an ``!If`` included (either may be deployed)."""
+    if isinstance(resource, Mapping) and "Fn::If" in resource:
+        _condition, yes, no = resource["Fn::If"]
+        return _branches(yes) + _branches(no)
+    return list(resource) if isinstance(resource, list) else [resource]
 
 
 def grants(role: Mapping[str, Any]) -> set[Grant]:
@@ -244,7 +283,7 @@ def grants(role: Mapping[str, Any]) -> set[Grant]:
             assert st["Effect"] == "Allow", st
             assert "NotAction" not in st and "NotResource" not in st, st
             actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
-            resources = [st["Resource"]] if not isinstance(st["Resource"], list) else st["Resource"]
+            resources = _branches(st["Resource"])
             keys = _leading_keys(st.get("Condition"))
             out |= {(a, _name(r), keys) for a in actions for r in resources}
     return out
@@ -299,9 +338,13 @@ def test_public_functions_cannot_write_users_or_delete_deny_list_entries(
     # No account can be created or deleted from the Internet. The token service may only
     # UpdateItem a user (rehash on login, the one-time user_id); nobody else writes users.
     allowed = {UPDATE} if function in USER_UPDATERS else set()
+    allowed |= {PUT, UPDATE} if function in USER_CREATORS else set()
     user_writes = {g for g in got if g[1] == USERS and g[0] in WRITES - allowed}
     assert not user_writes, f"{function} can write users: {user_writes}"
-    assert not {g for g in got if g[1] == REVOCATIONS and g[0] in {DELETE, UPDATE, "dynamodb:BatchWriteItem"}}
+    moved = {(UPDATE, REVOCATIONS, ("sub#*",))} if function in CUTOFF_MOVERS else set()
+    assert not {
+        g for g in got if g[1] == REVOCATIONS and g[0] in {DELETE, UPDATE, "dynamodb:BatchWriteItem"}
+    } - moved
     assert not {g for g in got if g[0] in {"dynamodb:Scan", "dynamodb:BatchWriteItem"}}
 
 

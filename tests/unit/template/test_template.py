@@ -31,6 +31,7 @@ FUNCTION_DIRS = {
     "MeFunction": "me",
     "AuthorizeFunction": "authorize",
     "UserinfoFunction": "userinfo",
+    "AccountFunction": "account",
 }
 PUBLIC = "NONE"
 PROTECTED = "JwtLambdaAuthorizer"
@@ -53,6 +54,16 @@ ROUTES = {
     # verifies the bearer token itself (RFC 6750 errors need WWW-Authenticate)
     ("GET", "/userinfo"): ("UserinfoFunction", PUBLIC),
     ("POST", "/userinfo"): ("UserinfoFunction", PUBLIC),
+    # self-service accounts: pages and the JSON API (the password change checks its own bearer)
+    **{
+        ("POST", f"/account/api/{a}"): ("AccountFunction", PUBLIC)
+        for a in ("signup", "verify", "forgot", "reset", "password")
+    },
+    **{
+        (m, f"/account/{p}"): ("AccountFunction", PUBLIC)
+        for p in ("signup", "verify", "forgot", "reset")
+        for m in ("GET", "POST")
+    },
 }
 SIGNING = "SigningKeysSecret"
 PUBLIC_JWKS = "PublicJwksSecret"
@@ -155,6 +166,23 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         ("table:read", BY_USER_ID),
         ("table:read", USERS),
     },
+    # sign-up creates users (in the transaction claiming the email); reset / change end sessions
+    # (the users item, the families, the sub#/sid#/jti# entries); the bearer check reads the feed
+    "AccountFunction": {
+        ("secret:read", PUBLIC_JWKS),
+        ("table:read", USERS),
+        ("table:write", USERS),
+        ("table:read", BY_USER_ID),
+        ("table:read", CLIENTS),
+        ("table:read", SESSIONS),
+        ("table:write", SESSIONS),
+        ("table:read", BY_SUBJECT),
+        ("table:write", REVOCATIONS),
+        ("table:read", FEED),
+        # mail from MAIL_FROM's identity, and the configuration set when one is named
+        ("mail:send", "ses:identity/MailIdentity"),
+        ("mail:send", "ses:configuration-set/MailConfigurationSet"),
+    },
 }
 # Variables naming a resource, and the resource they must name.
 RESOURCE_VARS = {
@@ -242,6 +270,24 @@ def _target(value: Any) -> str:
     return target
 
 
+#: an SES resource ARN of this account and region, named by a template parameter
+_SES_ARN = re.compile(
+    r"arn:\$\{AWS::Partition\}:ses:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(identity|configuration-set)/\$\{(\w+)\}"
+)
+
+
+def _ses_targets(resource: Any) -> set[str]:
+    """``ses:<kind>/<Parameter>`` for each ARN of a ``!Sub`` (or both branches of an ``!If``)."""
+    if isinstance(resource, list):
+        return set().union(*(_ses_targets(r) for r in resource))
+    if isinstance(resource, Mapping) and "Fn::If" in resource:
+        _cond, yes, no = resource["Fn::If"]
+        return _ses_targets(yes) | _ses_targets(no)
+    found = _SES_ARN.fullmatch(resource.get("Fn::Sub", "") if isinstance(resource, Mapping) else "")
+    assert found, f"SES resource {resource!r}: one identity or configuration set, by parameter"
+    return {f"ses:{found[1]}/{found[2]}"}
+
+
 def _statement(statement: Mapping[str, Any]) -> set[tuple[str, str]]:
     assert statement["Effect"] == "Allow"
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -249,6 +295,8 @@ def _statement(statement: Mapping[str, Any]) -> set[tuple[str, str]]:
         assert statement.get("Condition") == VIA_SECRETS_MANAGER, (
             "the key is used through Secrets Manager only"
         )
+    if actions == ["ses:SendEmail"]:
+        return {("mail:send", t) for t in _ses_targets(statement["Resource"])}
     resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
     assert "*" not in resources, "wildcard resource"
     targets = [_target(r) for r in resources]
@@ -565,7 +613,11 @@ def test_resource_variables_match_the_permissions(template: Doc, functions: Doc)
         env = environment(template, props)
         named = {RESOURCE_VARS[k]: ref_target(v) for k, v in env.items() if k in RESOURCE_VARS}
         assert all(named[res] == res for res in named), f"{lid}: variable points at the wrong resource"
-        reachable = {res.split("/index/")[0] for _cap, res in PERMISSIONS[lid] if res != KEY}
+        reachable = {
+            res.split("/index/")[0]
+            for _cap, res in PERMISSIONS[lid]
+            if res != KEY and not res.startswith("ses:")
+        }
         reachable |= NAMED_WITHOUT_ACCESS.get(lid, set())
         assert set(named) == reachable, f"{lid}: variables {sorted(named)} vs permissions {sorted(reachable)}"
 

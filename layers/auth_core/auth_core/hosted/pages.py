@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from auth_core.hosted import csrf
 from auth_core.hosted.branding import Branding, csp_hash
@@ -228,6 +228,7 @@ def sign_in_page(
         f"required{focus_password}>\n"
         '<button type="submit" class="primary">Sign in</button>\n'
         "</form>\n"
+        f"{_account_links(request, action)}"
     )
     return _page(
         branding,
@@ -237,6 +238,19 @@ def sign_in_page(
         form_targets=[request.redirect_uri],
         cookies=cookies,
         headers=headers,
+    )
+
+
+def _account_links(request: AuthorizationRequest, action: str) -> str:
+    """Links to sign-up (keeping this authorization request) and to the forgotten-password
+    page, when the client allows sign-up (``Client.allow_signup``)."""
+    if not getattr(request.client, "allow_signup", False):
+        return ""
+    base = action.removesuffix("/authorize")
+    query = urlencode(request_fields(request))
+    return (
+        f'<p class="muted"><a href="{esc(base)}/account/signup?{esc(query)}">Create an account</a>'
+        f' &middot; <a href="{esc(base)}/account/forgot">Forgot your password?</a></p>\n'
     )
 
 

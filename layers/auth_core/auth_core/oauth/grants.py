@@ -401,6 +401,10 @@ class TokenService:
             if signing_key is not None
             else None
         )
+        if signing_key is not None:  # OpenID Connect Core §5.4: the profile the scope releases
+            from auth_core.accounts.profile import profile_claims  # noqa: PLC0415
+
+            id_claims = {**profile_claims(user, scope), **(id_claims or {})} or None
         issued = self._issue(
             client,
             subject=user.subject,

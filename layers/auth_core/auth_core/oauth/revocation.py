@@ -139,13 +139,22 @@ class SessionRevoker:
         self.audit.record("UserLoggedOutEverywhere", families=count)
         return count
 
-    def set_password(self, username: str, password_hash: str) -> int:
-        """Store a new password hash and end every session and access token of ``username``.
+    def set_password(
+        self, username: str, password_hash: str, *, expect_sessions_version: int | None = None
+    ) -> int:
+        """Store a new password hash and end every session and access token of ``username``
+        (with ``expect_sessions_version``: only if the user still has it, see
+        ``UserStore.end_sessions``).
 
-        :raises InvalidRequestError: no such user.
+        :raises InvalidRequestError: no such user (or not that version any more).
         :raises TemporarilyUnavailableError: a store failed.
         """
-        count = self._end_sessions(username, reason="password_changed", password_hash=password_hash)
+        count = self._end_sessions(
+            username,
+            reason="password_changed",
+            password_hash=password_hash,
+            expect_sessions_version=expect_sessions_version,
+        )
         self.audit.record("PasswordChanged", families=count)
         return count
 
@@ -184,7 +193,13 @@ class SessionRevoker:
         return count
 
     def _end_sessions(
-        self, username: str, *, reason: str, disable: bool = False, password_hash: str | None = None
+        self,
+        username: str,
+        *,
+        reason: str,
+        disable: bool = False,
+        password_hash: str | None = None,
+        expect_sessions_version: int | None = None,
     ) -> int:
         """Order matters: the user item first (every later login or refresh that read the old
         ``sessions_version`` fails its write, even for a family the index has not shown yet),
@@ -198,7 +213,13 @@ class SessionRevoker:
         took longer than that. (Logins that read the *new* user wait for the cut-off's second.)
         """
         planned = int(self._clock() * 1000) + CUTOFF_MARGIN_MS
-        user = self.users.end_sessions(username, planned, disable=disable, password_hash=password_hash)
+        user = self.users.end_sessions(
+            username,
+            planned,
+            disable=disable,
+            password_hash=password_hash,
+            expect_sessions_version=expect_sessions_version,
+        )
         if user is None:
             raise InvalidRequestError("no such user", reason="user_unknown")
         cutoff = user.tokens_valid_after_ms

@@ -16,10 +16,12 @@ up in logs and browser history); a token there is ``400 invalid_request``, as is
 ways at once (§2: "MUST NOT use more than one method"). Every token failure, a missing token
 included, is the same ``401 invalid_token`` without details.
 
-Claims by scope (§5.4): ``sub`` always (the opaque user id, as in the ID token); with ``profile``,
-``preferred_username`` (the canonical username, looked up by ``sub``: the users table's keys-only
-``ByUserId`` index, :meth:`~auth_core.stores.users.UserStore.username_for_subject`). A user the
-lookup cannot find is a token for nobody: ``401 invalid_token``. Answers are never cached.
+Claims by scope (§5.4): ``sub`` always (the opaque user id, as in the ID token); with ``email``,
+``email`` and ``email_verified``; with ``profile``, ``name`` / ``given_name`` / ``family_name``,
+the custom attributes (``accounts.profile.profile_claims``) and ``preferred_username`` (the canonical
+username, looked up by ``sub``: the users table's keys-only ``ByUserId`` index,
+:meth:`~auth_core.stores.users.UserStore.username_for_subject`). A user the lookup cannot find
+is a token for nobody: ``401 invalid_token``. Answers are never cached.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
+from auth_core.accounts.profile import profile_claims
 from auth_core.authorizer.bearer import parse_bearer
 from auth_core.errors import (
     AccessDeniedError,
@@ -149,12 +152,11 @@ class UserinfoService:
         self.users = users
         self.audit: Audit = audit or NullAudit()
 
-    def userinfo(self, token: str) -> dict[str, Any]:
-        """The claims of the end-user ``token`` was issued for.
+    def verified_claims(self, token: str) -> Any:
+        """The claims of a valid, unrevoked access token (also the account API's bearer check).
 
-        :raises TokenError: the token is not valid, revoked, or not about a user (401).
-        :raises AccessDeniedError: no scope ``openid`` (403 ``insufficient_scope``).
-        :raises TemporarilyUnavailableError: the revocation feed or the users table failed (503).
+        :raises TokenError: not valid, or revoked (401).
+        :raises TemporarilyUnavailableError: the revocation feed failed (503).
         :raises KeyStoreError: the public keys could not be loaded (503).
         """
         claims = self.verifier.verify(token)
@@ -175,15 +177,31 @@ class UserinfoService:
                 )
             except RevocationStoreError as exc:  # fail closed, and say it is ours (503, not 500)
                 raise TemporarilyUnavailableError(reason=exc.reason) from exc
+        return claims
+
+    def userinfo(self, token: str) -> dict[str, Any]:
+        """The claims of the end-user ``token`` was issued for.
+
+        :raises TokenError: the token is not valid, revoked, or not about a user (401).
+        :raises AccessDeniedError: no scope ``openid`` (403 ``insufficient_scope``).
+        :raises TemporarilyUnavailableError: the revocation feed or the users table failed (503).
+        :raises KeyStoreError: the public keys could not be loaded (503).
+        """
+        claims = self.verified_claims(token)
         if "openid" not in claims.scope:
             raise AccessDeniedError("scope openid required", reason="insufficient_scope")
         if claims.subject == claims.client_id:
             raise TokenError("a client's own token names no end-user", reason="not_a_user_token")
         body: dict[str, Any] = {"sub": claims.subject}
-        if "profile" in claims.scope:
+        if "profile" in claims.scope or "email" in claims.scope:
             username = self.users.username_for_subject(claims.subject)
             if username is None:
                 raise TokenError("no such user", reason="user_unknown")
-            body["preferred_username"] = username
+            if "profile" in claims.scope:
+                body["preferred_username"] = username
+            getter = getattr(self.users, "get", None)
+            user = getter(username) if callable(getter) else None
+            if user is not None:
+                body.update(profile_claims(user, claims.scope))
         self.audit.record("UserinfoServed", client_id=claims.client_id, scope=" ".join(claims.scope))
         return body

@@ -93,6 +93,8 @@ class Client:
     first_party: bool = False
     #: authorization requests only by reference from ``POST /par`` (RFC 9126 §5)
     require_par: bool = False
+    #: people may create their own accounts from this client's sign-in page (``/account/signup``)
+    allow_signup: bool = False
     #: the secret a rotation replaced, accepted while ``now < previous_secret_valid_until``
     previous_secret_hash: str | None = None
     previous_secret_valid_until: int = 0
@@ -128,6 +130,7 @@ EDITABLE = (
     "first_party",
     "require_par",
     "dpop_bound_access_tokens",
+    "allow_signup",
     "introspect_any",
     "access_token_ttl",
     "refresh_max_age",
@@ -215,7 +218,7 @@ class ClientStore:
         for name in ("redirect_uris", "post_logout_redirect_uris"):
             if getattr(client, name):
                 item[name] = v_strs(getattr(client, name))
-        for name in ("first_party", "require_par", "dpop_bound_access_tokens"):
+        for name in ("first_party", "require_par", "dpop_bound_access_tokens", "allow_signup"):
             if getattr(client, name):
                 item[name] = v_bool(True)
         done = put_or_conflict(
@@ -412,6 +415,7 @@ def _decode(item: dict[str, Any]) -> Client:
         first_party=as_bool(item, "first_party"),
         require_par=as_bool(item, "require_par"),
         dpop_bound_access_tokens=as_bool(item, "dpop_bound_access_tokens"),
+        allow_signup=as_bool(item, "allow_signup"),
         previous_secret_hash=as_str(item, "previous_secret_hash") or None,
         previous_secret_valid_until=as_int(item, "previous_secret_valid_until"),
     )

@@ -196,11 +196,19 @@ class MemoryUsers(_MemoryStore):
         return self._change(username, lambda _u: True, enabled=True)
 
     def end_sessions(
-        self, username: str, at_ms: int, *, disable: bool = False, password_hash: str | None = None
+        self,
+        username: str,
+        at_ms: int,
+        *,
+        disable: bool = False,
+        password_hash: str | None = None,
+        expect_sessions_version: int | None = None,
     ) -> User | None:
         with self.db.lock:
             current = self.db.users.get(username)
             if current is None:
+                return None
+            if expect_sessions_version is not None and current.sessions_version != expect_sessions_version:
                 return None
             changed = replace(
                 current,

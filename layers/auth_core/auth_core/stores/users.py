@@ -23,6 +23,12 @@ The keys-only GSI ``ByUserId`` (hash ``user_id``) maps a token's ``sub`` back to
 an item gets its ``user_id`` (creation, the one-time migration), never by logins or password
 changes; users from before ``user_id`` are not in it until they get one.
 
+Profile (sign-up, ``authctl users update``; see ``auth_core.accounts``): ``email`` S (normal form:
+``auth_core.emails``), ``email_verified`` BOOL, ``name`` / ``given_name`` / ``family_name`` S and
+``attrs`` M of S (custom attributes, names from ``CUSTOM_ATTRIBUTES``). A *verified* email is also
+claimed by an ``email#`` item in the sessions table (``auth_core.stores.accounts``), written in the
+same transaction, so no two users hold one verified address.
+
 Absent numbers read as 0, so items written before these fields existed keep working. A user
 created before ``user_id`` existed gets one at its next login (:meth:`UserStore.ensure_user_id`),
 remembering its old subject (the username) in ``legacy_subject`` so that ending its sessions also
@@ -32,7 +38,7 @@ ends those minted under the old subject (``oauth.revocation``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from auth_core.errors import AlreadyExistsError, StoreUnavailableError
@@ -74,6 +80,14 @@ class User:
     user_id: str = ""
     #: the subject sessions were minted under before this user got a ``user_id`` (the username)
     legacy_subject: str = ""
+    #: the profile (see the module docstring); empty when not set
+    email: str = ""
+    email_verified: bool = False
+    name: str = ""
+    given_name: str = ""
+    family_name: str = ""
+    #: custom attributes as sorted (name, value) pairs
+    attributes: tuple[tuple[str, str], ...] = ()
 
     @property
     def subject(self) -> str:
@@ -135,6 +149,21 @@ class UserStore(TableStore):
 
         :raises AlreadyExistsError: the username is taken.
         """
+        item = self.new_item(user)
+        done = put_or_conflict(
+            self.ddb,
+            "put_item",
+            TableName=self.table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(username)",
+        )
+        if done is None:
+            raise AlreadyExistsError("user exists", reason="user_exists")
+        return _decode(item)
+
+    def new_item(self, user: User) -> dict[str, Any]:
+        """The item :meth:`create` writes for ``user`` (a fresh ``user_id`` unless one is given);
+        ``auth_core.stores.accounts`` puts it inside its sign-up transaction."""
         now = int(self._clock())
         user_id = user.user_id or new_user_id()
         item = {
@@ -150,16 +179,32 @@ class UserStore(TableStore):
             "created_at": v_int(user.created_at or now),
             "updated_at": v_int(now),
         }
+        item.update(_profile_values(user))
+        return item
+
+    def set_profile(self, username: str, user: User) -> bool:
+        """Store ``user``'s name fields and custom attributes (empty ones are removed); the email
+        is never touched here (only ``AccountStore.set_email`` changes it, with its claim).
+        ``False`` when the user does not exist."""
+        values = _profile_values(replace(user, email=""))
+        expression = "SET " + ", ".join([*(f"#{n} = :{n}" for n in values), "updated_at = :now"])
+        removed = [n for n in _PROFILE if n not in values]
+        if removed:
+            expression += " REMOVE " + ", ".join(f"#{n}" for n in removed)
         done = put_or_conflict(
             self.ddb,
-            "put_item",
+            "update_item",
             TableName=self.table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(username)",
+            Key=self.key(username),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_exists(username)",
+            ExpressionAttributeNames={f"#{n}": n for n in _PROFILE},
+            ExpressionAttributeValues={
+                **{f":{k}": v for k, v in values.items()},
+                ":now": v_int(int(self._clock())),
+            },
         )
-        if done is None:
-            raise AlreadyExistsError("user exists", reason="user_exists")
-        return _decode(item)
+        return done is not None
 
     def ensure_user_id(self, user: User) -> User:
         """``user`` with a ``user_id``, assigning one (once, conditionally) to a user created
@@ -270,13 +315,24 @@ class UserStore(TableStore):
         return self._update(username, "SET password_hash = :h", {":h": v_str(new_hash)})
 
     def end_sessions(
-        self, username: str, at_ms: int, *, disable: bool = False, password_hash: str | None = None
+        self,
+        username: str,
+        at_ms: int,
+        *,
+        disable: bool = False,
+        password_hash: str | None = None,
+        expect_sessions_version: int | None = None,
     ) -> User | None:
         """One write that ends every session and access token of ``username`` issued before
         ``at_ms``: ``sessions_version`` + 1 and ``tokens_valid_after_ms`` moved forward (never
         back); optionally ``enabled = false`` and a new password hash in the same write.
 
-        :returns: the user as written, or ``None`` when the user does not exist.
+        ``expect_sessions_version``: write only while the user still has this
+        ``sessions_version`` (a password reset, conditional on the state its code was issued
+        against: a reset, password change or log-out-everywhere since voids the code).
+
+        :returns: the user as written, or ``None`` when the user does not exist (or, with
+            ``expect_sessions_version``, no longer has that version).
         :raises StoreUnavailableError: DynamoDB failed.
         """
         sets = [
@@ -299,6 +355,8 @@ class UserStore(TableStore):
         for _attempt in range(3):
             current = self.get(username)
             if current is None:
+                return None
+            if expect_sessions_version is not None and current.sessions_version != expect_sessions_version:
                 return None
             values[":at"] = v_int(max(at_ms, current.tokens_valid_after_ms))
             values[":sv"] = v_int(current.sessions_version)
@@ -385,6 +443,23 @@ def _version_is(name: str, placeholder: str, value: int) -> str:
     return f"{name} = {placeholder}"
 
 
+#: the profile's attributes ``set_profile`` writes (and removes when a user no longer has them)
+_PROFILE = ("name", "given_name", "family_name", "attrs")
+
+
+def _profile_values(user: User) -> dict[str, Any]:
+    """The profile attributes ``user`` has set (empty ones are not written)."""
+    values: dict[str, Any] = {}
+    for name in ("email", "name", "given_name", "family_name"):
+        if getattr(user, name):
+            values[name] = v_str(getattr(user, name))
+    if user.email:
+        values["email_verified"] = v_bool(user.email_verified)
+    if user.attributes:
+        values["attrs"] = {"M": {k: v_str(v) for k, v in user.attributes}}
+    return values
+
+
 def _decode(found: dict[str, Any]) -> User:
     after_ms = as_opt_int(found, "tokens_valid_after_ms")
     if after_ms is None:
@@ -401,4 +476,12 @@ def _decode(found: dict[str, Any]) -> User:
         privileges_version=as_int(found, "privileges_version"),
         user_id=as_str(found, "user_id"),
         legacy_subject=as_str(found, "legacy_subject"),
+        email=as_str(found, "email"),
+        email_verified=as_bool(found, "email_verified"),
+        name=as_str(found, "name"),
+        given_name=as_str(found, "given_name"),
+        family_name=as_str(found, "family_name"),
+        attributes=tuple(
+            sorted((k, v.get("S", "")) for k, v in (found.get("attrs") or {}).get("M", {}).items())
+        ),
     )
