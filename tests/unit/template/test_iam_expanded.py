@@ -268,7 +268,10 @@ def _unconditional(policies: list[Any]) -> list[Any]:
             out.append(policy)
     return out
 def _branches(resource: Any) -> list[Any]:
-    """A statement's resources, both branches of an ``!If`` included (either may be deployed)."""
+    """A statement's resources, both branches of an ``!If`` included (either may be deployed);
+    the signing secret's KMS key is one resource whichever branch names it (:data:`KEY_ARN`)."""
+    if resource == KEY_ARN:
+        return [resource]
     if isinstance(resource, Mapping) and "Fn::If" in resource:
         _condition, yes, no = resource["Fn::If"]
         return _branches(yes) + _branches(no)
