@@ -31,6 +31,7 @@ CREDENTIAL_CHECKERS = [
     "RevokeTokenFunction",
     "IntrospectTokenFunction",
     "AuthorizeFunction",
+    "AccountFunction",  # sign-up, verify, reset and change hash and check passwords and codes
 ]
 #: AWS's own metrics the alarms may use (namespace -> names), each on a resource of this stack
 AWS_METRICS = {"AWS/Lambda": {"Errors", "Throttles", "Duration"}, "AWS/ApiGateway": {"5xx"}}
