@@ -95,6 +95,8 @@ class Client:
     #: the secret a rotation replaced, accepted while ``now < previous_secret_valid_until``
     previous_secret_hash: str | None = None
     previous_secret_valid_until: int = 0
+    #: second factor for this client's sign-ins: ``off``/``optional``/``required`` (auth_core.mfa.policy)
+    mfa: str = "optional"
 
     @property
     def confidential(self) -> bool:
@@ -127,6 +129,7 @@ EDITABLE = (
     "access_token_ttl",
     "refresh_max_age",
     "refresh_idle_timeout",
+    "mfa",
 )
 assert set(EDITABLE) <= {f.name for f in fields(Client)}  # noqa: S101 - an import-time invariant
 
@@ -213,6 +216,8 @@ class ClientStore:
         for name in ("first_party", "require_par"):
             if getattr(client, name):
                 item[name] = v_bool(True)
+        if client.mfa != "optional":
+            item["mfa"] = v_str(client.mfa)
         done = put_or_conflict(
             self.ddb,
             "put_item",
@@ -278,6 +283,8 @@ class ClientStore:
                 values[f":f{i}"] = v_bool(value)
             elif isinstance(value, int):
                 values[f":f{i}"] = v_int(value)
+            elif isinstance(value, str):
+                values[f":f{i}"] = v_str(value)
             else:
                 values[f":f{i}"] = v_strs(value)
             sets.append(f"#f{i} = :f{i}")
@@ -408,4 +415,5 @@ def _decode(item: dict[str, Any]) -> Client:
         require_par=as_bool(item, "require_par"),
         previous_secret_hash=as_str(item, "previous_secret_hash") or None,
         previous_secret_valid_until=as_int(item, "previous_secret_valid_until"),
+        mfa=as_str(item, "mfa") or "optional",
     )
