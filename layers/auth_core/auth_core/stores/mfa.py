@@ -274,7 +274,8 @@ class PendingMfaStore(TableStore):
         )
 
     def fail(self, ticket_hash: str, *, now: int, max_attempts: int) -> bool:
-        """Count a wrong code; ``False`` when the ticket is (now) unusable."""
+        """Count a wrong code; ``False`` when the ticket is (now) unusable: it was already, or
+        this was its last attempt."""
         done = put_or_conflict(
             self.ddb,
             "update_item",
@@ -287,10 +288,11 @@ class PendingMfaStore(TableStore):
                 ":one": v_int(1),
                 ":active": v_str(ACTIVE),
                 ":now": v_int(now),
-                ":max": v_int(max_attempts - 1),
+                ":max": v_int(max_attempts),
             },
+            ReturnValues="UPDATED_NEW",
         )
-        return done is not None
+        return done is not None and as_int(done.get("Attributes") or {}, "attempts") < max_attempts
 
     def complete(
         self, ticket_hash: str, *, now: int, max_attempts: int, factor: Check, session: Write
