@@ -296,6 +296,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             post_logout_redirect_uris=post_logout,
             first_party=args.first_party,
             require_par=args.require_par,
+            mfa=args.mfa,
         )
     )
     doc: dict[str, Any] = {
@@ -311,6 +312,8 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
     for name in ("first_party", "require_par", "introspect_any"):
         if getattr(args, name):
             doc[name] = True
+    if args.mfa != "optional":
+        doc["mfa"] = args.mfa
     if secret:
         doc["client_secret"] = secret
         doc["note"] = "shown once; only its hash is stored"
@@ -588,6 +591,12 @@ def _register(subparsers: Any) -> dict[str, Any]:
         "--require-par",
         action="store_true",
         help="authorization requests only through POST /par (RFC 9126)",
+    )
+    p.add_argument(
+        "--mfa",
+        choices=("off", "optional", "required"),
+        default="optional",
+        help="second factor for its sign-ins (the user's setting may be stricter; default optional)",
     )
     p.add_argument("--scopes", nargs="*", default=[], help="scopes the client may request (default: none)")
     p.add_argument(
