@@ -15,5 +15,5 @@ __all__ = ["qr_svg"]
 def qr_svg(data: str) -> str:
     """``data`` as an ``<svg>`` element (error correction M, 4 px modules, a quiet zone)."""
     code = segno.make(data, error="m", micro=False)
-    svg = str(code.svg_inline(scale=4, dark="#000", light="#fff", title="QR code for your authenticator app"))
+    svg = str(code.svg_inline(scale=4, dark="#000", light="#fff"))  # no <title>: the page has one
     return svg.replace("<svg ", '<svg role="img" aria-label="QR code for your authenticator app" ', 1)
