@@ -146,6 +146,8 @@ class FakeAuthorization:
     ) -> SignedIn:
         self.calls.append("second_factor")
         username = self.challenge(request, ticket, browser).username
+        if self.throttled:
+            raise SlowDownError(30)
         if code != self.mfa_codes[username]:
             raise SecondFactorFailedError(reason="wrong_code")
         del self.tickets[ticket]

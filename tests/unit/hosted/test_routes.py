@@ -484,3 +484,20 @@ def test_a_second_factor_from_another_browser_goes_back_to_the_password(
     stolen = post_form(call, page, other_cookies, csrf_token=token, code="123456")
     assert stolen["statusCode"] == 200 and "Sign in again" in stolen["body"]
     assert not fake.sessions
+
+
+def test_a_throttled_or_expired_second_step(call: Call, fake: FakeAuthorization) -> None:
+    fake.mfa_codes[USERNAME] = "123456"
+    response, cookies = signed_in(call)
+    page = Page(response["body"])
+    fake.throttled = True
+    throttled = post_form(call, page, cookies, code="123456")
+    assert throttled["statusCode"] == 429 and throttled["headers"]["Retry-After"] == "30"
+    assert (
+        THROTTLED in Page(throttled["body"]).words() and Page(throttled["body"]).action() == "/authorize/mfa"
+    )
+    fake.throttled = False
+    fake.tickets.clear()  # the pending sign-in expired meanwhile
+    expired = post_form(call, page, cookies, code="123456")
+    assert expired["statusCode"] == 200 and Page(expired["body"]).action() == "/authorize"
+    assert "Sign in again" in expired["body"] and not fake.sessions

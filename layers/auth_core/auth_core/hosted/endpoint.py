@@ -251,22 +251,23 @@ class HostedEndpoint:
                 browser=browser,
                 replacing=visit.session_cookie(),
             )
-        except SecondFactorFailedError as exc:
-            self._logger.info(
-                "second factor failed", extra={"reason": exc.reason, "client_id": _client(request)}
-            )
-            challenge = service.challenge(request, ticket, browser)
-            return self._mfa_form(visit, request, challenge, message=WRONG_CODE)
         except MfaExpiredError as exc:
             self._logger.info(
                 "second factor expired", extra={"reason": exc.reason, "client_id": _client(request)}
             )
             return self._sign_in_form(visit, request, message=MFA_EXPIRED)
-        except SlowDownError as exc:
+        except (SecondFactorFailedError, SlowDownError) as exc:
+            throttled = isinstance(exc, SlowDownError)
             self._logger.info(
-                "second factor throttled", extra={"reason": exc.reason, "client_id": _client(request)}
+                "second factor throttled" if throttled else "second factor failed",
+                extra={"reason": exc.reason, "client_id": _client(request)},
             )
-            challenge = service.challenge(request, ticket, browser)
+            try:  # the same page again, while the pending sign-in lasts
+                challenge = service.challenge(request, ticket, browser)
+            except MfaExpiredError:
+                return self._sign_in_form(visit, request, message=MFA_EXPIRED)
+            if not isinstance(exc, SlowDownError):
+                return self._mfa_form(visit, request, challenge, message=WRONG_CODE)
             return self._mfa_form(
                 visit,
                 request,

@@ -386,10 +386,10 @@ class AuthorizationService:
         (OpenID Connect Core §3.1.2.1): met by the sign-in of this request, not by a clock."""
         if session is None:
             return True
-        if "otp" not in session.amr and (
-            request.client.mfa == "required" or ACR_MFA in request.acr_values
-        ):  # a step-up: this client or request wants a second factor this session lacks
-            return not reauthenticated
+        if "otp" not in session.amr and (request.client.mfa == "required" or ACR_MFA in request.acr_values):
+            # a step-up: this client or request wants a second factor this session lacks (even
+            # one signed in for this request: such a sign-in always passes a second factor)
+            return True
         if "login" in request.prompt or request.max_age == 0:
             return not reauthenticated
         return request.max_age is not None and int(self._clock()) - session.auth_time > request.max_age
