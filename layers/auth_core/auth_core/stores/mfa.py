@@ -47,7 +47,7 @@ __all__ = ["MfaState", "MfaStore", "PendingMfa", "PendingMfaStore"]
 
 ACTIVE, USED = "active", "used"
 VERIFY, ENROL = "verify", "enrol"
-_FIELDS = "mfa, mfa_totp_secret, mfa_totp_step, mfa_recovery, enabled, sessions_version"
+_FIELDS = "mfa, mfa_totp_secret, mfa_totp_step, mfa_recovery"
 
 
 @dataclass(frozen=True)
