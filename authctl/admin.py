@@ -201,6 +201,9 @@ def cmd_users_show(args: argparse.Namespace) -> int:
     doc["sessions"] = _active_sessions(args, user)
     if user.tokens_valid_after_ms:
         doc["tokens_valid_after"] = _when(user.not_before)
+    from authctl.mfa import mfa_state  # noqa: PLC0415
+
+    doc["mfa"] = mfa_state(args, username)
     return emit(args, doc)
 
 
@@ -244,6 +247,9 @@ def register_users(users: Any, with_tables: Any) -> None:
     p.add_argument("username")
     p.add_argument("--yes", action="store_true", help="confirm")
     p.set_defaults(func=cmd_users_delete)
+    from authctl.mfa import register_mfa  # noqa: PLC0415
+
+    register_mfa(users, with_tables)
 
 
 # ----------------------------------------------------------------------------- clients
@@ -278,6 +284,7 @@ def _client_doc(client: Any, *, full: bool) -> dict[str, Any]:
             "access_token_ttl": client.access_token_ttl,
             "refresh_max_age": client.refresh_max_age,
             "refresh_idle_timeout": client.refresh_idle_timeout,
+            "mfa": client.mfa,
             "version": client.version,
         }
     )
@@ -322,6 +329,7 @@ _UPDATES = {
     "access_token_ttl": "access_token_ttl",
     "refresh_max_age": "refresh_max_age",
     "refresh_idle_timeout": "refresh_idle_timeout",
+    "mfa": "mfa",
 }
 
 
@@ -510,6 +518,7 @@ def register_clients(clients: Any, with_tables: Any) -> None:
         p.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=help_)
     for flag in ("access-token-ttl", "refresh-max-age", "refresh-idle-timeout"):
         p.add_argument(f"--{flag}", type=_seconds, metavar="SECONDS", help="override (0: the deployment's)")
+    p.add_argument("--mfa", choices=("off", "optional", "required"), help="second factor for its sign-ins")
     p.set_defaults(func=cmd_clients_update)
 
     p = with_tables(

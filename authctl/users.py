@@ -356,6 +356,7 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             require_par=args.require_par,
             dpop_bound_access_tokens=args.require_dpop,
             allow_signup=args.allow_signup,
+            mfa=args.mfa,
         )
     )
     doc: dict[str, Any] = {
@@ -373,6 +374,8 @@ def cmd_clients_create(args: argparse.Namespace) -> int:
             doc[name] = True
     if args.require_dpop:
         doc["dpop_bound_access_tokens"] = True
+    if args.mfa != "optional":
+        doc["mfa"] = args.mfa
     if secret:
         doc["client_secret"] = secret
         doc["note"] = "shown once; only its hash is stored"
@@ -673,6 +676,12 @@ def _register(subparsers: Any) -> dict[str, Any]:
         "--require-dpop",
         action="store_true",
         help="every token request carries a DPoP proof: tokens bound to the client's key (RFC 9449)",
+    )
+    p.add_argument(
+        "--mfa",
+        choices=("off", "optional", "required"),
+        default="optional",
+        help="second factor for its sign-ins (the user's setting may be stricter; default optional)",
     )
     p.add_argument("--scopes", nargs="*", default=[], help="scopes the client may request (default: none)")
     p.add_argument(

@@ -20,8 +20,11 @@ from auth_core.oauth.authorization import (
     AuthorizationRequest,
     AuthorizationResponse,
     LogoutResult,
+    MfaChallenge,
+    MfaExpiredError,
     NoRedirectError,
     RedirectError,
+    SecondFactorFailedError,
     SignedIn,
     SignInFailedError,
     SsoSession,
@@ -57,6 +60,9 @@ class FakeAuthorization:
         self.codes: list[str] = []
         self.calls: list[str] = []
         self.throttled = False
+        #: users with a second factor: username -> the one code the fake accepts
+        self.mfa_codes: dict[str, str] = {}
+        self.tickets: dict[str, tuple[str, str]] = {}
         self.broken: Exception | None = None
 
     def _error(self, redirect_uri: str, mode: Any, state: str | None, error: str) -> RedirectError:
@@ -109,17 +115,54 @@ class FakeAuthorization:
         source_ip: str | None,
         *,
         replacing: str | None = None,
-    ) -> SignedIn:
+        browser: str | None = None,
+    ) -> SignedIn | MfaChallenge:
         self.calls.append("sign_in")
         if self.throttled:
             raise SlowDownError(30)
         if self.users.get(username) != password:
             raise SignInFailedError(reason="wrong_password" if username in self.users else "unknown_user")
+        if username in self.mfa_codes:  # a second step, bound to the browser (no session yet)
+            ticket = secrets.token_urlsafe(32)
+            self.tickets[ticket] = (username, browser or "")
+            return MfaChallenge(ticket, "verify", username)
+        return self._signed_in(username, replacing)
+
+    def challenge(self, request: AuthorizationRequest, ticket: str, browser: str | None) -> MfaChallenge:
+        found = self.tickets.get(ticket)
+        if found is None or found[1] != browser:
+            raise MfaExpiredError(reason="mfa_ticket_unusable")
+        return MfaChallenge(ticket, "verify", found[0])
+
+    def second_factor(
+        self,
+        request: AuthorizationRequest,
+        ticket: str,
+        code: str,
+        source_ip: str | None,
+        *,
+        browser: str | None,
+        replacing: str | None = None,
+    ) -> SignedIn:
+        self.calls.append("second_factor")
+        username = self.challenge(request, ticket, browser).username
+        if self.throttled:
+            raise SlowDownError(30)
+        if code != self.mfa_codes[username]:
+            raise SecondFactorFailedError(reason="wrong_code")
+        del self.tickets[ticket]
+        return self._signed_in(username, replacing, amr=("pwd", "otp", "mfa"))
+
+    def _signed_in(self, username: str, replacing: str | None, amr: tuple[str, ...] = ("pwd",)) -> SignedIn:
         if replacing:
             self.sessions.pop(replacing, None)
         cookie = secrets.token_urlsafe(32)
         session = SsoSession(
-            session_id=secrets.token_urlsafe(8), subject=f"sub-{username}", username=username, auth_time=1
+            session_id=secrets.token_urlsafe(8),
+            subject=f"sub-{username}",
+            username=username,
+            auth_time=1,
+            amr=amr,
         )
         self.sessions[cookie] = session
         return SignedIn(session, cookie)

@@ -1,4 +1,5 @@
-"""The hosted sign-in pages: ``/authorize``, ``/authorize/consent``, ``/logout`` and ``/par``.
+"""The hosted sign-in pages: ``/authorize``, ``/authorize/mfa``, ``/authorize/consent``, ``/logout``
+and ``/par``.
 
 Thin: :class:`auth_core.hosted.endpoint.HostedEndpoint` turns requests into calls on the protocol
 core (``auth_core.oauth.authorize.AuthorizationService``) and its answers into pages, redirects
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from auth_core.hosted.branding import Branding
-from auth_core.hosted.endpoint import AUTHORIZE, CONSENT, LOGOUT, HostedEndpoint
+from auth_core.hosted.endpoint import AUTHORIZE, CONSENT, LOGOUT, MFA, HostedEndpoint
 from auth_core.http import HttpFunction, Response
 from auth_core.oauth.audit import Audit, PowertoolsAudit
 from auth_core.oauth.authorization import AuthorizationProtocol
@@ -64,6 +65,11 @@ def sign_in() -> Response:
     return hosted().sign_in(_event())
 
 
+@app.post(MFA)
+def second_factor() -> Response:
+    return hosted().second_factor(_event())
+
+
 @app.post(CONSENT)
 def consent() -> Response:
     return hosted().consent(_event())
@@ -84,7 +90,12 @@ def _not_allowed(allowed: tuple[str, ...]) -> Callable[[], Response]:
 
 
 # the pages' other methods: a 405 page with Allow (/par's is the JSON one of post_only)
-for _path, _allowed in ((AUTHORIZE, ("GET", "POST")), (CONSENT, ("POST",)), (LOGOUT, ("GET", "POST"))):
+for _path, _allowed in (
+    (AUTHORIZE, ("GET", "POST")),
+    (CONSENT, ("POST",)),
+    (MFA, ("POST",)),
+    (LOGOUT, ("GET", "POST")),
+):
     _others = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if m not in _allowed]
     app.route(_path, method=_others)(_not_allowed(_allowed))
 

@@ -58,8 +58,10 @@ INTROSPECTION_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 #: (OpenID Connect Core §2) and ``/userinfo`` (``preferred_username`` with scope ``profile``).
 CLAIMS_SUPPORTED = (
     "iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "roles", "sid",
-    "auth_time", "nonce", "at_hash", "amr", "preferred_username",
+    "auth_time", "nonce", "at_hash", "amr", "acr", "preferred_username",
 )  # fmt: skip
+#: ``acr`` values (``auth_core.mfa.policy``): password only, password and a second factor
+ACR_VALUES = ("aal1", "aal2")
 #: OpenID Connect Core §3.1.2.1 ``prompt`` values the authorization endpoint honours.
 PROMPT_VALUES = ("none", "login")
 #: RFC 7636: ``plain`` is refused (RFC 9700 §2.1.1).
@@ -128,6 +130,7 @@ def openid_configuration(
         "introspection_endpoint_auth_methods_supported": list(INTROSPECTION_AUTH_METHODS),
         "scopes_supported": list(scopes),
         "claims_supported": list(CLAIMS_SUPPORTED),
+        "acr_values_supported": list(ACR_VALUES),
     }
     if dpop_algs:
         doc["dpop_signing_alg_values_supported"] = list(dpop_algs)

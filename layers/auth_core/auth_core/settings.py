@@ -122,6 +122,20 @@ def _https_url(env: Mapping[str, str], field: str) -> str:
     return raw
 
 
+def _route_list(env: Mapping[str, str], field: str) -> tuple[str, ...]:
+    name = ENV_VARS[field]
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a JSON list of 'METHOD /path'") from exc
+    if not isinstance(doc, list) or not all(isinstance(r, str) for r in doc):
+        raise ConfigurationError(f"{name} must be a JSON list of 'METHOD /path'")
+    return tuple(doc)
+
+
 def _route_scopes(env: Mapping[str, str], field: str) -> Mapping[str, tuple[str, ...]]:
     name = ENV_VARS[field]
     raw = env.get(name, "").strip()
@@ -215,6 +229,9 @@ class Settings:
     scopes_supported: tuple[str, ...] = ("openid", "profile", "read", "write")
     #: ROUTE_SCOPES: JSON ``{"GET /orders": ["read"]}``: scopes a route requires (all of them).
     route_scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ROUTE_MFA: JSON ``["POST /payments"]``: routes that refuse (403) a token whose ``amr``
+    #: lacks ``otp`` (a sign-in without a second factor, or no sign-in at all).
+    route_mfa: tuple[str, ...] = ()
     #: CONTEXT_CLAIMS: extra claims copied into the authorizer context.
     context_claims: tuple[str, ...] = ("roles",)
     #: REVOCATION_CHECK: the authorizer refuses revoked tokens (the revocation feed).
@@ -364,6 +381,7 @@ class Settings:
             "revocations_table": _str(e, "revocations_table"),
             "scopes_supported": _words(e, "scopes_supported", cls.scopes_supported),
             "route_scopes": _route_scopes(e, "route_scopes"),
+            "route_mfa": _route_list(e, "route_mfa"),
             "context_claims": _words(e, "context_claims", cls.context_claims),
             "revocation_check": _bool(e, "revocation_check", cls.revocation_check),
             "revocation_feed_interval": _int(
@@ -472,6 +490,7 @@ ENV_VARS: dict[str, str] = {
     "revocations_table": "REVOCATIONS_TABLE",
     "scopes_supported": "SCOPES_SUPPORTED",
     "route_scopes": "ROUTE_SCOPES",
+    "route_mfa": "ROUTE_MFA",
     "context_claims": "CONTEXT_CLAIMS",
     "revocation_check": "REVOCATION_CHECK",
     "revocation_feed_interval": "REVOCATION_FEED_INTERVAL",

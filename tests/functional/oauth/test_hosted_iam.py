@@ -368,3 +368,66 @@ def test_every_dynamodb_call_of_the_account_flows_is_allowed_by_its_role(
         ddb.meta.events.unregister("provide-client-params.dynamodb.*", recorder)
     refused = sorted({call for call in recorder.calls if not allowed(call, policy)}, key=str)
     assert not refused, f"AccountFunction's role would refuse: {refused}"
+
+
+def _ids(html: str) -> dict[str, str]:
+    """The enrolment page's secret and recovery codes (by their element ids)."""
+    import re
+
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', html)
+    codes = re.findall(r"<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code></li>", html)
+    assert secret is not None and len(codes) == 10, html
+    return {"secret": secret.group(1), **{f"r{i}": c for i, c in enumerate(codes)}}
+
+
+def _post_code(
+    hosted: HostedEndpoint, page: Any, jar: dict[str, str], code: str
+) -> tuple[Any, dict[str, str]]:
+    fields = {**_Fields(page.body).fields, "code": code}
+    done = hosted.second_factor(
+        http_event("POST", "/authorize/mfa", body=urlencode(fields), cookies=_cookies(jar))
+    )
+    return done, _jar(done, jar)
+
+
+def test_every_dynamodb_call_of_the_mfa_flows_is_allowed_by_the_role(
+    recorded: tuple[Recorder, HostedEndpoint], policy: set[Any], browser: Any, clock: Any
+) -> None:
+    """Enrolment under a client that requires MFA (a wrong code, then the right one), then a
+    sign-in with a TOTP code and one with a recovery code, through the hosted pages."""
+    from auth_core.mfa import totp
+
+    recorder, hosted = recorded
+    browser.add_client(
+        "strict",
+        grants=("authorization_code",),
+        scopes=("openid", "read"),
+        redirect_uris=(CB,),
+        first_party=True,
+        mfa="required",
+    )
+    step = int(clock()) // totp.STEP
+    enrol_page, jar = _sign_in(hosted, _query("strict"), {})
+    assert enrol_page.status_code == 200 and "Set up two-step verification" in enrol_page.body
+    assert "<svg" in enrol_page.body and "script" not in enrol_page.body
+    shown = _ids(enrol_page.body)
+    wrong, jar = _post_code(hosted, enrol_page, jar, totp.code_at(shown["secret"], step + 9))
+    assert wrong.status_code == 200 and "not valid" in wrong.body
+    done, jar = _post_code(hosted, wrong, jar, totp.code_at(shown["secret"], step))
+    assert done.status_code == 302 and "code=" in done.headers["Location"], done.body
+    # a new browser: password, then a TOTP code of the next step
+    clock.advance(30)
+    page, jar2 = _sign_in(hosted, _query("strict"), {})
+    assert "Two-step verification" in page.body and "totp-secret" not in page.body
+    done, _ = _post_code(hosted, page, jar2, totp.code_at(shown["secret"], step + 1))
+    assert done.status_code == 302 and "code=" in done.headers["Location"]
+    # another: a recovery code; a ticket posted from a third browser is refused
+    page, jar3 = _sign_in(hosted, _query("strict"), {})
+    stolen, _ = _post_code(hosted, page, {}, shown["r0"])
+    assert stolen.status_code == 400  # no CSRF cookie: the form is refused before anything
+    done, _ = _post_code(hosted, page, jar3, shown["r0"])
+    assert done.status_code == 302 and "code=" in done.headers["Location"]
+
+    refused = sorted({call for call in recorder.calls if not allowed(call, policy)}, key=str)
+    assert not refused, f"AuthorizeFunction's role would refuse: {refused}"
+    assert any(call[2] and call[2].startswith("mfa#") for call in recorder.calls)

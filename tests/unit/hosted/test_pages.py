@@ -12,7 +12,12 @@ import pytest
 from auth_core.hosted import pages
 from auth_core.hosted.branding import Branding, contrast_ratio
 from auth_core.http import Response
-from auth_core.oauth.authorization import AuthorizationRequest, AuthorizationResponse, NoRedirectError
+from auth_core.oauth.authorization import (
+    AuthorizationRequest,
+    AuthorizationResponse,
+    MfaChallenge,
+    NoRedirectError,
+)
 from auth_core.settings import Settings
 from auth_core.stores.clients import Client
 from tests.unit.hosted.conftest import Page
@@ -54,6 +59,28 @@ def every_page() -> dict[str, Response]:
         "error": pages.error_page(BRANDING, f"{NoRedirectError(f'bad {HOSTILE}')}"),
         "signed_out": pages.signed_out_page(BRANDING),
         "form_post": pages.form_post_page(BRANDING, response),
+        "mfa_verify": pages.mfa_page(
+            BRANDING,
+            request,
+            MfaChallenge(f"ticket{HOSTILE}", "verify", f"user{HOSTILE}"),
+            action="/authorize/mfa",
+            csrf_token="t",
+            message=pages.WRONG_CODE,
+        ),
+        "mfa_enrol": pages.mfa_page(
+            BRANDING,
+            request,
+            MfaChallenge(
+                "ticket",
+                "enrol",
+                f"user{HOSTILE}",
+                "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                f"otpauth://totp/x:{HOSTILE}?secret=JBSWY3DPEHPK3PXP",
+                tuple(f"code-{i}{HOSTILE}" for i in range(10)),
+            ),
+            action="/authorize/mfa",
+            csrf_token="t",
+        ),
     }
 
 
@@ -71,9 +98,10 @@ def test_hostile_values_stay_text(name: str) -> None:
     page = Page(body)
     tags = {tag for tag, _ in page.tags}
     allowed = ALLOWED_TAGS | ({"script"} if name == "form_post" else set())
+    allowed |= {"svg", "g", "path"} if name == "mfa_enrol" else set()  # the QR code, drawn here
     assert tags <= allowed, tags - allowed
     # the values come back intact once the browser decodes them
-    if name in ("sign_in", "consent"):
+    if name in ("sign_in", "consent", "mfa_verify", "mfa_enrol"):
         assert page.fields()[f"x{HOSTILE}"] == HOSTILE and page.fields()["state"] == f"state{HOSTILE}"
         assert f"client{HOSTILE}" in page.words()
     if name == "form_post":
@@ -135,7 +163,7 @@ def test_security_headers_and_csp(name: str) -> None:
     [style] = Page(response.body).styles
     assert csp["style-src"] == _hash(style)
     assert csp["img-src"] == "'self' https://cdn.example.com"
-    if name in ("sign_in", "consent", "form_post"):
+    if name in ("sign_in", "consent", "form_post", "mfa_verify", "mfa_enrol"):
         assert csp["form-action"] == "'self' https://app.example.com"
     else:
         assert csp["form-action"] == "'self'"
@@ -200,3 +228,16 @@ def test_button_and_link_colours_keep_contrast(primary: str) -> None:
     assert contrast_ratio(on_primary, primary) >= 4.5
     link = css.split("a{color:")[1].split("}")[0]
     assert contrast_ratio(link, "#ffffff") >= 4.5
+
+
+def test_the_second_factor_pages() -> None:
+    verify = Page(PAGES["mfa_verify"].body)
+    inputs = {a["name"]: a for a in verify.all("input")}
+    assert inputs["code"]["autocomplete"] == "one-time-code" and "value" not in inputs["code"]
+    assert inputs["mfa_ticket"]["type"] == "hidden" and verify.fields()["mfa_ticket"] == f"ticket{HOSTILE}"
+    assert pages.WRONG_CODE in verify.words()
+    assert "svg" not in {tag for tag, _ in verify.tags}  # segno is only for the enrolment page
+    enrol = PAGES["mfa_enrol"].body
+    assert "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" in Page(enrol).words()
+    assert all(f"code-{i}" in enrol for i in range(10))
+    assert "<svg " in enrol and "style=" not in enrol.split("<svg", 1)[1].split("</svg>", 1)[0]

@@ -445,3 +445,59 @@ def test_logs_never_carry_passwords_cookies_codes_or_csrf_tokens(
     secrets_seen += [c.split("=", 1)[1] for c in cookies]
     assert "sign-in failed" in logged
     assert not [s for s in secrets_seen if s in logged]
+
+
+# --------------------------------------------------------------------------- POST /authorize/mfa
+def test_a_second_factor_page_then_a_code(call: Call, fake: FakeAuthorization) -> None:
+    fake.mfa_codes[USERNAME] = "123456"
+    response, cookies = signed_in(call)
+    assert response["statusCode"] == 200 and not any(
+        c.startswith("__Host-session=") for c in response["cookies"]
+    )
+    page = Page(response["body"])
+    assert page.action() == "/authorize/mfa" and "Two-step verification" in page.words()
+    wrong = post_form(call, page, cookies, code="654321")
+    assert wrong["statusCode"] == 200 and "not valid" in Page(wrong["body"]).words()
+    # the page's CSRF token is bound to its ticket: another ticket under it is refused
+    calls = len(fake.calls)
+    forged = post_form(call, page, cookies, mfa_ticket="another-ticket-0123456789", code="123456")
+    assert forged["statusCode"] == 400 and len(fake.calls) == calls
+    done = post_form(call, Page(wrong["body"]), cookies, code="123456")
+    target, params = location(done)
+    assert target == APP.redirect_uris[0] and params["code"] == [fake.codes[-1]]
+    assert any(c.startswith("__Host-session=") for c in done["cookies"])
+    [session] = fake.sessions.values()
+    assert session.amr == ("pwd", "otp", "mfa")
+
+
+def test_a_second_factor_from_another_browser_goes_back_to_the_password(
+    call: Call, fake: FakeAuthorization
+) -> None:
+    fake.mfa_codes[USERNAME] = "123456"
+    response, _cookies = signed_in(call)
+    page = Page(response["body"])
+    _other_page, other_cookies = sign_in_page(call)  # another browser's CSRF secret
+    # its own valid CSRF token for this ticket, computed under its own secret (a thief's best case)
+    secret = next(c.split("=", 1)[1] for c in other_cookies if c.startswith("__Host-csrf="))
+    fields = {k: v for k, v in page.fields().items() if k not in ("csrf_token", "mfa_ticket", "code")}
+    token = csrf.form_token(secret, csrf.MFA, fields, session=page.fields()["mfa_ticket"])
+    stolen = post_form(call, page, other_cookies, csrf_token=token, code="123456")
+    assert stolen["statusCode"] == 200 and "Sign in again" in stolen["body"]
+    assert not fake.sessions
+
+
+def test_a_throttled_or_expired_second_step(call: Call, fake: FakeAuthorization) -> None:
+    fake.mfa_codes[USERNAME] = "123456"
+    response, cookies = signed_in(call)
+    page = Page(response["body"])
+    fake.throttled = True
+    throttled = post_form(call, page, cookies, code="123456")
+    assert throttled["statusCode"] == 429 and throttled["headers"]["Retry-After"] == "30"
+    assert (
+        THROTTLED in Page(throttled["body"]).words() and Page(throttled["body"]).action() == "/authorize/mfa"
+    )
+    fake.throttled = False
+    fake.tickets.clear()  # the pending sign-in expired meanwhile
+    expired = post_form(call, page, cookies, code="123456")
+    assert expired["statusCode"] == 200 and Page(expired["body"]).action() == "/authorize"
+    assert "Sign in again" in expired["body"] and not fake.sessions

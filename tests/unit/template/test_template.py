@@ -48,6 +48,7 @@ ROUTES = {
     ("GET", "/authorize"): ("AuthorizeFunction", PUBLIC),
     ("POST", "/authorize"): ("AuthorizeFunction", PUBLIC),
     ("POST", "/authorize/consent"): ("AuthorizeFunction", PUBLIC),
+    ("POST", "/authorize/mfa"): ("AuthorizeFunction", PUBLIC),
     ("GET", "/logout"): ("AuthorizeFunction", PUBLIC),
     ("POST", "/logout"): ("AuthorizeFunction", PUBLIC),
     ("POST", "/par"): ("AuthorizeFunction", PUBLIC),

@@ -21,7 +21,13 @@ from collections.abc import Iterable, Mapping
 
 from auth_core.errors import ConfigurationError, TokenError
 
-__all__ = ["ExecuteApiArn", "Route", "RouteTable"]
+__all__ = ["MFA", "ExecuteApiArn", "Route", "RouteTable"]
+
+#: The requirement of a ``ROUTE_MFA`` route, written as one more scope the route needs. It has a
+#: space, so no token's ``scope`` can hold it (RFC 6749 §3.3): only the authorizer adds it to
+#: what a token was granted, when the token's ``amr`` says a second factor was used. The policy,
+#: the cache and the memoised answers then treat it like any scope, at no cost per request.
+MFA = " amr:otp"
 
 #: API Gateway rejects method ARNs longer than this (414), so longer input is not genuine.
 MAX_ARN_LENGTH = 1600
@@ -166,12 +172,16 @@ class RouteTable:
         self._memo: dict[tuple[str, str | None], frozenset[str]] = {}
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Iterable[str]]) -> RouteTable:
-        """Build from ``Settings.route_scopes``.
+    def from_mapping(cls, mapping: Mapping[str, Iterable[str]], mfa: Iterable[str] = ()) -> RouteTable:
+        """Build from ``Settings.route_scopes`` and ``Settings.route_mfa`` (each of those routes
+        needs :data:`MFA` as well).
 
         :raises ConfigurationError: on an invalid route key.
         """
-        return cls(Route.parse(key, scopes) for key, scopes in mapping.items())
+        needs = {key: set(scopes) for key, scopes in mapping.items()}
+        for key in mfa:
+            needs.setdefault(key, set()).add(MFA)
+        return cls(Route.parse(key, sorted(scopes)) for key, scopes in needs.items())
 
     def required_scopes(self, request: str, route_key: str | None = None) -> frozenset[str]:
         """Scopes ``request`` (``METHOD/path``) needs: the union over every matching route.

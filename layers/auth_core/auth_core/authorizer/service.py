@@ -49,7 +49,7 @@ from auth_core.authorizer.events import (
     parse_event,
 )
 from auth_core.authorizer.policy import iam_response, policy_document, policy_statements, simple_response
-from auth_core.authorizer.routes import RouteTable
+from auth_core.authorizer.routes import MFA, RouteTable
 from auth_core.authorizer.telemetry import DecisionLog, quote, quote_value
 from auth_core.errors import ConfigurationError, TokenError
 from auth_core.issuer import issuer_for_domain
@@ -57,6 +57,16 @@ from auth_core.revocation_feed import EVENT_FEED_RELOADED, RevocationFeed, feed_
 from auth_core.settings import Settings
 
 __all__ = ["Authorizer", "Claims", "Verifier"]
+
+#: What a token whose ``amr`` has ``otp`` is granted besides its scopes (see ``routes.MFA``).
+_MFA_GRANTED = frozenset({MFA})
+
+
+def _second_factor(claims: Claims) -> bool:
+    """The token's ``amr`` (a verified claim) names ``otp``: its sign-in had a second factor."""
+    amr = claims.raw.get("amr")
+    return type(amr) is list and "otp" in amr
+
 
 #: Distinct issuers (derived from the API domain when ISSUER is unset) we keep a verifier for.
 _MAX_ISSUERS = 8
@@ -99,11 +109,13 @@ class _Verified:
         "policy",
     )
 
-    def __init__(self, claims: Claims) -> None:
+    def __init__(self, claims: Claims, mfa_routes: bool = False) -> None:
         self.claims = claims
         self.granted = frozenset(claims.scope)
         #: the DPoP key the token is bound to (``cnf.jkt``), else None (``authorizer.dpop``)
         self.jkt = bound_key(claims.raw)
+        if mfa_routes and _second_factor(claims):  # only when ROUTE_MFA names routes
+            self.granted = self.granted | _MFA_GRANTED
         # The context per response kind, built on first use. Two slots, not a dict keyed by
         # kind: one allocation less per first-sight token, and this object lives in the cache.
         self.context_iam: tuple[dict[str, Any], tuple[str, ...]] | None = None
@@ -227,7 +239,8 @@ class Authorizer:
         self.dpop = dpop
         self._dpop_required = dpop is not None and settings.authorizer_dpop == "required"
         self.key_store = key_store
-        self.routes = RouteTable.from_mapping(settings.route_scopes)
+        self.routes = RouteTable.from_mapping(settings.route_scopes, settings.route_mfa)
+        self._mfa_routes = bool(settings.route_mfa)
         self.revocation = revocation
         self.log = log or DecisionLog("authorizer")
         self.cache: VerifiedTokenCache[_Verified] = VerifiedTokenCache(
@@ -455,7 +468,7 @@ class Authorizer:
                 if not self._scan_bearer:
                     check_b64token(token)  # the deferred bearer scan: its verdict comes first
                 raise
-            verified = _Verified(claims)
+            verified = _Verified(claims, self._mfa_routes)
             self.cache.put(cache_key, verified, claims.expires_at)
         return verified
 
@@ -514,7 +527,7 @@ class Authorizer:
         who = verified.log_members
         if dropped:
             who += f',"context_dropped":{quote(" ".join(dropped))}'
-        decision, reason = ("Allowed", "ok") if allowed else ("Denied", "insufficient_scope")
+        decision, reason = ("Allowed", "ok") if allowed else ("Denied", self._denied_reason(request, granted))
         route_arn, route_key = event.get("routeArn"), event.get("routeKey")
         answer = _Answer(
             route_arn, route_key, response, allowed, self._line("INFO", decision, request.format, reason), who
@@ -528,6 +541,14 @@ class Authorizer:
         ):
             verified.answer = answer
         return answer
+
+    def _denied_reason(self, request: AuthorizerRequest, granted: frozenset[str]) -> str:
+        """``mfa_required`` when the route wants a second factor the token lacks (and every
+        scope it has), else ``insufficient_scope``."""
+        needed = self.routes.required_scopes(request.arn.request, request.route_key)
+        if MFA in needed and MFA not in granted and needed - {MFA} <= granted:
+            return "mfa_required"
+        return "insufficient_scope"
 
     def _document(self, request: AuthorizerRequest, granted: frozenset[str]) -> dict[str, Any]:
         """The policy document for ``granted`` scopes on the request's stage (shared by tokens)."""

@@ -27,12 +27,14 @@ from collections.abc import Mapping
 
 from auth_core._b64 import b64url_encode
 
-__all__ = ["CONSENT", "FIELD", "LOGOUT", "SIGN_IN", "form_token", "new_secret", "verify"]
+__all__ = ["CONSENT", "FIELD", "LOGOUT", "MFA", "SIGN_IN", "form_token", "new_secret", "verify"]
 
 #: the form field that carries the token
 FIELD = "csrf_token"
 #: the pages' purposes
 SIGN_IN, CONSENT, LOGOUT = "sign_in", "consent", "logout"
+#: the second factor's page (its token is bound to the pending sign-in's ticket)
+MFA = "mfa"
 
 
 def new_secret() -> str:

@@ -35,9 +35,11 @@ from auth_core.hosted.pages import (
     FAILED,
     RESERVED_FIELDS,
     THROTTLED,
+    WRONG_CODE,
     consent_page,
     error_page,
     logout_confirm_page,
+    mfa_page,
     redirect,
     request_fields,
     respond,
@@ -50,24 +52,30 @@ from auth_core.issuer import resolve_issuer
 from auth_core.oauth.authorization import (
     AuthorizationProtocol,
     AuthorizationRequest,
+    MfaChallenge,
+    MfaExpiredError,
     NoRedirectError,
     RedirectError,
+    SecondFactorFailedError,
+    SignedIn,
     SignInFailedError,
     SsoSession,
 )
 from auth_core.oauth.request import OAuthRequest, parse_query, parse_request
 
-__all__ = ["AUTHORIZE", "CONSENT", "LOGOUT", "HostedEndpoint"]
+__all__ = ["AUTHORIZE", "CONSENT", "LOGOUT", "MFA", "HostedEndpoint"]
 
 AUTHORIZE = "/authorize"
 CONSENT = "/authorize/consent"
 LOGOUT = "/logout"
+MFA = "/authorize/mfa"
 
 NO_REDIRECT = "The application's sign-in request cannot be accepted"
 MALFORMED = "The request was malformed."
 CSRF_FAILED = "This form has expired or was not sent from this site."
 UNAVAILABLE = "The service is temporarily unavailable. Try again in a moment."
 BROKEN = "Something went wrong on our side. Try again later."
+MFA_EXPIRED = "Your sign-in took too long or was interrupted. Sign in again."
 
 _BASE = re.compile(r"(/[A-Za-z0-9_.-]+)?")
 #: what a logout request may carry (and its confirmation form sends back)
@@ -146,6 +154,10 @@ class HostedEndpoint:
         """``POST /authorize``: the sign-in form."""
         return self._guard(event, AUTHORIZE, self._sign_in)
 
+    def second_factor(self, event: Mapping[str, Any]) -> Response:
+        """``POST /authorize/mfa``: the code of the second step (or of an enrolment)."""
+        return self._guard(event, MFA, self._second_factor)
+
     def consent(self, event: Mapping[str, Any]) -> Response:
         """``POST /authorize/consent``: Allow or Deny."""
         return self._guard(event, CONSENT, self._consent)
@@ -187,7 +199,12 @@ class HostedEndpoint:
             return self._sign_in_form(visit, request, username=username, message=FAILED)
         try:
             signed = service.sign_in(
-                request, username, password, form.source_ip, replacing=visit.session_cookie()
+                request,
+                username,
+                password,
+                form.source_ip,
+                replacing=visit.session_cookie(),
+                browser=visit.csrf_cookie(),
             )
         except SignInFailedError as exc:
             self._logger.info("sign-in failed", extra={"reason": exc.reason, "client_id": _client(request)})
@@ -204,9 +221,87 @@ class HostedEndpoint:
                 status=429,
                 headers={"Retry-After": str(exc.retry_after)},
             )
+        if isinstance(signed, MfaChallenge):  # no session yet: the second step first
+            return self._mfa_form(visit, request, signed)
+        return self._signed_in(visit, request, signed)
+
+    def _signed_in(self, visit: _Visit, request: AuthorizationRequest, signed: SignedIn) -> Response:
         visit.set_cookies.append(visit.jar.set(visit.jar.session_name, signed.cookie_value))
         visit.new_session = signed.cookie_value
         return self._proceed(visit, request, signed.session, reauthenticated=True)
+
+    def _second_factor(self, visit: _Visit) -> Response:
+        """The second step's form: its CSRF token is bound to the ticket, the ticket (server
+        side) to this browser and this request. A wrong code shows the page again (while the
+        ticket has attempts left); an unusable ticket goes back to the password."""
+        form = parse_request(visit.event)
+        ticket = form.get("mfa_ticket") or ""
+        fields = request_params(form)
+        if not csrf.verify(visit.csrf_cookie(), form.get(csrf.FIELD), csrf.MFA, fields, session=ticket):
+            raise _CsrfMismatchError
+        service = self._core(visit.issuer)
+        request = service.parse(fields)
+        browser = visit.csrf_cookie()
+        try:
+            signed = service.second_factor(
+                request,
+                ticket,
+                form.get("code") or "",
+                form.source_ip,
+                browser=browser,
+                replacing=visit.session_cookie(),
+            )
+        except MfaExpiredError as exc:
+            self._logger.info(
+                "second factor expired", extra={"reason": exc.reason, "client_id": _client(request)}
+            )
+            return self._sign_in_form(visit, request, message=MFA_EXPIRED)
+        except (SecondFactorFailedError, SlowDownError) as exc:
+            throttled = isinstance(exc, SlowDownError)
+            self._logger.info(
+                "second factor throttled" if throttled else "second factor failed",
+                extra={"reason": exc.reason, "client_id": _client(request)},
+            )
+            try:  # the same page again, while the pending sign-in lasts
+                challenge = service.challenge(request, ticket, browser)
+            except MfaExpiredError:
+                return self._sign_in_form(visit, request, message=MFA_EXPIRED)
+            if not isinstance(exc, SlowDownError):
+                return self._mfa_form(visit, request, challenge, message=WRONG_CODE)
+            return self._mfa_form(
+                visit,
+                request,
+                challenge,
+                message=THROTTLED,
+                status=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        return self._signed_in(visit, request, signed)
+
+    def _mfa_form(
+        self,
+        visit: _Visit,
+        request: AuthorizationRequest,
+        challenge: MfaChallenge,
+        *,
+        message: str | None = None,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        token = csrf.form_token(
+            visit.csrf_secret(), csrf.MFA, request_fields(request), session=challenge.ticket
+        )
+        return mfa_page(
+            self.branding,
+            request,
+            challenge,
+            action=visit.base + MFA,
+            csrf_token=token,
+            message=message,
+            status=status,
+            cookies=visit.set_cookies,
+            headers=headers,
+        )
 
     def _consent(self, visit: _Visit) -> Response:
         """Allow or Deny, by the session the consent page was shown to (its token says which).

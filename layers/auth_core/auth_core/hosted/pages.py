@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 from auth_core.hosted import csrf
 from auth_core.hosted.branding import Branding, csp_hash
 from auth_core.http import Response
-from auth_core.oauth.authorization import AuthorizationRequest, AuthorizationResponse
+from auth_core.oauth.authorization import AuthorizationRequest, AuthorizationResponse, MfaChallenge
 
 __all__ = [
     "FAILED",
@@ -39,6 +39,7 @@ __all__ = [
     "error_page",
     "form_post_page",
     "logout_confirm_page",
+    "mfa_page",
     "redirect",
     "request_fields",
     "respond",
@@ -53,7 +54,7 @@ FAILED = "Incorrect username or password."
 #: The answer once the login throttle refuses (HTTP 429).
 THROTTLED = "Too many attempts. Try again later."
 #: Field names the pages' forms use themselves; a request's ``form_fields`` never supply them.
-RESERVED_FIELDS = frozenset({csrf.FIELD, "username", "password", "action"})
+RESERVED_FIELDS = frozenset({csrf.FIELD, "username", "password", "action", "mfa_ticket", "code"})
 
 #: The form_post page's only script. Its hash is in that page's CSP; changing a byte changes it.
 FORM_POST_SCRIPT = "document.forms[0].submit();"
@@ -251,6 +252,67 @@ def _account_links(request: AuthorizationRequest, action: str) -> str:
     return (
         f'<p class="muted"><a href="{esc(base)}/account/signup?{esc(query)}">Create an account</a>'
         f' &middot; <a href="{esc(base)}/account/forgot">Forgot your password?</a></p>\n'
+    )
+
+
+#: The one answer to a wrong, replayed or malformed code.
+WRONG_CODE = "That code is not valid. Try the current code from your app, or a recovery code."
+
+
+def mfa_page(
+    branding: Branding,
+    request: AuthorizationRequest,
+    challenge: MfaChallenge,
+    *,
+    action: str,
+    csrf_token: str,
+    message: str | None = None,
+    status: int = 200,
+    cookies: Iterable[str] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The second step: a code from the user's authenticator app (or a recovery code); for an
+    enrolment, first the QR code (inline SVG, drawn here: no script, no external image), the
+    secret as text and the ten recovery codes, shown on this page only."""
+    enrol = challenge.mode == "enrol"
+    if enrol:
+        from auth_core.hosted.qr import qr_svg  # noqa: PLC0415 - the enrolment page only
+
+        codes = "".join(f"<li><code>{esc(c)}</code></li>\n" for c in challenge.recovery_codes)
+        intro = (
+            "<h1>Set up two-step verification</h1>\n"
+            "<p>Scan this code with an authenticator app, then enter the 6-digit code it shows.</p>\n"
+            f'<div class="qr">{qr_svg(challenge.uri)}</div>\n'
+            "<p>Or enter this key in the app:</p>\n"
+            f'<p><code id="totp-secret">{esc(challenge.secret)}</code></p>\n'
+            "<p>Keep these recovery codes somewhere safe. Each works once if you lose your device; "
+            "they are not shown again.</p>\n"
+            f'<ul class="scopes" id="recovery-codes">\n{codes}</ul>\n'
+        )
+        label, title = "Code from your app", "Set up two-step verification"
+    else:
+        intro = (
+            "<h1>Two-step verification</h1>\n"
+            "<p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>\n"
+        )
+        label, title = "Code", "Two-step verification"
+    body = (
+        f"{intro}"
+        f'<p class="muted">Signing in as {esc(challenge.username)} to '
+        f"<strong>{esc(request.client.client_id)}</strong>.</p>\n"
+        f"{_alert(message)}"
+        f'<form method="post" action="{esc(action)}">\n'
+        f"{_hidden(request_fields(request))}"
+        f'<input type="hidden" name="{csrf.FIELD}" value="{esc(csrf_token)}">\n'
+        f'<input type="hidden" name="mfa_ticket" value="{esc(challenge.ticket)}">\n'
+        f'<label for="code">{esc(label)}</label>\n'
+        '<input id="code" name="code" type="text" autocomplete="one-time-code" autocapitalize="none" '
+        'spellcheck="false" required autofocus>\n'
+        '<button type="submit" class="primary">Verify</button>\n'
+        "</form>\n"
+    )
+    return _page(
+        branding, status, title, body, form_targets=[request.redirect_uri], cookies=cookies, headers=headers
     )
 
 

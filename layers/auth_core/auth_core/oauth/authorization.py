@@ -30,8 +30,11 @@ __all__ = [
     "AuthorizationRequest",
     "AuthorizationResponse",
     "LogoutResult",
+    "MfaChallenge",
+    "MfaExpiredError",
     "NoRedirectError",
     "RedirectError",
+    "SecondFactorFailedError",
     "SignInFailedError",
     "SignedIn",
     "SsoSession",
@@ -57,6 +60,8 @@ class AuthorizationRequest:
     prompt: frozenset[str] = frozenset()
     max_age: int | None = None
     login_hint: str | None = None
+    #: ``acr_values`` (OpenID Connect Core §3.1.2.1), in order
+    acr_values: tuple[str, ...] = ()
     response_mode: ResponseMode = "query"
     request_uri: str | None = None
     form_fields: Mapping[str, str] = field(default_factory=dict)
@@ -103,6 +108,42 @@ class SignedIn:
 
     session: SsoSession
     cookie_value: str
+
+
+@dataclass(frozen=True)
+class MfaChallenge:
+    """The password was right and a second factor is due: the page to show next.
+
+    :ivar ticket: names the pending sign-in (secret: 256 random bits, only its hash is stored;
+        bound to the browser and the authorization request, single use, short-lived).
+    :ivar mode: ``verify`` (a code from the user's app or a recovery code) or ``enrol``.
+    :ivar secret: / :ivar uri: / :ivar recovery_codes: for ``enrol`` only: what the user
+        copies into an authenticator app and keeps.
+    """
+
+    ticket: str
+    mode: str
+    username: str
+    secret: str = ""
+    uri: str = ""
+    recovery_codes: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"MfaChallenge(mode={self.mode!r})"
+
+
+class SecondFactorFailedError(AuthError):
+    """A wrong, replayed or malformed code (one generic answer); the ticket stays usable while it
+    has attempts left."""
+
+    reason = "second_factor_failed"
+
+
+class MfaExpiredError(AuthError):
+    """The pending sign-in is unknown, expired, used, out of attempts, or belongs to another
+    browser or request: start again at the password."""
+
+    reason = "mfa_expired"
 
 
 @dataclass(frozen=True)
@@ -177,14 +218,43 @@ class AuthorizationProtocol(Protocol):
         source_ip: str | None,
         *,
         replacing: str | None = None,
-    ) -> SignedIn:
-        """Check the password (the token endpoint's throttle applies) and start an SSO session.
+        browser: str | None = None,
+    ) -> SignedIn | MfaChallenge:
+        """Check the password (the token endpoint's throttle applies) and start an SSO session,
+        or, when a second factor is due, a pending sign-in bound to ``browser`` (the browser's
+        CSRF secret) and the request (:class:`MfaChallenge`; no session exists yet).
         ``replacing``: the browser's current session cookie, if any: that SSO session ends (one
         browser, one session: a switch of user, or a re-authentication, leaves no other one live
         behind the new cookie). Its refresh-token families are not revoked: that is logout's.
 
         :raises SignInFailedError: generic failure.
         :raises SlowDownError: too many failures (the throttle).
+        """
+        ...
+
+    def challenge(self, request: AuthorizationRequest, ticket: str, browser: str | None) -> MfaChallenge:
+        """The pending sign-in's page again (after a wrong code).
+
+        :raises MfaExpiredError: the ticket is not usable by this browser for this request.
+        """
+        ...
+
+    def second_factor(
+        self,
+        request: AuthorizationRequest,
+        ticket: str,
+        code: str,
+        source_ip: str | None,
+        *,
+        browser: str | None,
+        replacing: str | None = None,
+    ) -> SignedIn:
+        """Check a TOTP or recovery code for the pending sign-in (or confirm an enrolment) and,
+        in one transaction, use up the ticket and the code and start the SSO session.
+
+        :raises SecondFactorFailedError: a wrong or replayed code.
+        :raises MfaExpiredError: the ticket is not usable (see :meth:`challenge`).
+        :raises SlowDownError: too many attempts (the login throttle).
         """
         ...
 

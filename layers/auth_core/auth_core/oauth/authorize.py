@@ -48,12 +48,15 @@ from auth_core.errors import (
     UnauthorizedClientError,
 )
 from auth_core.grant_types import AUTHORIZATION_CODE
+from auth_core.mfa.policy import ACR_MFA
 from auth_core.oauth import pkce
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.authorization import (
     AuthorizationRequest,
     AuthorizationResponse,
     LogoutResult,
+    MfaChallenge,
+    MfaExpiredError,
     NoRedirectError,
     RedirectError,
     ResponseMode,
@@ -69,6 +72,7 @@ from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token
 from auth_core.oauth.request import OAuthRequest
 from auth_core.oauth.revocation import SessionRevoker
 from auth_core.oauth.scope import resolve_scope
+from auth_core.oauth.second_factor import SecondFactor
 from auth_core.passwords import PasswordHasher
 from auth_core.redirect_uris import check_redirect_uri, redirect_uri_matches
 from auth_core.settings import Settings
@@ -111,6 +115,7 @@ _KNOWN = (
     "max_age",
     "login_hint",
     "response_mode",
+    "acr_values",
 )
 _MAX_VALUE = 2048
 
@@ -146,7 +151,10 @@ class AuthorizationService:
         max_token_lifetime: int = 3600,
         audit: Audit | None = None,
         clock: Callable[[], float] = time.time,
+        second_factor: SecondFactor | None = None,
     ) -> None:
+        #: TOTP and recovery codes (``None``: password-only sign-in, as before MFA existed)
+        self.mfa = second_factor
         self.users = users
         self.clients = clients
         self.sessions = sessions
@@ -195,9 +203,24 @@ class AuthorizationService:
             from auth_core.keystore import PublicKeyStore  # noqa: PLC0415 - only logout needs it
 
             public_keys = PublicKeyStore.from_settings(settings)
+        stores = stores_from_settings(settings, dynamodb=dynamodb, clock=clock)
+        sso = SsoSessionStore(sessions_table, client=dynamodb, clock=clock)
+        audit = audit or NullAudit()
+        from auth_core.stores.mfa import MfaStore, PendingMfaStore  # noqa: PLC0415 - same
+
+        second = SecondFactor(
+            mfa=MfaStore(settings.require("users_table"), client=dynamodb, clock=clock),
+            pending=PendingMfaStore(sessions_table, client=dynamodb, clock=clock),
+            throttle=stores["throttle"],
+            sso=sso,
+            audit=audit,
+            issuer_name=settings.brand_name,
+            clock=clock,
+        )
         return cls(
-            **stores_from_settings(settings, dynamodb=dynamodb, clock=clock),
-            sso=SsoSessionStore(sessions_table, client=dynamodb, clock=clock),
+            **stores,
+            second_factor=second,
+            sso=sso,
             pushed=PushedRequestStore(sessions_table, client=dynamodb, clock=clock),
             consents=ConsentStore(sessions_table, client=dynamodb, clock=clock),
             issuer=settings.issuer,
@@ -312,6 +335,7 @@ class AuthorizationService:
             prompt=prompt,
             max_age=int(max_age) if max_age is not None else None,
             login_hint=_one(params, "login_hint"),
+            acr_values=tuple((_one(params, "acr_values") or "").split()),
             response_mode=mode,
             request_uri=by_reference,
             form_fields=form_fields,
@@ -362,6 +386,10 @@ class AuthorizationService:
         (OpenID Connect Core §3.1.2.1): met by the sign-in of this request, not by a clock."""
         if session is None:
             return True
+        if "otp" not in session.amr and (request.client.mfa == "required" or ACR_MFA in request.acr_values):
+            # a step-up: this client or request wants a second factor this session lacks (even
+            # one signed in for this request: such a sign-in always passes a second factor)
+            return True
         if "login" in request.prompt or request.max_age == 0:
             return not reauthenticated
         return request.max_age is not None and int(self._clock()) - session.auth_time > request.max_age
@@ -374,9 +402,10 @@ class AuthorizationService:
         source_ip: str | None,
         *,
         replacing: str | None = None,
-    ) -> SignedIn:
+        browser: str | None = None,
+    ) -> SignedIn | MfaChallenge:
         """See :meth:`AuthorizationProtocol.sign_in` (``replacing`` ends only after the password
-        is right: a failed attempt changes nothing).
+        is right -- or, with a second factor, after that: a failed attempt changes nothing).
 
         :raises SignInFailedError: generic failure; :raises SlowDownError: the throttle."""
         try:
@@ -389,31 +418,79 @@ class AuthorizationService:
                 audit=self.audit,
                 client_id=request.client.client_id,
                 source_ip=source_ip,
+                settle=self.mfa is None,
             )
         except InvalidGrantError as exc:
             raise SignInFailedError(reason=exc.reason) from None
-        now = int(self._clock())
+        if self.mfa is not None:
+            mode = self.mfa.mode_for(user, request)
+            if mode is not None:  # no session yet: the second factor's page comes first
+                return self.mfa.start(user, request, mode, browser)
+            self.throttle.succeeded(user.username, source_ip)
+        self._end_replaced(replacing)
+        cookie, record = self._new_sso(user.subject, user.username, user.sessions_version, ("pwd",))
+        self.sso.create(hash_refresh_token(cookie), record)
+        self.audit.record("SignInSucceeded", client_id=request.client.client_id)
+        return SignedIn(_session(record), cookie)
+
+    def _end_replaced(self, replacing: str | None) -> None:
         if replacing and looks_like_refresh_token(replacing):
             old_hash = hash_refresh_token(replacing)
             old = self.sso.get(old_hash)
             if old is not None:
-                self.sso.end(old_hash, now=now, session_id=old.session_id)
-        cookie = new_refresh_token()  # 256 random bits; only its hash is stored
+                self.sso.end(old_hash, now=int(self._clock()), session_id=old.session_id)
+
+    def _new_sso(
+        self, subject: str, username: str, sessions_version: int, amr: tuple[str, ...]
+    ) -> tuple[str, SsoRecord]:
+        """A new session's cookie value (256 random bits; only its hash is stored) and record."""
+        now = int(self._clock())
         record = SsoRecord(
             session_id=secrets.token_hex(16),
-            subject=user.subject,
-            username=user.username,
-            sessions_version=user.sessions_version,
+            subject=subject,
+            username=username,
+            sessions_version=sessions_version,
             auth_time=now,
             created_at=now,
             expires_at=now + self.sso_max_age,
             idle_timeout=self.sso_idle_timeout,
             last_seen_at=now,
-            amr=("pwd",),
+            amr=amr,
         )
-        self.sso.create(hash_refresh_token(cookie), record)
+        return new_refresh_token(), record
+
+    # ------------------------------------------------------------------ the second factor
+    def challenge(self, request: AuthorizationRequest, ticket: str, browser: str | None) -> MfaChallenge:
+        """See :meth:`AuthorizationProtocol.challenge`."""
+        if self.mfa is None:
+            raise MfaExpiredError(reason="mfa_not_configured")
+        return self.mfa.challenge(request, ticket, browser)
+
+    def second_factor(
+        self,
+        request: AuthorizationRequest,
+        ticket: str,
+        code: str,
+        source_ip: str | None,
+        *,
+        browser: str | None,
+        replacing: str | None = None,
+    ) -> SignedIn:
+        """See :meth:`AuthorizationProtocol.second_factor`: the SSO session is created in the
+        transaction that spends the code and the ticket."""
+        if self.mfa is None:
+            raise MfaExpiredError(reason="mfa_not_configured")
+        made: dict[str, Any] = {}
+
+        def session(pending: Any, amr: tuple[str, ...]) -> tuple[str, SsoRecord]:
+            cookie, record = self._new_sso(pending.subject, pending.username, pending.sessions_version, amr)
+            made["cookie"], made["record"] = cookie, record
+            return hash_refresh_token(cookie), record
+
+        self.mfa.complete(request, ticket, code, source_ip, browser=browser, session=session)
+        self._end_replaced(replacing)
         self.audit.record("SignInSucceeded", client_id=request.client.client_id)
-        return SignedIn(_session(record), cookie)
+        return SignedIn(_session(made["record"]), made["cookie"])
 
     # ------------------------------------------------------------------ consent
     def needs_consent(self, request: AuthorizationRequest, session: SsoSession) -> bool:

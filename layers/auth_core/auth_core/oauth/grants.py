@@ -43,6 +43,7 @@ from auth_core.errors import (
     UnsupportedGrantTypeError,
 )
 from auth_core.grant_types import AUTHORIZATION_CODE, CLIENT_CREDENTIALS, GRANTS, PASSWORD, REFRESH_TOKEN
+from auth_core.mfa.policy import acr_for
 from auth_core.oauth import pkce
 from auth_core.oauth.audit import Audit, NullAudit
 from auth_core.oauth.client_auth import authenticate_client
@@ -414,6 +415,7 @@ class TokenService:
             grant_type=AUTHORIZATION_CODE,
             session_id=family_id,
             not_before=user.not_before,
+            amr=code.amr,
         )
         refresh_token = None
         family = None
@@ -498,6 +500,7 @@ class TokenService:
                 issuers=issuers,
                 grant_type=REFRESH_TOKEN,
                 session_id=record.family_id,
+                amr=record.amr,
             )
             if "openid" not in scope or not record.auth_time:
                 return issued
@@ -589,9 +592,12 @@ class TokenService:
         grant_type: str,
         session_id: str | None = None,
         not_before: int = 0,
+        amr: tuple[str, ...] = (),
     ) -> Any:
         # the hook first: it may refuse the request, and it is not timed against a cut-off wait
         extra_claims = self._hook_claims("access", grant_type, client, subject, scope, roles)
+        if amr:  # a browser sign-in's: how the user authenticated (the hook may not set these)
+            extra_claims = {**(extra_claims or {}), "amr": list(amr), "acr": acr_for(amr)}
         ttl = client.access_token_ttl or self.policy.access_token_ttl
         if self.feed is not None:
             not_before = max(not_before, self.feed.not_before(subject=subject, client_id=client.client_id))

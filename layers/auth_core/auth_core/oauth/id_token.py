@@ -30,6 +30,7 @@ from auth_core.errors import (
 )
 from auth_core.jwk import KeyProvider
 from auth_core.jws import encode_header, sign_compact, verify_compact
+from auth_core.mfa.policy import acr_for
 
 __all__ = [
     "ID_TOKEN_TYP",
@@ -46,7 +47,7 @@ ID_TOKEN_TYP = "application/jwt"
 
 #: claims :func:`sign_id_token` sets (or may set): extra claims never replace them
 _ID_TOKEN_CLAIMS = frozenset(
-    {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr"}
+    {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "acr"}
 )
 
 
@@ -99,6 +100,7 @@ def sign_id_token(
         claims["sid"] = session_id
     if amr:
         claims["amr"] = list(amr)
+        claims["acr"] = acr_for(amr)  # OpenID Connect Core §2: the level the methods reached
     if extra_claims:
         if not _ID_TOKEN_CLAIMS.isdisjoint(extra_claims):
             raise ConfigurationError("extra claims may not override ID token claims")

@@ -30,8 +30,12 @@ def authenticate_user(
     audit: Audit,
     client_id: str,
     source_ip: str | None,
+    settle: bool = True,
 ) -> User:
     """The user whose password this is.
+
+    ``settle=False``: the throttle is not told of the success (a second factor is still to
+    come: wrong codes keep counting against the same attempts; the caller settles).
 
     :raises InvalidGrantError: malformed username, unknown or disabled user, wrong password.
     :raises SlowDownError: too many attempts (the throttle; nothing was hashed).
@@ -60,7 +64,8 @@ def authenticate_user(
     if not user.enabled:
         audit.record("LoginFailed", client_id=client_id, reason="user_disabled")
         raise InvalidGrantError(reason="user_disabled")
-    throttle.succeeded(username, source_ip)
+    if settle:
+        throttle.succeeded(username, source_ip)
     user = users.ensure_user_id(user)
     if hasher.needs_rehash(user.password_hash):
         users.set_password_hash(username, hasher.hash(password), expected=user.password_hash)

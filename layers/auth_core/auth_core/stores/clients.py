@@ -101,6 +101,8 @@ class Client:
     #: every token request must carry a DPoP proof; tokens are always key-bound (RFC 9449 §5.2
     #: ``dpop_bound_access_tokens``). Without it a proof is optional: sent, it binds the tokens.
     dpop_bound_access_tokens: bool = False
+    #: second factor for this client's sign-ins: ``off``/``optional``/``required`` (auth_core.mfa.policy)
+    mfa: str = "optional"
 
     @property
     def confidential(self) -> bool:
@@ -135,6 +137,7 @@ EDITABLE = (
     "access_token_ttl",
     "refresh_max_age",
     "refresh_idle_timeout",
+    "mfa",
 )
 assert set(EDITABLE) <= {f.name for f in fields(Client)}  # noqa: S101 - an import-time invariant
 
@@ -221,6 +224,8 @@ class ClientStore:
         for name in ("first_party", "require_par", "dpop_bound_access_tokens", "allow_signup"):
             if getattr(client, name):
                 item[name] = v_bool(True)
+        if client.mfa != "optional":
+            item["mfa"] = v_str(client.mfa)
         done = put_or_conflict(
             self.ddb,
             "put_item",
@@ -286,6 +291,8 @@ class ClientStore:
                 values[f":f{i}"] = v_bool(value)
             elif isinstance(value, int):
                 values[f":f{i}"] = v_int(value)
+            elif isinstance(value, str):
+                values[f":f{i}"] = v_str(value)
             else:
                 values[f":f{i}"] = v_strs(value)
             sets.append(f"#f{i} = :f{i}")
@@ -418,4 +425,5 @@ def _decode(item: dict[str, Any]) -> Client:
         allow_signup=as_bool(item, "allow_signup"),
         previous_secret_hash=as_str(item, "previous_secret_hash") or None,
         previous_secret_valid_until=as_int(item, "previous_secret_valid_until"),
+        mfa=as_str(item, "mfa") or "optional",
     )

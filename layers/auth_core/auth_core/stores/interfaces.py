@@ -58,6 +58,7 @@ class Checked(StrEnum):
     CLIENT = "client"
     GLOBAL_CUTOFF = "global_cutoff"
     SSO_SESSION = "sso_session"
+    MFA = "mfa"
 
 
 @dataclass(frozen=True)

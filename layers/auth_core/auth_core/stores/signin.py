@@ -43,7 +43,7 @@ from auth_core.stores._dynamo import (
     v_str,
     v_strs,
 )
-from auth_core.stores.interfaces import Check, Checked
+from auth_core.stores.interfaces import Check, Checked, Write
 
 __all__ = [
     "Consent",
@@ -124,6 +124,15 @@ class SsoSessionStore(TableStore):
         )
         if done is None:
             raise StoreUnavailableError(reason="sso_collision")
+
+    def create_write(self, cookie_hash: str, record: SsoRecord) -> Write:
+        """:meth:`create` as part of another store's transaction (a second factor's)."""
+        put = {
+            "TableName": self.table,
+            "Item": _sso_item(cookie_hash, record),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        return Write({"Put": put})
 
     def get(self, cookie_hash: str) -> SsoRecord | None:
         """The session (strongly consistent: an ended session must stay ended), or ``None``."""
