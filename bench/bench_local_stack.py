@@ -14,6 +14,7 @@ Prints a table; asserts nothing.
 
     .venv/bin/python bench/bench_local_stack.py --quick      # a few seconds per phase
     .venv/bin/python bench/bench_local_stack.py              # 60 s phases, up to 10,000 sessions
+    .venv/bin/python bench/bench_local_stack.py --memory-only  # the stack's growth over 10,000 requests
 """
 
 from __future__ import annotations
@@ -379,6 +380,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="a few seconds per phase, fewer logins")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="only the memory phase (10,000 requests, twice)"
+    )
     args = parser.parse_args()
     seconds = 4.0 if args.quick else 60.0
     steps = [100, 1000, 10000] if args.quick else [100, 1000, 5000, 10000]
@@ -394,11 +398,12 @@ def main() -> int:
             bench.refresh_loop(min(seconds, 3.0))
             bench.rows.clear()
             print("-- measured --", flush=True)
-            bench.client_credentials(seconds)
-            bench.me(seconds)
-            bench.refresh_loop(seconds)
-            bench.races(5 if args.quick else 20)
-            bench.growth(steps, 20 if args.quick else 50)
+            if not args.memory_only:
+                bench.client_credentials(seconds)
+                bench.me(seconds)
+                bench.refresh_loop(seconds)
+                bench.races(5 if args.quick else 20)
+                bench.growth(steps, 20 if args.quick else 50)
             for _ in range(2):  # the second round shows growth once warm
                 if args.quick:
                     bench.memory(200, 1000)

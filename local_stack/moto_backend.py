@@ -1,6 +1,6 @@
 """moto as the local stack's AWS: made to behave under concurrency and over hours of use.
 
-moto is a test double; three of its traits break a long-running, concurrently used stack:
+moto is a test double; four of its traits break a long-running, concurrently used stack:
 
 * DynamoDB requests are not serialised. Two requests at once can raise internal errors (a dict
   changed size during iteration → HTTP 500 → the function fails → 503), and a transaction is not
@@ -16,6 +16,12 @@ moto is a test double; three of its traits break a long-running, concurrently us
   list (for moto's dashboard) and never released: ``copy.deepcopy`` of a table creates new
   ``Item``s through ``BaseModel.__new__``, so each transaction leaked its whole table copy
   (~1-5 MB per login/refresh). :func:`install` makes those lists drop what is appended.
+
+* Every item keeps its own copy of every attribute name and value parsed from the request's
+  JSON (~19 names, as many values, per session item): 7.2 KB per login or refresh.
+  :func:`install` makes items share one copy of each attribute name and of each short scalar
+  value (statuses, client ids, numbers, scopes, roles): 4.0 KB (``tracemalloc``), mostly what
+  is unique to the session (hashes, ids).
 
 Nothing expires in moto either: :class:`TtlSweeper` deletes items whose TTL attribute has passed,
 in a background thread, as DynamoDB's TTL does.
@@ -66,6 +72,32 @@ _writes = 0  # changed under DYNAMODB_LOCK only
 _installed = False
 _install_lock = threading.Lock()
 
+#: one copy of each attribute name, and of each short scalar value (a moto ``DynamoType``, which
+#: moto never changes in place), that items hold; emptied when full, so it stays bounded
+_SHARED: dict[Any, Any] = {}
+SHARED_LIMIT = 20_000
+#: longer values are unique in practice (hashes, ids, tokens): not worth a lookup
+SHARED_VALUE_LENGTH = 24
+
+
+def _shared(key: Any, value: Any) -> Any:
+    found = _SHARED.get(key)
+    if found is None:
+        if len(_SHARED) >= SHARED_LIMIT:
+            _SHARED.clear()
+        found = _SHARED[key] = value
+    return found
+
+
+def _share(value: Any) -> Any:
+    """``value`` (a moto ``DynamoType``), or an equal one already held by another item: short
+    strings and numbers are shared, and the elements of lists (scopes, roles)."""
+    if value.type in ("S", "N") and isinstance(value.value, str) and len(value.value) <= SHARED_VALUE_LENGTH:
+        return _shared((value.type, value.value), value)
+    if value.type == "L" and isinstance(value.value, list):
+        value.value = [_share(element) for element in value.value]
+    return value
+
 
 class _Untracked(list[Any]):
     """An ``instances_tracked`` that keeps nothing (moto's dashboard is not used here)."""
@@ -100,6 +132,7 @@ def install() -> None:
         import moto.dynamodb.models as ddb_models  # noqa: PLC0415 - moto's import is slow
         import moto.secretsmanager.models  # noqa: F401, PLC0415 - register its models before untracking
         from moto.core.model_instances import model_data  # noqa: PLC0415
+        from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict  # noqa: PLC0415
         from moto.dynamodb.models.table import Table  # noqa: PLC0415
         from moto.dynamodb.responses import DynamoHandler  # noqa: PLC0415
 
@@ -116,6 +149,15 @@ def install() -> None:
                         _writes += 1
 
         DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+        original_setitem = LimitedSizeDict.__setitem__
+
+        def setitem(self: Any, key: str, value: Any) -> None:  # an item's attribute, set
+            if type(value) is DynamoType:
+                value = _share(value)
+            original_setitem(self, _shared(key, key) if isinstance(key, str) else key, value)
+
+        LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign]
 
         ddb_models.copy = _TableCopyElision(Table)  # type: ignore[assignment]
         backend_cls = ddb_models.DynamoDBBackend

@@ -9,14 +9,17 @@ change the moment a token is revoked.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from auth_core.http import NO_STORE, HttpFunction, Response, json_response
 from auth_core.issuer import resolve_issuer
 from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.oauth.factories import introspection_service
-from auth_core.oauth.introspection import IntrospectionService
 from auth_core.oauth.request import parse_request
 from auth_core.settings import Settings
+
+if TYPE_CHECKING:  # built by the first request (``introspection_service``), not imported here
+    from auth_core.oauth.introspection import IntrospectionService
 
 fn = HttpFunction.create("introspect_token", post_only=["/introspect"])
 app, logger, metrics = fn.app, fn.logger, fn.metrics

@@ -8,14 +8,17 @@ RevocationService`). Every well-formed request from an authenticated client gets
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from auth_core.http import NO_STORE, HttpFunction, Response, json_response
 from auth_core.issuer import resolve_issuer
 from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.oauth.factories import revocation_service
 from auth_core.oauth.request import parse_request
-from auth_core.oauth.revocation import RevocationService
 from auth_core.settings import Settings
+
+if TYPE_CHECKING:  # built by the first request (``revocation_service``), not imported here
+    from auth_core.oauth.revocation import RevocationService
 
 fn = HttpFunction.create("revoke_token", post_only=["/revoke"])
 app, logger, metrics = fn.app, fn.logger, fn.metrics

@@ -32,11 +32,12 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-
-from cryptography.exceptions import InvalidKey
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from typing import TYPE_CHECKING
 
 from auth_core.errors import InvalidGrantError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 __all__ = ["MAX_PASSWORD_LENGTH", "NORMALIZED", "PasswordHasher", "normalize_password"]
 
@@ -68,6 +69,10 @@ class PasswordHasher:
     hash_length: int = 32
 
     def _kdf(self, salt: bytes) -> Argon2id:
+        # cryptography's KDF is imported by the first hash, not at import: /refresh, /revoke and a
+        # client_credentials /token never hash a password (the import is ~10 ms of a cold start).
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: PLC0415
+
         return Argon2id(
             salt=salt,
             length=self.hash_length,
@@ -100,6 +105,9 @@ class PasswordHasher:
         material = _encode(password, normalized=normalized)
         if not _PHC.fullmatch(phc):
             raise InvalidGrantError(reason="bad_password_hash")
+        from cryptography.exceptions import InvalidKey  # noqa: PLC0415 - see _kdf
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: PLC0415
+
         try:
             Argon2id.verify_phc_encoded(material, phc)
         except (InvalidKey, ValueError) as exc:

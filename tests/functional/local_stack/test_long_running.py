@@ -161,6 +161,77 @@ def test_transactions_do_not_leak_table_copies(moto_server):
     assert len(Item.instances_tracked) - before < 50  # was 20 x 200 copies
 
 
+def _moto_items(table: str) -> dict[str, Any]:
+    from moto.dynamodb.models import dynamodb_backends
+
+    found = dynamodb_backends["123456789012"]["us-east-1"].get_table(table)
+    return {item.attrs["pk"].value: item for item in found.all_items()}
+
+
+def test_items_share_their_attribute_names_and_short_values(moto_server):
+    """moto kept each item's own copy of every name and value parsed from the request: ~7 KB per
+    session item, the whole of the stack's memory growth over logins and refreshes."""
+    ddb = _client(moto_server)
+    _table(ddb, "shared")
+    for pk in ("a", "b"):
+        item = {
+            "pk": {"S": pk},
+            "client_id": {"S": "demo-" + "client"},  # built per item: equal, not the same string
+            "status": {"S": "".join(["act", "ive"])},
+            "generation": {"N": str(7)},
+            "scope": {"L": [{"S": "openid"}, {"S": "re" + "ad"}]},
+            "current": {"S": "0123456789abcdef" * 4},  # a hash: long, unique, kept as it is
+        }
+        ddb.put_item(TableName="shared", Item=item)
+    a, b = (_moto_items("shared")[pk] for pk in ("a", "b"))
+    name_a = next(name for name in a.attrs if name == "client_id")
+    name_b = next(name for name in b.attrs if name == "client_id")
+    assert name_a is name_b
+    for name in ("client_id", "status", "generation"):
+        assert a.attrs[name] is b.attrs[name]
+    assert a.attrs["scope"].value[1] is b.attrs["scope"].value[1]
+    assert a.attrs["current"] is not b.attrs["current"]
+
+
+def test_a_change_to_one_item_leaves_the_items_sharing_its_values_alone(moto_server):
+    ddb = _client(moto_server)
+    _table(ddb, "shared2")
+    for pk in ("a", "b"):
+        ddb.put_item(
+            TableName="shared2",
+            Item={"pk": {"S": pk}, "status": {"S": "active"}, "n": {"N": "1"}, "tags": {"L": [{"S": "x"}]}},
+        )
+    ddb.update_item(
+        TableName="shared2",
+        Key={"pk": {"S": "a"}},
+        UpdateExpression="SET #s = :used, tags = list_append(tags, :more), tags[0] = :y ADD n :one",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={
+            ":used": {"S": "used"},
+            ":more": {"L": [{"S": "z"}]},
+            ":y": {"S": "y"},
+            ":one": {"N": "1"},
+        },
+    )
+    ddb.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": "shared2",
+                    "Key": {"pk": {"S": "a"}},
+                    "UpdateExpression": "SET n = n + :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            }
+        ]
+    )
+    got = {pk: ddb.get_item(TableName="shared2", Key={"pk": {"S": pk}})["Item"] for pk in ("a", "b")}
+    assert got["a"]["status"] == {"S": "used"} and got["a"]["n"] == {"N": "3"}
+    assert got["a"]["tags"] == {"L": [{"S": "y"}, {"S": "z"}]}
+    untouched = {"pk": {"S": "b"}, "status": {"S": "active"}, "n": {"N": "1"}, "tags": {"L": [{"S": "x"}]}}
+    assert got["b"] == untouched
+
+
 def test_the_ttl_sweeper_deletes_expired_items_only(moto_server):
     ddb = _client(moto_server)
     _table(ddb, "ttl")

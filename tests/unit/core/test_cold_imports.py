@@ -24,6 +24,10 @@ HTTP_FUNCTIONS = (
 NEVER = ("boto3", "aws_lambda_powertools.event_handler", "cryptography.fernet")
 #: /revoke and /introspect never issue a token: no grants, no password hashing, no login throttle.
 NOT_ISSUING = ("auth_core.oauth.grants", "auth_core.passwords", "auth_core.stores.throttle")
+#: What a function's first request builds (its service: the stores, the grants, the key store and
+#: ``cryptography``) is imported there, by the factory that builds it, not by the cold import;
+#: the Argon2id KDF loads with the first password hashed. /jwks serves keys: it may load them.
+SERVICE = ("auth_core.stores", "auth_core.oauth.grants", "auth_core.oauth.revocation", "cryptography")
 
 
 def _loaded(function: str) -> set[str]:
@@ -46,6 +50,31 @@ def test_cold_import_loads_only_what_the_function_needs(function: str) -> None:
     unwanted = sorted(m for m in loaded if m.startswith(forbidden))
     assert not unwanted, unwanted
     assert "aws_lambda_powertools.logging.logger" in loaded  # Logger (correlation ids) stays Powertools'
+
+
+@pytest.mark.parametrize("function", [f for f in HTTP_FUNCTIONS if f != "jwks"] + ["userinfo"])
+def test_cold_import_leaves_the_service_to_the_first_request(function: str) -> None:
+    loaded = _loaded(function)
+    unwanted = sorted(m for m in loaded if m.startswith(SERVICE))
+    assert not unwanted, unwanted
+
+
+def test_a_password_hasher_loads_no_kdf_until_it_hashes() -> None:
+    """/token's client_credentials and refresh grants never hash a password: the KDF's import
+    (``cryptography``'s Rust bindings) is the first hash's, not the hasher's."""
+    code = (
+        "import sys\n"
+        f"sys.path[:0] = [{str(ROOT / 'layers' / 'auth_core')!r}]\n"
+        "from auth_core.passwords import PasswordHasher\n"
+        "hasher = PasswordHasher(memory_cost=256, iterations=1)\n"
+        "before = 'cryptography.hazmat.primitives.kdf.argon2' in sys.modules\n"
+        "hasher.verify('pw', hasher.hash('pw'))\n"
+        "print(before, 'cryptography.hazmat.primitives.kdf.argon2' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]
 
 
 def test_the_authorizer_loads_neither_powertools_nor_boto3_nor_the_http_plumbing() -> None:

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from auth_core.errors import AuthError
-from auth_core.oauth.request import OAuthRequest
-from auth_core.stores.clients import Client
+
+if TYPE_CHECKING:  # annotations only: /authorize's cold import does not load the clients store
+    from auth_core.oauth.request import OAuthRequest
+    from auth_core.stores.clients import Client
 
 __all__ = [
     "AuthorizationProtocol",

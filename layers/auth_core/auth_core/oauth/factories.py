@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING, Any
 from auth_core.issuer import resolve_issuer
 from auth_core.oauth.audit import Audit
 from auth_core.oauth.request import OAuthRequest, parse_request
-from auth_core.oauth.revocation import RevocationService, SessionRevoker
 from auth_core.settings import Settings
-from auth_core.stores.clients import ClientStore
-from auth_core.stores.revocations import RevocationStore
-from auth_core.stores.sessions import SessionStore
-from auth_core.stores.users import UserStore
 
+# Each factory imports the stores and services it builds: they load on a function's first
+# request, with its keys and boto3, and a function's cold import carries only its HTTP plumbing.
 if TYPE_CHECKING:
     from auth_core.oauth.grants import Issuer, IssuerFactory, TokenResult, TokenService
     from auth_core.oauth.introspection import IntrospectionService
+    from auth_core.oauth.revocation import RevocationService
     from auth_core.oauth.userinfo import UserinfoService
 
 __all__ = [
@@ -79,6 +77,11 @@ def revocation_service(settings: Settings, issuer_url: str, audit: Audit | None 
     :raises ConfigurationError: a required setting is missing.
     """
     from auth_core.keystore import PublicKeyStore  # noqa: PLC0415
+    from auth_core.oauth.revocation import RevocationService, SessionRevoker  # noqa: PLC0415
+    from auth_core.stores.clients import ClientStore  # noqa: PLC0415
+    from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
+    from auth_core.stores.sessions import SessionStore  # noqa: PLC0415
+    from auth_core.stores.users import UserStore  # noqa: PLC0415
     from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415
 
     verifier: Any = AccessTokenVerifier(
@@ -130,6 +133,10 @@ def introspection_service(
     """
     from auth_core.keystore import PublicKeyStore  # noqa: PLC0415
     from auth_core.oauth.introspection import IntrospectionService  # noqa: PLC0415 - only /introspect
+    from auth_core.stores.clients import ClientStore  # noqa: PLC0415
+    from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
+    from auth_core.stores.sessions import SessionStore  # noqa: PLC0415
+    from auth_core.stores.users import UserStore  # noqa: PLC0415
     from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415
 
     verifier = AccessTokenVerifier(
@@ -156,6 +163,7 @@ def userinfo_service(settings: Settings, issuer_url: str, audit: Audit | None = 
     from auth_core.keystore import PublicKeyStore  # noqa: PLC0415
     from auth_core.oauth.userinfo import UserinfoService  # noqa: PLC0415 - only /userinfo
     from auth_core.revocation_feed import feed_from_settings  # noqa: PLC0415
+    from auth_core.stores.users import UserStore  # noqa: PLC0415
     from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415
 
     on_event = _events(audit)

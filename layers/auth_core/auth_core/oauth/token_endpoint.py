@@ -20,13 +20,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from auth_core.http import HttpFunction, Response, token_response
 from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.oauth.factories import run_token_operation, token_service
-from auth_core.oauth.grants import TokenService
 from auth_core.settings import Settings
+
+if TYPE_CHECKING:  # the grants are imported by the first request (``token_service``), not here
+    from auth_core.oauth.grants import TokenService
 
 __all__ = ["TokenEndpoint"]
 
