@@ -54,7 +54,7 @@ from auth_core.oauth.refresh import (
     looks_like_refresh_token,
     new_refresh_token,
 )
-from auth_core.oauth.request import OAuthRequest
+from auth_core.oauth.request import DPOP_HEADER, OAuthRequest
 from auth_core.oauth.responses import token_body
 from auth_core.oauth.revocation import SessionRevoker
 from auth_core.oauth.scope import resolve_scope
@@ -545,8 +545,8 @@ class TokenService:
     ) -> tuple[OAuthRequest, IssuerFactory]:
         """The request with its DPoP proof checked (``dpop_jkt``), and issuers that bind what
         they sign to the proof's key (``oauth.sender_constraint``)."""
-        if self.dpop is None:
-            return request, issuers
+        if self.dpop is None or DPOP_HEADER not in request.headers:
+            return request, issuers  # a bearer request: nothing to check, nothing to bind
         from auth_core.oauth.sender_constraint import bind_issuers  # noqa: PLC0415
 
         url = issuers(self.policy.access_token_ttl).issuer + path

@@ -30,12 +30,10 @@ from typing import Any
 
 from auth_core.dpop import DPoPVerifier, NonceIssuer, ReplayCache
 from auth_core.errors import ConfigurationError, InvalidDPoPProofError
-from auth_core.oauth.request import OAuthRequest
+from auth_core.oauth.request import DPOP_HEADER, OAuthRequest
 
 __all__ = ["DPoPGate", "bind_issuers"]
 
-#: the RFC 9449 request header (``OAuthRequest.headers`` are lower-cased)
-DPOP_HEADER = "dpop"
 
 
 class DPoPGate:
