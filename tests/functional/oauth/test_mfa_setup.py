@@ -194,3 +194,63 @@ def test_an_enrolment_racing_the_end_of_its_session_does_not_commit(hosted, auth
     done, _ = post(hosted, page, jar, code=totp.code_at(secret, int(clock()) // totp.STEP))
     assert done.status_code == 401
     assert not MfaStore("users").get("alice").enrolled
+
+
+def test_two_tabs_enrolling_at_once_store_one_factor(hosted, clock):
+    """Deterministic interleaving: tab A's code is right and its enrolment is about to commit
+    when tab B (another setup page of the same session) commits its own. A's transaction fails
+    on "no factor yet": the factor is B's, and A's page shows the status instead."""
+    jar = signed_in(hosted)
+    page_a, jar = get(hosted, jar)
+    page_b, jar = get(hosted, jar)
+    secret_a, _ = shown(page_a.body)
+    secret_b, _ = shown(page_b.body)
+    assert secret_a != secret_b
+    step = int(clock()) // totp.STEP
+    store = MfaStore("users")
+    authz_pending = hosted._service().mfa.pending
+    real = authz_pending.complete
+    results: dict[str, Any] = {}
+
+    def interleaved(*args: Any, **kwargs: Any) -> Any:
+        if "b" not in results:
+            results["b"] = "running"
+            results["b"] = post(hosted, page_b, jar, code=totp.code_at(secret_b, step))[0]
+        return real(*args, **kwargs)
+
+    authz_pending.complete = interleaved
+    done_a, _ = post(hosted, page_a, jar, code=totp.code_at(secret_a, step))
+    assert results["b"].status_code == 200 and "Two-step verification is on" in results["b"].body
+    assert done_a.status_code == 200 and "recovery codes left" in done_a.body
+    assert store.get("alice").secret == secret_b
+
+
+def test_one_code_replacing_recovery_codes_twice_at_once_passes_once(hosted, authz, clock):
+    """Deterministic interleaving: two tabs post the same fresh code to replace the recovery
+    codes; B commits between A's check and A's commit. A's write fails on the step's condition:
+    one set of new codes exists, B's."""
+    jar, secret, _ = enrolled_browser(hosted, clock)
+    clock.advance(30)
+    step = int(clock()) // totp.STEP
+    status_a, jar = get(hosted, jar)
+    status_b, jar = get(hosted, jar)
+    mfa = authz.mfa.mfa  # type: ignore[union-attr]
+    real = mfa.commit
+    results: dict[str, Any] = {}
+
+    def interleaved(*args: Any, **kwargs: Any) -> Any:
+        if "b" not in results:
+            results["b"] = "running"
+            results["b"] = post(hosted, status_b, jar, code=totp.code_at(secret, step))[0]
+        return real(*args, **kwargs)
+
+    mfa.commit = interleaved
+    done_a, _ = post(hosted, status_a, jar, code=totp.code_at(secret, step))
+    assert results["b"].status_code == 200 and "New recovery codes" in results["b"].body
+    assert done_a.status_code == 400 and "not valid" in done_a.body
+    _, codes_b = shown(results["b"].body)
+    from auth_core.mfa import recovery
+
+    state = MfaStore("users").get("alice")
+    user_id = authz.users.get("alice").subject  # type: ignore[union-attr]
+    assert state.recovery_hashes == {recovery.hash_code(user_id, c) for c in codes_b}
