@@ -65,6 +65,23 @@ def sign_out(authz: AuthorizationService, jar: dict[str, str]) -> None:
     )
 
 
+def before_first(owner: Any, name: str, other: Any) -> dict[str, Any]:
+    """Make ``owner.name`` run ``other()`` to its end the first time it is called, then itself:
+    another tab's request landing between this one's checks and its commit. The answer of
+    ``other`` is in the returned dict's ``"other"``."""
+    real = getattr(owner, name)
+    results: dict[str, Any] = {}
+
+    def interleaved(*args: Any, **kwargs: Any) -> Any:
+        if "other" not in results:
+            results["other"] = "running"
+            results["other"] = other()
+        return real(*args, **kwargs)
+
+    setattr(owner, name, interleaved)
+    return results
+
+
 def shown(html: str) -> tuple[str, list[str]]:
     secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', html)
     codes = re.findall(r"<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code></li>", html)
@@ -183,14 +200,7 @@ def test_an_enrolment_racing_the_end_of_its_session_does_not_commit(hosted, auth
     jar = signed_in(hosted)
     page, jar = get(hosted, jar)
     secret, _ = shown(page.body)
-    pending = authz.mfa.pending  # type: ignore[union-attr]
-    real = pending.complete
-
-    def interleaved(*args: Any, **kwargs: Any) -> Any:
-        sign_out(authz, jar)
-        return real(*args, **kwargs)
-
-    pending.complete = interleaved  # type: ignore[method-assign]
+    before_first(authz.mfa.pending, "complete", lambda: sign_out(authz, jar))  # type: ignore[union-attr]
     done, _ = post(hosted, page, jar, code=totp.code_at(secret, int(clock()) // totp.STEP))
     assert done.status_code == 401
     assert not MfaStore("users").get("alice").enrolled
@@ -208,19 +218,13 @@ def test_two_tabs_enrolling_at_once_store_one_factor(hosted, clock):
     assert secret_a != secret_b
     step = int(clock()) // totp.STEP
     store = MfaStore("users")
-    authz_pending = hosted._service().mfa.pending
-    real = authz_pending.complete
-    results: dict[str, Any] = {}
-
-    def interleaved(*args: Any, **kwargs: Any) -> Any:
-        if "b" not in results:
-            results["b"] = "running"
-            results["b"] = post(hosted, page_b, jar, code=totp.code_at(secret_b, step))[0]
-        return real(*args, **kwargs)
-
-    authz_pending.complete = interleaved
+    results = before_first(
+        hosted._service().mfa.pending,
+        "complete",
+        lambda: post(hosted, page_b, jar, code=totp.code_at(secret_b, step))[0],
+    )
     done_a, _ = post(hosted, page_a, jar, code=totp.code_at(secret_a, step))
-    assert results["b"].status_code == 200 and "Two-step verification is on" in results["b"].body
+    assert results["other"].status_code == 200 and "Two-step verification is on" in results["other"].body
     assert done_a.status_code == 200 and "recovery codes left" in done_a.body
     assert store.get("alice").secret == secret_b
 
@@ -234,21 +238,15 @@ def test_one_code_replacing_recovery_codes_twice_at_once_passes_once(hosted, aut
     step = int(clock()) // totp.STEP
     status_a, jar = get(hosted, jar)
     status_b, jar = get(hosted, jar)
-    mfa = authz.mfa.mfa  # type: ignore[union-attr]
-    real = mfa.commit
-    results: dict[str, Any] = {}
-
-    def interleaved(*args: Any, **kwargs: Any) -> Any:
-        if "b" not in results:
-            results["b"] = "running"
-            results["b"] = post(hosted, status_b, jar, code=totp.code_at(secret, step))[0]
-        return real(*args, **kwargs)
-
-    mfa.commit = interleaved
+    results = before_first(
+        authz.mfa.mfa,  # type: ignore[union-attr]
+        "commit",
+        lambda: post(hosted, status_b, jar, code=totp.code_at(secret, step))[0],
+    )
     done_a, _ = post(hosted, status_a, jar, code=totp.code_at(secret, step))
-    assert results["b"].status_code == 200 and "New recovery codes" in results["b"].body
+    assert results["other"].status_code == 200 and "New recovery codes" in results["other"].body
     assert done_a.status_code == 400 and "not valid" in done_a.body
-    _, codes_b = shown(results["b"].body)
+    _, codes_b = shown(results["other"].body)
     from auth_core.mfa import recovery
 
     state = MfaStore("users").get("alice")
