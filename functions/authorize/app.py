@@ -1,5 +1,5 @@
-"""The hosted sign-in pages: ``/authorize``, ``/authorize/mfa``, ``/authorize/consent``, ``/logout``
-and ``/par``.
+"""The hosted sign-in pages: ``/authorize``, ``/authorize/mfa`` (and ``/authorize/mfa/setup``),
+``/authorize/consent``, ``/logout`` and ``/par``.
 
 Thin: :class:`auth_core.hosted.endpoint.HostedEndpoint` turns requests into calls on the protocol
 core (``auth_core.oauth.authorize.AuthorizationService``) and its answers into pages, redirects
@@ -18,6 +18,7 @@ from typing import Any
 
 from auth_core.hosted.branding import Branding
 from auth_core.hosted.endpoint import AUTHORIZE, CONSENT, LOGOUT, MFA, HostedEndpoint
+from auth_core.hosted.mfa_setup import ROUTE as MFA_SETUP
 from auth_core.http import HttpFunction, Response
 from auth_core.oauth.audit import Audit, PowertoolsAudit
 from auth_core.oauth.authorization import AuthorizationProtocol
@@ -70,6 +71,11 @@ def second_factor() -> Response:
     return hosted().second_factor(_event())
 
 
+@app.route(MFA_SETUP, method=["GET", "POST"])
+def mfa_setup() -> Response:
+    return hosted().mfa_setup(_event())
+
+
 @app.post(CONSENT)
 def consent() -> Response:
     return hosted().consent(_event())
@@ -94,6 +100,7 @@ for _path, _allowed in (
     (AUTHORIZE, ("GET", "POST")),
     (CONSENT, ("POST",)),
     (MFA, ("POST",)),
+    (MFA_SETUP, ("GET", "POST")),
     (LOGOUT, ("GET", "POST")),
 ):
     _others = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if m not in _allowed]

@@ -431,3 +431,44 @@ def test_every_dynamodb_call_of_the_mfa_flows_is_allowed_by_the_role(
     refused = sorted({call for call in recorder.calls if not allowed(call, policy)}, key=str)
     assert not refused, f"AuthorizeFunction's role would refuse: {refused}"
     assert any(call[2] and call[2].startswith("mfa#") for call in recorder.calls)
+
+
+def test_every_dynamodb_call_of_the_self_service_mfa_page_is_allowed_by_the_role(
+    recorded: tuple[Recorder, HostedEndpoint], policy: set[Any], clock: Any
+) -> None:
+    """``/authorize/mfa/setup``: a signed-in user under the ``optional`` policy enrols (a wrong
+    code, then the right one), then replaces the recovery codes against a fresh code."""
+    from auth_core.mfa import totp
+
+    recorder, hosted = recorded
+    done, jar = _sign_in(hosted, _query(), {})
+    assert done.status_code == 302
+    before = len(recorder.calls)
+
+    def setup(page: Any | None, **fields: str) -> Any:
+        nonlocal jar
+        if page is None:
+            event = http_event("GET", "/authorize/mfa/setup", cookies=_cookies(jar))
+        else:
+            body = urlencode({**_Fields(page.body).fields, **fields})
+            event = http_event("POST", "/authorize/mfa/setup", body=body, cookies=_cookies(jar))
+        answer = hosted.mfa_setup(event)
+        jar = _jar(answer, jar)
+        return answer
+
+    step = int(clock()) // totp.STEP
+    page = setup(None)
+    secret = _ids(page.body)["secret"]
+    wrong = setup(page, code=totp.code_at(secret, step + 9))
+    assert wrong.status_code == 400
+    assert setup(wrong, code=totp.code_at(secret, step)).status_code == 200
+    clock.advance(30)
+    status = setup(None)
+    assert "recovery codes left" in status.body
+    replaced = setup(status, code=totp.code_at(secret, step + 1))
+    assert replaced.status_code == 200 and "New recovery codes" in replaced.body
+
+    calls = recorder.calls[before:]
+    refused = sorted({call for call in calls if not allowed(call, policy)}, key=str)
+    assert not refused, f"AuthorizeFunction's role would refuse: {refused}"
+    assert any(call[2] and call[2].startswith("mfa#") for call in calls)

@@ -386,11 +386,19 @@ def test_par_errors_are_oauth_json(call: Call) -> None:
         ("PUT", "/authorize", "GET, POST"),
         ("GET", "/authorize/consent", "POST"),
         ("DELETE", "/logout", "GET, POST"),
+        ("PUT", "/authorize/mfa/setup", "GET, POST"),
     ],
 )
 def test_other_methods_are_405_pages(call: Call, method: str, path: str, allow: str) -> None:
     response = call(http_event(method, path))
     assert response["statusCode"] == 405 and response["headers"]["Allow"] == allow
+    assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_the_mfa_setup_page_without_mfa_is_a_readable_404(call: Call) -> None:
+    """A core without the second factor (this fake) has no self-service page: a page, no trace."""
+    response = call(http_event("GET", "/authorize/mfa/setup"))
+    assert response["statusCode"] == 404 and "not available" in response["body"]
     assert response["headers"]["Content-Type"] == "text/html; charset=utf-8"
 
 

@@ -49,6 +49,8 @@ ROUTES = {
     ("POST", "/authorize"): ("AuthorizeFunction", PUBLIC),
     ("POST", "/authorize/consent"): ("AuthorizeFunction", PUBLIC),
     ("POST", "/authorize/mfa"): ("AuthorizeFunction", PUBLIC),
+    ("GET", "/authorize/mfa/setup"): ("AuthorizeFunction", PUBLIC),
+    ("POST", "/authorize/mfa/setup"): ("AuthorizeFunction", PUBLIC),
     ("GET", "/logout"): ("AuthorizeFunction", PUBLIC),
     ("POST", "/logout"): ("AuthorizeFunction", PUBLIC),
     ("POST", "/par"): ("AuthorizeFunction", PUBLIC),

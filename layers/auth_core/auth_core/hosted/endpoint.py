@@ -158,6 +158,13 @@ class HostedEndpoint:
         """``POST /authorize/mfa``: the code of the second step (or of an enrolment)."""
         return self._guard(event, MFA, self._second_factor)
 
+    def mfa_setup(self, event: Mapping[str, Any]) -> Response:
+        """``GET``/``POST /authorize/mfa/setup``: a signed-in user's own two-step verification
+        (enrol TOTP, replace recovery codes); see :mod:`auth_core.hosted.mfa_setup`."""
+        from auth_core.hosted.mfa_setup import ROUTE, setup_flow  # noqa: PLC0415 - that page only
+
+        return self._guard(event, ROUTE, lambda visit: setup_flow(self, visit))
+
     def consent(self, event: Mapping[str, Any]) -> Response:
         """``POST /authorize/consent``: Allow or Deny."""
         return self._guard(event, CONSENT, self._consent)

@@ -259,6 +259,28 @@ def _account_links(request: AuthorizationRequest, action: str) -> str:
 WRONG_CODE = "That code is not valid. Try the current code from your app, or a recovery code."
 
 
+def enrolment_intro(challenge: MfaChallenge) -> str:
+    """An enrolment's QR code (inline SVG, drawn here: no script, no external image), its
+    secret as text and its ten recovery codes (shown on this page only)."""
+    from auth_core.hosted.qr import qr_svg  # noqa: PLC0415 - the enrolment pages only
+
+    return (
+        "<h1>Set up two-step verification</h1>\n"
+        "<p>Scan this code with an authenticator app, then enter the 6-digit code it shows.</p>\n"
+        f'<div class="qr">{qr_svg(challenge.uri)}</div>\n'
+        "<p>Or enter this key in the app:</p>\n"
+        f'<p><code id="totp-secret">{esc(challenge.secret)}</code></p>\n'
+        "<p>Keep these recovery codes somewhere safe. Each works once if you lose your device; "
+        "they are not shown again.</p>\n"
+        f"{recovery_list(challenge.recovery_codes)}"
+    )
+
+
+def recovery_list(codes: Iterable[str]) -> str:
+    items = "".join(f"<li><code>{esc(c)}</code></li>\n" for c in codes)
+    return f'<ul class="scopes" id="recovery-codes">\n{items}</ul>\n'
+
+
 def mfa_page(
     branding: Branding,
     request: AuthorizationRequest,
@@ -276,19 +298,7 @@ def mfa_page(
     secret as text and the ten recovery codes, shown on this page only."""
     enrol = challenge.mode == "enrol"
     if enrol:
-        from auth_core.hosted.qr import qr_svg  # noqa: PLC0415 - the enrolment page only
-
-        codes = "".join(f"<li><code>{esc(c)}</code></li>\n" for c in challenge.recovery_codes)
-        intro = (
-            "<h1>Set up two-step verification</h1>\n"
-            "<p>Scan this code with an authenticator app, then enter the 6-digit code it shows.</p>\n"
-            f'<div class="qr">{qr_svg(challenge.uri)}</div>\n'
-            "<p>Or enter this key in the app:</p>\n"
-            f'<p><code id="totp-secret">{esc(challenge.secret)}</code></p>\n'
-            "<p>Keep these recovery codes somewhere safe. Each works once if you lose your device; "
-            "they are not shown again.</p>\n"
-            f'<ul class="scopes" id="recovery-codes">\n{codes}</ul>\n'
-        )
+        intro = enrolment_intro(challenge)
         label, title = "Code from your app", "Set up two-step verification"
     else:
         intro = (

@@ -38,7 +38,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auth_core.errors import (
     InvalidGrantError,
@@ -76,6 +76,10 @@ from auth_core.oauth.second_factor import SecondFactor
 from auth_core.passwords import PasswordHasher
 from auth_core.redirect_uris import check_redirect_uri, redirect_uri_matches
 from auth_core.settings import Settings
+
+if TYPE_CHECKING:
+    from auth_core.oauth.mfa_setup import MfaSetup
+
 from auth_core.stores.interfaces import (
     Clients,
     Consents,
@@ -235,6 +239,15 @@ class AuthorizationService:
             audit=audit,
             clock=clock,
         )
+
+    @property
+    def mfa_setup(self) -> MfaSetup | None:
+        """The self-service two-step verification page's core (``None`` without MFA)."""
+        if self.mfa is None:
+            return None
+        from auth_core.oauth.mfa_setup import MfaSetup  # noqa: PLC0415 - that page only
+
+        return MfaSetup(self.mfa)
 
     def for_issuer(self, issuer: str) -> AuthorizationService:
         """The same service answering as ``issuer`` (derived per request when ``ISSUER`` is not

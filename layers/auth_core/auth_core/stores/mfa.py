@@ -164,6 +164,32 @@ class MfaStore(TableStore):
             sessions_version,
         )
 
+    def replace_recovery_codes(
+        self, username: str, step: int, recovery_hashes: list[str], *, sessions_version: int
+    ) -> Check:
+        """New recovery codes for an enrolled user, confirmed by a TOTP code of ``step`` (which
+        counts as used, as at a sign-in): the old codes are gone in the same write."""
+        return self._update(
+            username,
+            "SET mfa_totp_step = :step, mfa_recovery = :codes",
+            "attribute_exists(mfa_totp_secret) AND "
+            "(attribute_not_exists(mfa_totp_step) OR mfa_totp_step < :step)",
+            {":step": v_int(step), ":codes": {"M": {h: {"N": "1"} for h in recovery_hashes}}},
+            sessions_version,
+        )
+
+    def commit(self, factor: Check, session: Check) -> Committed | CheckFailed | LostRace:
+        """One transaction of an MFA change outside sign-in and the SSO session it is made under
+        (:meth:`auth_core.stores.signin.SsoSessionStore.touch_check`)."""
+        reasons = transact_or_reasons(self.ddb, [factor.payload, session.payload])
+        if reasons is None:
+            return Committed()
+        if reasons[0] == "ConditionalCheckFailed":
+            return CheckFailed(factor.what)
+        if reasons[1] == "ConditionalCheckFailed":
+            return CheckFailed(session.what)
+        return LostRace()
+
     def _update(
         self,
         username: str,
@@ -295,12 +321,13 @@ class PendingMfaStore(TableStore):
         return done is not None and as_int(done.get("Attributes") or {}, "attempts") < max_attempts
 
     def complete(
-        self, ticket_hash: str, *, now: int, max_attempts: int, factor: Check, session: Write
+        self, ticket_hash: str, *, now: int, max_attempts: int, factor: Check, session: Write | Check
     ) -> Committed | CheckFailed | LostRace:
         """One transaction: the ticket is used up (only if still active, unexpired, not out of
         attempts), ``factor`` (the code's conditional write) and ``session`` (the new SSO
         session) are written. ``LostRace``: the ticket was used, expired or failed meanwhile;
-        ``CheckFailed(MFA)``: the code was used meanwhile (or the user changed)."""
+        ``CheckFailed(MFA)``: the code was used meanwhile (or the user changed). ``session`` is a new
+        SSO session (a sign-in) or the check of the live one (a self-service enrolment)."""
         items = [
             {
                 "Update": {

@@ -145,6 +145,19 @@ class SsoSessionStore(TableStore):
         """Move ``last_seen_at`` to ``now`` if the session is still active and unexpired."""
         return _if_active(self, f"sso#{cookie_hash}", "SET last_seen_at = :now", now, unexpired=True)
 
+    def touch_check(self, cookie_hash: str, *, now: int) -> Check:
+        """:meth:`touch` as part of another store's transaction: the change it belongs to (a
+        self-service MFA enrolment) commits only while this session is still active and unexpired."""
+        update = {
+            "TableName": self.table,
+            "Key": _key(f"sso#{cookie_hash}"),
+            "UpdateExpression": "SET last_seen_at = :now",
+            "ConditionExpression": "#st = :active AND expires_at > :now",
+            "ExpressionAttributeNames": {"#st": "status"},
+            "ExpressionAttributeValues": {":now": v_int(now), ":active": v_str(ACTIVE)},
+        }
+        return Check(Checked.SSO_SESSION, {"Update": update})
+
     def end(self, cookie_hash: str, *, now: int, session_id: str) -> bool:
         """Mark the session ended, and write its ``ssoend#`` marker in the same transaction;
         ``False`` if it was not active (or does not exist)."""
