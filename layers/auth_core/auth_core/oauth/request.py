@@ -25,7 +25,15 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from auth_core.errors import InvalidRequestError
 
-__all__ = ["DPOP_HEADER", "MAX_BODY", "MAX_VALUE", "ClientCredentials", "OAuthRequest", "parse_query", "parse_request"]
+__all__ = [
+    "DPOP_HEADER",
+    "MAX_BODY",
+    "MAX_VALUE",
+    "ClientCredentials",
+    "OAuthRequest",
+    "parse_query",
+    "parse_request",
+]
 
 #: the RFC 9449 proof header (``OAuthRequest.headers`` are lower-cased)
 DPOP_HEADER = "dpop"
