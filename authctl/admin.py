@@ -218,11 +218,17 @@ def cmd_users_delete(args: argparse.Namespace) -> int:
     plan(
         f"delete user {username} (user_id {user.user_id or '-'}): disable it, end its "
         f"{_active_sessions(args, user)} session(s) and every access token, then delete the item"
+        + (f" and release its verified address {user.email}" if user.email and user.email_verified else "")
     )
     _confirm(args, "deleted")
+    from auth_core.stores.accounts import AccountStore  # noqa: PLC0415
+    from authctl.users import _table  # noqa: PLC0415
+
     revoker = _revoker(args)
     revoker.audit = audit(args)
-    revoked = revoker.delete_user(username)
+    # the item and its claim on a verified address go together: the address is free again
+    accounts = AccountStore(_table(args, "sessions_table"), revoker.users)
+    revoked = revoker.delete_user(username, delete=accounts.delete_user)
     audit(args).record("OperatorUserDeleted", username=username, user_id=user.user_id, families=revoked)
     return emit(
         args,

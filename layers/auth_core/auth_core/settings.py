@@ -89,6 +89,7 @@ def _dpop_algs(env: Mapping[str, str]) -> tuple[str, ...]:
         )
     return algs
 
+
 #: a custom attribute's name (CUSTOM_ATTRIBUTES)
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
@@ -336,6 +337,11 @@ class Settings:
     #: SIGNUP_SCOPES: the scopes a self-registered user may be granted (those among
     #: SCOPES_SUPPORTED); operators change them per user with ``authctl users update``.
     signup_scopes: tuple[str, ...] = ("openid", "profile", "email")
+    #: ACCESS_TOKEN_PROFILE_CLAIMS: the profile claims access tokens carry too (``email``,
+    #: ``email_verified``, ``name``, ``given_name``, ``family_name``, custom attributes), released
+    #: by the granted scope as for the ID token (``email``; ``profile``). Empty: none. The
+    #: authorizer passes them on when CONTEXT_CLAIMS names them.
+    access_token_profile_claims: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -424,6 +430,7 @@ class Settings:
             "account_code_attempts": _int(e, "account_code_attempts", cls.account_code_attempts, 1, 10),
             "custom_attributes": _words(e, "custom_attributes"),
             "signup_scopes": _words(e, "signup_scopes", cls.signup_scopes),
+            "access_token_profile_claims": _words(e, "access_token_profile_claims"),
         }
         values.update(overrides)
         settings = cls(**values)
@@ -449,6 +456,12 @@ class Settings:
             _ATTRIBUTE_NAME.fullmatch(name) is None for name in self.custom_attributes
         ):
             raise ConfigurationError("CUSTOM_ATTRIBUTES: at most 20 names of letters, digits and _")
+        if any(_ATTRIBUTE_NAME.fullmatch(name) is None for name in self.access_token_profile_claims):
+            raise ConfigurationError("ACCESS_TOKEN_PROFILE_CLAIMS: names of letters, digits and _")
+        if self.custom_attributes or self.access_token_profile_claims:
+            from auth_core.accounts.profile import check_settings  # noqa: PLC0415
+
+            check_settings(self.custom_attributes, self.access_token_profile_claims)
         if self.issuer and not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ConfigurationError("ISSUER must be an https:// URL")
 
@@ -521,5 +534,6 @@ ENV_VARS: dict[str, str] = {
     "account_code_attempts": "ACCOUNT_CODE_ATTEMPTS",
     "custom_attributes": "CUSTOM_ATTRIBUTES",
     "signup_scopes": "SIGNUP_SCOPES",
+    "access_token_profile_claims": "ACCESS_TOKEN_PROFILE_CLAIMS",
 }
 assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete

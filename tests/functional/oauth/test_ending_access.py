@@ -168,6 +168,8 @@ def test_a_reset_while_a_login_without_refresh_token_signs_fails_that_login(
         inner = issuers(ttl)
 
         class ResetAfterSigning:
+            issuer = inner.issuer  # DPoP proofs name the token endpoint under it
+
             def issue(self, *args: Any, **kwargs: Any) -> Any:
                 issued = inner.issue(*args, **kwargs)
                 service.revoker.set_password("alice", FAST_HASHER.hash(NEW_PASSWORD))

@@ -141,20 +141,22 @@ ALLOWLIST: dict[str, set[Grant]] = {
     # of sessions) and the change's password check (rehash, user_id). Sessions table by kind:
     # pending sign-ups and resets, verified-email claims, the throttles, and the families a
     # reset ends. Revocations: the families' sid#/jti# (Put) and the user's sub# cut-off
-    # (Update, forward only). The bearer check of a change reads the public JWKS and the feed.
+    # (Update, forward only). The bearer check of a change reads the public JWKS and the feed;
+    # the change-password page reads the SSO session (sso#) and the global cut-off (all#).
     # tests/functional/oauth/test_hosted_iam.py runs the flows and checks each call against this.
     "AccountFunction": {
         (SECRET_GET, PUBLIC_JWKS, None),
         (GET, USERS, None), (PUT, USERS, None), (UPDATE, USERS, None),
         (QUERY, BY_USER_ID, None),
         (GET, CLIENTS, None),
-        (GET, SESSIONS, ("email#*", "throttle#*", "fam#*")),
+        (GET, SESSIONS, ("email#*", "throttle#*", "fam#*", "sso#*")),
         (PUT, SESSIONS, ("signup#*", "reset#*", "email#*", "throttle#*")),
         (DELETE, SESSIONS, ("signup#*", "reset#*", "email#*", "throttle#*")),
         (UPDATE, SESSIONS, ("signup#*", "reset#*", "throttle#*", "fam#*")),
         (QUERY, BY_SUBJECT, None),
         (PUT, REVOCATIONS, ("sid#*", "jti#*")),
         (UPDATE, REVOCATIONS, ("sub#*",)),
+        (GET, REVOCATIONS, ("all#",)),
         (QUERY, FEED, None),
         ("ses:SendEmail", "ses:identity/MailIdentity", None),
         ("ses:SendEmail", "ses:configuration-set/MailConfigurationSet", None),

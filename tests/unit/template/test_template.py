@@ -64,7 +64,7 @@ ROUTES = {
     },
     **{
         (m, f"/account/{p}"): ("AccountFunction", PUBLIC)
-        for p in ("signup", "verify", "forgot", "reset")
+        for p in ("signup", "verify", "forgot", "reset", "password")
         for m in ("GET", "POST")
     },
 }
@@ -181,6 +181,7 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         ("table:write", SESSIONS),
         ("table:read", BY_SUBJECT),
         ("table:write", REVOCATIONS),
+        ("table:read", REVOCATIONS),  # the change-password page's SSO check: the global cut-off
         ("table:read", FEED),
         # mail from MAIL_FROM's identity, and the configuration set when one is named
         ("mail:send", "ses:identity/MailIdentity"),

@@ -20,7 +20,10 @@ route                          body                                             
 pages' branding, CSP, ``no-store`` and CSRF tokens with their own purposes): ``/account/signup``,
 ``/account/verify``, ``/account/forgot``, ``/account/reset`` (GET the form, POST it). The sign-up
 page keeps the authorization request it came from (its query) and the verification mail's link
-carries it, so the verified user lands back in the flow at ``/authorize``.
+carries it, so the verified user lands back in the flow at ``/authorize``. ``/account/password``
+changes the password of the user signed in on this browser (the sign-in pages' single sign-on
+session cookie; without one, a page saying to sign in first): current and new password, then
+every session ends, this browser's too (its session cookie is cleared).
 """
 
 from __future__ import annotations
@@ -43,7 +46,10 @@ from auth_core.oauth.request import OAuthRequest, parse_query, parse_request
 __all__ = ["PAGES", "AccountEndpoint"]
 
 SIGNUP, VERIFY, FORGOT, RESET = "/account/signup", "/account/verify", "/account/forgot", "/account/reset"
-PAGES = (SIGNUP, VERIFY, FORGOT, RESET)
+#: the change-password page, for the user signed in on this browser (the SSO session cookie)
+PASSWORD = "/account/password"
+PAGES = (SIGNUP, VERIFY, FORGOT, RESET, PASSWORD)
+SIGN_IN_FIRST = "Sign in to an application of this site first, then come back to this page."
 #: the fields each page's form carries back unchanged (what its CSRF token covers)
 _CARRIED = ("client_id", "next")
 #: the page's own fields: everything else in a sign-up page's query is the authorization request
@@ -122,6 +128,8 @@ class AccountEndpoint:
             secret = csrf.new_secret()
             cookies.append(jar.set(jar.csrf_name, secret))
         try:
+            if route == PASSWORD and self._service().signed_in(jar.read(event, jar.session_name)) is None:
+                return self._not_signed_in(cookies)
             if HttpEvent(event).http_method == "GET":
                 return self._form(route, parse_query(event), secret, cookies)
             form = parse_request(event)
@@ -133,6 +141,8 @@ class AccountEndpoint:
                 return error_page(
                     self.branding, "This form has expired or was not sent from this site.", title="Try again"
                 )
+            if route == PASSWORD:
+                return self._change_password(form, jar.read(event, jar.session_name), jar, secret, cookies)
             return self._post(route, form, event, secret, cookies)
         except SlowDownError as exc:
             return error_page(
@@ -181,7 +191,41 @@ class AccountEndpoint:
             message=message,
             status=status,
             cookies=cookies,
-            minutes=self._service().code_ttl // 60 if route != SIGNUP else 0,
+            minutes=self._service().code_ttl // 60 if route in (VERIFY, FORGOT, RESET) else 0,
+        )
+
+    def _not_signed_in(self, cookies: list[str]) -> Response:
+        self._logger.info("form refused", extra={"reason": "not_signed_in"})
+        return error_page(self.branding, SIGN_IN_FIRST, status=401, title="Not signed in", cookies=cookies)
+
+    def _change_password(
+        self, form: OAuthRequest, session_cookie: str | None, jar: CookieJar, secret: str, cookies: list[str]
+    ) -> Response:
+        """The change-password form of the signed-in user (checked again just before)."""
+        service = self._service()
+        user = service.signed_in(session_cookie)
+        if user is None:  # signed out since the check (another tab, a reset)
+            return self._not_signed_in(cookies)
+        try:
+            service.change_password(
+                subject=user.subject,
+                client_id="",
+                current=form.require("current_password"),
+                new=form.require("new_password"),
+                source_ip=form.source_ip,
+            )
+        except InvalidGrantError as exc:  # the current password (the sign-in path's generic refusal)
+            self._logger.info("form refused", extra={"reason": exc.reason})
+            return self._form(PASSWORD, {}, secret, cookies, "The current password is not correct.", 400)
+        except InvalidRequestError as exc:  # the new password's policy
+            self._logger.info("form refused", extra={"reason": exc.reason})
+            return self._form(PASSWORD, {}, secret, cookies, exc.description or "Check the form.", 400)
+        return done_page(
+            self.branding,
+            "Password changed",
+            "Your password was changed and every session was signed out. Sign in again with the new one.",
+            "",
+            [*cookies, jar.clear(jar.session_name)],
         )
 
     def _post(

@@ -120,6 +120,10 @@ class AccountService:
     signup_scopes: tuple[str, ...] = ("openid",)
     audit: Audit = NullAudit()  # noqa: RUF009 - immutable
     clock: Callable[[], float] = time.time
+    #: single sign-on sessions and the revocations (the hosted change-password page's signed-in
+    #: user); None: no page acts for a signed-in user
+    sso: Any = None
+    revocations: Any = None
 
     @classmethod
     def from_settings(
@@ -129,12 +133,14 @@ class AccountService:
         from auth_core.stores.clients import ClientStore  # noqa: PLC0415
         from auth_core.stores.revocations import RevocationStore  # noqa: PLC0415
         from auth_core.stores.sessions import SessionStore  # noqa: PLC0415
+        from auth_core.stores.signin import SsoSessionStore  # noqa: PLC0415
 
         users = UserStore(settings.require("users_table"))
         sessions_table = settings.require("sessions_table")
+        revocations = RevocationStore(settings.require("revocations_table"))
         revoker = SessionRevoker(
             sessions=SessionStore(sessions_table),
-            revocations=RevocationStore(settings.require("revocations_table")),
+            revocations=revocations,
             users=users,
             max_token_lifetime=settings.max_access_token_lifetime,
             audit=audit,
@@ -161,6 +167,8 @@ class AccountService:
             custom_attributes=settings.custom_attributes,
             signup_scopes=tuple(s for s in settings.signup_scopes if s in settings.scopes_supported),
             audit=audit or NullAudit(),
+            sso=SsoSessionStore(sessions_table),
+            revocations=revocations,
         )
 
     # ------------------------------------------------------------------ sign-up
@@ -344,6 +352,20 @@ class AccountService:
         if user.email and user.email_verified:
             self.mailer.send(password_changed_email(user.email, brand=self.brand))
         return ended
+
+    def signed_in(self, cookie_value: str | None) -> User | None:
+        """The user this browser's single sign-on session (its cookie) is signed in as, or
+        ``None`` (``accounts.signed_in``).
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        if self.sso is None or self.revocations is None:
+            return None
+        from auth_core.accounts.signed_in import signed_in_user  # noqa: PLC0415
+
+        return signed_in_user(
+            cookie_value, sso=self.sso, users=self.users, revocations=self.revocations, now=int(self.clock())
+        )
 
     # ------------------------------------------------------------------ helpers
     def _profile(self, user: User, given: Mapping[str, Any]) -> User:

@@ -41,6 +41,15 @@ _FORMS: dict[str, tuple[str, str, tuple[tuple[str, str, str, str], ...], str]] =
         (("email", "Email address", "email", "email"),),
         "Send code",
     ),
+    "/account/password": (
+        "Change your password",
+        "Enter your current password and a new one. Every session will be signed out, this one too.",
+        (
+            ("current_password", "Current password", "password", "current-password"),
+            ("new_password", "New password", "password", "new-password"),
+        ),
+        "Change password",
+    ),
     "/account/reset": (
         "Choose a new password",
         "Enter the code from the message we sent and a new password. Every session will be signed out.",

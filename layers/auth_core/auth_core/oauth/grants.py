@@ -154,6 +154,8 @@ class TokenPolicy:
     refresh_idle_timeout: int = 7 * 24 * 3600
     refresh_grace_seconds: int = 10
     scopes_supported: tuple[str, ...] = ("openid", "profile", "read", "write")
+    #: ACCESS_TOKEN_PROFILE_CLAIMS: the profile claims access tokens carry (by scope)
+    access_token_profile_claims: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenPolicy:
@@ -163,6 +165,7 @@ class TokenPolicy:
             refresh_idle_timeout=settings.refresh_idle_timeout,
             refresh_grace_seconds=settings.refresh_grace_seconds,
             scopes_supported=settings.scopes_supported,
+            access_token_profile_claims=settings.access_token_profile_claims,
         )
 
 
@@ -332,6 +335,7 @@ class TokenService:
             grant_type=PASSWORD,
             session_id=family_id,
             not_before=user.not_before,
+            user=user,
         )
         refresh_token = None
         if family_id is not None:
@@ -416,6 +420,7 @@ class TokenService:
             session_id=family_id,
             not_before=user.not_before,
             amr=code.amr,
+            user=user,
         )
         refresh_token = None
         family = None
@@ -492,6 +497,9 @@ class TokenService:
         token = request.require("refresh_token")
 
         def mint(record: RefreshRecord, authed: Client, scope: tuple[str, ...]) -> Any:
+            # the profile as it is now (one read, only when a token will carry some of it); the
+            # rotation's transaction still decides whether the user may refresh at all
+            user = self._profile_owner(record, scope)
             issued = self._issue(
                 authed,
                 subject=record.subject,
@@ -501,11 +509,16 @@ class TokenService:
                 grant_type=REFRESH_TOKEN,
                 session_id=record.family_id,
                 amr=record.amr,
+                user=user,
             )
             if "openid" not in scope or not record.auth_time:
                 return issued
             # before the rotation commits (mint runs first): a failing hook spends nothing
             id_claims = self._hook_claims("id", REFRESH_TOKEN, authed, record.subject, scope, record.roles)
+            if user is not None:  # OpenID Connect Core §5.4, as in the code redemption's ID token
+                from auth_core.accounts.profile import profile_claims  # noqa: PLC0415
+
+                id_claims = {**profile_claims(user, scope), **(id_claims or {})} or None
             # OpenID Connect Core §12.2: a new ID token, with the original auth_time (no nonce)
             return self._with_id_token(
                 issued,
@@ -593,9 +606,16 @@ class TokenService:
         session_id: str | None = None,
         not_before: int = 0,
         amr: tuple[str, ...] = (),
+        user: User | None = None,
     ) -> Any:
         # the hook first: it may refuse the request, and it is not timed against a cut-off wait
         extra_claims = self._hook_claims("access", grant_type, client, subject, scope, roles)
+        if user is not None and self.policy.access_token_profile_claims:
+            from auth_core.accounts.profile import access_token_claims  # noqa: PLC0415
+
+            # ACCESS_TOKEN_PROFILE_CLAIMS, by scope; the hook's claims win, as in the ID token
+            profile = access_token_claims(user, scope, self.policy.access_token_profile_claims)
+            extra_claims = {**profile, **(extra_claims or {})} or None
         if amr:  # a browser sign-in's: how the user authenticated (the hook may not set these)
             extra_claims = {**(extra_claims or {}), "amr": list(amr), "acr": acr_for(amr)}
         ttl = client.access_token_ttl or self.policy.access_token_ttl
@@ -614,6 +634,22 @@ class TokenService:
             extra_claims=extra_claims,
             session_id=session_id,
         )
+
+    def _profile_owner(self, record: RefreshRecord, scope: tuple[str, ...]) -> User | None:
+        """The refreshing user, read only when a new token will carry profile claims: an ID
+        token (scope ``openid`` of a browser sign-in) or an access token
+        (``ACCESS_TOKEN_PROFILE_CLAIMS``), with scope ``email`` or ``profile``. ``None`` also when
+        the user is gone (the rotation's user check then refuses the refresh).
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        if "email" not in scope and "profile" not in scope:
+            return None
+        id_token = "openid" in scope and bool(record.auth_time)
+        if not id_token and not self.policy.access_token_profile_claims:
+            return None
+        user = self.users.get(record.user_key)
+        return user if user is not None and record.subject in (user.subject, user.legacy_subject) else None
 
     def _hook_claims(
         self,

@@ -168,12 +168,16 @@ class SessionRevoker:
         self.audit.record("UserDisabled", families=count)
         return count
 
-    def delete_user(self, username: str) -> int:
+    def delete_user(self, username: str, *, delete: Callable[..., bool] | None = None) -> int:
         """Delete ``username``: first exactly what :meth:`disable_user` does (the user item
         disabled with a new ``sessions_version``, the ``sub#`` cut-off published, every family
         revoked), then the item, on the condition that it is still that disabled user. Its
         ``user_id`` is never given again (128 random bits), so tokens and consents naming it stay
         dead even if a user of the same name is created later.
+
+        :param delete: what deletes the item (``(username, user_id=...) -> bool``; default
+            ``UserStore.delete``): ``AccountStore.delete_user`` also releases the user's verified
+            address in the same transaction.
 
         :raises InvalidRequestError: no such user, or it was re-enabled or replaced meanwhile
             (nothing deleted; its sessions are ended all the same).
@@ -183,7 +187,7 @@ class SessionRevoker:
         if user is None:
             raise InvalidRequestError("no such user", reason="user_unknown")
         count = self._end_sessions(username, reason="user_deleted", disable=True)
-        if not self.users.delete(username, user_id=user.user_id):
+        if not (delete or self.users.delete)(username, user_id=user.user_id):
             raise InvalidRequestError(
                 "the user changed while it was being deleted (re-enabled or replaced): not deleted; "
                 "its sessions were ended",

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from auth_core.emails import email_key
 from auth_core.errors import AlreadyExistsError
 from auth_core.stores._dynamo import (
     Item,
@@ -218,6 +219,36 @@ class AccountStore(TableStore):
         if reasons[0] == "ConditionalCheckFailed":
             raise AlreadyExistsError("the user changed meanwhile", reason="user_changed")
         raise AlreadyExistsError("another user has this verified email address", reason="email_taken")
+
+    def delete_user(self, username: str, *, user_id: str) -> bool:
+        """Delete the user (``UserStore.delete``'s conditions: still that user, disabled) and, in
+        the same transaction, release its claim on its verified address, so the address can be
+        used again. The user item must still have the address read here (a concurrent change of
+        address moves the claim): otherwise nothing is deleted. ``False`` when the user is gone
+        or changed meanwhile.
+
+        :raises StoreUnavailableError: DynamoDB failed.
+        """
+        user = self.users.get(username)
+        if user is None or user.user_id != user_id:
+            return False
+        delete = self.users.delete_spec(username, user_id=user_id)
+        items: list[Item] = [{"Delete": delete}]
+        if user.email and user_id:
+            key = email_key(user.email)
+            claim = self.owner_of(key) if user.email_verified else None
+            # the address as read, verified or not: what the claim (or its absence) was read for
+            delete["ConditionExpression"] += " AND email = :email AND email_verified = :verified"
+            delete["ExpressionAttributeValues"] = {
+                **delete["ExpressionAttributeValues"],
+                ":email": v_str(user.email),
+                ":verified": v_bool(user.email_verified),
+            }
+            if claim is not None and claim.owner == user_id:
+                items.append(self._release(key, user_id))
+        elif user_id:
+            delete["ConditionExpression"] += " AND attribute_not_exists(email)"
+        return transact_or_reasons(self.ddb, items) is None
 
     def release(self, email_key: str, owner: str) -> bool:
         """Drop ``owner``'s claim on the address (a deleted user); ``False`` if not theirs."""

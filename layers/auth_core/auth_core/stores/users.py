@@ -264,6 +264,12 @@ class UserStore(TableStore):
 
         :raises StoreUnavailableError: DynamoDB failed.
         """
+        done = put_or_conflict(self.ddb, "delete_item", **self.delete_spec(username, user_id=user_id))
+        return done is not None
+
+    def delete_spec(self, username: str, *, user_id: str) -> dict[str, Any]:
+        """The conditional delete :meth:`delete` makes, as a transaction's ``Delete``
+        (``AccountStore.delete_user`` releases the verified address in the same transaction)."""
         condition = "attribute_exists(username) AND enabled = :f AND "
         values: dict[str, Any] = {":f": v_bool(False)}
         if user_id:
@@ -271,15 +277,12 @@ class UserStore(TableStore):
             values[":id"] = v_str(user_id)
         else:
             condition += "attribute_not_exists(user_id)"
-        done = put_or_conflict(
-            self.ddb,
-            "delete_item",
-            TableName=self.table,
-            Key=self.key(username),
-            ConditionExpression=condition,
-            ExpressionAttributeValues=values,
-        )
-        return done is not None
+        return {
+            "TableName": self.table,
+            "Key": self.key(username),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
 
     def _update(self, username: str, expression: str, values: dict[str, Any], condition: str = "") -> bool:
         cond = "attribute_exists(username)" + (f" AND {condition}" if condition else "")
