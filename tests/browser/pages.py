@@ -40,12 +40,29 @@ def submit(browser: Any, control: Any) -> None:
     """Click ``control`` and wait until its page is gone (a click does not wait for the
     navigation a form submission starts; a loaded machine shows that). A condition, not a clock:
     the bound only ends a hung run."""
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     control.click()
-    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(control))
+    WebDriverWait(browser, 60).until(lambda _b: _is_gone(control))
     WebDriverWait(browser, 60).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
+def _is_gone(control: Any) -> bool:
+    """Whether ``control``'s document has been replaced. Selenium's ``staleness_of`` expects a
+    ``StaleElementReferenceException``; Chromium sometimes answers for a node of a document that is
+    going away with "Node with given id does not belong to the document" instead (seen on loaded
+    machines, a flaky failure): both mean the page is gone."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        control.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def narrow(browser: Any) -> None:
