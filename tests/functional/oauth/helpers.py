@@ -69,7 +69,12 @@ PUBLIC_CLIENT_SETTINGS: dict[str, Any] = {
 
 
 def code_flow(
-    stack: Any, service: Any, issuers: Any, clock: Any, client_id: str = PUBLIC_CLIENT
+    stack: Any,
+    service: Any,
+    issuers: Any,
+    clock: Any,
+    client_id: str = PUBLIC_CLIENT,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Sign ``alice`` in through the authorization code flow with PKCE (the way a public client
     gets tokens), on ``service``'s ``clock``; the token response."""
@@ -99,7 +104,9 @@ def code_flow(
         "code_verifier": verifier,
         "client_id": client_id,
     }
-    token_request = OAuthRequest(params=params, client=ClientCredentials(client_id, None, "none"))
+    token_request = OAuthRequest(
+        params=params, client=ClientCredentials(client_id, None, "none"), headers=headers or {}
+    )
     return json.loads(service.token(token_request, issuers).body)
 
 

@@ -11,13 +11,18 @@ import pytest
 
 from auth_core.errors import InvalidDPoPProofError, UseDPoPNonceError
 from auth_core.jws import parse_header
-from auth_core.oauth import pkce
-from auth_core.oauth.authorize import AuthorizationService
 from auth_core.oauth.grants import TokenService
 from auth_core.oauth.request import ClientCredentials, OAuthRequest
 from tests.dpop_client import DPoPKey
 from tests.functional.oauth.conftest import BACKEND_SECRET, FAST_HASHER, ISS, PASSWORD
-from tests.functional.oauth.helpers import PUBLIC_CLIENT, PUBLIC_CLIENT_SETTINGS, body, form, http_event
+from tests.functional.oauth.helpers import (
+    PUBLIC_CLIENT,
+    PUBLIC_CLIENT_SETTINGS,
+    body,
+    code_flow,
+    form,
+    http_event,
+)
 
 TOKEN_URL = ISS + "/token"
 REFRESH_URL = ISS + "/refresh"
@@ -115,33 +120,8 @@ def test_a_failed_proof_is_refused_before_the_client_is_authenticated(backend, s
 def code_flow_tokens(
     stack: Any, service: TokenService, issuers: Any, clock: Any, key: DPoPKey | None
 ) -> dict:
-    verifier = "v" * 50
-    authz = AuthorizationService.from_settings(
-        stack.settings(key_fetch_strategy="sdk"), hasher=FAST_HASHER, clock=clock
-    )
-    request = authz.parse(
-        {
-            "response_type": "code",
-            "client_id": PUBLIC_CLIENT,
-            "redirect_uri": PUBLIC_CLIENT_SETTINGS["redirect_uris"][0],
-            "code_challenge": pkce.challenge_of(verifier),
-            "code_challenge_method": "S256",
-        }
-    )
-    signed = authz.sign_in(request, "alice", PASSWORD, None)
-    code = authz.issue_code(request, signed.session).params["code"]
-    params = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": request.redirect_uri,
-        "code_verifier": verifier,
-        "client_id": PUBLIC_CLIENT,
-    }
-    headers = {"dpop": key.proof("POST", TOKEN_URL, iat=int(clock()))} if key else {}
-    token_request = OAuthRequest(
-        params=params, client=ClientCredentials(PUBLIC_CLIENT, None, "none"), headers=headers
-    )
-    return json.loads(service.token(token_request, issuers).body)
+    headers = {"dpop": key.proof("POST", TOKEN_URL, iat=int(clock()))} if key else None
+    return code_flow(stack, service, issuers, clock, headers=headers)
 
 
 def refresh(service: TokenService, issuers: Any, token: str, proof: str | None) -> dict:

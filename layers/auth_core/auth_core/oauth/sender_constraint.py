@@ -56,10 +56,6 @@ class DPoPGate:
         self.require_nonce = require_nonce
         self._nonce_secret = nonce_secret
 
-    @property
-    def algorithms(self) -> tuple[str, ...]:
-        return self.verifier.algorithms
-
     def check(self, request: OAuthRequest, url: str) -> OAuthRequest:
         """``request``, with ``dpop_jkt`` set when it carries a valid proof for ``POST url``
         (its replay record is written by :meth:`record`, after client authentication).
