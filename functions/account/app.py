@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auth_core.accounts.endpoint import PAGES, AccountEndpoint
-from auth_core.accounts.service import AccountService
 from auth_core.hosted.branding import Branding
 from auth_core.http import HttpFunction, Response
 from auth_core.issuer import resolve_issuer
 from auth_core.oauth.audit import PowertoolsAudit
 from auth_core.settings import Settings
+
+if TYPE_CHECKING:
+    from auth_core.accounts.service import AccountService
 
 fn = HttpFunction.create(
     "account",
@@ -40,6 +42,10 @@ def settings() -> Settings:
 def service() -> AccountService:
     if service_factory is not None:
         return service_factory(settings())
+    # Imported here, as the other functions' factories do: the stores, the hasher and the mail
+    # client are the first request's cost, not every cold start's import.
+    from auth_core.accounts.service import AccountService  # noqa: PLC0415
+
     return AccountService.from_settings(settings(), audit=PowertoolsAudit(logger, metrics))
 
 

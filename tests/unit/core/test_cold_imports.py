@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 HTTP_FUNCTIONS = (
-    "issue_token", "refresh_token", "revoke_token", "introspect_token", "me", "jwks", "authorize",
+    "issue_token", "refresh_token", "revoke_token", "introspect_token", "me", "jwks", "authorize", "account",
 )  # fmt: skip
 #: Never at import: boto3 (~250 ms, the first AWS write loads it), Powertools' event handler
 #: (auth_core.http.Router routes), Fernet (only a refresh rotation seals or opens a grace blob).

@@ -29,10 +29,9 @@ every session ends, this browser's too (its session cookie is cleared).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from auth_core.accounts.service import AccountService
 from auth_core.errors import InvalidGrantError, InvalidRequestError, OAuthError, SlowDownError
 from auth_core.hosted import csrf
 from auth_core.hosted.account_pages import done_page, form_page
@@ -42,6 +41,9 @@ from auth_core.hosted.pages import THROTTLED, error_page
 from auth_core.http import NO_STORE, UNAVAILABLE_RETRY_AFTER, HttpEvent, Response, json_response
 from auth_core.issuer import resolve_issuer
 from auth_core.oauth.request import OAuthRequest, parse_query, parse_request
+
+if TYPE_CHECKING:  # the service (stores, hasher, mail) is imported by the factory that builds it
+    from auth_core.accounts.service import AccountService
 
 __all__ = ["PAGES", "AccountEndpoint"]
 
