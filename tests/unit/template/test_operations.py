@@ -293,6 +293,22 @@ def test_every_alarm_watches_a_metric_that_is_really_emitted(resources: Doc) -> 
                 assert targets and targets <= set(resources), f"{lid}: {dims}"
 
 
+#: HTTP functions that never touch a DynamoDB store (so never answer 503 temporarily_unavailable).
+STORELESS = {"me", "jwks"}
+
+
+def test_the_store_alarm_watches_every_function_with_a_store(resources: Doc) -> None:
+    """Every HTTP function that reads or writes a table answers an outage with a 503 and counts
+    ``TemporarilyUnavailable`` (auth_core/http.py): the alarm must add up every one of them."""
+    watched = {
+        dims["service"]
+        for _ns, metric, dims in _alarm_metrics(_alarms(resources)["StoreUnavailableAlarm"])
+        if metric == "TemporarilyUnavailable"
+    }
+    # (the authorizer counts RevocationFeedReadFailed instead; "priming" is SnapStart's throwaway log)
+    assert emitting_services() - STORELESS - {"authorizer", "priming"} == watched
+
+
 def test_the_dashboard_shows_every_alarm_and_only_emitted_metrics(resources: Doc) -> None:
     (dashboard,) = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
     text = dashboard["DashboardBody"]["Fn::Sub"]
