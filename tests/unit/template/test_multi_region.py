@@ -46,6 +46,7 @@ DEPLOYMENTS: dict[str, tuple[str, dict[str, str]]] = {
         {
             "PrimaryRegion": "us-east-1",
             "GlobalTablesPrefix": "auth",
+            "Issuer": "https://auth.example.com",
             "PrimarySigningKeysSecretArn": PRIMARY_ARN,
             "PrimaryPublicJwksSecretArn": PRIMARY_ARN.replace("SigningKeys", "PublicJwks"),
         },
@@ -95,13 +96,13 @@ def test_replica_regions_parameter_takes_up_to_three_regions(raw: Doc) -> None:
     assert raw["Parameters"]["PrimaryRegion"]["Default"] == ""
 
 
-def test_a_multi_region_stack_must_name_its_global_tables(raw: Doc) -> None:
+def test_a_multi_region_stack_must_name_its_global_tables_and_its_issuer(raw: Doc) -> None:
+    """Without a fixed Issuer each region's tokens carry its own API domain as "iss", and the
+    other regions refuse them."""
     rule = raw["Rules"]["GlobalTablesNeedAPrefix"]
-    assert rule["Assertions"] == [
-        {
-            "Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "GlobalTablesPrefix"}, ""]}]},
-            "AssertDescription": rule["Assertions"][0]["AssertDescription"],
-        }
+    assert [a["Assert"] for a in rule["Assertions"]] == [
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "GlobalTablesPrefix"}, ""]}]},
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "Issuer"}, ""]}]},
     ]
     assert {"Ref": "ReplicaRegions"} in walk(rule["RuleCondition"])
     assert {"Ref": "PrimaryRegion"} in walk(rule["RuleCondition"])
