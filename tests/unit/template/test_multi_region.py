@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from local_stack.cfn import Resolver, StackIdentity, load_template
-from local_stack.sam import parameter_values
+from local_stack.cfn import Resolver, StackIdentity, TemplateError, load_template
+from local_stack.sam import build_model, parameter_values, physical_names
 from tests.unit.template.cfn import MODES, TEMPLATE, in_mode, load, walk
 
 Doc = dict[str, Any]
@@ -259,3 +259,21 @@ def test_secondary_signers_are_let_in_by_the_replicated_resource_policy(raw: Doc
             ],
         ]
     }
+
+
+def test_the_local_stack_runs_one_region_and_says_so() -> None:
+    """The local stack emulates the single-region mode (the tables, secrets and rotation it
+    creates follow the resources' conditions) and refuses a multi-region primary in one clear
+    line: moto has no global tables."""
+    single = resolver("single-region")
+    single.refs.update(physical_names(single.template, single.identity, single))
+    model = build_model(single.template, single)
+    assert set(model.tables) == set(TABLES)
+    assert set(model.secrets) == set(SECRETS)
+    assert [r.logical_id for r in model.rotations] == ["SigningKeysRotationSchedule"]
+    primary = resolver("multi-region primary")
+    primary.refs.update(physical_names(primary.template, primary.identity, primary))
+    with pytest.raises(
+        TemplateError, match="global tables are not emulated: the local stack runs one region"
+    ):
+        build_model(primary.template, primary)
