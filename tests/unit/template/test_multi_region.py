@@ -277,3 +277,27 @@ def test_the_local_stack_runs_one_region_and_says_so() -> None:
         TemplateError, match="global tables are not emulated: the local stack runs one region"
     ):
         build_model(primary.template, primary)
+
+
+def test_a_primary_alarms_when_revocations_replicate_slowly(raw: Doc) -> None:
+    """The cross-region revocation bound is replication lag + RevocationFeedInterval: the
+    primary watches the lag of the revocations table to every replica region."""
+    assert "RevocationReplicationLagAlarm" not in in_mode(raw, MODES["single-region"])["Resources"]
+    alarm = in_mode(raw, MODES["multi-region primary"])["Resources"]["RevocationReplicationLagAlarm"]
+    assert alarm["Condition"] == "CreatesGlobalTables"
+    r = resolver("multi-region primary")
+    props = r.resolve(alarm["Properties"])
+    queries = {m["Id"]: m for m in props["Metrics"]}
+    assert queries["lag"]["Expression"] == "MAX([r1, r2])" and queries["lag"]["ReturnData"] is True
+    watched = []
+    for qid in ("r1", "r2"):
+        metric = queries[qid]["MetricStat"]["Metric"]
+        assert (metric["Namespace"], metric["MetricName"]) == ("AWS/DynamoDB", "ReplicationLatency")
+        dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        assert dims["TableName"] == "auth-revocations"
+        watched.append(dims["ReceivingRegion"])
+    assert watched == ["eu-west-1", "ap-southeast-2"]
+    assert props["Threshold"] == 5000 and props["TreatMissingData"] == "notBreaching"
+    assert alarm["Properties"]["AlarmActions"] == {
+        "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+    }
