@@ -192,6 +192,11 @@ def parameter_values(template: Template, overrides: Mapping[str, str]) -> dict[s
 
 
 # ----------------------------------------------------------------------------- helpers
+def _created(resource: Mapping[str, Any], resolver: Resolver) -> bool:
+    """Whether CloudFormation would create ``resource``: no ``Condition``, or a true one."""
+    return "Condition" not in resource or resolver.condition(resource["Condition"])
+
+
 def _merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
     """SAM ``Globals`` semantics: maps merge (resource wins), lists concatenate, scalars override."""
     out: dict[str, Any] = copy.deepcopy(dict(global_props))
@@ -299,10 +304,16 @@ def build_model(template: Template, resolver: Resolver) -> AppModel:
     """
     model = AppModel(template=template, resolver=resolver)
     base = template.base_dir
+    for lid, res in template.of_type("AWS::DynamoDB::GlobalTable").items():
+        if _created(res, resolver):
+            raise TemplateError(
+                f"{lid}: DynamoDB global tables are not emulated: the local stack runs one region "
+                "(leave ReplicaRegions and PrimaryRegion empty)"
+            )
     _read_apis(model)
     fn_globals = template.globals.get("Function") or {}
     for lid, res in template.of_type(*FUNCTION_TYPES).items():
-        if "Condition" in res and not resolver.condition(res["Condition"]):
+        if not _created(res, resolver):
             continue
         props = _merge_globals(fn_globals, res.get("Properties") or {})
         code_uri = resolver.resolve(props.get("CodeUri", "."))
@@ -333,6 +344,8 @@ def build_model(template: Template, resolver: Resolver) -> AppModel:
     _read_tables(model)
     _read_secrets(model)
     for lid, res in template.of_type(ROTATION_TYPE).items():
+        if not _created(res, resolver):
+            continue
         props = res.get("Properties") or {}
         if "RotationLambdaARN" not in props:
             raise TemplateError(f"{lid}: only RotationLambdaARN rotation schedules are emulated")
@@ -462,6 +475,8 @@ def table_spec(
 def _read_tables(model: AppModel) -> None:
     resolver = model.resolver
     for lid, res in model.template.of_type(*TABLE_TYPES).items():
+        if not _created(res, resolver):
+            continue
         props = resolver.resolve(res.get("Properties") or {})
         model.tables[lid] = table_spec(lid, resolver.refs[lid], res, props)
 
@@ -470,6 +485,8 @@ def _read_secrets(model: AppModel) -> None:
     resolver = model.resolver
     stack = resolver.identity.stack_name
     for lid, res in model.template.of_type(SECRET_TYPE).items():
+        if not _created(res, resolver):
+            continue
         # Only what the emulation uses: KmsKeyId is not (moto's secrets are not KMS-encrypted),
         # and it names the stack's KMS key, which the local stack does not create.
         used = ("Name", "SecretString", "GenerateSecretString", "Description")

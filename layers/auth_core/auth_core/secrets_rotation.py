@@ -77,6 +77,7 @@ from auth_core.errors import (
 from auth_core.jwk import JWKSet
 from auth_core.keyset import KeySet
 from auth_core.keystore import CURRENT, PENDING
+from auth_core.regions import replica_primary_region
 from auth_core.rotation import (
     KeyGenerator,
     RotationPolicy,
@@ -163,6 +164,17 @@ def _error_code(exc: BaseException) -> str:
     if isinstance(response, Mapping):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+def _refuse_replica(meta: Mapping[str, Any]) -> None:
+    """A replica secret (another region's copy) cannot be written: every key operation runs
+    where the secret is primary, and Secrets Manager replicates the result."""
+    primary = replica_primary_region(meta)
+    if primary is not None:
+        raise RotationError(
+            f"this secret is a replica: rotate or revoke keys in its primary region {primary}",
+            reason="replica",
+        )
 
 
 def _keyset_or_bootstrap(text: str) -> KeySet:
@@ -443,6 +455,7 @@ class KeyRotator:
     def _revoke(self, secret_id: str, kids: frozenset[str], *, everything: bool) -> RevocationOutcome:
         if self.revocations is None:
             raise ConfigurationError("revoking a key needs the revocation feed: set REVOCATIONS_TABLE")
+        _refuse_replica(self._sm().describe_secret(SecretId=secret_id))
         wanted = set(kids)
         orphans: set[str] = set()  # fresh kids of attempts whose swap was refused: never signed anything
         for attempt in range(MAX_ATTEMPTS):
@@ -657,6 +670,7 @@ class KeyRotator:
         ``createSecret`` may create the token's version itself.
         """
         meta = self._sm().describe_secret(SecretId=secret_id)
+        _refuse_replica(meta)
         names = (secret_id, meta.get("ARN"), meta.get("Name"))
         if self.signing_secret_id and self.signing_secret_id not in names:
             raise RotationError("this function rotates another secret")

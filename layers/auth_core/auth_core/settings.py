@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from auth_core.errors import ConfigurationError
 from auth_core.jwa import ALGORITHMS
+from auth_core.regions import secret_id_in_region
 
 __all__ = ["ENV_VARS", "Settings"]
 
@@ -32,6 +33,11 @@ SIGNING_ALGORITHMS = ALGORITHMS
 
 
 # Each reader takes a field name; the variable's name comes from ENV_VARS, the one table of them.
+def _region(env: Mapping[str, str]) -> str:
+    """The function's region (Lambda sets AWS_REGION): where the key secrets are read."""
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+
+
 def _str(env: Mapping[str, str], field: str) -> str:
     return env.get(ENV_VARS[field], "").strip()
 
@@ -374,8 +380,9 @@ class Settings:
             ),
             "authorization_code_ttl": _int(e, "authorization_code_ttl", cls.authorization_code_ttl, 10, 60),
             "par_request_ttl": _int(e, "par_request_ttl", cls.par_request_ttl, 10, 600),
-            "signing_keys_secret_id": _str(e, "signing_keys_secret_id"),
-            "public_jwks_secret_id": _str(e, "public_jwks_secret_id"),
+            # In a replica region the secrets are read there (auth_core/regions.py).
+            "signing_keys_secret_id": secret_id_in_region(_str(e, "signing_keys_secret_id"), _region(e)),
+            "public_jwks_secret_id": secret_id_in_region(_str(e, "public_jwks_secret_id"), _region(e)),
             "key_cache_ttl": _int(e, "key_cache_ttl", cls.key_cache_ttl, 1, 3600),
             "key_refresh_min_interval": _int(
                 e, "key_refresh_min_interval", cls.key_refresh_min_interval, 1, 3600

@@ -64,3 +64,64 @@ def walk(value: Any) -> Iterator[Any]:
     elif isinstance(value, list):
         for v in value:
             yield from walk(v)
+
+
+#: The deployments of one template (docs/operations.md, "More than one region"), as the values
+#: of the conditions that tell them apart. Any other condition is left undecided (both branches
+#: of its ``Fn::If`` count: either may be deployed).
+MODES: dict[str, dict[str, bool]] = {
+    "single-region": {
+        "IsSecondaryRegion": False,
+        "OwnsKeys": True,
+        "HasReplicaRegions": False,
+        "ReplicatesKeys": False,
+        "MultiRegion": False,
+        "SingleRegion": True,
+        "CreatesGlobalTables": False,
+        "HasReplicaSigners": False,
+    },
+    "multi-region primary": {
+        "IsSecondaryRegion": False,
+        "OwnsKeys": True,
+        "HasReplicaRegions": True,
+        "ReplicatesKeys": True,
+        "MultiRegion": True,
+        "SingleRegion": False,
+        "CreatesGlobalTables": True,
+    },
+    "multi-region secondary": {
+        "IsSecondaryRegion": True,
+        "OwnsKeys": False,
+        "HasReplicaRegions": False,
+        "ReplicatesKeys": False,
+        "MultiRegion": True,
+        "SingleRegion": False,
+        "CreatesGlobalTables": False,
+        "HasReplicaSigners": False,
+        "CreateSigningKeysKey": False,
+    },
+}
+
+
+def in_mode(node: Any, mode: Mapping[str, bool]) -> Any:
+    """``node`` with every ``Fn::If`` on a condition ``mode`` decides resolved, ``AWS::NoValue``
+    list entries dropped, and (in a ``Resources`` mapping) every resource whose ``Condition``
+    ``mode`` makes false removed. Other conditions' ``Fn::If`` stay as written."""
+    if isinstance(node, Mapping):
+        if set(node) == {"Fn::If"} and node["Fn::If"][0] in mode:
+            condition, yes, no = node["Fn::If"]
+            return in_mode(yes if mode[condition] else no, mode)
+        if set(node) == {"Fn::If"}:  # undecided: both branches stay, AWS::NoValue included
+            condition, *branches = node["Fn::If"]
+            return {"Fn::If": [condition, *(in_mode(b, mode) for b in branches)]}
+        decided = {
+            k: in_mode(v, mode)
+            for k, v in node.items()
+            if not (
+                isinstance(v, Mapping) and "Type" in v and mode.get(v.get("Condition", ""), True) is False
+            )
+        }
+        return {k: v for k, v in decided.items() if v != {"Ref": "AWS::NoValue"}}
+    if isinstance(node, list):
+        return [v for v in (in_mode(v, mode) for v in node) if v != {"Ref": "AWS::NoValue"}]
+    return node

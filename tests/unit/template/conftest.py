@@ -4,12 +4,14 @@ from typing import Any
 
 import pytest
 
-from tests.unit.template.cfn import load
+from tests.unit.template.cfn import MODES, in_mode, load
 
 
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
-    return load()
+    """The template as a single-region stack deploys it (the default parameters): what the
+    structure tests judge. tests/unit/template/test_multi_region.py judges the other modes."""
+    return in_mode(load(), MODES["single-region"])
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.template.cfn import TEMPLATE
+from tests.unit.template.cfn import MODES, TEMPLATE, in_mode
 
 samtranslator = pytest.importorskip("samtranslator", reason="aws-sam-translator is in requirements-dev.txt")
 
@@ -103,7 +103,8 @@ ALLOWLIST: dict[str, set[Grant]] = {
                 "secretsmanager:UpdateSecretVersionStage",
             )
         ),
-        (KMS_DECRYPT, KEY, VIA_SECRETS_MANAGER), (KMS_GENERATE, KEY, VIA_SECRETS_MANAGER),
+        (KMS_DECRYPT, KEY, VIA_SECRETS_MANAGER),
+        (KMS_GENERATE, KEY, VIA_SECRETS_MANAGER),
         (PUT, REVOCATIONS, ("kid#*",)),
     },
     "MeFunction": set(),
@@ -146,7 +147,9 @@ ALLOWLIST: dict[str, set[Grant]] = {
     # tests/functional/oauth/test_hosted_iam.py runs the flows and checks each call against this.
     "AccountFunction": {
         (SECRET_GET, PUBLIC_JWKS, None),
-        (GET, USERS, None), (PUT, USERS, None), (UPDATE, USERS, None),
+        (GET, USERS, None),
+        (PUT, USERS, None),
+        (UPDATE, USERS, None),
         (QUERY, BY_USER_ID, None),
         (GET, CLIENTS, None),
         (GET, SESSIONS, ("email#*", "throttle#*", "fam#*", "sso#*")),
@@ -188,6 +191,14 @@ XRAY_WRITE = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 #: the signing secret's key: the customer-managed key the stack creates, or the one brought in
 KEY_ARN = {"Fn::If": ["CreateSigningKeysKey", {"Fn::GetAtt": [KEY, "Arn"]}, {"Ref": "SigningKeysKmsKeyArn"}]}
 _DDB_ARN = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
+#: More than one region: a global table's replica in the function's region, by name (the same
+#: logical table as the single-region one), and a secret's replica in a secondary region.
+_GLOBAL_TABLES = {
+    f"${{GlobalTablesPrefix}}-{t.lower()}": f"{t}Table"
+    for t in ("Users", "Clients", "Sessions", "Revocations")
+}
+_SECRET_REPLICA_ARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${Name}"
+_PRIMARY_SECRET = {"PrimarySigningKeysSecretArn": SIGNING, "PrimaryPublicJwksSecretArn": PUBLIC_JWKS}
 _SES_ARN = r"arn:\$\{AWS::Partition\}:ses:\$\{AWS::Region\}:\$\{AWS::AccountId\}:(.+)"
 
 
@@ -233,11 +244,18 @@ def _name(value: Any) -> str:
             return str(arg[0])
         if fn == "Fn::Sub":
             text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+            if text == _SECRET_REPLICA_ARN and set(variables) == {"Name"}:
+                # !Select [6, !Split [":", !Ref Primary...SecretArn]]: the primary secret's name
+                source = variables["Name"]["Fn::Select"][1]["Fn::Split"][1]["Ref"]
+                return _PRIMARY_SECRET[source]
             text = re.sub(r"\$\{(\w+)\.Arn\}", r"\1", text)
             text = re.sub(
                 r"\$\{(\w+)\}", lambda m: _name(variables[m[1]]) if m[1] in variables else m[0], text
             )
             text = text.removeprefix(_DDB_ARN)
+            for global_name, logical_id in _GLOBAL_TABLES.items():
+                if text == global_name or text.startswith(global_name + "/"):
+                    text = logical_id + text.removeprefix(global_name)
             ses = re.fullmatch(_SES_ARN, text)
             if ses:  # an SES identity or configuration set, named by a template parameter
                 return "ses:" + re.sub(r"\$\{(\w+)\}", r"\1", ses[1])
@@ -253,7 +271,7 @@ def _leading_keys(condition: Mapping[str, Any] | None) -> tuple[str, ...] | None
     via = {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
     if condition == {"StringEquals": {"kms:ViaService": via}}:
         return VIA_SECRETS_MANAGER
-    (operator, body), = condition.items()
+    ((operator, body),) = condition.items()
     assert operator in {"ForAllValues:StringLike", "ForAllValues:StringEquals"}, operator
     assert set(body) == {"dynamodb:LeadingKeys"}, body
     return tuple(body["dynamodb:LeadingKeys"])
@@ -269,6 +287,8 @@ def _unconditional(policies: list[Any]) -> list[Any]:
         else:
             out.append(policy)
     return out
+
+
 def _branches(resource: Any) -> list[Any]:
     """A statement's resources, both branches of an ``!If`` included (either may be deployed);
     the signing secret's KMS key is one resource whichever branch names it (:data:`KEY_ARN`)."""
@@ -280,8 +300,9 @@ def _branches(resource: Any) -> list[Any]:
     return list(resource) if isinstance(resource, list) else [resource]
 
 
-def grants(role: Mapping[str, Any]) -> set[Grant]:
+def grants(role: Mapping[str, Any], mode: Mapping[str, bool] = MODES["single-region"]) -> set[Grant]:
     out: set[Grant] = set()
+    role = in_mode(role, mode)
     for policy in _unconditional(role["Properties"].get("Policies") or []):
         statements = policy["PolicyDocument"]["Statement"]
         for st in [statements] if isinstance(statements, Mapping) else statements:
@@ -323,14 +344,26 @@ def test_every_function_has_an_allowlist(expanded: dict[str, Any]) -> None:
     assert functions == set(ALLOWLIST)
 
 
+def allowlist(function: str, mode: str) -> set[Grant]:
+    """The allowlist in ``mode``: the same grants in every region (on the tables' and secrets'
+    replicas there), except that a secondary region's signing secret is a replica encrypted with
+    aws/secretsmanager, so no role there is granted the primary's customer-managed key."""
+    if mode == "multi-region secondary":
+        return {g for g in ALLOWLIST[function] if g[1] != KEY}
+    return ALLOWLIST[function]
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("function", sorted(ALLOWLIST))
-def test_effective_grants_are_exactly_the_allowlist(expanded: dict[str, Any], function: str) -> None:
-    role = _roles(expanded)[function]
-    got = grants(role)
+def test_effective_grants_are_exactly_the_allowlist(
+    expanded: dict[str, Any], function: str, mode: str
+) -> None:
+    role = _roles(in_mode(expanded, MODES[mode]))[function]  # the policies that mode deploys
+    got = grants(role, MODES[mode])
+    want = allowlist(function, mode)
     assert not {g for g in got if "*" in g[0] or g[1] == "*"}, "wildcard action or resource"
-    assert got == ALLOWLIST[function], (
-        f"{function}: extra {sorted(got - ALLOWLIST[function], key=str)}, "
-        f"missing {sorted(ALLOWLIST[function] - got, key=str)}"
+    assert got == want, (
+        f"{function} ({mode}): extra {sorted(got - want, key=str)}, missing {sorted(want - got, key=str)}"
     )
     assert role["Properties"]["ManagedPolicyArns"] == [BASIC_EXECUTION, XRAY_WRITE]
 
@@ -347,9 +380,10 @@ def test_public_functions_cannot_write_users_or_delete_deny_list_entries(
     user_writes = {g for g in got if g[1] == USERS and g[0] in WRITES - allowed}
     assert not user_writes, f"{function} can write users: {user_writes}"
     moved = {(UPDATE, REVOCATIONS, ("sub#*",))} if function in CUTOFF_MOVERS else set()
-    assert not {
-        g for g in got if g[1] == REVOCATIONS and g[0] in {DELETE, UPDATE, "dynamodb:BatchWriteItem"}
-    } - moved
+    assert (
+        not {g for g in got if g[1] == REVOCATIONS and g[0] in {DELETE, UPDATE, "dynamodb:BatchWriteItem"}}
+        - moved
+    )
     assert not {g for g in got if g[0] in {"dynamodb:Scan", "dynamodb:BatchWriteItem"}}
 
 

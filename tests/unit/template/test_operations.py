@@ -144,7 +144,8 @@ def test_every_table_survives_delete_and_replacement(resources: Doc, table: str)
 
 #: AWS::SecretsManager::Secret properties whose change is an in-place update, never a replacement
 #: (Name is the one that replaces: a new, empty secret). SecretString is pinned below.
-IN_PLACE_SECRET_PROPERTIES = {"Description", "KmsKeyId", "SecretString", "Tags"}
+#: (ReplicaRegions: "Update requires: No interruption"; set only with more than one region)
+IN_PLACE_SECRET_PROPERTIES = {"Description", "KmsKeyId", "SecretString", "Tags", "ReplicaRegions"}
 INITIAL_DOCUMENTS = {SIGNING: '{"version":1,"keys":[]}', PUBLIC_JWKS: '{"keys":[]}'}
 
 
@@ -168,8 +169,12 @@ def test_the_signing_secret_is_encrypted_with_a_customer_managed_key(template: D
     assert resources[SIGNING]["Properties"]["KmsKeyId"] == KEY_ARN
     parameter = template["Parameters"]["SigningKeysKmsKeyArn"]
     assert parameter["Default"] == ""  # the stack creates the key unless one is brought
+    # ...and never in a secondary region (its replica is encrypted there with aws/secretsmanager)
     assert template["Conditions"]["CreateSigningKeysKey"] == {
-        "Fn::Equals": [{"Ref": "SigningKeysKmsKeyArn"}, ""]
+        "Fn::And": [
+            {"Fn::Equals": [{"Ref": "SigningKeysKmsKeyArn"}, ""]},
+            {"Fn::Not": [{"Condition": "IsSecondaryRegion"}]},
+        ]
     }
     key = resources[KEY]
     assert key["Type"] == "AWS::KMS::Key" and key["Condition"] == "CreateSigningKeysKey"
