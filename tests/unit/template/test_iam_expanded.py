@@ -103,7 +103,8 @@ ALLOWLIST: dict[str, set[Grant]] = {
                 "secretsmanager:UpdateSecretVersionStage",
             )
         ),
-        (KMS_DECRYPT, KEY, VIA_SECRETS_MANAGER), (KMS_GENERATE, KEY, VIA_SECRETS_MANAGER),
+        (KMS_DECRYPT, KEY, VIA_SECRETS_MANAGER),
+        (KMS_GENERATE, KEY, VIA_SECRETS_MANAGER),
         (PUT, REVOCATIONS, ("kid#*",)),
     },
     "MeFunction": set(),
@@ -135,6 +136,7 @@ ALLOWLIST: dict[str, set[Grant]] = {
         (QUERY, FEED, None),
         (QUERY, BY_USER_ID, None),
         (GET, USERS, None),
+        (PUT, SESSIONS, ("dpop#*",)),  # DPoP proofs' replay records (RFC 9449 §7)
     },
     # Self-service accounts. Users: read; created only by the sign-up transaction (Put,
     # conditional on a free username); updated by a reset or change (the new hash with the end
@@ -146,7 +148,9 @@ ALLOWLIST: dict[str, set[Grant]] = {
     # tests/functional/oauth/test_hosted_iam.py runs the flows and checks each call against this.
     "AccountFunction": {
         (SECRET_GET, PUBLIC_JWKS, None),
-        (GET, USERS, None), (PUT, USERS, None), (UPDATE, USERS, None),
+        (GET, USERS, None),
+        (PUT, USERS, None),
+        (UPDATE, USERS, None),
         (QUERY, BY_USER_ID, None),
         (GET, CLIENTS, None),
         (GET, SESSIONS, ("email#*", "throttle#*", "fam#*", "sso#*")),
@@ -253,7 +257,7 @@ def _leading_keys(condition: Mapping[str, Any] | None) -> tuple[str, ...] | None
     via = {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
     if condition == {"StringEquals": {"kms:ViaService": via}}:
         return VIA_SECRETS_MANAGER
-    (operator, body), = condition.items()
+    ((operator, body),) = condition.items()
     assert operator in {"ForAllValues:StringLike", "ForAllValues:StringEquals"}, operator
     assert set(body) == {"dynamodb:LeadingKeys"}, body
     return tuple(body["dynamodb:LeadingKeys"])
@@ -269,6 +273,8 @@ def _unconditional(policies: list[Any]) -> list[Any]:
         else:
             out.append(policy)
     return out
+
+
 def _branches(resource: Any) -> list[Any]:
     """A statement's resources, both branches of an ``!If`` included (either may be deployed);
     the signing secret's KMS key is one resource whichever branch names it (:data:`KEY_ARN`)."""
@@ -347,9 +353,10 @@ def test_public_functions_cannot_write_users_or_delete_deny_list_entries(
     user_writes = {g for g in got if g[1] == USERS and g[0] in WRITES - allowed}
     assert not user_writes, f"{function} can write users: {user_writes}"
     moved = {(UPDATE, REVOCATIONS, ("sub#*",))} if function in CUTOFF_MOVERS else set()
-    assert not {
-        g for g in got if g[1] == REVOCATIONS and g[0] in {DELETE, UPDATE, "dynamodb:BatchWriteItem"}
-    } - moved
+    assert (
+        not {g for g in got if g[1] == REVOCATIONS and g[0] in {DELETE, UPDATE, "dynamodb:BatchWriteItem"}}
+        - moved
+    )
     assert not {g for g in got if g[0] in {"dynamodb:Scan", "dynamodb:BatchWriteItem"}}
 
 

@@ -162,12 +162,14 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         ("table:read", REVOCATIONS),
         ("table:write", REVOCATIONS),
     },
-    # verifies like the authorizer (public JWKS, the feed) and reads usernames
+    # verifies like the authorizer (public JWKS, the feed, DPoP proofs' replay records) and reads
+    # usernames
     "UserinfoFunction": {
         ("secret:read", PUBLIC_JWKS),
         ("table:read", FEED),
         ("table:read", BY_USER_ID),
         ("table:read", USERS),
+        ("table:write", SESSIONS),
     },
     # sign-up creates users (in the transaction claiming the email); reset / change end sessions
     # (the users item, the families, the sub#/sid#/jti# entries); the bearer check reads the feed

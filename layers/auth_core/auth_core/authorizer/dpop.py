@@ -91,21 +91,30 @@ class DPoPCheck:
             raise TokenError("DPoP is not available for this event", reason="dpop_unavailable")
         method, url = _target(event, request)
         try:
-            proof = single_header(event, "dpop")
-            if proof is None:
-                raise InvalidDPoPProofError(reason="dpop_missing")
-            checked = self.verifier.verify(
-                proof, method=method, url=url, access_token=token, expected_jkt=jkt
-            )
+            self.spend(single_header(event, "dpop"), method=method, url=url, token=token, jkt=jkt)
         except InvalidDPoPProofError as exc:
             raise TokenError("DPoP proof refused", reason=exc.reason) from None
         except TokenError as exc:  # two DPoP headers
             raise TokenError("DPoP proof refused", reason="dpop_" + exc.reason) from None
+
+    def spend(self, proof: object, *, method: str, url: str, token: str, jkt: str) -> None:
+        """Check ``proof`` (the ``DPoP`` header) for ``method url`` with ``token`` by key
+        ``jkt``, then record it as used: this instance's memory first, then the shared record.
+        Also ``/userinfo``'s check (:mod:`auth_core.oauth.dpop_resource`).
+
+        :raises InvalidDPoPProofError: missing, failing a check, or used before (``dpop_replay``).
+        :raises StoreUnavailableError: the shared replay record could not be written.
+        """
+        if self.shared is None:
+            raise InvalidDPoPProofError(reason="dpop_unavailable")
+        if proof is None:
+            raise InvalidDPoPProofError(reason="dpop_missing")
+        checked = self.verifier.verify(proof, method=method, url=url, access_token=token, expected_jkt=jkt)
         key = checked.replay_key()
         if not self.local.first_use(key, checked.expires_at) or not self.shared.first_use(
             key, checked.expires_at
         ):
-            raise TokenError("DPoP proof replayed", reason="dpop_replay")
+            raise InvalidDPoPProofError(reason="dpop_replay")
 
 
 def _target(event: Mapping[str, Any], request: AuthorizerRequest) -> tuple[str, str]:
