@@ -18,7 +18,9 @@ them (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1, RFC 9126, RFC 9207, OpenID Conne
    (``unauthorized_client``), PKCE missing or not ``S256`` or malformed (RFC 7636 §4.4.1:
    required for every client), ``scope`` not allowed (least privilege: user ∩ client ∩
    supported, the user's part applied at :meth:`issue_code`), ``prompt`` (``none`` alone,
-   ``login``, ``consent``), ``max_age``, ``response_mode`` (``query``, ``form_post``).
+   ``login``, ``consent``), ``max_age``, ``response_mode`` (``query``, ``form_post``),
+   ``dpop_jkt`` (RFC 9449 §10: an RFC 7638 SHA-256 thumbprint, 43 base64url characters; the
+   code is stored with it and redeemed only with a proof by that key).
 
 The single sign-on session: :meth:`sign_in` checks the password through the very function the
 password grant uses (``oauth.login.authenticate_user``: the same throttle, counted before
@@ -34,6 +36,7 @@ session; the token endpoint redeems them (``TokenService.authorization_code``).
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -120,8 +123,11 @@ _KNOWN = (
     "login_hint",
     "response_mode",
     "acr_values",
+    "dpop_jkt",
 )
 _MAX_VALUE = 2048
+#: RFC 9449 §10: ``dpop_jkt`` is a base64url SHA-256 JWK thumbprint (RFC 7638)
+_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class AuthorizationService:
@@ -333,6 +339,9 @@ class AuthorizationService:
         max_age = _one(params, "max_age")
         if max_age is not None and not (max_age.isascii() and max_age.isdigit() and len(max_age) <= 9):
             raise refuse("invalid_request", "max_age_invalid")
+        dpop_jkt = _one(params, "dpop_jkt")
+        if dpop_jkt is not None and _JKT.fullmatch(dpop_jkt) is None:
+            raise refuse("invalid_request", "dpop_jkt_invalid")
         form_fields = (
             {"client_id": client.client_id, "request_uri": by_reference}
             if by_reference is not None
@@ -351,6 +360,7 @@ class AuthorizationService:
             acr_values=tuple((_one(params, "acr_values") or "").split()),
             response_mode=mode,
             request_uri=by_reference,
+            dpop_jkt=dpop_jkt,
             form_fields=form_fields,
         )
 
@@ -550,6 +560,7 @@ class AuthorizationService:
                 redirect_uri=request.redirect_uri,
                 code_challenge=request.code_challenge,
                 nonce=request.nonce or "",
+                dpop_jkt=request.dpop_jkt or "",
                 scope=scope,
                 subject=user.subject,
                 username=user.username,
