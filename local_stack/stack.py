@@ -198,7 +198,9 @@ class LocalStack:
         mailbox.watch()
         # /demo/ and /local/mail: beside the API, never deployed
         demo_config = {
-            "api_dpop": self.environments.get("AuthorizerFunction", {}).get("AUTHORIZER_DPOP", "off")
+            "api_dpop": self.environments.get("AuthorizerFunction", {}).get(
+                ENV_VARS["authorizer_dpop"], "off"
+            )
         }
         self._server.static = lambda request: demo_response(request, demo_config) or mailbox.response(request)
 

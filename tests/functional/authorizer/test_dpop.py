@@ -229,3 +229,39 @@ def test_the_replay_record_holds_no_key_or_jti(dpop):
     text = json.dumps(items)
     assert "my-jti" not in text and key.jkt not in text
     assert items[0]["pk"]["S"].startswith("dpop#")
+
+
+@pytest.mark.parametrize("raw_path", ["/orders", "/v1/orders"])
+def test_behind_a_custom_domain_with_a_base_path_htu_is_the_public_url(
+    dpop, monkeypatch, decision_lines, raw_path
+):
+    """``AUTHORIZER_PUBLIC_URL``: the client addresses ``https://api.example.com/v1/orders``; API
+    Gateway's event names its own domain and a path with or without the mapping's ``/v1``. Without
+    the setting the proof is refused (fail closed); with it, accepted; the execute-api URL no more."""
+    key = DPoPKey()
+    token = bound(dpop, key)
+    public = "https://api.example.com/v1/orders"
+
+    def outcome(url: str) -> str:
+        new_instance()
+        return dpop.outcome(
+            event(f"DPoP {token}", key.proof("GET", url, iat=NOW, access_token=token), path=raw_path)
+        )
+
+    assert outcome(public) == "refused"
+    assert last_reason(decision_lines) == "dpop_htu"
+    monkeypatch.setenv("AUTHORIZER_PUBLIC_URL", "https://api.example.com/v1/")
+    assert outcome(public) == "allow"
+    assert outcome(f"https://{HOST}{raw_path}") == "refused"
+    assert outcome("https://api.example.com/v1/v1/orders") == "refused"
+
+
+@pytest.mark.parametrize(
+    "value", ["http://api.example.com", "https://api.example.com/v1?x=1", "api.example.com"]
+)
+def test_a_public_url_that_is_not_an_https_url_is_a_configuration_error(value):
+    from auth_core.errors import ConfigurationError
+    from auth_core.settings import Settings
+
+    with pytest.raises(ConfigurationError, match="AUTHORIZER_PUBLIC_URL"):
+        Settings.from_env({"AUTHORIZER_PUBLIC_URL": value})

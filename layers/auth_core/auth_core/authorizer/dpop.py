@@ -7,7 +7,8 @@ after the token itself verified as any token does (signature, claims, the verifi
 2. the token is bound: its ``cnf.jkt`` is a string (a bearer token may not be sent as ``DPoP``);
 3. exactly one ``DPoP`` header, a proof that passes every check of :mod:`auth_core.dpop` for the
    request as API Gateway received it -- ``htm`` its method, ``htu`` ``https://`` + its domain +
-   its raw path (``http://`` for a local stack on 127.0.0.1) -- with ``ath`` the hash of this
+   its raw path (``http://`` for a local stack on 127.0.0.1), or, with ``AUTHORIZER_PUBLIC_URL``
+   (a custom domain with a base path), that URL + the raw path -- with ``ath`` the hash of this
    token, signed by the key whose thumbprint is the token's ``cnf.jkt``;
 4. the proof is new: first this instance's memory (a replay to the same instance costs no
    network call), then the shared record in the sessions table (a conditional ``PutItem``: a
@@ -71,11 +72,23 @@ class DPoPCheck:
     """Checks a ``DPoP`` request's proof against its token (module docstring)."""
 
     def __init__(
-        self, verifier: DPoPVerifier, *, shared: ReplayCache | None, local: MemoryReplayCache
+        self,
+        verifier: DPoPVerifier,
+        *,
+        shared: ReplayCache | None,
+        local: MemoryReplayCache,
+        public_url: str = "",
     ) -> None:
         self.verifier = verifier
         self.shared = shared
         self.local = local
+        #: ``AUTHORIZER_PUBLIC_URL`` (no trailing slash), or "" for the request's own domain
+        self.public_url = public_url
+        self._base_path = ""
+        if public_url:
+            from urllib.parse import urlsplit  # noqa: PLC0415 - custom domains only
+
+            self._base_path = urlsplit(public_url).path
 
     def check(
         self, event: Mapping[str, Any], request: AuthorizerRequest, token: str, jkt: str | None
@@ -90,6 +103,11 @@ class DPoPCheck:
         if request.format is EventFormat.REST_TOKEN or self.shared is None:
             raise TokenError("DPoP is not available for this event", reason="dpop_unavailable")
         method, url = _target(event, request)
+        if self.public_url:  # a custom domain with a base path: what the client addressed
+            path = url[url.index("/", url.index("//") + 2) :]
+            if self._base_path and path.startswith(self._base_path + "/"):
+                path = path[len(self._base_path) :]  # the mapping's path is already in rawPath
+            url = self.public_url + path
         try:
             self.spend(single_header(event, "dpop"), method=method, url=url, token=token, jkt=jkt)
         except InvalidDPoPProofError as exc:
