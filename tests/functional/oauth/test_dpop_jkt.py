@@ -125,3 +125,49 @@ def test_a_pushed_request_keeps_dpop_jkt(authz, service, issuers, clock):
     with pytest.raises(InvalidDPoPProofError):
         redeem(service, issuers, code, DPoPKey(), clock)
     assert redeem(service, issuers, code, key, clock)["token_type"] == "DPoP"
+
+
+def push(authz: AuthorizationService, proof: str | None, **extra: str) -> dict[str, object]:
+    return authz.push(
+        OAuthRequest(
+            params=authorization(**extra),
+            client=ClientCredentials(PUBLIC_CLIENT, None, "none"),
+            headers={"dpop": proof} if proof else {},
+        )
+    )
+
+
+def test_a_dpop_proof_at_par_binds_the_code_to_its_key(authz, service, issuers, clock):
+    """RFC 9449 §10.1: a proof sent with the pushed request names the key as dpop_jkt would."""
+    key = DPoPKey()
+    pushed = push(authz, key.proof("POST", ISS + "/par", iat=int(clock())))
+    code = code_for(authz, {"client_id": PUBLIC_CLIENT, "request_uri": str(pushed["request_uri"])})
+    assert service.sessions.get_code(hash_refresh_token(code)).dpop_jkt == key.jkt
+    with pytest.raises(InvalidDPoPProofError):
+        redeem(service, issuers, code, DPoPKey(), clock)
+    assert redeem(service, issuers, code, key, clock)["token_type"] == "DPoP"
+
+
+@pytest.mark.parametrize("case", ["another_dpop_jkt", "replayed", "for_token", "garbage"])
+def test_a_bad_dpop_proof_at_par_is_refused(authz, clock, case):
+    key = DPoPKey()
+    proof = key.proof("POST", ISS + "/par", iat=int(clock()))
+    if case == "another_dpop_jkt":
+        with pytest.raises(InvalidDPoPProofError) as caught:
+            push(authz, proof, dpop_jkt=DPoPKey().jkt)
+        assert caught.value.reason == "dpop_jkt_mismatch"
+        return
+    if case == "replayed":
+        push(authz, proof)
+    elif case == "for_token":
+        proof = key.proof("POST", ISS + "/token", iat=int(clock()))
+    else:
+        proof = "garbage"
+    with pytest.raises(InvalidDPoPProofError):
+        push(authz, proof)
+
+
+def test_a_dpop_proof_at_par_agreeing_with_dpop_jkt_is_accepted(authz, clock):
+    key = DPoPKey()
+    pushed = push(authz, key.proof("POST", ISS + "/par", iat=int(clock())), dpop_jkt=key.jkt)
+    assert str(pushed["request_uri"]).startswith("urn:ietf:params:oauth:request_uri:")

@@ -122,7 +122,11 @@ ALLOWLIST: dict[str, set[Grant]] = {
         (UPDATE, USERS, None),
         (GET, CLIENTS, None),
         (GET, SESSIONS, ("sso#*", "par#*", "consent#*", "throttle#*", "fam#*", "mfa#*")),
-        (PUT, SESSIONS, ("sso#*", "ssoend#*", "code#*", "par#*", "consent#*", "throttle#*", "mfa#*")),
+        (
+            PUT,
+            SESSIONS,
+            ("sso#*", "ssoend#*", "code#*", "par#*", "consent#*", "throttle#*", "mfa#*", "dpop#*"),
+        ),  # dpop#: /par proofs (RFC 9449 §10.1)
         (UPDATE, SESSIONS, ("sso#*", "par#*", "throttle#*", "fam#*", "mfa#*")),
         (DELETE, SESSIONS, ("throttle#*",)),
         (QUERY, BY_SUBJECT, None),

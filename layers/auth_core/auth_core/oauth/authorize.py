@@ -36,6 +36,7 @@ session; the token endpoint redeems them (``TokenService.authorization_code``).
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import time
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auth_core.errors import (
+    InvalidDPoPProofError,
     InvalidGrantError,
     InvalidRequestError,
     OAuthError,
@@ -72,7 +74,7 @@ from auth_core.oauth.grants import stores_from_settings
 from auth_core.oauth.id_token import read_hint
 from auth_core.oauth.login import authenticate_user
 from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token, new_refresh_token
-from auth_core.oauth.request import OAuthRequest
+from auth_core.oauth.request import DPOP_HEADER, OAuthRequest
 from auth_core.oauth.revocation import SessionRevoker
 from auth_core.oauth.scope import resolve_scope
 from auth_core.oauth.second_factor import SecondFactor
@@ -82,6 +84,7 @@ from auth_core.settings import Settings
 
 if TYPE_CHECKING:
     from auth_core.oauth.mfa_setup import MfaSetup
+    from auth_core.oauth.sender_constraint import DPoPGate
 
 from auth_core.stores.interfaces import (
     Clients,
@@ -162,7 +165,11 @@ class AuthorizationService:
         audit: Audit | None = None,
         clock: Callable[[], float] = time.time,
         second_factor: SecondFactor | None = None,
+        dpop: Callable[[], DPoPGate] | None = None,
     ) -> None:
+        #: builds (once, on the first ``DPoP`` proof sent to ``/par``, RFC 9449 §10.1) the check of
+        #: such proofs; ``None``: they are refused
+        self._dpop = functools.cache(dpop) if dpop is not None else None
         #: TOTP and recovery codes (``None``: password-only sign-in, as before MFA existed)
         self.mfa = second_factor
         self.users = users
@@ -244,6 +251,7 @@ class AuthorizationService:
             max_token_lifetime=settings.max_access_token_lifetime,
             audit=audit,
             clock=clock,
+            dpop=lambda: _par_dpop_gate(settings, sessions_table, dynamodb=dynamodb, clock=clock),
         )
 
     @property
@@ -582,9 +590,22 @@ class AuthorizationService:
 
         :raises OAuthError: ``invalid_client``, ``invalid_request`` and the validation's codes.
         """
+        gate = None
+        if DPOP_HEADER in request.headers:  # RFC 9449 §10.1: the code is bound to the proof's key
+            if self._dpop is None:
+                raise InvalidDPoPProofError(reason="dpop_unavailable")
+            gate = self._dpop()
+            request = gate.check(request, self.issuer + "/par")
         client = authenticate_client(request.client, self.clients, now=self._clock())
+        if gate is not None:
+            gate.record(request)  # spent once the client is known, as at /token
         params = dict(request.params)
         params.pop("client_secret", None)
+        if request.dpop_jkt is not None:
+            named = params.get("dpop_jkt")
+            if named is not None and named != request.dpop_jkt:  # §10.1: both, then the same key
+                raise InvalidDPoPProofError("dpop_jkt is not the proof's key", reason="dpop_jkt_mismatch")
+            params["dpop_jkt"] = request.dpop_jkt
         if "request_uri" in params:  # RFC 9126 §2.1: not inside a pushed request
             raise InvalidRequestError("request_uri is not allowed here", reason="par_request_uri")
         if params.get("client_id", client.client_id) != client.client_id:
@@ -683,6 +704,22 @@ class AuthorizationService:
 
 
 # ---------------------------------------------------------------------- helpers
+def _par_dpop_gate(
+    settings: Settings, sessions_table: str, *, dynamodb: Any | None, clock: Callable[[], float]
+) -> DPoPGate:
+    """``/par``'s DPoP step (RFC 9449 §10.1): ``DPOP_SIGNING_ALGS`` proofs for ``POST`` to the
+    issuer + ``/par``, their ``jti`` recorded in the sessions table as at ``/token``. No server
+    nonce here: the proof only names the key; the token endpoint asks for nonces when configured."""
+    from auth_core.dpop import DPoPVerifier  # noqa: PLC0415 - /par with DPoP only
+    from auth_core.oauth.sender_constraint import DPoPGate  # noqa: PLC0415
+    from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
+
+    verifier = DPoPVerifier(
+        algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age, clock=clock
+    )
+    return DPoPGate(verifier, DPoPReplayStore(sessions_table, client=dynamodb, clock=clock))
+
+
 def _count(params: Mapping[str, Any], name: str) -> int:
     value = params.get(name)
     if value is None:
