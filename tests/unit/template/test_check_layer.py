@@ -134,12 +134,7 @@ def test_required_imports_skip_type_checking_and_optional_imports() -> None:
         "    import aws_lambda_powertools.metrics  # noqa: PLC0415\n"
     )
     assert [m for _line, m in required_imports(source)] == [
-        "__future__",
-        "json",
-        "jwt.api_jwk",
-        "typing",
-        "yaml",
-        "fallback_mod",
+        "__future__", "json", "jwt.api_jwk", "typing", "yaml", "fallback_mod",
         "aws_lambda_powertools.metrics",
     ]
 
@@ -158,10 +153,8 @@ def test_unresolved_imports(tmp_path: Path) -> None:
     )
     problems = unresolved_imports([code], site)
     assert len(problems) == 1
-    assert problems[0].endswith(
-        "app.py:6: imports jwt, which neither the layer, the code, the standard "
-        "library nor the runtime provides"
-    )
+    assert problems[0].endswith("app.py:6: imports jwt, which neither the layer, the code, the standard "
+                                "library nor the runtime provides")
 
 
 def test_check_layer_reports_unresolved_imports_of_code_dirs(tmp_path: Path) -> None:

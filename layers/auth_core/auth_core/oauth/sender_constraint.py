@@ -35,6 +35,7 @@ from auth_core.oauth.request import DPOP_HEADER, OAuthRequest
 __all__ = ["DPoPGate", "bind_issuers"]
 
 
+
 class DPoPGate:
     """Checks a token request's DPoP proof (module docstring).
 
