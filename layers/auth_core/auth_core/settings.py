@@ -326,8 +326,9 @@ class Settings:
     authorizer_dpop: str = "off"
     #: AUTHORIZER_PUBLIC_URL: the URL clients call the protected API at, up to its routes (e.g.
     #: ``https://api.example.com/v1`` on a custom domain with the API mapping ``v1``). DPoP proofs'
-    #: ``htu`` are compared with it plus the route's path (a path that already starts with its
-    #: base path is not given it twice). Empty: ``https://`` + the request's domain + its raw path.
+    #: ``htu`` are compared with it plus the route's path (through its own domain a raw path
+    #: that already starts with its base path is not given it twice; through execute-api the raw
+    #: path is kept whole). Empty: ``https://`` + the request's domain + its raw path.
     authorizer_public_url: str = ""
     # --- self-service accounts (functions/account) ---------------------------------------------
     #: ACCOUNT_CODE_TTL: lifetime of an email verification or password-reset code, seconds
