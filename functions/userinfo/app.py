@@ -5,10 +5,12 @@ proof (:func:`~auth_core.oauth.userinfo.presented_token`), then
 :class:`~auth_core.oauth.userinfo.UserinfoService` verifies it as the authorizer would (public
 keys, revocation feed, the DPoP proof for a bound token), requires scope ``openid`` and answers
 the claims its scopes allow. Errors are RFC 6750's: 401 with
-``WWW-Authenticate: Bearer error="invalid_token"`` (no details; also when no token was sent), 403
-``insufficient_scope``, 400 ``invalid_request`` (with its challenge); a ``DPoP``-scheme request
-gets the same in the ``DPoP`` scheme, and 401 ``invalid_dpop_proof`` for a failed proof (RFC 9449
-§7.1). Never cached (``no-store``).
+``WWW-Authenticate: Bearer error="invalid_token"`` (no details), 403 ``insufficient_scope``, 400
+``invalid_request`` (with its challenge); a ``DPoP``-scheme request gets the same in the ``DPoP``
+scheme, and 401 ``invalid_dpop_proof`` for a failed proof (RFC 9449 §7.1). A request without
+credentials gets ``Bearer, DPoP algs="..."`` (no error code, RFC 6750 §3.1) and a DPoP-bound token
+sent as ``Bearer`` gets ``Bearer error="invalid_token", DPoP algs="..."``: both schemes offered.
+Never cached (``no-store``).
 """
 
 from __future__ import annotations
@@ -51,11 +53,22 @@ def userinfo() -> Response:
     return json_response(200, body, NO_STORE)
 
 
+#: refusals answered with both challenges (RFC 9449 §7.1): no credentials at all (then neither
+#: names an error, RFC 6750 §3.1), and a DPoP-bound token sent as ``Bearer`` (the client is told
+#: the scheme that works)
+_BOTH_SCHEMES = {"missing_token": "", "dpop_bound_as_bearer": "invalid_token"}
+
+
 def _refused(status: int, error: str, reason: str) -> Response:
     """An RFC 6750 §3 answer, in the scheme the request used (RFC 9449 §7.1 for ``DPoP``)."""
     logger.info("request refused", extra={"error_code": error, "reason": reason})
-    dpop = is_dpop_request(app.current_event.raw_event)
-    value = challenge("DPoP", error, settings().dpop_signing_algs) if dpop else challenge("Bearer", error)
+    algs = settings().dpop_signing_algs
+    if is_dpop_request(app.current_event.raw_event):
+        value = challenge("DPoP", error, algs)
+    elif reason in _BOTH_SCHEMES:
+        value = f"{challenge('Bearer', _BOTH_SCHEMES[reason])}, {challenge('DPoP', '', algs)}"
+    else:
+        value = challenge("Bearer", error)
     return json_response(status, {"error": error}, {**NO_STORE, "WWW-Authenticate": value})
 
 

@@ -58,12 +58,24 @@ def test_a_bound_token_with_its_proof_gets_the_claims(stack, apps, lambda_contex
     assert post["statusCode"] == 200, post
 
 
-def test_a_bound_token_as_bearer_is_refused_with_the_bearer_challenge(apps, lambda_context):
+def test_a_bound_token_as_bearer_is_refused_with_both_challenges(apps, lambda_context):
+    """§7.2: the stolen-token case is refused; §7.1: the answer also offers ``DPoP`` (and its
+    algorithms), so a client that picked the wrong scheme learns which one works."""
     issue, userinfo = apps
     token = bound_token(issue, lambda_context, DPoPKey())
     response = get(userinfo, lambda_context, headers={"authorization": f"Bearer {token}"})
     assert response["statusCode"] == 401
-    assert response["headers"]["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert response["headers"]["WWW-Authenticate"] == f'Bearer error="invalid_token", DPoP {ALGS}'
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_request_without_credentials_is_offered_both_schemes_without_an_error(apps, lambda_context, method):
+    """RFC 9449 §7.1: a resource that takes DPoP says so (with ``algs``) to a request without
+    credentials; RFC 6750 §3.1: such a challenge names no error code."""
+    _, userinfo = apps
+    response = get(userinfo, lambda_context, method=method, headers={})
+    assert response["statusCode"] == 401
+    assert response["headers"]["WWW-Authenticate"] == f"Bearer, DPoP {ALGS}"
 
 
 def test_a_bearer_token_in_the_dpop_scheme_is_invalid_token(apps, lambda_context):

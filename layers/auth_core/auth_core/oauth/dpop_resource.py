@@ -63,8 +63,11 @@ def check_presentation(check: DPoPCheck, presentation: DPoPPresentation, token: 
 
 
 def challenge(scheme: str, error: str, algorithms: Iterable[str] = ()) -> str:
-    """A ``WWW-Authenticate`` value (RFC 6750 §3, RFC 9449 §7.1): ``scheme error="error"``, and
-    for ``DPoP`` the ``algs`` the proofs may use."""
-    value = f'{scheme} error="{error}"'
+    """A ``WWW-Authenticate`` challenge (RFC 6750 §3, RFC 9449 §7.1): ``scheme error="error"``
+    (no ``error`` when ``error`` is empty: a request without credentials, RFC 6750 §3.1), and for
+    ``DPoP`` the ``algs`` the proofs may use."""
+    params = [f'error="{error}"'] if error else []
     algs = " ".join(algorithms)
-    return f'{value}, algs="{algs}"' if scheme == "DPoP" and algs else value
+    if scheme == "DPoP" and algs:
+        params.append(f'algs="{algs}"')
+    return f"{scheme} {', '.join(params)}" if params else scheme
