@@ -493,6 +493,14 @@ def test_cors_only_when_origins_are_configured(template: Doc, resources: Doc) ->
     assert when_set["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "CorsAllowedOrigins"}]}
 
 
+def test_cors_lets_a_browser_client_use_dpop(resources: Doc) -> None:
+    """A cross-origin single-page app sends its proof in the ``DPoP`` header (RFC 9449 §4) and
+    must read the ``DPoP-Nonce`` (§8) and ``WWW-Authenticate`` (§7.1) of the answers."""
+    when_set = resources["HttpApi"]["Properties"]["CorsConfiguration"]["Fn::If"][1]
+    assert when_set["AllowHeaders"] == ["authorization", "content-type", "dpop"]
+    assert when_set["ExposeHeaders"] == ["dpop-nonce", "www-authenticate"]
+
+
 def test_access_log_format_carries_no_credentials(resources: dict[str, Any]) -> None:
     fmt = resources["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
     json.loads(fmt)  # one JSON object per line
