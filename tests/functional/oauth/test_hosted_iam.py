@@ -1,8 +1,8 @@
 """The hosted function's role allows every DynamoDB call its flows make (moto enforces no IAM).
 
 Each flow of the hosted pages -- a failed and a good sign-in, single sign-on, a pushed request
-with a DPoP proof, consent (Allow), logout with a matching ``id_token_hint`` -- runs under moto through the real
-:class:`HostedEndpoint` and :class:`AuthorizationService`, on a DynamoDB client that records
+with a DPoP proof, consent (Allow), logout with a matching ``id_token_hint`` -- runs under moto
+through the real :class:`HostedEndpoint` and :class:`AuthorizationService`, on a DynamoDB client that records
 every call (operation, table, partition key; a transaction's items one by one, as IAM
 authorises them). Each call must be allowed by ``AuthorizeFunction``'s policy as the
 *expanded* template states it (``tests/unit/template/test_iam_expanded.py``): action, table or
