@@ -6,6 +6,11 @@ the way a browser app should: the authorization code flow with PKCE (S256, Web C
 (seeded by the stack), the ID token's claims shown, ``GET /me`` called, the refresh token
 rotated, and RP-initiated logout. The stylesheet lets the page reflow at 320 px.
 
+DPoP (RFC 9449): when the stack's API takes DPoP (``AuthorizerDpop`` not ``off``), the page binds
+its tokens to a non-extractable P-256 key (Web Crypto, kept in IndexedDB for the sign-in round
+trip), names it in the authorization request (``dpop_jkt``) and signs a proof for every call to
+``/token`` and ``/me``. ``/demo/config.json`` tells it which: the only thing the page cannot know.
+
 It is served from the API's own origin (``http://127.0.0.1:<port>/demo/``), so the calls to
 ``/token`` and ``/me`` are same-origin and need no CORS. It is not an API Gateway route: the
 template does not deploy it, so it sits beside the gateway emulation, not inside it.
@@ -18,6 +23,8 @@ style; everything it loads and calls is ``'self'``), ``frame-ancestors 'none'``,
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from local_stack.apigw import HttpRequest, HttpResponse
@@ -49,9 +56,19 @@ HEADERS = [
 ]
 
 
-def demo_response(request: HttpRequest) -> HttpResponse | None:
-    """The demo's answer to ``request``, or ``None`` when it is not for ``/demo``."""
+#: the page's settings, at ``/demo/config.json``
+CONFIG = "config.json"
+
+
+def demo_response(request: HttpRequest, config: Mapping[str, str] | None = None) -> HttpResponse | None:
+    """The demo's answer to ``request``, or ``None`` when it is not for ``/demo``.
+
+    :param config: what ``/demo/config.json`` answers (``api_dpop``: the API's ``AuthorizerDpop``).
+    """
     path = request.target.partition("?")[0]
+    if path == DEMO_PATH + CONFIG and request.method.upper() in ("GET", "HEAD"):
+        body = json.dumps(dict(config or {"api_dpop": "off"})).encode()
+        return HttpResponse(200, [("content-type", "application/json"), *HEADERS], body)
     if path == DEMO_PATH.rstrip("/"):
         return HttpResponse(301, [("location", DEMO_PATH), ("cache-control", "no-store")])
     if not path.startswith(DEMO_PATH):

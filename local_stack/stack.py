@@ -197,7 +197,12 @@ class LocalStack:
         self.mailbox = mailbox = Mailbox(self.identity.account_id, opts.region, opts.log)
         mailbox.watch()
         # /demo/ and /local/mail: beside the API, never deployed
-        self._server.static = lambda request: demo_response(request) or mailbox.response(request)
+        demo_config = {
+            "api_dpop": self.environments.get("AuthorizerFunction", {}).get(
+                ENV_VARS["authorizer_dpop"], "off"
+            )
+        }
+        self._server.static = lambda request: demo_response(request, demo_config) or mailbox.response(request)
 
         # The rotation function is on the critical path (keys before the first token): it starts
         # alone; the other environments start after the first request (see below).

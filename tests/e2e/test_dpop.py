@@ -1,6 +1,7 @@
 """DPoP end to end (RFC 9449) through a local stack with ``AuthorizerDpop=optional`` and server
 nonces on: the example client (``examples/dpop_client.py``) gets a bound token, takes the nonce,
-and calls ``GET /me`` through the gateway's authorizer; the same token without its key is refused."""
+and calls ``GET /me`` through the gateway's authorizer and ``GET /userinfo``; the same token
+without its key is refused."""
 
 from __future__ import annotations
 
@@ -59,3 +60,19 @@ def test_bearer_tokens_still_work_when_dpop_is_optional(dpop_stack: Stack) -> No
         dpop_stack.api + "/me", headers={"Authorization": f"Bearer {plain['access_token']}"}, timeout=30
     )
     assert me.status_code == 200
+
+
+def test_userinfo_takes_a_bound_token_with_its_proof_and_refuses_a_thief(dpop_stack: Stack) -> None:
+    client = DPoPClient()
+    token = tokens(dpop_stack, client)["access_token"]
+    answer = client.get(dpop_stack.api + "/userinfo", token)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["sub"]
+    thief = DPoPClient().get(dpop_stack.api + "/userinfo", token)
+    assert thief.status_code == 401
+    assert thief.headers["WWW-Authenticate"].startswith('DPoP error="invalid_dpop_proof", algs="')
+    as_bearer = requests.get(
+        dpop_stack.api + "/userinfo", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert as_bearer.status_code == 401
+    assert as_bearer.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token", DPoP algs="')

@@ -330,6 +330,12 @@ class Settings:
     #: ``DPoP`` tokens with their proofs; a bound token sent as ``Bearer`` is refused) or
     #: ``required`` (``DPoP`` only). Not ``off``: proofs' ``jti`` are recorded in SESSIONS_TABLE.
     authorizer_dpop: str = "off"
+    #: AUTHORIZER_PUBLIC_URL: the URL clients call the protected API at, up to its routes (e.g.
+    #: ``https://api.example.com/v1`` on a custom domain with the API mapping ``v1``). DPoP proofs'
+    #: ``htu`` are compared with it plus the route's path (through its own domain a raw path
+    #: that already starts with its base path is not given it twice; through execute-api the raw
+    #: path is kept whole). Empty: ``https://`` + the request's domain + its raw path.
+    authorizer_public_url: str = ""
     # --- self-service accounts (functions/account) ---------------------------------------------
     #: ACCOUNT_CODE_TTL: lifetime of an email verification or password-reset code, seconds
     #: (60-3600).
@@ -433,6 +439,7 @@ class Settings:
             "authorizer_dpop": _choice(
                 e, "authorizer_dpop", cls.authorizer_dpop, ("off", "optional", "required")
             ),
+            "authorizer_public_url": _str(e, "authorizer_public_url").rstrip("/"),
             "account_code_ttl": _int(e, "account_code_ttl", cls.account_code_ttl, 60, 3600),
             "account_code_attempts": _int(e, "account_code_attempts", cls.account_code_attempts, 1, 10),
             "custom_attributes": _words(e, "custom_attributes"),
@@ -471,6 +478,14 @@ class Settings:
             check_settings(self.custom_attributes, self.access_token_profile_claims)
         if self.issuer and not self.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ConfigurationError("ISSUER must be an https:// URL")
+        public = self.authorizer_public_url
+        if public and (
+            not public.startswith(("https://", "http://127.0.0.1", "http://localhost"))
+            or any(c in public for c in "?#")
+        ):
+            raise ConfigurationError(
+                "AUTHORIZER_PUBLIC_URL must be an https:// URL without query or fragment"
+            )
 
     def require(self, name: str) -> str:
         """Return the non-empty string setting ``name``.
@@ -537,6 +552,7 @@ ENV_VARS: dict[str, str] = {
     "dpop_proof_max_age": "DPOP_PROOF_MAX_AGE",
     "dpop_nonce_required": "DPOP_NONCE_REQUIRED",
     "authorizer_dpop": "AUTHORIZER_DPOP",
+    "authorizer_public_url": "AUTHORIZER_PUBLIC_URL",
     "account_code_ttl": "ACCOUNT_CODE_TTL",
     "account_code_attempts": "ACCOUNT_CODE_ATTEMPTS",
     "custom_attributes": "CUSTOM_ATTRIBUTES",

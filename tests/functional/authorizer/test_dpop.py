@@ -49,6 +49,7 @@ def event(
     method: str = "GET",
     path: str = "/orders",
     fmt: str = "http_v2",
+    domain: str = HOST,
 ) -> dict[str, Any]:
     if fmt == "http_v2":
         doc = copy.deepcopy(load_event("authorizer_http_v2_allow.json"))
@@ -63,6 +64,7 @@ def event(
         doc["resource"] = doc["path"] = doc["requestContext"]["path"] = path
         doc["requestContext"]["domainName"] = HOST
         doc.pop("multiValueHeaders", None)
+    doc["requestContext"]["domainName"] = domain
     doc["headers"] = {k: v for k, v in doc["headers"].items() if k.lower() != "authorization"}
     if authorization is not None:
         doc["headers"]["authorization"] = authorization
@@ -229,3 +231,59 @@ def test_the_replay_record_holds_no_key_or_jti(dpop):
     text = json.dumps(items)
     assert "my-jti" not in text and key.jkt not in text
     assert items[0]["pk"]["S"].startswith("dpop#")
+
+
+@pytest.mark.parametrize("raw_path", ["/orders", "/v1/orders"])
+def test_behind_a_custom_domain_with_a_base_path_htu_is_the_public_url(
+    dpop, monkeypatch, decision_lines, raw_path
+):
+    """``AUTHORIZER_PUBLIC_URL``: the client addresses ``https://api.example.com/v1/orders``; API
+    Gateway's event names the custom domain and a path with or without the mapping's ``/v1``.
+    Without the setting a raw path without it is compared as it is (refused, fail closed); with
+    the setting both are accepted, the execute-api URL no more."""
+    key = DPoPKey()
+    token = bound(dpop, key)
+    public = "https://api.example.com/v1/orders"
+
+    def outcome(url: str) -> str:
+        new_instance()
+        proof = key.proof("GET", url, iat=NOW, access_token=token)
+        return dpop.outcome(event(f"DPoP {token}", proof, path=raw_path, domain="api.example.com"))
+
+    if raw_path == "/orders":
+        assert outcome(public) == "refused"
+        assert last_reason(decision_lines) == "dpop_htu"
+    monkeypatch.setenv("AUTHORIZER_PUBLIC_URL", "https://api.example.com/v1/")
+    assert outcome(public) == "allow"
+    assert outcome(f"https://{HOST}{raw_path}") == "refused"
+    assert outcome("https://api.example.com/v1/v1/orders") == "refused"
+
+
+def test_with_a_public_url_two_routes_on_execute_api_never_share_one_htu(dpop, monkeypatch):
+    """Through the execute-api domain (or a proxy in front of it) the raw path is the route's
+    path: ``/orders`` and ``/v1/orders`` are two routes, so their proofs name two URLs, and an
+    unspent proof for one is refused on the other (it was one ``htu`` for both)."""
+    monkeypatch.setenv("AUTHORIZER_PUBLIC_URL", "https://api.example.com/v1")
+    key = DPoPKey()
+    token = bound(dpop, key)
+
+    def outcome(url: str, raw_path: str) -> str:
+        new_instance()
+        proof = key.proof("GET", url, iat=NOW, access_token=token)
+        return dpop.outcome(event(f"DPoP {token}", proof, path=raw_path))
+
+    assert outcome("https://api.example.com/v1/orders", "/v1/orders") == "refused"
+    assert outcome("https://api.example.com/v1/v1/orders", "/v1/orders") == "allow"
+    assert outcome("https://api.example.com/v1/orders", "/orders") == "allow"
+    assert outcome("https://api.example.com/v1/v1/orders", "/orders") == "refused"
+
+
+@pytest.mark.parametrize(
+    "value", ["http://api.example.com", "https://api.example.com/v1?x=1", "api.example.com"]
+)
+def test_a_public_url_that_is_not_an_https_url_is_a_configuration_error(value):
+    from auth_core.errors import ConfigurationError
+    from auth_core.settings import Settings
+
+    with pytest.raises(ConfigurationError, match="AUTHORIZER_PUBLIC_URL"):
+        Settings.from_env({"AUTHORIZER_PUBLIC_URL": value})

@@ -79,12 +79,29 @@ def test_the_script_does_pkce_s256_and_keeps_tokens_out_of_local_storage():
     for step in (
         'grant_type: "authorization_code"',
         'grant_type: "refresh_token"',
-        '"/me"',
+        "/me`",
         "id_token_hint",
         "post_logout_redirect_uri",
     ):
         assert step in js
     assert "eval(" not in js and "innerHTML" not in js  # output goes in as text
+
+
+def test_the_script_binds_tokens_to_a_non_extractable_key_when_the_api_takes_dpop():
+    js = (ROOT / "app.js").read_text()
+    generate = 'crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])'
+    assert generate in js  # extractable: false
+    assert "indexedDB" in js and "dpop_jkt" in js and '"use_dpop_nonce"' in js
+    assert 'fetch("config.json")' in js
+
+
+def test_the_config_says_whether_the_api_takes_dpop():
+    import json
+
+    assert json.loads(get("/demo/config.json").body) == {"api_dpop": "off"}
+    answer = demo_response(HttpRequest("GET", "/demo/config.json"), {"api_dpop": "optional"})
+    assert answer is not None and json.loads(answer.body) == {"api_dpop": "optional"}
+    assert answer.header("content-security-policy") == CSP
 
 
 def test_the_registered_redirect_is_the_loopback_page():

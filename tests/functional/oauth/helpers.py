@@ -75,9 +75,11 @@ def code_flow(
     clock: Any,
     client_id: str = PUBLIC_CLIENT,
     headers: dict[str, str] | None = None,
+    authorization: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Sign ``alice`` in through the authorization code flow with PKCE (the way a public client
-    gets tokens), on ``service``'s ``clock``; the token response."""
+    gets tokens), on ``service``'s ``clock``; the token response. ``authorization``: more
+    authorization request parameters; ``headers``: the token request's."""
     from auth_core.oauth import pkce
     from auth_core.oauth.authorize import AuthorizationService
     from auth_core.oauth.request import ClientCredentials
@@ -93,6 +95,7 @@ def code_flow(
             "redirect_uri": PUBLIC_CLIENT_SETTINGS["redirect_uris"][0],
             "code_challenge": pkce.challenge_of(verifier),
             "code_challenge_method": "S256",
+            **(authorization or {}),
         }
     )
     signed = authz.sign_in(request, "alice", PASSWORD, None)

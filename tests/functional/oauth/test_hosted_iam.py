@@ -1,8 +1,8 @@
 """The hosted function's role allows every DynamoDB call its flows make (moto enforces no IAM).
 
-Each flow of the hosted pages -- a failed and a good sign-in, single sign-on, a pushed request,
-consent (Allow), logout with a matching ``id_token_hint`` -- runs under moto through the real
-:class:`HostedEndpoint` and :class:`AuthorizationService`, on a DynamoDB client that records
+Each flow of the hosted pages -- a failed and a good sign-in, single sign-on, a pushed request
+with a DPoP proof, consent (Allow), logout with a matching ``id_token_hint`` -- runs under moto
+through the real :class:`HostedEndpoint` and :class:`AuthorizationService`, on a DynamoDB client that records
 every call (operation, table, partition key; a transaction's items one by one, as IAM
 authorises them). Each call must be allowed by ``AuthorizeFunction``'s policy as the
 *expanded* template states it (``tests/unit/template/test_iam_expanded.py``): action, table or
@@ -27,6 +27,7 @@ from auth_core.hosted.endpoint import HostedEndpoint
 from auth_core.oauth import pkce
 from auth_core.oauth.authorize import AuthorizationService
 from auth_core.oauth.request import ClientCredentials, OAuthRequest
+from tests.dpop_client import DPoPKey
 from tests.functional.oauth.conftest import CODE_FLOW_CB, FAST_HASHER, ISS, PASSWORD, TABLES
 from tests.hosted_fake import http_event
 from tests.unit.template.cfn import TEMPLATE
@@ -179,7 +180,7 @@ def _sign_in(
 
 
 def test_every_dynamodb_call_of_the_hosted_flows_is_allowed_by_the_role(
-    recorded: tuple[Recorder, HostedEndpoint], policy: set[Any], service: Any, issuers: Any
+    recorded: tuple[Recorder, HostedEndpoint], policy: set[Any], service: Any, issuers: Any, clock: Any
 ) -> None:
     recorder, hosted = recorded
     # a failed sign-in (the throttle), then a good one
@@ -191,15 +192,18 @@ def test_every_dynamodb_call_of_the_hosted_flows_is_allowed_by_the_role(
     # single sign-on: the session is reused (current_session reads the all# cut-off)
     again = hosted.authorize(http_event("GET", "/authorize", query=_query(), cookies=_cookies(jar)))
     assert again.status_code == 302 and "code=" in again.headers["Location"]
-    # a pushed request (PAR), used by reference
+    # a pushed request (PAR) with a DPoP proof (RFC 9449 §10.1: its replay record), used by reference
+    before_par = len(recorder.calls)
     pushed = hosted.par(
         http_event(
             "POST",
             "/par",
             body=urlencode({**parse_qs(_query("conf", scope="read")), "client_secret": "c" * 43}, doseq=True),
+            headers={"dpop": DPoPKey().proof("POST", ISS + "/par", iat=int(clock()))},
         )
     )
     assert pushed.status_code == 201, pushed.body
+    assert any(call[2] and call[2].startswith("dpop#") for call in recorder.calls[before_par:])
     request_uri = json.loads(pushed.body)["request_uri"]
     by_ref = hosted.authorize(
         http_event(

@@ -122,7 +122,11 @@ ALLOWLIST: dict[str, set[Grant]] = {
         (UPDATE, USERS, None),
         (GET, CLIENTS, None),
         (GET, SESSIONS, ("sso#*", "par#*", "consent#*", "throttle#*", "fam#*", "mfa#*")),
-        (PUT, SESSIONS, ("sso#*", "ssoend#*", "code#*", "par#*", "consent#*", "throttle#*", "mfa#*")),
+        (
+            PUT,
+            SESSIONS,
+            ("sso#*", "ssoend#*", "code#*", "par#*", "consent#*", "throttle#*", "mfa#*", "dpop#*"),
+        ),  # dpop#: /par proofs (RFC 9449 §10.1)
         (UPDATE, SESSIONS, ("sso#*", "par#*", "throttle#*", "fam#*", "mfa#*")),
         (DELETE, SESSIONS, ("throttle#*",)),
         (QUERY, BY_SUBJECT, None),
@@ -136,6 +140,7 @@ ALLOWLIST: dict[str, set[Grant]] = {
         (QUERY, FEED, None),
         (QUERY, BY_USER_ID, None),
         (GET, USERS, None),
+        (PUT, SESSIONS, ("dpop#*",)),  # DPoP proofs' replay records (RFC 9449 §7)
     },
     # Self-service accounts. Users: read; created only by the sign-up transaction (Put,
     # conditional on a free username); updated by a reset or change (the new hash with the end

@@ -162,12 +162,14 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         ("table:read", REVOCATIONS),
         ("table:write", REVOCATIONS),
     },
-    # verifies like the authorizer (public JWKS, the feed) and reads usernames
+    # verifies like the authorizer (public JWKS, the feed, DPoP proofs' replay records) and reads
+    # usernames
     "UserinfoFunction": {
         ("secret:read", PUBLIC_JWKS),
         ("table:read", FEED),
         ("table:read", BY_USER_ID),
         ("table:read", USERS),
+        ("table:write", SESSIONS),
     },
     # sign-up creates users (in the transaction claiming the email); reset / change end sessions
     # (the users item, the families, the sub#/sid#/jti# entries); the bearer check reads the feed
@@ -489,6 +491,14 @@ def test_cors_only_when_origins_are_configured(template: Doc, resources: Doc) ->
     assert otherwise == {"Ref": "AWS::NoValue"}
     assert when_set["AllowCredentials"] is False
     assert when_set["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "CorsAllowedOrigins"}]}
+
+
+def test_cors_lets_a_browser_client_use_dpop(resources: Doc) -> None:
+    """A cross-origin single-page app sends its proof in the ``DPoP`` header (RFC 9449 §4) and
+    must read the ``DPoP-Nonce`` (§8) and ``WWW-Authenticate`` (§7.1) of the answers."""
+    when_set = resources["HttpApi"]["Properties"]["CorsConfiguration"]["Fn::If"][1]
+    assert when_set["AllowHeaders"] == ["authorization", "content-type", "dpop"]
+    assert when_set["ExposeHeaders"] == ["dpop-nonce", "www-authenticate"]
 
 
 def test_access_log_format_carries_no_credentials(resources: dict[str, Any]) -> None:

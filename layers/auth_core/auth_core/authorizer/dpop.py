@@ -7,8 +7,10 @@ after the token itself verified as any token does (signature, claims, the verifi
 2. the token is bound: its ``cnf.jkt`` is a string (a bearer token may not be sent as ``DPoP``);
 3. exactly one ``DPoP`` header, a proof that passes every check of :mod:`auth_core.dpop` for the
    request as API Gateway received it -- ``htm`` its method, ``htu`` ``https://`` + its domain +
-   its raw path (``http://`` for a local stack on 127.0.0.1) -- with ``ath`` the hash of this
-   token, signed by the key whose thumbprint is the token's ``cnf.jkt``;
+   its raw path (``http://`` for a local stack on 127.0.0.1), or, with ``AUTHORIZER_PUBLIC_URL``
+   (a custom domain with a base path), that URL + the raw path (less the base path when the
+   request came through that URL's own domain and its raw path carries it) -- with ``ath`` the
+   hash of this token, signed by the key whose thumbprint is the token's ``cnf.jkt``;
 4. the proof is new: first this instance's memory (a replay to the same instance costs no
    network call), then the shared record in the sessions table (a conditional ``PutItem``: a
    replay to another instance is refused too). Every DPoP request costs that one write; bearer
@@ -71,11 +73,26 @@ class DPoPCheck:
     """Checks a ``DPoP`` request's proof against its token (module docstring)."""
 
     def __init__(
-        self, verifier: DPoPVerifier, *, shared: ReplayCache | None, local: MemoryReplayCache
+        self,
+        verifier: DPoPVerifier,
+        *,
+        shared: ReplayCache | None,
+        local: MemoryReplayCache,
+        public_url: str = "",
     ) -> None:
         self.verifier = verifier
         self.shared = shared
         self.local = local
+        #: ``AUTHORIZER_PUBLIC_URL`` (no trailing slash), or "" for the request's own domain
+        self.public_url = public_url
+        self._base_path = ""
+        self._public_host = ""
+        if public_url:
+            from urllib.parse import urlsplit  # noqa: PLC0415 - custom domains only
+
+            parts = urlsplit(public_url)
+            self._base_path = parts.path
+            self._public_host = parts.netloc.lower()
 
     def check(
         self, event: Mapping[str, Any], request: AuthorizerRequest, token: str, jkt: str | None
@@ -90,22 +107,48 @@ class DPoPCheck:
         if request.format is EventFormat.REST_TOKEN or self.shared is None:
             raise TokenError("DPoP is not available for this event", reason="dpop_unavailable")
         method, url = _target(event, request)
+        if self.public_url:  # a custom domain with a base path: what the client addressed
+            url = self._public_target(url, request.domain_name)
         try:
-            proof = single_header(event, "dpop")
-            if proof is None:
-                raise InvalidDPoPProofError(reason="dpop_missing")
-            checked = self.verifier.verify(
-                proof, method=method, url=url, access_token=token, expected_jkt=jkt
-            )
+            self.spend(single_header(event, "dpop"), method=method, url=url, token=token, jkt=jkt)
         except InvalidDPoPProofError as exc:
             raise TokenError("DPoP proof refused", reason=exc.reason) from None
         except TokenError as exc:  # two DPoP headers
             raise TokenError("DPoP proof refused", reason="dpop_" + exc.reason) from None
+
+    def _public_target(self, url: str, domain: str | None) -> str:
+        """``url`` (the request's own origin and raw path) as addressed at ``AUTHORIZER_PUBLIC_URL``.
+
+        Through the public URL's own domain the raw path may or may not carry the mapping's base
+        path (it is dropped when there); through any other domain (execute-api, or a proxy in
+        front of it) the raw path is the route's path and is kept whole. So two routes never share
+        one ``htu``: ``/orders`` and ``/v1/orders`` on execute-api are ``<public>/orders`` and
+        ``<public>/v1/orders``.
+        """
+        path = url[url.index("/", url.index("//") + 2) :]
+        through_public_domain = (domain or "").lower() == self._public_host
+        if through_public_domain and self._base_path and path.startswith(self._base_path + "/"):
+            path = path[len(self._base_path) :]  # the mapping's path is already in rawPath
+        return self.public_url + path
+
+    def spend(self, proof: object, *, method: str, url: str, token: str, jkt: str) -> None:
+        """Check ``proof`` (the ``DPoP`` header) for ``method url`` with ``token`` by key
+        ``jkt``, then record it as used: this instance's memory first, then the shared record.
+        Also ``/userinfo``'s check (:mod:`auth_core.oauth.dpop_resource`).
+
+        :raises InvalidDPoPProofError: missing, failing a check, or used before (``dpop_replay``).
+        :raises StoreUnavailableError: the shared replay record could not be written.
+        """
+        if self.shared is None:
+            raise InvalidDPoPProofError(reason="dpop_unavailable")
+        if proof is None:
+            raise InvalidDPoPProofError(reason="dpop_missing")
+        checked = self.verifier.verify(proof, method=method, url=url, access_token=token, expected_jkt=jkt)
         key = checked.replay_key()
         if not self.local.first_use(key, checked.expires_at) or not self.shared.first_use(
             key, checked.expires_at
         ):
-            raise TokenError("DPoP proof replayed", reason="dpop_replay")
+            raise InvalidDPoPProofError(reason="dpop_replay")
 
 
 def _target(event: Mapping[str, Any], request: AuthorizerRequest) -> tuple[str, str]:

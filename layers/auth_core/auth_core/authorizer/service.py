@@ -200,7 +200,12 @@ def _dpop_check(settings: Settings, clock: Callable[[], float]) -> DPoPCheck:
         if settings.sessions_table
         else None
     )
-    return DPoPCheck(verifier, shared=shared, local=MemoryReplayCache(clock=clock))
+    return DPoPCheck(
+        verifier,
+        shared=shared,
+        local=MemoryReplayCache(clock=clock),
+        public_url=settings.authorizer_public_url,
+    )
 
 
 def _unauthorized() -> Exception:

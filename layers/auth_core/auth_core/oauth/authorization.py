@@ -66,6 +66,8 @@ class AuthorizationRequest:
     acr_values: tuple[str, ...] = ()
     response_mode: ResponseMode = "query"
     request_uri: str | None = None
+    #: ``dpop_jkt`` (RFC 9449 §10): the thumbprint of the DPoP key the code must be redeemed with
+    dpop_jkt: str | None = None
     form_fields: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -18,7 +18,9 @@ them (RFC 6749 §4.1, RFC 7636, RFC 9700 §2.1, RFC 9126, RFC 9207, OpenID Conne
    (``unauthorized_client``), PKCE missing or not ``S256`` or malformed (RFC 7636 §4.4.1:
    required for every client), ``scope`` not allowed (least privilege: user ∩ client ∩
    supported, the user's part applied at :meth:`issue_code`), ``prompt`` (``none`` alone,
-   ``login``, ``consent``), ``max_age``, ``response_mode`` (``query``, ``form_post``).
+   ``login``, ``consent``), ``max_age``, ``response_mode`` (``query``, ``form_post``),
+   ``dpop_jkt`` (RFC 9449 §10: an RFC 7638 SHA-256 thumbprint, 43 base64url characters; the
+   code is stored with it and redeemed only with a proof by that key).
 
 The single sign-on session: :meth:`sign_in` checks the password through the very function the
 password grant uses (``oauth.login.authenticate_user``: the same throttle, counted before
@@ -34,6 +36,8 @@ session; the token endpoint redeems them (``TokenService.authorization_code``).
 
 from __future__ import annotations
 
+import functools
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -41,6 +45,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from auth_core.errors import (
+    InvalidDPoPProofError,
     InvalidGrantError,
     InvalidRequestError,
     OAuthError,
@@ -69,7 +74,7 @@ from auth_core.oauth.grants import stores_from_settings
 from auth_core.oauth.id_token import read_hint
 from auth_core.oauth.login import authenticate_user
 from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token, new_refresh_token
-from auth_core.oauth.request import OAuthRequest
+from auth_core.oauth.request import DPOP_HEADER, OAuthRequest
 from auth_core.oauth.revocation import SessionRevoker
 from auth_core.oauth.scope import resolve_scope
 from auth_core.oauth.second_factor import SecondFactor
@@ -79,6 +84,7 @@ from auth_core.settings import Settings
 
 if TYPE_CHECKING:
     from auth_core.oauth.mfa_setup import MfaSetup
+    from auth_core.oauth.sender_constraint import DPoPGate
 
 from auth_core.stores.interfaces import (
     Clients,
@@ -120,8 +126,11 @@ _KNOWN = (
     "login_hint",
     "response_mode",
     "acr_values",
+    "dpop_jkt",
 )
 _MAX_VALUE = 2048
+#: RFC 9449 §10: ``dpop_jkt`` is a base64url SHA-256 JWK thumbprint (RFC 7638)
+_JKT = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class AuthorizationService:
@@ -156,7 +165,11 @@ class AuthorizationService:
         audit: Audit | None = None,
         clock: Callable[[], float] = time.time,
         second_factor: SecondFactor | None = None,
+        dpop: Callable[[], DPoPGate] | None = None,
     ) -> None:
+        #: builds (once, on the first ``DPoP`` proof sent to ``/par``, RFC 9449 §10.1) the check of
+        #: such proofs; ``None``: they are refused
+        self._dpop = functools.cache(dpop) if dpop is not None else None
         #: TOTP and recovery codes (``None``: password-only sign-in, as before MFA existed)
         self.mfa = second_factor
         self.users = users
@@ -238,6 +251,7 @@ class AuthorizationService:
             max_token_lifetime=settings.max_access_token_lifetime,
             audit=audit,
             clock=clock,
+            dpop=lambda: _par_dpop_gate(settings, sessions_table, dynamodb=dynamodb, clock=clock),
         )
 
     @property
@@ -333,6 +347,9 @@ class AuthorizationService:
         max_age = _one(params, "max_age")
         if max_age is not None and not (max_age.isascii() and max_age.isdigit() and len(max_age) <= 9):
             raise refuse("invalid_request", "max_age_invalid")
+        dpop_jkt = _one(params, "dpop_jkt")
+        if dpop_jkt is not None and _JKT.fullmatch(dpop_jkt) is None:
+            raise refuse("invalid_request", "dpop_jkt_invalid")
         form_fields = (
             {"client_id": client.client_id, "request_uri": by_reference}
             if by_reference is not None
@@ -351,6 +368,7 @@ class AuthorizationService:
             acr_values=tuple((_one(params, "acr_values") or "").split()),
             response_mode=mode,
             request_uri=by_reference,
+            dpop_jkt=dpop_jkt,
             form_fields=form_fields,
         )
 
@@ -550,6 +568,7 @@ class AuthorizationService:
                 redirect_uri=request.redirect_uri,
                 code_challenge=request.code_challenge,
                 nonce=request.nonce or "",
+                dpop_jkt=request.dpop_jkt or "",
                 scope=scope,
                 subject=user.subject,
                 username=user.username,
@@ -571,9 +590,22 @@ class AuthorizationService:
 
         :raises OAuthError: ``invalid_client``, ``invalid_request`` and the validation's codes.
         """
+        gate = None
+        if DPOP_HEADER in request.headers:  # RFC 9449 §10.1: the code is bound to the proof's key
+            if self._dpop is None:
+                raise InvalidDPoPProofError(reason="dpop_unavailable")
+            gate = self._dpop()
+            request = gate.check(request, self.issuer + "/par")
         client = authenticate_client(request.client, self.clients, now=self._clock())
+        if gate is not None:
+            gate.record(request)  # spent once the client is known, as at /token
         params = dict(request.params)
         params.pop("client_secret", None)
+        if request.dpop_jkt is not None:
+            named = params.get("dpop_jkt")
+            if named is not None and named != request.dpop_jkt:  # §10.1: both, then the same key
+                raise InvalidDPoPProofError("dpop_jkt is not the proof's key", reason="dpop_jkt_mismatch")
+            params["dpop_jkt"] = request.dpop_jkt
         if "request_uri" in params:  # RFC 9126 §2.1: not inside a pushed request
             raise InvalidRequestError("request_uri is not allowed here", reason="par_request_uri")
         if params.get("client_id", client.client_id) != client.client_id:
@@ -672,6 +704,22 @@ class AuthorizationService:
 
 
 # ---------------------------------------------------------------------- helpers
+def _par_dpop_gate(
+    settings: Settings, sessions_table: str, *, dynamodb: Any | None, clock: Callable[[], float]
+) -> DPoPGate:
+    """``/par``'s DPoP step (RFC 9449 §10.1): ``DPOP_SIGNING_ALGS`` proofs for ``POST`` to the
+    issuer + ``/par``, their ``jti`` recorded in the sessions table as at ``/token``. No server
+    nonce here: the proof only names the key; the token endpoint asks for nonces when configured."""
+    from auth_core.dpop import DPoPVerifier  # noqa: PLC0415 - /par with DPoP only
+    from auth_core.oauth.sender_constraint import DPoPGate  # noqa: PLC0415
+    from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
+
+    verifier = DPoPVerifier(
+        algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age, clock=clock
+    )
+    return DPoPGate(verifier, DPoPReplayStore(sessions_table, client=dynamodb, clock=clock))
+
+
 def _count(params: Mapping[str, Any], name: str) -> int:
     value = params.get(name)
     if value is None:

@@ -18,6 +18,7 @@ from auth_core.settings import Settings
 # Each factory imports the stores and services it builds: they load on a function's first
 # request, with its keys and boto3, and a function's cold import carries only its HTTP plumbing.
 if TYPE_CHECKING:
+    from auth_core.authorizer.dpop import DPoPCheck
     from auth_core.oauth.grants import Issuer, IssuerFactory, TokenResult, TokenService
     from auth_core.oauth.introspection import IntrospectionService
     from auth_core.oauth.revocation import RevocationService
@@ -156,7 +157,8 @@ def introspection_service(
 def userinfo_service(settings: Settings, issuer_url: str, audit: Audit | None = None) -> UserinfoService:
     """The OpenID Connect UserInfo service (``GET``/``POST /userinfo``): access tokens checked as
     the authorizer checks them (``PUBLIC_JWKS_SECRET_ID``, then the revocation feed over
-    ``REVOCATIONS_TABLE``); usernames from ``USERS_TABLE``.
+    ``REVOCATIONS_TABLE``); usernames from ``USERS_TABLE``; DPoP proofs by ``DPOP_SIGNING_ALGS``
+    keys, their replay records in ``SESSIONS_TABLE`` (without it, ``DPoP`` requests are refused).
 
     :raises ConfigurationError: a required setting is missing.
     """
@@ -177,4 +179,17 @@ def userinfo_service(settings: Settings, issuer_url: str, audit: Audit | None = 
         revocation=feed,
         users=UserStore(settings.require("users_table")),
         audit=audit,
+        dpop=_resource_dpop(settings),
     )
+
+
+def _resource_dpop(settings: Settings) -> DPoPCheck:
+    """``/userinfo``'s DPoP check (``auth_core.oauth.dpop_resource``): the authorizer's, with
+    this function's own memory of proofs and the shared records in ``SESSIONS_TABLE``."""
+    from auth_core.authorizer.dpop import DPoPCheck  # noqa: PLC0415
+    from auth_core.dpop import DPoPVerifier, MemoryReplayCache  # noqa: PLC0415
+    from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
+
+    verifier = DPoPVerifier(algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age)
+    shared = DPoPReplayStore(settings.sessions_table) if settings.sessions_table else None
+    return DPoPCheck(verifier, shared=shared, local=MemoryReplayCache())

@@ -382,6 +382,12 @@ class TokenService:
             raise InvalidGrantError(reason="redirect_uri_mismatch")
         if not pkce.verify(verifier, code.code_challenge):
             raise InvalidGrantError(reason="pkce_mismatch")
+        if code.dpop_jkt and not _same_key(request.dpop_jkt, code.dpop_jkt):
+            # RFC 9449 §10: the request named the key (dpop_jkt); only a proof by it redeems the
+            # code (refused before it is spent: the client may retry with the right key)
+            raise InvalidDPoPProofError(
+                "the DPoP key is not the one the request named", reason="dpop_jkt_mismatch"
+            )
         user = self.users.get(code.username)
         if user is None or not user.enabled or user.sessions_version != code.sessions_version:
             raise InvalidGrantError(reason="user_changed")  # logged out everywhere, reset, disabled
@@ -860,6 +866,13 @@ def _dpop_gate(
         require_nonce=settings.dpop_nonce_required,
         nonce_secret=nonce_secret,
     )
+
+
+def _same_key(presented: str | None, bound: str) -> bool:
+    """The proof's key thumbprint is ``bound`` (constant time; no proof is no match)."""
+    import hmac  # noqa: PLC0415 - bound codes only
+
+    return presented is not None and hmac.compare_digest(presented, bound)
 
 
 def _require_grant(client: Client, name: str) -> None:

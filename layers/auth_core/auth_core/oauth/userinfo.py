@@ -11,7 +11,10 @@ So the token is checked here exactly as the authorizer checks it:
 * it must be about an end-user: a ``client_credentials`` token (``sub`` = its client) is refused.
 
 Where the token may be (RFC 6750 §2): the ``Authorization: Bearer`` header, or, for ``POST``, an
-``access_token`` form parameter (§2.2). Never the query string (§2.3 is a MAY we decline: URLs end
+``access_token`` form parameter (§2.2). A DPoP-bound token (RFC 9449 §7) comes as
+``Authorization: DPoP <token>`` with its ``DPoP`` proof, checked by
+:func:`~auth_core.oauth.dpop_resource.check_presentation`; the same token as ``Bearer`` is refused.
+Never the query string (§2.3 is a MAY we decline: URLs end
 up in logs and browser history); a token there is ``400 invalid_request``, as is a token sent two
 ways at once (§2: "MUST NOT use more than one method"). Every token failure, a missing token
 included, is the same ``401 invalid_token`` without details.
@@ -35,6 +38,7 @@ from urllib.parse import parse_qsl
 
 from auth_core.accounts.profile import profile_claims
 from auth_core.authorizer.bearer import parse_bearer
+from auth_core.authorizer.dpop import DPoPCheck, bound_key, dpop_token
 from auth_core.errors import (
     AccessDeniedError,
     InvalidRequestError,
@@ -43,12 +47,15 @@ from auth_core.errors import (
     TokenError,
 )
 from auth_core.oauth.audit import Audit, NullAudit
+from auth_core.oauth.dpop_resource import DPoPPresentation, check_presentation
 
 __all__ = [
     "RevocationCheck",
     "UserDirectory",
     "UserinfoService",
     "bearer_token",
+    "is_dpop_request",
+    "presented_token",
 ]
 
 #: Largest accepted form body (a token is < 8 KiB).
@@ -92,6 +99,16 @@ def bearer_token(event: Mapping[str, Any]) -> str:
     :raises TokenError: no token, or a malformed ``Authorization`` header (401 ``invalid_token``).
     :raises InvalidRequestError: a token in the query, in two places, or a malformed form body.
     """
+    return presented_token(event, allow_dpop=False)[0]
+
+
+def presented_token(event: Mapping[str, Any], *, allow_dpop: bool = True) -> tuple[str, bool]:
+    """The access token of a ``GET``/``POST /userinfo`` event and whether it came in the ``DPoP``
+    scheme (RFC 9449 §7.1; only in the ``Authorization`` header); else as :func:`bearer_token`.
+
+    :raises TokenError: no token, or a malformed ``Authorization`` header (401 ``invalid_token``).
+    :raises InvalidRequestError: a token in the query, in two places, or a malformed form body.
+    """
     headers = event.get("headers") or {}
     header = headers.get("authorization") if isinstance(headers, Mapping) else None
     query = event.get("queryStringParameters") or {}
@@ -102,10 +119,18 @@ def bearer_token(event: Mapping[str, Any]) -> str:
     if header is not None and form.access_token is not None:
         raise InvalidRequestError("the access token was sent two ways", reason="token_twice")
     if form.access_token is not None:
-        return form.access_token
+        return form.access_token, False
     if header is None or not str(header).strip():
         raise TokenError("no access token", reason="missing_token")
-    return parse_bearer(header)
+    token = dpop_token(header) if allow_dpop else None
+    return (token, True) if token is not None else (parse_bearer(header), False)
+
+
+def is_dpop_request(event: Mapping[str, Any]) -> bool:
+    """The request uses the ``DPoP`` scheme (its errors get a ``DPoP`` challenge, §7.1)."""
+    headers = event.get("headers") or {}
+    header = headers.get("authorization") if isinstance(headers, Mapping) else None
+    return type(header) is str and header.lstrip(" \t")[:5].lower() == "dpop "
 
 
 def _form(event: Mapping[str, Any], headers: Any) -> _Form:
@@ -146,25 +171,34 @@ class UserinfoService:
         revocation: RevocationCheck | None,
         users: UserDirectory,
         audit: Audit | None = None,
+        dpop: DPoPCheck | None = None,
     ) -> None:
         self.verifier = verifier
         self.revocation = revocation
         self.users = users
+        #: checks ``DPoP``-scheme requests; ``None``: they are refused (``invalid_token``)
+        self.dpop = dpop
         self.audit: Audit = audit or NullAudit()
 
-    def verified_claims(self, token: str) -> Any:
+    def verified_claims(self, token: str, dpop: DPoPPresentation | None = None) -> Any:
         """The claims of a valid, unrevoked access token (also the account API's bearer check).
 
+        :param dpop: the request used the ``DPoP`` scheme: its proof (``None``: ``Bearer``).
         :raises TokenError: not valid, or revoked (401).
+        :raises InvalidDPoPProofError: a ``DPoP`` request whose proof fails (401).
         :raises TemporarilyUnavailableError: the revocation feed failed (503).
         :raises KeyStoreError: the public keys could not be loaded (503).
         """
         claims = self.verifier.verify(token)
-        if "cnf" in claims.raw:
-            # a DPoP-bound token (RFC 9449) sent as a bearer token: without its proof it is
-            # what a thief would send. /userinfo takes bearer tokens only (DPoP ones go through
-            # the authorizer, e.g. /me).
-            raise TokenError("DPoP-bound token sent as bearer", reason="dpop_bound_as_bearer")
+        if dpop is None:
+            if "cnf" in claims.raw:
+                # a DPoP-bound token (RFC 9449 §7.2) sent as a bearer token: without its proof
+                # it is what a thief would send
+                raise TokenError("DPoP-bound token sent as bearer", reason="dpop_bound_as_bearer")
+        elif self.dpop is None:
+            raise TokenError("DPoP is not accepted here", reason="dpop_unavailable")
+        else:
+            check_presentation(self.dpop, dpop, token, bound_key(claims.raw))
         if self.revocation is not None:
             try:
                 self.revocation.check(
@@ -179,15 +213,17 @@ class UserinfoService:
                 raise TemporarilyUnavailableError(reason=exc.reason) from exc
         return claims
 
-    def userinfo(self, token: str) -> dict[str, Any]:
+    def userinfo(self, token: str, dpop: DPoPPresentation | None = None) -> dict[str, Any]:
         """The claims of the end-user ``token`` was issued for.
 
+        :param dpop: the request used the ``DPoP`` scheme: its proof (``None``: ``Bearer``).
         :raises TokenError: the token is not valid, revoked, or not about a user (401).
+        :raises InvalidDPoPProofError: a ``DPoP`` request whose proof fails (401).
         :raises AccessDeniedError: no scope ``openid`` (403 ``insufficient_scope``).
         :raises TemporarilyUnavailableError: the revocation feed or the users table failed (503).
         :raises KeyStoreError: the public keys could not be loaded (503).
         """
-        claims = self.verified_claims(token)
+        claims = self.verified_claims(token, dpop)
         if "openid" not in claims.scope:
             raise AccessDeniedError("scope openid required", reason="insufficient_scope")
         if claims.subject == claims.client_id:

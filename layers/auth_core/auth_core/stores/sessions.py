@@ -34,7 +34,8 @@ Two item kinds (the login throttle shares the table, see ``throttle.py``):
 ``code#<sha256 hex of the code>`` -- one authorization code (RFC 6749 §4.1), stored only as its
     hash, with what it is bound to (``client_id``, ``redirect_uri``, ``code_challenge``,
     ``nonce``, ``scope`` L, ``owner``/``username``, the user's ``sessions_version`` at sign-in,
-    ``sso_sid``, ``auth_time``, ``amr`` L), ``expires_at`` (also the TTL) and ``status``
+    ``sso_sid``, ``auth_time``, ``amr`` L, ``jkt``: the ``dpop_jkt`` of the request, RFC 9449
+    §10, absent when none), ``expires_at`` (also the TTL) and ``status``
     (``active``/``used``). Redeeming it is one transaction with the creation of its family
     (:meth:`SessionStore.redeem_code`): the code item becomes ``used`` and records what was
     issued from it (``issued_family``, ``issued_jti``, ``issued_exp``), so a second redemption
@@ -185,6 +186,8 @@ class AuthorizationCode:
     created_at: int
     amr: tuple[str, ...] = ("pwd",)
     nonce: str = ""
+    #: the DPoP key thumbprint the request bound the code to (``dpop_jkt``, RFC 9449 §10); ""
+    dpop_jkt: str = ""
     status: str = ACTIVE
     used_at: int = 0
     issued_family: str = ""
@@ -660,6 +663,7 @@ def _code_item(c: AuthorizationCode) -> Item:
         "expires_at": v_int(c.expires_at),
         "created_at": v_int(c.created_at),
         "status": v_str(c.status),
+        **({"jkt": v_str(c.dpop_jkt)} if c.dpop_jkt else {}),
     }
 
 
@@ -670,6 +674,7 @@ def _code(item: Item) -> AuthorizationCode:
         redirect_uri=as_str(item, "redirect_uri"),
         code_challenge=as_str(item, "code_challenge"),
         nonce=as_str(item, "nonce"),
+        dpop_jkt=as_str(item, "jkt"),
         scope=as_strs(item, "scope"),
         subject=as_str(item, "owner"),
         username=as_str(item, "username"),
