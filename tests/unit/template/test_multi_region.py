@@ -301,3 +301,15 @@ def test_a_primary_alarms_when_revocations_replicate_slowly(raw: Doc) -> None:
     assert alarm["Properties"]["AlarmActions"] == {
         "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
     }
+
+
+@pytest.mark.parametrize(
+    ("mode", "seconds"),
+    [("single-region", 30), ("multi-region primary", 300), ("multi-region secondary", 300)],
+)
+def test_the_feed_re_reads_further_back_in_more_than_one_region(mode: str, seconds: int) -> None:
+    """A replicated revocation keeps its writer's timestamp: the feed's overlap must exceed
+    the replication lag it tolerates (tests/functional/regions/test_feed_lag.py)."""
+    r = resolver(mode)
+    env = r.resolve(r.template.doc["Globals"]["Function"]["Environment"]["Variables"])
+    assert int(env["REVOCATION_FEED_OVERLAP"]) == seconds
