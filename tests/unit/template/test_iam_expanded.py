@@ -245,9 +245,12 @@ def _name(value: Any) -> str:
         if fn == "Fn::Sub":
             text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
             if text == _SECRET_REPLICA_ARN and set(variables) == {"Name"}:
-                # !Select [6, !Split [":", !Ref Primary...SecretArn]]: the primary secret's name
-                source = variables["Name"]["Fn::Select"][1]["Fn::Split"][1]["Ref"]
-                return _PRIMARY_SECRET[source]
+                # !Select [6, !Split [":", !Sub "${Primary...SecretArn}::::::"]]: the primary
+                # secret's name (padded: an empty parameter must not fail the Select)
+                padded = variables["Name"]["Fn::Select"][1]["Fn::Split"][1]["Fn::Sub"]
+                source = re.fullmatch(r"\$\{(\w+)\}::::::", padded)
+                assert source is not None, padded
+                return _PRIMARY_SECRET[source[1]]
             text = re.sub(r"\$\{(\w+)\.Arn\}", r"\1", text)
             text = re.sub(
                 r"\$\{(\w+)\}", lambda m: _name(variables[m[1]]) if m[1] in variables else m[0], text

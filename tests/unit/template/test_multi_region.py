@@ -313,3 +313,38 @@ def test_the_feed_re_reads_further_back_in_more_than_one_region(mode: str, secon
     r = resolver(mode)
     env = r.resolve(r.template.doc["Globals"]["Function"]["Environment"]["Variables"])
     assert int(env["REVOCATION_FEED_OVERLAP"]) == seconds
+
+
+@pytest.mark.parametrize("mode", sorted(DEPLOYMENTS))
+def test_every_select_resolves_even_in_the_branch_not_taken(raw: Doc, mode: str) -> None:
+    """CloudFormation may evaluate both branches of an Fn::If: a ``!Select [6, !Split]`` of an
+    ARN parameter left empty (every single-region stack) must not fail. Padded like
+    ReplicaRegions, every Select resolves in every mode."""
+    r = resolver(mode)
+    selects = [
+        node
+        for node in walk({k: raw[k] for k in ("Conditions", "Resources", "Outputs")})
+        if isinstance(node, dict) and set(node) == {"Fn::Select"}
+    ]
+    assert len(selects) > 20
+    for node in selects:
+        r.resolve(node)  # an IndexError here: a deploy-time failure
+
+
+def _rule_holds(mode: str, rule: str, **params: str) -> bool:
+    region, base = DEPLOYMENTS[mode]
+    template = load_template(TEMPLATE)
+    r = Resolver(template, parameter_values(template, {**base, **params}), StackIdentity(region=region))
+    found = template.doc["Rules"][rule]
+    if not r._truth(found["RuleCondition"]):
+        return True
+    return all(r._truth(a["Assert"]) for a in found["Assertions"])
+
+
+def test_a_secondary_stack_needs_both_primary_secret_arns() -> None:
+    rule = "SecondaryRegionNeedsThePrimarySecrets"
+    assert _rule_holds("multi-region secondary", rule)
+    assert not _rule_holds("multi-region secondary", rule, PrimarySigningKeysSecretArn="")
+    assert not _rule_holds("multi-region secondary", rule, PrimaryPublicJwksSecretArn="")
+    assert _rule_holds("single-region", rule)
+    assert _rule_holds("multi-region primary", rule)  # PrimaryRegion is its own region
