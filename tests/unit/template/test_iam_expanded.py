@@ -352,6 +352,13 @@ def allowlist(function: str, mode: str) -> set[Grant]:
     replicas there), except that a secondary region's signing secret is a replica encrypted with
     aws/secretsmanager, so no role there is granted the primary's customer-managed key."""
     if mode == "multi-region secondary":
+        if function == "RotateKeysFunction":
+            # no rotation in a secondary region: describe the replicas, write nothing (neither
+            # the replicated secrets nor the global revocations table, replicated everywhere)
+            return {
+                ("secretsmanager:DescribeSecret", SIGNING, None),
+                ("secretsmanager:DescribeSecret", PUBLIC_JWKS, None),
+            }
         return {g for g in ALLOWLIST[function] if g[1] != KEY}
     return ALLOWLIST[function]
 

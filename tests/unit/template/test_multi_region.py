@@ -233,6 +233,9 @@ def test_a_primary_replicates_the_key_secrets_without_a_name(raw: Doc, secret: s
 
 
 def test_rotation_runs_in_the_primary_region_only(raw: Doc) -> None:
+    """In a secondary region the rotation function writes nothing: the schedule and the invoke
+    permission are the primary's only (tests/unit/template/test_iam_expanded.py checks the
+    function's grants there: describe the replicas, nothing else)."""
     schedule = raw["Resources"]["SigningKeysRotationSchedule"]
     assert schedule["Condition"] == "OwnsKeys"
     assert raw["Resources"]["RotateKeysInvokePermission"]["Condition"] == "OwnsKeys"
@@ -245,10 +248,13 @@ def test_secondary_signers_are_let_in_by_the_replicated_resource_policy(raw: Doc
     and /refresh roles (their SignerRoleArns output) must be in it to read the replica."""
     policy = raw["Resources"]["SigningKeysSecretPolicy"]
     assert policy["Condition"] == "OwnsKeys"
-    allowed = list(walk(policy["Properties"]["ResourcePolicy"]))
+    read, write = policy["Properties"]["ResourcePolicy"]["Statement"]
+    assert read["Action"] == "secretsmanager:GetSecretValue"
     assert {
         "Fn::If": ["HasReplicaSigners", {"Ref": "ReplicaSignerRoleArns"}, {"Ref": "AWS::NoValue"}]
-    } in allowed
+    } in list(walk(read))
+    # exempted from the read Deny only: a secondary's signer cannot write the keys
+    assert {"Ref": "ReplicaSignerRoleArns"} not in list(walk(write))
     output = raw["Outputs"]["SignerRoleArns"]["Value"]
     assert output == {
         "Fn::Join": [
