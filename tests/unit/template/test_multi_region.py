@@ -354,3 +354,28 @@ def test_a_secondary_stack_needs_both_primary_secret_arns() -> None:
     assert not _rule_holds("multi-region secondary", rule, PrimaryPublicJwksSecretArn="")
     assert _rule_holds("single-region", rule)
     assert _rule_holds("multi-region primary", rule)  # PrimaryRegion is its own region
+
+
+def test_the_deploy_role_may_replicate_the_signing_secret_but_not_read_it(raw: Doc) -> None:
+    """Replicating a secret under a customer-managed key needs kms:Decrypt for the caller. The
+    deploy role (SecretReplicationRoleArns) gets exactly that, through Secrets Manager, from the
+    key policy, and is not exempted from the secret policy's Deny (KeyAdminRoleArns would be:
+    it could read the private keys)."""
+    assert raw["Conditions"]["HasSecretReplicators"]["Fn::And"][1:] == [
+        {"Condition": "CreateSigningKeysKey"},
+        {"Condition": "ReplicatesKeys"},
+    ]
+    statements = raw["Resources"]["SigningKeysKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (grant,) = [s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "HasSecretReplicators"]
+    _, statement, otherwise = grant
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Principal"] == {"AWS": {"Fn::Split": [",", {"Ref": "SecretReplicationRoleArns"}]}}
+    assert statement["Action"] == "kms:Decrypt"
+    assert statement["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+    }
+    secret_policy = raw["Resources"]["SigningKeysSecretPolicy"]["Properties"]
+    assert "SecretReplicationRoleArns" not in str(secret_policy)
+    assert "SecretReplicationRoleArns" not in str(
+        [r for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    )
