@@ -290,7 +290,7 @@ def test_a_primary_alarms_when_revocations_replicate_slowly(raw: Doc) -> None:
     primary watches the lag of the revocations table to every replica region."""
     assert "RevocationReplicationLagAlarm" not in in_mode(raw, MODES["single-region"])["Resources"]
     alarm = in_mode(raw, MODES["multi-region primary"])["Resources"]["RevocationReplicationLagAlarm"]
-    assert alarm["Condition"] == "CreatesGlobalTables"
+    assert alarm["Condition"] == "MultiRegion"
     r = resolver("multi-region primary")
     props = r.resolve(alarm["Properties"])
     queries = {m["Id"]: m for m in props["Metrics"]}
@@ -379,3 +379,17 @@ def test_the_deploy_role_may_replicate_the_signing_secret_but_not_read_it(raw: D
     assert "SecretReplicationRoleArns" not in str(
         [r for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
     )
+
+
+def test_a_secondary_alarms_when_its_revocations_replicate_slowly_to_the_primary(raw: Doc) -> None:
+    """A revocation made in a secondary (its /revoke, a logout there) replicates from it: the
+    metric lives in the secondary's region, with the primary as the receiving region."""
+    alarm = in_mode(raw, MODES["multi-region secondary"])["Resources"]["RevocationReplicationLagAlarm"]
+    r = resolver("multi-region secondary")
+    props = r.resolve(alarm["Properties"])
+    queries = {m["Id"]: m for m in props["Metrics"]}
+    assert set(queries) == {"lag", "r1"} and queries["lag"]["Expression"] == "MAX([r1])"
+    metric = queries["r1"]["MetricStat"]["Metric"]
+    dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+    assert dims == {"TableName": "auth-revocations", "ReceivingRegion": "us-east-1"}
+    assert props["Threshold"] == 5000
