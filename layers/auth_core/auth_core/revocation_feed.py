@@ -20,6 +20,12 @@ longest access-token lifetime, see :mod:`auth_core.stores.revocations`) and asks
 
 Incremental reads re-read an ``overlap`` before the previous read's start, to cover the GSI's
 propagation delay and skew between writers' clocks (``changed_ms`` is the writer's clock).
+In more than one region (global tables) a replicated entry keeps the writing region's
+``changed_ms``, so an entry that arrives later than the overlap (``REVOCATION_FEED_OVERLAP``,
+default 30 s, 300 s from the template in more than one region) is missed until the next full
+reload: across regions the bound is replication lag + ``interval`` while the lag stays under the
+overlap, and the next full reload beyond it. A replication stall does not make the feed stale
+(the local table stays readable): the template alarms on the table's ``ReplicationLatency``.
 
 The rules themselves live in :class:`~auth_core.stores.revocations.RevocationFacts`, shared
 with introspection's consistent read, so both refuse exactly the same tokens.
@@ -324,6 +330,7 @@ def feed_from_settings(
         client=client,
         interval=settings.revocation_feed_interval,
         max_staleness=settings.revocation_feed_max_staleness,
+        overlap_ms=settings.revocation_feed_overlap * 1000,
         clock=clock,
         wall=wall,
         on_event=on_event,

@@ -249,6 +249,11 @@ class Settings:
     #: REVOCATION_FEED_MAX_STALENESS: when the feed cannot be read for this long, verifiers
     #: refuse every token and signers answer 503 (fail closed), seconds.
     revocation_feed_max_staleness: int = 30
+    #: REVOCATION_FEED_OVERLAP: how far back, seconds, each read of the revocation feed re-reads
+    #: before the previous one began: a revocation that becomes readable later than this after
+    #: its writer's clock (another region's, replicated) waits for the hourly full reload. The
+    #: template sets 300 in more than one region.
+    revocation_feed_overlap: int = 30
     #: IDENTITY_HEADER: header carrying the bearer token.
     identity_header: str = "authorization"
     #: VERIFIED_TOKEN_CACHE_SIZE: entries in the authorizer's verified-token cache (0 = off).
@@ -409,6 +414,9 @@ class Settings:
             "revocation_feed_max_staleness": _int(
                 e, "revocation_feed_max_staleness", cls.revocation_feed_max_staleness, 2, 3600
             ),
+            "revocation_feed_overlap": _int(
+                e, "revocation_feed_overlap", cls.revocation_feed_overlap, 5, 3600
+            ),
             "identity_header": (_str(e, "identity_header") or cls.identity_header).lower(),
             "verified_token_cache_size": _int(
                 e, "verified_token_cache_size", cls.verified_token_cache_size, 0, 1_000_000
@@ -530,6 +538,7 @@ ENV_VARS: dict[str, str] = {
     "revocation_check": "REVOCATION_CHECK",
     "revocation_feed_interval": "REVOCATION_FEED_INTERVAL",
     "revocation_feed_max_staleness": "REVOCATION_FEED_MAX_STALENESS",
+    "revocation_feed_overlap": "REVOCATION_FEED_OVERLAP",
     "identity_header": "IDENTITY_HEADER",
     "verified_token_cache_size": "VERIFIED_TOKEN_CACHE_SIZE",
     "authorizer_response_format": "AUTHORIZER_RESPONSE_FORMAT",

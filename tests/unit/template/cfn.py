@@ -79,6 +79,7 @@ MODES: dict[str, dict[str, bool]] = {
         "SingleRegion": True,
         "CreatesGlobalTables": False,
         "HasReplicaSigners": False,
+        "HasSecretReplicators": False,
     },
     "multi-region primary": {
         "IsSecondaryRegion": False,
@@ -98,6 +99,7 @@ MODES: dict[str, dict[str, bool]] = {
         "SingleRegion": False,
         "CreatesGlobalTables": False,
         "HasReplicaSigners": False,
+        "HasSecretReplicators": False,
         "CreateSigningKeysKey": False,
     },
 }

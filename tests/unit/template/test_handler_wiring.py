@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from tests.unit.template.cfn import Doc, load, ref_target
+from tests.unit.template.cfn import MODES, Doc, in_mode, load, ref_target
 from tests.unit.template.test_template import FUNCTION_DIRS, environment
 
-TEMPLATE = load()
+#: The default (single-region) deployment: its conditions decided, as CloudFormation would.
+TEMPLATE = in_mode(load(), MODES["single-region"])
 FUNCTIONS = {
     lid: res["Properties"]
     for lid, res in TEMPLATE["Resources"].items()

@@ -250,9 +250,12 @@ def _name(value: Any) -> str:
         if fn == "Fn::Sub":
             text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
             if text == _SECRET_REPLICA_ARN and set(variables) == {"Name"}:
-                # !Select [6, !Split [":", !Ref Primary...SecretArn]]: the primary secret's name
-                source = variables["Name"]["Fn::Select"][1]["Fn::Split"][1]["Ref"]
-                return _PRIMARY_SECRET[source]
+                # !Select [6, !Split [":", !Sub "${Primary...SecretArn}::::::"]]: the primary
+                # secret's name (padded: an empty parameter must not fail the Select)
+                padded = variables["Name"]["Fn::Select"][1]["Fn::Split"][1]["Fn::Sub"]
+                source = re.fullmatch(r"\$\{(\w+)\}::::::", padded)
+                assert source is not None, padded
+                return _PRIMARY_SECRET[source[1]]
             text = re.sub(r"\$\{(\w+)\.Arn\}", r"\1", text)
             text = re.sub(
                 r"\$\{(\w+)\}", lambda m: _name(variables[m[1]]) if m[1] in variables else m[0], text
@@ -354,6 +357,13 @@ def allowlist(function: str, mode: str) -> set[Grant]:
     replicas there), except that a secondary region's signing secret is a replica encrypted with
     aws/secretsmanager, so no role there is granted the primary's customer-managed key."""
     if mode == "multi-region secondary":
+        if function == "RotateKeysFunction":
+            # no rotation in a secondary region: describe the replicas, write nothing (neither
+            # the replicated secrets nor the global revocations table, replicated everywhere)
+            return {
+                ("secretsmanager:DescribeSecret", SIGNING, None),
+                ("secretsmanager:DescribeSecret", PUBLIC_JWKS, None),
+            }
         return {g for g in ALLOWLIST[function] if g[1] != KEY}
     return ALLOWLIST[function]
 

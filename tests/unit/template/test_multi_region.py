@@ -233,6 +233,9 @@ def test_a_primary_replicates_the_key_secrets_without_a_name(raw: Doc, secret: s
 
 
 def test_rotation_runs_in_the_primary_region_only(raw: Doc) -> None:
+    """In a secondary region the rotation function writes nothing: the schedule and the invoke
+    permission are the primary's only (tests/unit/template/test_iam_expanded.py checks the
+    function's grants there: describe the replicas, nothing else)."""
     schedule = raw["Resources"]["SigningKeysRotationSchedule"]
     assert schedule["Condition"] == "OwnsKeys"
     assert raw["Resources"]["RotateKeysInvokePermission"]["Condition"] == "OwnsKeys"
@@ -245,10 +248,13 @@ def test_secondary_signers_are_let_in_by_the_replicated_resource_policy(raw: Doc
     and /refresh roles (their SignerRoleArns output) must be in it to read the replica."""
     policy = raw["Resources"]["SigningKeysSecretPolicy"]
     assert policy["Condition"] == "OwnsKeys"
-    allowed = list(walk(policy["Properties"]["ResourcePolicy"]))
+    read, write = policy["Properties"]["ResourcePolicy"]["Statement"]
+    assert read["Action"] == "secretsmanager:GetSecretValue"
     assert {
         "Fn::If": ["HasReplicaSigners", {"Ref": "ReplicaSignerRoleArns"}, {"Ref": "AWS::NoValue"}]
-    } in allowed
+    } in list(walk(read))
+    # exempted from the read Deny only: a secondary's signer cannot write the keys
+    assert {"Ref": "ReplicaSignerRoleArns"} not in list(walk(write))
     output = raw["Outputs"]["SignerRoleArns"]["Value"]
     assert output == {
         "Fn::Join": [
@@ -284,7 +290,7 @@ def test_a_primary_alarms_when_revocations_replicate_slowly(raw: Doc) -> None:
     primary watches the lag of the revocations table to every replica region."""
     assert "RevocationReplicationLagAlarm" not in in_mode(raw, MODES["single-region"])["Resources"]
     alarm = in_mode(raw, MODES["multi-region primary"])["Resources"]["RevocationReplicationLagAlarm"]
-    assert alarm["Condition"] == "CreatesGlobalTables"
+    assert alarm["Condition"] == "MultiRegion"
     r = resolver("multi-region primary")
     props = r.resolve(alarm["Properties"])
     queries = {m["Id"]: m for m in props["Metrics"]}
@@ -301,3 +307,89 @@ def test_a_primary_alarms_when_revocations_replicate_slowly(raw: Doc) -> None:
     assert alarm["Properties"]["AlarmActions"] == {
         "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
     }
+
+
+@pytest.mark.parametrize(
+    ("mode", "seconds"),
+    [("single-region", 30), ("multi-region primary", 300), ("multi-region secondary", 300)],
+)
+def test_the_feed_re_reads_further_back_in_more_than_one_region(mode: str, seconds: int) -> None:
+    """A replicated revocation keeps its writer's timestamp: the feed's overlap must exceed
+    the replication lag it tolerates (tests/functional/regions/test_feed_lag.py)."""
+    r = resolver(mode)
+    env = r.resolve(r.template.doc["Globals"]["Function"]["Environment"]["Variables"])
+    assert int(env["REVOCATION_FEED_OVERLAP"]) == seconds
+
+
+@pytest.mark.parametrize("mode", sorted(DEPLOYMENTS))
+def test_every_select_resolves_even_in_the_branch_not_taken(raw: Doc, mode: str) -> None:
+    """CloudFormation may evaluate both branches of an Fn::If: a ``!Select [6, !Split]`` of an
+    ARN parameter left empty (every single-region stack) must not fail. Padded like
+    ReplicaRegions, every Select resolves in every mode."""
+    r = resolver(mode)
+    selects = [
+        node
+        for node in walk({k: raw[k] for k in ("Conditions", "Resources", "Outputs")})
+        if isinstance(node, dict) and set(node) == {"Fn::Select"}
+    ]
+    assert len(selects) > 20
+    for node in selects:
+        r.resolve(node)  # an IndexError here: a deploy-time failure
+
+
+def _rule_holds(mode: str, rule: str, **params: str) -> bool:
+    region, base = DEPLOYMENTS[mode]
+    template = load_template(TEMPLATE)
+    r = Resolver(template, parameter_values(template, {**base, **params}), StackIdentity(region=region))
+    found = template.doc["Rules"][rule]
+    if not r._truth(found["RuleCondition"]):
+        return True
+    return all(r._truth(a["Assert"]) for a in found["Assertions"])
+
+
+def test_a_secondary_stack_needs_both_primary_secret_arns() -> None:
+    rule = "SecondaryRegionNeedsThePrimarySecrets"
+    assert _rule_holds("multi-region secondary", rule)
+    assert not _rule_holds("multi-region secondary", rule, PrimarySigningKeysSecretArn="")
+    assert not _rule_holds("multi-region secondary", rule, PrimaryPublicJwksSecretArn="")
+    assert _rule_holds("single-region", rule)
+    assert _rule_holds("multi-region primary", rule)  # PrimaryRegion is its own region
+
+
+def test_the_deploy_role_may_replicate_the_signing_secret_but_not_read_it(raw: Doc) -> None:
+    """Replicating a secret under a customer-managed key needs kms:Decrypt for the caller. The
+    deploy role (SecretReplicationRoleArns) gets exactly that, through Secrets Manager, from the
+    key policy, and is not exempted from the secret policy's Deny (KeyAdminRoleArns would be:
+    it could read the private keys)."""
+    assert raw["Conditions"]["HasSecretReplicators"]["Fn::And"][1:] == [
+        {"Condition": "CreateSigningKeysKey"},
+        {"Condition": "ReplicatesKeys"},
+    ]
+    statements = raw["Resources"]["SigningKeysKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (grant,) = [s["Fn::If"] for s in statements if "Fn::If" in s and s["Fn::If"][0] == "HasSecretReplicators"]
+    _, statement, otherwise = grant
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert statement["Principal"] == {"AWS": {"Fn::Split": [",", {"Ref": "SecretReplicationRoleArns"}]}}
+    assert statement["Action"] == "kms:Decrypt"
+    assert statement["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}
+    }
+    secret_policy = raw["Resources"]["SigningKeysSecretPolicy"]["Properties"]
+    assert "SecretReplicationRoleArns" not in str(secret_policy)
+    assert "SecretReplicationRoleArns" not in str(
+        [r for r in raw["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    )
+
+
+def test_a_secondary_alarms_when_its_revocations_replicate_slowly_to_the_primary(raw: Doc) -> None:
+    """A revocation made in a secondary (its /revoke, a logout there) replicates from it: the
+    metric lives in the secondary's region, with the primary as the receiving region."""
+    alarm = in_mode(raw, MODES["multi-region secondary"])["Resources"]["RevocationReplicationLagAlarm"]
+    r = resolver("multi-region secondary")
+    props = r.resolve(alarm["Properties"])
+    queries = {m["Id"]: m for m in props["Metrics"]}
+    assert set(queries) == {"lag", "r1"} and queries["lag"]["Expression"] == "MAX([r1])"
+    metric = queries["r1"]["MetricStat"]["Metric"]
+    dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+    assert dims == {"TableName": "auth-revocations", "ReceivingRegion": "us-east-1"}
+    assert props["Threshold"] == 5000

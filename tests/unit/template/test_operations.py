@@ -238,17 +238,24 @@ def test_the_signing_secret_denies_everyone_but_the_signers_and_the_rotation(res
     (policy,) = [r for r in resources.values() if r["Type"] == "AWS::SecretsManager::ResourcePolicy"]
     props = policy["Properties"]
     assert props["SecretId"] == {"Ref": SIGNING} and props["BlockPublicPolicy"] is True
-    (statement,) = props["ResourcePolicy"]["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
-    assert _actions(statement) == {
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:UpdateSecretVersionStage",
-    }
-    allowed = statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
-    names = [n["Fn::GetAtt"][0] for n in walk(allowed) if isinstance(n, Mapping) and "Fn::GetAtt" in n]
+    read, write = props["ResourcePolicy"]["Statement"]
+    for statement in (read, write):
+        assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
+        assert statement["Resource"] == "*"
+    assert _actions(read) == {"secretsmanager:GetSecretValue"}
+    assert _actions(write) == {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"}
+
+    def exempted(statement: Doc) -> tuple[list[str], list[Any]]:
+        allowed = statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+        nodes = list(walk(allowed))
+        return [n["Fn::GetAtt"][0] for n in nodes if isinstance(n, Mapping) and "Fn::GetAtt" in n], nodes
+
+    names, nodes = exempted(read)
     assert names == SIGNER_ROLES
-    assert {"Ref": "KeyAdminRoleArns"} in list(walk(allowed))
+    assert {"Ref": "KeyAdminRoleArns"} in nodes
+    # only the rotation writes the keys: the signers, here or in another region, only read them
+    names, nodes = exempted(write)
+    assert names == ["RotateKeysFunctionRole"]
 
 
 # ----------------------------------------------------------------------------- alarms, dashboard

@@ -24,6 +24,14 @@ Policy (RFC 9700 §4.14.2, RFC 6749 §6), as implemented by :class:`RefreshRotat
 * Any other use of a rotated token -- after the window, or of an older ancestor, or once the
   child has itself been used -- is reuse: the whole family is revoked, with every access token
   issued from it (their ``sid`` claim names the family), and ``RefreshTokenReuse`` is recorded.
+* More than one region (global tables): one token rotated in two regions within the
+  replication lag forks the family (each region's transaction succeeds on its own copy). An
+  ``active`` token that is not its live family's ``current`` can exist only after such a fork
+  (in one region the rotation that moves ``current`` spends its parent in the same
+  transaction), so its use is reuse: the family is revoked and ``RefreshTokenReuse`` recorded
+  (``forked``). The exception is per-item replication lag: when the family's ``current`` is an
+  ancestor of the token, the family item has not caught up yet and the answer is a 503
+  (``rotation_replicating``) to retry, nothing revoked.
 * A token presented by another client than the one it was issued to: ``invalid_grant`` and the
   family is revoked (the token has leaked).
 * Absolute lifetime from family creation (rotation never extends it) and idle timeout per token.
@@ -41,7 +49,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NoReturn
 
 from auth_core.errors import (
     InvalidDPoPProofError,
@@ -103,6 +111,9 @@ class RotationResult:
 AccessTokenMinter = Callable[[RefreshRecord, Client, tuple[str, ...]], Any]
 #: Rounds of "a version moved on: re-read and retry" before a 503.
 _ATTEMPTS = 3
+#: How many generations a family item may lag behind a token replicated from another region
+#: before the gap is judged a fork rather than replication lag (module docstring, "regions").
+_LAG_GENERATIONS = 8
 
 
 class RefreshRotator:
@@ -257,10 +268,71 @@ class RefreshRotator:
                 raise InvalidGrantError(reason="session_cut_off")
             if isinstance(outcome, LostRace):
                 return self._lost_race(record, token, client, source_ip)
-            raise InvalidGrantError(reason="family_inactive")  # FamilyEnded
+            self._family_moved_on(record, client)  # FamilyEnded: always raises
         raise TemporarilyUnavailableError(reason="rotation_conflict")
 
     # ------------------------------------------------------------------ failure paths
+    def _family_moved_on(self, record: RefreshRecord, client: Client) -> NoReturn:
+        """The rotation found the family ended, or its ``current`` on another token, while the
+        presented token is still ``active``.
+
+        In one region that cannot happen to a live family: the rotation that moves ``current``
+        spends its parent in the same transaction. It happens across regions (global tables):
+        the same token rotated in two regions within the replication lag, each region's
+        transaction succeeding on its own copy, replication keeping the last writer per item.
+        Two ``active`` siblings then exist and the family points at one of them: a fork, i.e.
+        a stolen token was used. That is reuse (RFC 9700 §4.14.2): the family is revoked.
+
+        Replication is per item, so a token rotated in another region may arrive before the
+        family item that points at it: the family's ``current`` is then this token's ancestor.
+        That is not reuse, only lag: the client is asked to retry (503), nothing is revoked.
+
+        :raises InvalidGrantError: ``family_inactive`` (revoked or expired), ``refresh_reuse``
+            (a fork: the family was revoked).
+        :raises TemporarilyUnavailableError: the family item has not caught up with the token.
+        """
+        family = self.sessions.get_family(record.family_id)
+        if family is None or family.status != ACTIVE or int(self._clock()) >= family.expires_at:
+            raise InvalidGrantError(reason="family_inactive")
+        if family.current == record.token_hash or self._behind(record, family.current, family.generation):
+            raise TemporarilyUnavailableError(reason="rotation_replicating")
+        self._reuse(record, client, forked=True)
+
+    def _behind(self, record: RefreshRecord, current: str, generation: int) -> bool:
+        """Is ``current`` (of ``generation``) an ancestor of ``record``? Walks ``parent`` links
+        at most :data:`_LAG_GENERATIONS` steps; a longer distance is judged a fork (fail
+        closed: a family revoked too eagerly costs a sign-in, a fork missed costs a session).
+
+        :raises TemporarilyUnavailableError: an ancestor has not replicated here yet.
+        """
+        steps = record.generation - generation
+        if steps <= 0 or steps > _LAG_GENERATIONS:
+            return False
+        ancestor: RefreshRecord | None = record
+        for _step in range(steps):
+            assert ancestor is not None  # noqa: S101 - checked below before the next step
+            if not ancestor.parent:
+                return False
+            if ancestor.parent == current:
+                return True
+            ancestor = self.sessions.get_token(ancestor.parent)
+            if ancestor is None:
+                raise TemporarilyUnavailableError(reason="rotation_replicating")
+        return False
+
+    def _reuse(self, record: RefreshRecord, client: Client, *, forked: bool = False) -> NoReturn:
+        """Record ``RefreshTokenReuse``, revoke the family (one conditional transaction) and
+        refuse."""
+        self.audit.record(
+            "RefreshTokenReuse",
+            family_id=record.family_id,
+            client_id=client.client_id,
+            generation=record.generation,
+            **({"forked": True} if forked else {}),
+        )
+        self._revoke_family(record.family_id, reason="reuse_fork" if forked else "reuse")
+        raise InvalidGrantError(reason="refresh_reuse")
+
     def _lost_race(
         self, record: RefreshRecord, token: str, client: Client, source_ip: str | None
     ) -> RotationResult:
@@ -306,14 +378,7 @@ class RefreshRotator:
                             "RefreshGraceReplay", family_id=record.family_id, client_id=client.client_id
                         )
                         return RotationResult(body, replayed=True)
-        self.audit.record(
-            "RefreshTokenReuse",
-            family_id=record.family_id,
-            client_id=client.client_id,
-            generation=record.generation,
-        )
-        self._revoke_family(record.family_id, reason="reuse")
-        raise InvalidGrantError(reason="refresh_reuse")
+        return self._reuse(record, client)
 
 
 def _narrow(scope: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
