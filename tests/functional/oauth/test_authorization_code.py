@@ -8,10 +8,11 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from joserfc import jwt
 from joserfc.jwk import KeySet as JoseKeySet
 
-from auth_core.errors import InvalidGrantError, KeyStoreError
+from auth_core.errors import InvalidGrantError, KeyStoreError, StoreUnavailableError
 from auth_core.oauth import pkce
 from auth_core.oauth.authorize import AuthorizationService
 from auth_core.oauth.grants import TokenService
@@ -252,3 +253,32 @@ def test_sso_session_idle_and_absolute_limits_on_dynamodb(authz, clock):
     _code, idle = code_for(authz)
     clock.advance(3601)
     assert authz.current_session(idle) is None
+
+
+def test_a_throttled_redemption_is_a_503_and_the_code_stays_redeemable(
+    authz, service, issuers, audit, monkeypatch
+):
+    """A cancellation code that is not a failed condition (throttling) says nothing about the
+    code: it is a 503, never "redeemed first" (which would revoke the family of a redemption
+    that never happened, and spend nothing)."""
+    code, _ = code_for(authz)
+    ddb = service.sessions.ddb
+    real = ddb.transact_write_items
+    throttled: list[int] = []
+
+    def transact(**kw: Any) -> Any:
+        if not throttled:
+            throttled.append(len(kw["TransactItems"]))
+            reasons = [{"Code": "ThrottlingError", "Message": "slow down"}]
+            reasons += [{"Code": "None"}] * (len(kw["TransactItems"]) - 1)
+            error = {"Code": "TransactionCanceledException", "Message": "cancelled"}
+            raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
+        return real(**kw)
+
+    monkeypatch.setattr(ddb, "transact_write_items", transact)
+    with pytest.raises(StoreUnavailableError):
+        service.token(redeem(code), issuers)
+    assert throttled and "AuthorizationCodeReuse" not in audit.names()
+    assert service.sessions.get_code(hash_refresh_token(code)).status == ACTIVE
+    doc = json.loads(service.token(redeem(code), issuers).body)  # the retry succeeds
+    assert doc["token_type"] == "Bearer"

@@ -268,11 +268,13 @@ class RefreshRotator:
                 raise InvalidGrantError(reason="session_cut_off")
             if isinstance(outcome, LostRace):
                 return self._lost_race(record, token, client, source_ip)
-            self._family_moved_on(record, client)  # FamilyEnded: always raises
+            return self._family_moved_on(record, token, client, source_ip)  # FamilyEnded
         raise TemporarilyUnavailableError(reason="rotation_conflict")
 
     # ------------------------------------------------------------------ failure paths
-    def _family_moved_on(self, record: RefreshRecord, client: Client) -> NoReturn:
+    def _family_moved_on(
+        self, record: RefreshRecord, token: str, client: Client, source_ip: str | None
+    ) -> RotationResult:
         """The rotation found the family ended, or its ``current`` on another token, while the
         presented token is still ``active``.
 
@@ -290,13 +292,20 @@ class RefreshRotator:
         :raises InvalidGrantError: ``family_inactive`` (revoked or expired), ``refresh_reuse``
             (a fork: the family was revoked).
         :raises TemporarilyUnavailableError: the family item has not caught up with the token.
+        :returns: the grace window's answer when the token was spent meanwhile (a lost race).
         """
         family = self.sessions.get_family(record.family_id)
         if family is None or family.status != ACTIVE or int(self._clock()) >= family.expires_at:
             raise InvalidGrantError(reason="family_inactive")
+        # Judged on the token as it is *after* the family was read: a concurrent rotation of this
+        # very token (a client's retry, another tab) that committed since our transaction is a
+        # lost race, answered as one (the grace window), never a fork.
+        latest = self.sessions.get_token(record.token_hash)
+        if latest is None or latest.status != ACTIVE:
+            return self._lost_race(record, token, client, source_ip)
         if family.current == record.token_hash or self._behind(record, family.current, family.generation):
             raise TemporarilyUnavailableError(reason="rotation_replicating")
-        self._reuse(record, client, forked=True)
+        return self._reuse(record, client, forked=True)
 
     def _behind(self, record: RefreshRecord, current: str, generation: int) -> bool:
         """Is ``current`` (of ``generation``) an ancestor of ``record``? Walks ``parent`` links

@@ -158,13 +158,18 @@ def put_or_conflict(ddb: Any, operation: str, **kwargs: Any) -> Any | None:
         raise StoreUnavailableError(reason="store_unavailable") from exc
 
 
+#: The cancellation codes that are answers about the items; any other code is a failure.
+_VERDICTS = frozenset({"None", "ConditionalCheckFailed", "TransactionConflict"})
+
+
 def transact_or_reasons(ddb: Any, items: list[Item]) -> list[str] | None:
     """Run ``TransactWriteItems``; ``None`` on success, else one cancellation code per item.
 
     A ``TransactionConflict`` (another transaction touched the same item) is reported like a
     failed condition: the caller re-reads and decides, exactly as after losing a race.
 
-    :raises StoreUnavailableError: on failures other than a cancelled transaction.
+    :raises StoreUnavailableError: on failures other than a cancelled transaction, and on a
+        cancellation any of whose codes is not one of :data:`_VERDICTS` (e.g. throttling).
     """
     try:
         ddb.transact_write_items(TransactItems=items)
@@ -173,5 +178,9 @@ def transact_or_reasons(ddb: Any, items: list[Item]) -> list[str] | None:
             raise StoreUnavailableError(reason="store_unavailable") from exc
         reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
         codes = [str((r or {}).get("Code") or "None") for r in reasons]
+        if not _VERDICTS.issuperset(codes):
+            # Throttling, capacity, validation: DynamoDB said nothing about the items' state, so
+            # no caller may read a verdict into it ("redeemed first", "family ended"...).
+            raise StoreUnavailableError(reason="store_unavailable") from exc
         return codes + ["None"] * (len(items) - len(codes))
     return None

@@ -223,9 +223,11 @@ def _outcome(
     for check, code in zip(checks, reasons[own:], strict=False):
         if code == "ConditionalCheckFailed":
             return CheckFailed(check.what)
-    if "TransactionConflict" in reasons or (parent_at is not None and reasons[parent_at] != "None"):
+    if "TransactionConflict" in reasons or (
+        parent_at is not None and reasons[parent_at] == "ConditionalCheckFailed"
+    ):
         return LostRace()
-    if family_at is not None and reasons[family_at] != "None":
+    if family_at is not None and reasons[family_at] == "ConditionalCheckFailed":
         return FamilyEnded()
     return LostRace()
 
