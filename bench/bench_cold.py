@@ -1,4 +1,4 @@
-"""Cold start of every HTTP function: import, then the first request, in fresh interpreters.
+"""Cold start of the HTTP functions and the authorizer: import, then first request, in fresh interpreters.
 
 Each sample is a new interpreter started as Lambda starts one: isolated (``-I -S``: no site, no
 editable-install hooks), with only the function's directory, the layer and the dependencies'
@@ -61,6 +61,7 @@ FUNCTIONS = {
     "authorize": "authorize_sign_in_page.json",
     "userinfo": "userinfo_unauthorized.json",
     "account": "account_verify_refused.json",
+    "authorizer": "authorizer_http_v2_allow.json",
 }
 #: Functions whose sample event is a refusal, and its status: the request still runs the whole
 #: path (settings, stores, the pending sign-up's read) before it refuses.
@@ -83,6 +84,8 @@ ENV = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "AWS_LAMBDA_FUNCTION_NAME": "bench",
     "LANG": "C.UTF-8",
+    # The template's authorizer answer (EnableSimpleResponses: false on the HTTP API authorizer).
+    "AUTHORIZER_RESPONSE_FORMAT": "iam",
 }
 #: What Lambda sets with active tracing (a sampled trace header); the daemon address is loopback.
 TRACING_ENV = {
@@ -114,7 +117,10 @@ event = {event!r}
 if event is not None:
     response = app.lambda_handler(event, {context})
     w2, c2 = time.perf_counter(), time.process_time()
-    out.update(first_ms=(w2 - w1) * 1000, first_cpu_ms=(c2 - c1) * 1000, status=response["statusCode"],
+    # The authorizer answers with a policy or a simple answer, not an HTTP response.
+    allowed = "principalId" in response or response.get("isAuthorized")
+    status = response.get("statusCode", 200 if allowed else 401)
+    out.update(first_ms=(w2 - w1) * 1000, first_cpu_ms=(c2 - c1) * 1000, status=status,
                boto3="boto3" in sys.modules)
 sys.stdout.write("\\n" + json.dumps(out) + "\\n")
 """
@@ -192,6 +198,10 @@ class Seeder:
         if function in ("revoke_token", "introspect_token"):
             access = self._token("issue_token_client_credentials.json", **backend)["access_token"]
             return sample_event(FUNCTIONS[function], access_token=access, **backend)
+        if function == "authorizer":  # the sample's {{access_token}}: a real token of this stack
+            access = self._token("issue_token_password.json")["access_token"]
+            text = json.dumps(load_event(FUNCTIONS[function]))
+            return dict(json.loads(text.replace("{{access_token}}", access)))
         if function == "userinfo":  # the sample is the refusal; measure an answer with a real token
             event = dict(load_event(FUNCTIONS[function]))
             access = self._token("issue_token_password.json", scope="openid")["access_token"]
