@@ -282,7 +282,7 @@ class Context:
             env = self.environment(group)
             if env is None:
                 env = {}
-                shown = ", ".join(f"{ENV_VARS[n]}={getattr(Settings, n)}" for n in _SHOWN)
+                shown = ", ".join(f"{ENV_VARS[n]}={Settings._field_defaults[n]}" for n in _SHOWN)
                 _stderr(
                     f"authctl: note: no deployment named (--stack, --stack-name or --function): "
                     f"assuming the default settings ({shown})"

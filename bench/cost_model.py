@@ -389,7 +389,7 @@ def template_figures(path: Path = TEMPLATE) -> dict[str, Any]:
         "access_token_ttl": int(params["AccessTokenTtl"]["Default"]),
         "authorizer_ttl": int(params["AuthorizerResultTtl"]["Default"]),
         "feed_interval": int(params["RevocationFeedInterval"]["Default"]),
-        "key_cache_ttl": Settings.key_cache_ttl,  # KEY_CACHE_TTL: not a template parameter
+        "key_cache_ttl": Settings._field_defaults["key_cache_ttl"],  # KEY_CACHE_TTL: not a template parameter
         "secrets": len(template.of_type("AWS::SecretsManager::Secret")),
         "log_level": str(params["LogLevel"]["Default"]),
         "access_log_format": template.resources["HttpApi"]["Properties"]["AccessLogSettings"]["Format"],

@@ -422,7 +422,9 @@ class LocalStack:
         except ImportError as exc:
             self.options.log(f"seed: the core's stores are not importable ({exc}); skipped")
             return {}
-        supported = self._any_env(ENV_VARS["scopes_supported"], " ".join(Settings.scopes_supported))
+        supported = self._any_env(
+            ENV_VARS["scopes_supported"], " ".join(Settings._field_defaults["scopes_supported"])
+        )
         scopes = tuple(supported.replace(",", " ").split())
         username, password = "demo", secrets.token_urlsafe(12)
         client_id, client_secret = "demo-client", secrets.token_urlsafe(32)
@@ -465,7 +467,9 @@ class LocalStack:
         clients_table = self._named_values("_TABLE").get("clients_table")
         if not clients_table:
             return {}
-        supported = self._any_env(ENV_VARS["scopes_supported"], " ".join(Settings.scopes_supported))
+        supported = self._any_env(
+            ENV_VARS["scopes_supported"], " ".join(Settings._field_defaults["scopes_supported"])
+        )
         with contextlib.suppress(AlreadyExistsError):
             ClientStore(clients_table, client=ddb).create(
                 Client(

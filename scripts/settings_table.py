@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import MISSING, fields
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,9 @@ def field_docs() -> dict[str, str]:
 
 
 def _default(value: object) -> str:
-    if isinstance(value, tuple):
+    if isinstance(value, Mapping):  # ROUTE_SCOPES: an immutable empty mapping
+        value = dict(value) or ""
+    elif isinstance(value, tuple):
         value = " ".join(str(v) for v in value)
     text = str(value)
     return f"`{text}`" if text else "`(empty)`"
@@ -49,15 +51,11 @@ def _default(value: object) -> str:
 def table() -> str:
     docs = field_docs()
     rows = ["| variable | default | meaning |", "|---|---|---|"]
-    for f in fields(Settings):
-        if f.default is not MISSING:
-            default = _default(f.default)
-        elif f.default_factory is not MISSING:
-            default = _default(f.default_factory() or "")
-        else:
-            default = "`(required)`"
-        meaning = docs.get(f.name, "").replace("``", "`")
-        rows.append(f"| `{ENV_VARS[f.name]}` | {default} | {meaning} |")
+    defaults = Settings._field_defaults
+    for name in Settings._fields:
+        default = _default(defaults[name]) if name in defaults else "`(required)`"
+        meaning = docs.get(name, "").replace("``", "`")
+        rows.append(f"| `{ENV_VARS[name]}` | {default} | {meaning} |")
     return "\n".join(rows)
 
 

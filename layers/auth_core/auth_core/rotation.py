@@ -430,7 +430,7 @@ def revoke_all(
 
 
 _DEFAULT_POLICY = RotationPolicy(
-    cache_ttl=Settings.key_cache_ttl,
-    max_token_lifetime=Settings.max_access_token_lifetime,
-    leeway=Settings.leeway,
+    cache_ttl=Settings._field_defaults["key_cache_ttl"],
+    max_token_lifetime=Settings._field_defaults["max_access_token_lifetime"],
+    leeway=Settings._field_defaults["leeway"],
 )

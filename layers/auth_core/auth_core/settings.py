@@ -8,14 +8,14 @@ Values that a given function does not need may stay empty; the component that ne
 :meth:`Settings.require` and fails fast with :class:`ConfigurationError` naming the variable.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here, unlike elsewhere: NamedTuple turns each string
+# annotation into a ForwardRef, compiling it (58 fields: ~1 ms of every cold start).
 import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from auth_core.errors import ConfigurationError
@@ -87,7 +87,7 @@ def _dpop_algs(env: Mapping[str, str]) -> tuple[str, ...]:
     """DPOP_SIGNING_ALGS: known asymmetric algorithms only (the registry has no other kind)."""
     from auth_core.jwa import ALGORITHMS  # noqa: PLC0415 - a table, no primitives
 
-    algs = _words(env, "dpop_signing_algs", Settings.dpop_signing_algs)
+    algs = _words(env, "dpop_signing_algs", Settings._field_defaults["dpop_signing_algs"])
     unknown = [alg for alg in algs if alg not in ALGORITHMS]
     if unknown:
         raise ConfigurationError(
@@ -168,9 +168,13 @@ def _route_scopes(env: Mapping[str, str], field: str) -> Mapping[str, tuple[str,
     return out
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Typed configuration. Field docs double as the README's configuration table."""
+# Not a dataclass: on the authorizer's cold path, see docs/architecture.md.
+class Settings(NamedTuple):
+    """Typed configuration. Field docs double as the README's configuration table.
+
+    Immutable; ``settings._replace(name=value)`` derives a changed copy. A default is read as
+    ``Settings._field_defaults["name"]`` (``Settings.name`` is the field's getter).
+    """
 
     # --- identity of the issuer -------------------------------------------------------------
     #: ISSUER: exact ``iss`` of issued tokens and the discovery base URL. Empty: derived per
@@ -235,7 +239,7 @@ class Settings:
     #: SCOPES_SUPPORTED: scopes advertised by discovery and grantable at all.
     scopes_supported: tuple[str, ...] = ("openid", "profile", "read", "write")
     #: ROUTE_SCOPES: JSON ``{"GET /orders": ["read"]}``: scopes a route requires (all of them).
-    route_scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    route_scopes: Mapping[str, tuple[str, ...]] = MappingProxyType({})
     #: ROUTE_MFA: JSON ``["POST /payments"]``: routes that refuse (403) a token whose ``amr``
     #: lacks ``otp`` (a sign-in without a second factor, or no sign-in at all).
     route_mfa: tuple[str, ...] = ()
@@ -361,97 +365,100 @@ class Settings:
     access_token_profile_claims: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Read settings from ``env`` (default ``os.environ``); ``overrides`` win.
 
         :raises ConfigurationError: a variable is present but invalid.
         """
         e = os.environ if env is None else env
+        d = cls._field_defaults
         values: dict[str, Any] = {
             "issuer": _str(e, "issuer").rstrip("/"),
-            "audience": _str(e, "audience") or cls.audience,
-            "signing_alg": _str(e, "signing_alg") or cls.signing_alg,
-            "access_token_ttl": _int(e, "access_token_ttl", cls.access_token_ttl, 60, 86400),
+            "audience": _str(e, "audience") or d["audience"],
+            "signing_alg": _str(e, "signing_alg") or d["signing_alg"],
+            "access_token_ttl": _int(e, "access_token_ttl", d["access_token_ttl"], 60, 86400),
             "max_access_token_lifetime": _int(
                 e,
                 "max_access_token_lifetime",
-                cls.max_access_token_lifetime,
+                d["max_access_token_lifetime"],
                 60,
                 LONGEST_ACCESS_TOKEN_LIFETIME,
             ),
-            "leeway": _int(e, "leeway", cls.leeway, 0, 300),
-            "refresh_max_age": _int(e, "refresh_max_age", cls.refresh_max_age, 300, 400 * 86400),
+            "leeway": _int(e, "leeway", d["leeway"], 0, 300),
+            "refresh_max_age": _int(e, "refresh_max_age", d["refresh_max_age"], 300, 400 * 86400),
             "refresh_idle_timeout": _int(
-                e, "refresh_idle_timeout", cls.refresh_idle_timeout, 300, 400 * 86400
+                e, "refresh_idle_timeout", d["refresh_idle_timeout"], 300, 400 * 86400
             ),
-            "refresh_grace_seconds": _int(e, "refresh_grace_seconds", cls.refresh_grace_seconds, 0, 60),
-            "sso_session_max_age": _int(e, "sso_session_max_age", cls.sso_session_max_age, 300, 30 * 86400),
+            "refresh_grace_seconds": _int(e, "refresh_grace_seconds", d["refresh_grace_seconds"], 0, 60),
+            "sso_session_max_age": _int(e, "sso_session_max_age", d["sso_session_max_age"], 300, 30 * 86400),
             "sso_session_idle_timeout": _int(
-                e, "sso_session_idle_timeout", cls.sso_session_idle_timeout, 60, 30 * 86400
+                e, "sso_session_idle_timeout", d["sso_session_idle_timeout"], 60, 30 * 86400
             ),
-            "authorization_code_ttl": _int(e, "authorization_code_ttl", cls.authorization_code_ttl, 10, 60),
-            "par_request_ttl": _int(e, "par_request_ttl", cls.par_request_ttl, 10, 600),
+            "authorization_code_ttl": _int(e, "authorization_code_ttl", d["authorization_code_ttl"], 10, 60),
+            "par_request_ttl": _int(e, "par_request_ttl", d["par_request_ttl"], 10, 600),
             # In a replica region the secrets are read there (auth_core/regions.py).
             "signing_keys_secret_id": secret_id_in_region(_str(e, "signing_keys_secret_id"), _region(e)),
             "public_jwks_secret_id": secret_id_in_region(_str(e, "public_jwks_secret_id"), _region(e)),
-            "key_cache_ttl": _int(e, "key_cache_ttl", cls.key_cache_ttl, 1, 3600),
+            "key_cache_ttl": _int(e, "key_cache_ttl", d["key_cache_ttl"], 1, 3600),
             "key_refresh_min_interval": _int(
-                e, "key_refresh_min_interval", cls.key_refresh_min_interval, 1, 3600
+                e, "key_refresh_min_interval", d["key_refresh_min_interval"], 1, 3600
             ),
-            "key_stale_max": _int(e, "key_stale_max", cls.key_stale_max, 0, 7 * 86400),
+            "key_stale_max": _int(e, "key_stale_max", d["key_stale_max"], 0, 7 * 86400),
             "users_table": _str(e, "users_table"),
             "clients_table": _str(e, "clients_table"),
             "sessions_table": _str(e, "sessions_table"),
             "revocations_table": _str(e, "revocations_table"),
-            "scopes_supported": _words(e, "scopes_supported", cls.scopes_supported),
+            "scopes_supported": _words(e, "scopes_supported", d["scopes_supported"]),
             "route_scopes": _route_scopes(e, "route_scopes"),
             "route_mfa": _route_list(e, "route_mfa"),
-            "context_claims": _words(e, "context_claims", cls.context_claims),
-            "revocation_check": _bool(e, "revocation_check", cls.revocation_check),
+            "context_claims": _words(e, "context_claims", d["context_claims"]),
+            "revocation_check": _bool(e, "revocation_check", d["revocation_check"]),
             "revocation_feed_interval": _int(
-                e, "revocation_feed_interval", cls.revocation_feed_interval, 1, 60
+                e, "revocation_feed_interval", d["revocation_feed_interval"], 1, 60
             ),
             "revocation_feed_max_staleness": _int(
-                e, "revocation_feed_max_staleness", cls.revocation_feed_max_staleness, 2, 3600
+                e, "revocation_feed_max_staleness", d["revocation_feed_max_staleness"], 2, 3600
             ),
             "revocation_feed_overlap": _int(
-                e, "revocation_feed_overlap", cls.revocation_feed_overlap, 5, 3600
+                e, "revocation_feed_overlap", d["revocation_feed_overlap"], 5, 3600
             ),
-            "identity_header": (_str(e, "identity_header") or cls.identity_header).lower(),
+            "identity_header": (_str(e, "identity_header") or d["identity_header"]).lower(),
             "verified_token_cache_size": _int(
-                e, "verified_token_cache_size", cls.verified_token_cache_size, 0, 1_000_000
+                e, "verified_token_cache_size", d["verified_token_cache_size"], 0, 1_000_000
             ),
             "authorizer_response_format": _choice(
-                e, "authorizer_response_format", cls.authorizer_response_format, ("simple", "iam")
+                e, "authorizer_response_format", d["authorizer_response_format"], ("simple", "iam")
             ),
             "claims_hook": _str(e, "claims_hook"),
-            "claims_hook_budget_ms": _int(e, "claims_hook_budget_ms", cls.claims_hook_budget_ms, 1, 5000),
-            "login_max_failures": _int(e, "login_max_failures", cls.login_max_failures, 1, 1000),
-            "login_lockout_seconds": _int(e, "login_lockout_seconds", cls.login_lockout_seconds, 1, 86400),
-            "password_min_length": _int(e, "password_min_length", cls.password_min_length, 8, 64),
-            "password_max_length": _int(e, "password_max_length", cls.password_max_length, 64, 1024),
+            "claims_hook_budget_ms": _int(e, "claims_hook_budget_ms", d["claims_hook_budget_ms"], 1, 5000),
+            "login_max_failures": _int(e, "login_max_failures", d["login_max_failures"], 1, 1000),
+            "login_lockout_seconds": _int(e, "login_lockout_seconds", d["login_lockout_seconds"], 1, 86400),
+            "password_min_length": _int(e, "password_min_length", d["password_min_length"], 8, 64),
+            "password_max_length": _int(e, "password_max_length", d["password_max_length"], 64, 1024),
             "key_fetch_strategy": _choice(
-                e, "key_fetch_strategy", cls.key_fetch_strategy, ("auto", "sdk", "extension", "lean")
+                e, "key_fetch_strategy", d["key_fetch_strategy"], ("auto", "sdk", "extension", "lean")
             ),
-            "secrets_extension_port": _int(e, "secrets_extension_port", cls.secrets_extension_port, 0, 65535),
-            "brand_name": _str(e, "brand_name") or cls.brand_name,
+            "secrets_extension_port": _int(
+                e, "secrets_extension_port", d["secrets_extension_port"], 0, 65535
+            ),
+            "brand_name": _str(e, "brand_name") or d["brand_name"],
             "brand_logo_url": _https_url(e, "brand_logo_url"),
-            "brand_primary_color": _color(e, "brand_primary_color", cls.brand_primary_color),
-            "brand_background_color": _color(e, "brand_background_color", cls.brand_background_color),
+            "brand_primary_color": _color(e, "brand_primary_color", d["brand_primary_color"]),
+            "brand_background_color": _color(e, "brand_background_color", d["brand_background_color"]),
             "mail_from": _str(e, "mail_from"),
             "mail_configuration_set": _str(e, "mail_configuration_set"),
-            "tracing": _bool(e, "tracing", cls.tracing),
+            "tracing": _bool(e, "tracing", d["tracing"]),
             "dpop_signing_algs": _dpop_algs(e),
-            "dpop_proof_max_age": _int(e, "dpop_proof_max_age", cls.dpop_proof_max_age, 5, 300),
-            "dpop_nonce_required": _bool(e, "dpop_nonce_required", cls.dpop_nonce_required),
+            "dpop_proof_max_age": _int(e, "dpop_proof_max_age", d["dpop_proof_max_age"], 5, 300),
+            "dpop_nonce_required": _bool(e, "dpop_nonce_required", d["dpop_nonce_required"]),
             "authorizer_dpop": _choice(
-                e, "authorizer_dpop", cls.authorizer_dpop, ("off", "optional", "required")
+                e, "authorizer_dpop", d["authorizer_dpop"], ("off", "optional", "required")
             ),
             "authorizer_public_url": _str(e, "authorizer_public_url").rstrip("/"),
-            "account_code_ttl": _int(e, "account_code_ttl", cls.account_code_ttl, 60, 3600),
-            "account_code_attempts": _int(e, "account_code_attempts", cls.account_code_attempts, 1, 10),
+            "account_code_ttl": _int(e, "account_code_ttl", d["account_code_ttl"], 60, 3600),
+            "account_code_attempts": _int(e, "account_code_attempts", d["account_code_attempts"], 1, 10),
             "custom_attributes": _words(e, "custom_attributes"),
-            "signup_scopes": _words(e, "signup_scopes", cls.signup_scopes),
+            "signup_scopes": _words(e, "signup_scopes", d["signup_scopes"]),
             "access_token_profile_claims": _words(e, "access_token_profile_claims"),
         }
         values.update(overrides)
@@ -568,4 +575,4 @@ ENV_VARS: dict[str, str] = {
     "signup_scopes": "SIGNUP_SCOPES",
     "access_token_profile_claims": "ACCESS_TOKEN_PROFILE_CLAIMS",
 }
-assert set(ENV_VARS) == {f.name for f in fields(Settings)}  # noqa: S101 - keep the table complete
+assert set(ENV_VARS) == set(Settings._fields)  # noqa: S101 - keep the table complete

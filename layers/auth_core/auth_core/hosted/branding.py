@@ -25,8 +25,8 @@ __all__ = ["Branding", "contrast_ratio", "csp_hash"]
 
 _COLOR = re.compile(r"#[0-9a-f]{6}")
 _URL_UNSAFE = re.compile(r"[\x00-\x20\x7f\"'<>\\;,`]")
-_DEFAULT_PRIMARY = Settings.brand_primary_color
-_DEFAULT_BACKGROUND = Settings.brand_background_color
+_DEFAULT_PRIMARY = Settings._field_defaults["brand_primary_color"]
+_DEFAULT_BACKGROUND = Settings._field_defaults["brand_background_color"]
 _BLACK = "#000000"
 _WHITE = "#ffffff"
 
@@ -109,7 +109,7 @@ class Branding:
         else:
             logo_url = ""
         return cls(
-            name=settings.brand_name.strip() or Settings.brand_name,
+            name=settings.brand_name.strip() or Settings._field_defaults["brand_name"],
             logo_url=logo_url,
             logo_origin=logo_origin,
             css=css,

@@ -16,9 +16,8 @@ commits them together with its own items and reports a typed outcome. A step is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from auth_core.stores.clients import Client
@@ -61,55 +60,86 @@ class Checked(StrEnum):
     MFA = "mfa"
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):  # not a dataclass: on the authorizer's cold path, see docs/architecture.md
     """A condition on one item, made by a store, for a session transaction (opaque payload)."""
 
     what: Checked
     payload: Any
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(NamedTuple):  # not a dataclass: on the authorizer's cold path, see docs/architecture.md
     """An unconditional write made by a store, for a session transaction (opaque payload)."""
 
     payload: Any
 
 
 # ---------------------------------------------------------------------- outcomes
+# Not dataclasses (on the authorizer's cold path, see docs/architecture.md), and not tuples
+# either: the field-less outcomes would all be ``()``, equal to each other and false. Plain
+# immutable classes whose fields are their ``__slots__``: equal (and hashed, and shown) as the
+# frozen dataclasses they were, by class and fields.
 class _Outcome:
+    __slots__: tuple[str, ...] = ()
     #: did the transaction commit?
     ok = False
 
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
 
-@dataclass(frozen=True)
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == tuple(getattr(other, name) for name in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, self._values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{self.__class__.__name__}({shown})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{self.__class__.__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{self.__class__.__name__} is immutable")
+
+
 class Committed(_Outcome):
     """The transaction committed."""
 
+    __slots__ = ()
     ok = True
 
 
-@dataclass(frozen=True)
 class CheckFailed(_Outcome):
     """A caller's :class:`Check` failed (the first, in the order given): nothing was written."""
 
+    __slots__ = ("what",)
+    __match_args__ = ("what",)
     what: Checked
 
+    def __init__(self, what: Checked) -> None:
+        object.__setattr__(self, "what", what)
 
-@dataclass(frozen=True)
+
 class LostRace(_Outcome):
     """The presented token (or the family, for a revocation) was changed by another transaction
     first, or one touched the same items at that moment: nothing was written; re-read and decide."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
+
 class FamilyEnded(_Outcome):
     """The family is revoked, expired, or has moved on to another token: nothing was written."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True)
+
 class AlreadyEnded(_Outcome):
     """The family was already revoked, or does not exist: nothing was written."""
+
+    __slots__ = ()
 
 
 CreateOutcome = Committed | CheckFailed

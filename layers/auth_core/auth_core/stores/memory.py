@@ -9,7 +9,7 @@ Semantics are the DynamoDB stores': every read is strongly consistent, every con
 and every session transaction is all-or-nothing under one lock (the checks and the store's own
 conditions are evaluated, then either everything is applied or nothing is), and outcomes are
 mapped with the same precedence (a failed caller check first, then a lost race, then an ended
-family). Items are the domain dataclasses themselves; there is no attribute name anywhere.
+family). Items are the domain records themselves; there is no attribute name anywhere.
 
 Usage::
 
@@ -542,8 +542,8 @@ class MemoryRevocations(_MemoryStore):
                 )
             elif disabled is not None:
                 kept = current.expires_at if expires_at is not None else None
-                self.db.revocations[pk] = replace(
-                    current, disabled=disabled, changed_ms=changed_ms, expires_at=kept
+                self.db.revocations[pk] = current._replace(
+                    disabled=disabled, changed_ms=changed_ms, expires_at=kept
                 )
 
     def set_user_cutoff(self, subject: str, at_ms: int, *, max_token_lifetime: int) -> None:

@@ -42,8 +42,7 @@ are rare, operator-driven entries, and a feed that forgets one early would accep
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from auth_core.errors import StoreUnavailableError
 from auth_core.settings import LONGEST_ACCESS_TOKEN_LIFETIME
@@ -89,8 +88,7 @@ def ceil_seconds(ms: int) -> int:
     return -(-int(ms) // 1000)
 
 
-@dataclass(frozen=True, slots=True)
-class RevocationFacts:
+class RevocationFacts(NamedTuple):  # not a dataclass: on the authorizer's cold path, see docs/architecture.md
     """Everything the revocation rules need about one token; :meth:`reason` *is* the rules.
 
     Built by the feed (from memory) and by :meth:`RevocationStore.facts` (a consistent read),
@@ -119,8 +117,7 @@ class RevocationFacts:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class RevocationEntry:
+class RevocationEntry(NamedTuple):  # not a dataclass: on the authorizer's cold path, see docs/architecture.md
     """One item of the revocations table, decoded: the one result type of every read of it (the
     feed's index query, introspection's consistent batch read, the point reads).
 
