@@ -17,7 +17,7 @@ purpose and must stay absent: a public key must never be usable as a shared secr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "ALGORITHMS",
@@ -36,8 +36,8 @@ MIN_RSA_BITS = 2048
 RSA_BITS_ALLOWED = (2048, 3072, 4096)
 
 
-@dataclass(frozen=True, slots=True)
-class Curve:
+# Not a dataclass: on the authorizer's cold path, see docs/architecture.md.
+class Curve(NamedTuple):
     """An elliptic curve as JOSE names it (RFC 7518 §6.2.1.1)."""
 
     crv: str
@@ -47,8 +47,8 @@ class Curve:
     order: int
 
 
-@dataclass(frozen=True, slots=True)
-class Algorithm:
+# Not a dataclass: on the authorizer's cold path, see docs/architecture.md.
+class Algorithm(NamedTuple):
     """One JWS ``alg`` value and everything the service needs to know about it."""
 
     name: str

@@ -72,7 +72,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 from auth_core._b64 import b64url_decode, b64url_encode
@@ -128,31 +127,82 @@ def _timestamp(entry: Mapping[str, Any], name: str, *, required: bool) -> int | 
     return value
 
 
-@dataclass(frozen=True, slots=True)
+# Not a dataclass: on the authorizer's cold path, see docs/architecture.md. Not a NamedTuple
+# either: its constructor validates, and ``_replace`` must go through that constructor.
 class KeyRecord:
-    """One key and where it is in its lifecycle.
+    """One key and where it is in its lifecycle. Immutable; compared by value.
 
     :ivar key: a :class:`SigningKey`, or (status ``retired`` only) a :class:`VerificationKey`:
         a retired key whose private half has been dropped.
     :ivar lineage: :data:`MAIN` or :data:`ID_TOKEN` (whose keys are ``ID_TOKEN_ALG``).
+
+    :raises KeyFormatError: unknown status or lineage, a ``next``/``active`` record without
+        private material, or an ID-token lineage key not in ``ID_TOKEN_ALG``.
     """
+
+    __slots__ = ("activated_at", "created_at", "key", "lineage", "retired_at", "status")
+    _FIELDS = ("key", "status", "created_at", "activated_at", "retired_at", "lineage")
 
     key: SigningKey | VerificationKey
     status: str
     created_at: int
-    activated_at: int | None = None
-    retired_at: int | None = None
-    lineage: str = MAIN
+    activated_at: int | None
+    retired_at: int | None
+    lineage: str
 
-    def __post_init__(self) -> None:
-        if self.status not in STATUSES:
+    def __init__(
+        self,
+        key: SigningKey | VerificationKey,
+        status: str,
+        created_at: int,
+        activated_at: int | None = None,
+        retired_at: int | None = None,
+        lineage: str = MAIN,
+    ) -> None:
+        if status not in STATUSES:
             raise KeyFormatError("key record: unknown status")
-        if self.status != "retired" and not isinstance(self.key, SigningKey):
+        if status != "retired" and not isinstance(key, SigningKey):
             raise KeyFormatError("key record: a next or active key needs its private material")
-        if self.lineage not in LINEAGES:
+        if lineage not in LINEAGES:
             raise KeyFormatError("key record: unknown lineage")
-        if self.lineage == ID_TOKEN and self.key.alg != ID_TOKEN_ALG:
+        if lineage == ID_TOKEN and key.alg != ID_TOKEN_ALG:
             raise KeyFormatError(f"key record: an ID-token lineage key must be {ID_TOKEN_ALG}")
+        setattr_ = object.__setattr__
+        setattr_(self, "key", key)
+        setattr_(self, "status", status)
+        setattr_(self, "created_at", created_at)
+        setattr_(self, "activated_at", activated_at)
+        setattr_(self, "retired_at", retired_at)
+        setattr_(self, "lineage", lineage)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"KeyRecord is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"KeyRecord is immutable: cannot delete {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.key, self.status, self.created_at, self.activated_at, self.retired_at, self.lineage)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KeyRecord) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def _replace(self, **changes: Any) -> KeyRecord:
+        """A copy with ``changes`` (field names), validated like a new record.
+
+        :raises TypeError: an unknown field name.
+        :raises KeyFormatError: the result is not a valid record.
+        """
+        values = dict(zip(self._FIELDS, self._values(), strict=True))
+        unknown = changes.keys() - values.keys()
+        if unknown:
+            raise TypeError(f"KeyRecord has no field {sorted(unknown)[0]!r}")
+        return KeyRecord(**{**values, **changes})
 
     @property
     def kid(self) -> str:
@@ -182,7 +232,7 @@ class KeyRecord:
         """
         if not self.has_private:
             return self
-        return replace(self, key=self.public_key)
+        return self._replace(key=self.public_key)
 
     @classmethod
     def from_dict(cls, entry: Mapping[str, Any]) -> KeyRecord:
@@ -234,10 +284,10 @@ class KeyRecord:
         :raises KeyFormatError: unknown status, or a public-only key made next/active.
         """
         if status == "active":
-            return replace(self, status=status, activated_at=at, retired_at=None)
+            return self._replace(status=status, activated_at=at, retired_at=None)
         if status == "retired":
-            return replace(self, status=status, retired_at=at)
-        return replace(self, status=status)
+            return self._replace(status=status, retired_at=at)
+        return self._replace(status=status)
 
     def __repr__(self) -> str:
         lineage = ", lineage='id_token'" if self.lineage == ID_TOKEN else ""

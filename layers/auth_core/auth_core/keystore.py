@@ -37,8 +37,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, Self, TypeVar
+from typing import Generic, NamedTuple, Self, TypeVar
 
 from auth_core import aws
 from auth_core.errors import (
@@ -235,8 +234,10 @@ def fetch_from_settings(settings: Settings) -> SecretFetch:
 
 
 # --------------------------------------------------------------------------- the cache
-@dataclass(frozen=True)
-class _Copy(Generic[T]):
+# Not a dataclass: on the authorizer's cold path, see docs/architecture.md.
+class _Copy(NamedTuple, Generic[T]):
+    """One parsed copy of the secret and when it was fetched (``clock`` time)."""
+
     value: T
     fetched_at: float
 

@@ -47,7 +47,6 @@ Manager is handled by :mod:`auth_core.secrets_rotation`.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import secrets
 from collections.abc import Callable, Collection, Iterable
@@ -153,7 +152,7 @@ def _housekeeping(keyset: KeySet, now: int, random_bytes: RandomBytes) -> KeySet
 
 
 def _retire(record: KeyRecord, now: int) -> KeyRecord:
-    return dataclasses.replace(record, status=RETIRED, retired_at=now).public_only()
+    return record._replace(status=RETIRED, retired_at=now).public_only()
 
 
 def _expired(record: KeyRecord, now: int, policy: RotationPolicy) -> bool:
@@ -200,7 +199,7 @@ def _step(
     if active is None and upcoming is not None:
         if not (at_once or _promotable(upcoming, now, policy, published)):
             return records
-        promoted = dataclasses.replace(upcoming, status=ACTIVE, activated_at=now)
+        promoted = upcoming._replace(status=ACTIVE, activated_at=now)
         rest = [r for r in records if r is not upcoming]
         return [*rest, promoted, _new_record(generate, alg, NEXT, now, lineage)]
     if upcoming is None:
@@ -212,7 +211,7 @@ def _step(
         if record is active:
             out.append(_retire(record, now))
         elif record is upcoming:
-            out.append(dataclasses.replace(record, status=ACTIVE, activated_at=now))
+            out.append(record._replace(status=ACTIVE, activated_at=now))
         else:
             out.append(record)
     out.append(_new_record(generate, alg, NEXT, now, lineage))

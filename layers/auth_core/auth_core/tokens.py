@@ -28,8 +28,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from auth_core._b64 import b64url_encode
 from auth_core._json import dumps_compact
@@ -57,8 +56,8 @@ _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 _HEADER_CACHE_SIZE = 8
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
+# Not a dataclass: on the authorizer's cold path, see docs/architecture.md.
+class IssuedToken(NamedTuple):
     """A freshly signed access token and the facts a token response needs."""
 
     token: str

@@ -164,6 +164,24 @@ def test_public_only_key_cannot_be_active_or_next(keyset):
         KeyRecord(public.key, "next", 1)
 
 
+def test_a_record_is_an_immutable_value_and_its_copies_are_validated(keyset, signing_keys):
+    record = keyset.records[1]
+    with pytest.raises(AttributeError):
+        record.status = "retired"
+    with pytest.raises(AttributeError):
+        del record.status
+    same = KeyRecord(signing_keys["ES256"], "active", 200, 300)
+    assert record == same and hash(record) == hash(same) and record != record.with_status("retired", 400)
+    assert record != (record.key, "active", 200, 300, None, "main")  # a record is not a tuple
+    moved = record._replace(status="retired", retired_at=400)
+    assert (moved.status, moved.activated_at, moved.retired_at) == ("retired", 300, 400)
+    assert record.status == "active"
+    with pytest.raises(KeyFormatError):  # the copy goes through the constructor's checks
+        moved.public_only()._replace(status="active")
+    with pytest.raises(TypeError):
+        record._replace(kid="other")
+
+
 def test_revoked_grace_secret_and_based_on_round_trip(keyset):
     grace = bytes(range(32))
     doc = keyset.evolve(revoked={"gone": 1234}, grace_secret=grace, based_on="v1").to_dict()
