@@ -84,3 +84,38 @@ def test_the_authorizer_loads_neither_powertools_nor_boto3_nor_the_http_plumbing
     unwanted = sorted(m for m in loaded if m.startswith(("boto3", "botocore", "aws_lambda_powertools")))
     assert not unwanted, unwanted
     assert "auth_core.http" not in loaded and "auth_core.issuer" in loaded
+
+
+def test_the_authorizer_cold_path_loads_no_dataclasses() -> None:
+    """``dataclasses`` imports ``inspect`` (with ``dis``, ``tokenize``...): ~15 ms CPU, plus the
+    ``exec`` of every generated method at class creation. The function in front of every request
+    pays none of it: its import, its engine (the key store, the verifier, the revocation feed)
+    and what a first verification loads use ``NamedTuple`` and plain classes
+    (docs/architecture.md, "Cold start")."""
+    env = {
+        "ISSUER": "https://auth.example.com",
+        "PUBLIC_JWKS_SECRET_ID": "jwks",
+        "REVOCATIONS_TABLE": "revocations",
+        "SESSIONS_TABLE": "sessions",
+        "AWS_REGION": "us-east-1",
+    }
+    code = (
+        "import json, os, sys\n"
+        f"sys.path[:0] = [{str(ROOT / 'functions' / 'authorizer')!r}, "
+        f"{str(ROOT / 'layers' / 'auth_core')!r}]\n"
+        f"os.environ.update({env!r})\n"
+        "import app\n"
+        "engine = app._authorizer()\n"
+        "engine._verifier(engine.settings.issuer)\n"
+        "import auth_core.aws_json, auth_core.jws, auth_core.jwk\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    env_run = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    # -S: no site hooks (this checkout's editable-install finder is not Lambda's), as in Lambda.
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code], env=env_run, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "auth_core.tokens" in loaded and "auth_core.revocation_feed" in loaded  # the path was taken
+    assert not {"dataclasses", "inspect"} & loaded, sorted({"dataclasses", "inspect"} & loaded)
