@@ -46,10 +46,20 @@ SENSITIVE_KEYS = frozenset(
 REDACTED = "***"
 
 
+def _is_record(value: object) -> bool:
+    """A ``NamedTuple`` record (``IssuedToken``, ``AccessTokenClaims``...): shown by its ``repr``,
+    which leaves out what must not be logged; as a tuple the JSON formatter would write every
+    field (the token itself)."""
+    return isinstance(value, tuple) and hasattr(type(value), "_fields")
+
+
 def redact(value: Any, _depth: int = 0) -> Any:
-    """Return ``value`` with every sensitive mapping entry replaced by ``***`` (recursive)."""
+    """Return ``value`` with every sensitive mapping entry replaced by ``***`` (recursive);
+    a record becomes its ``repr``."""
     if _depth > 8:
         return REDACTED
+    if _is_record(value):
+        return repr(value)
     if isinstance(value, Mapping):
         return {
             k: (REDACTED if str(k).lower() in SENSITIVE_KEYS else redact(v, _depth + 1))
@@ -67,7 +77,7 @@ class RedactingFilter(logging.Filter):
         for key in list(record.__dict__):
             if key.lower() in SENSITIVE_KEYS:
                 record.__dict__[key] = REDACTED
-            elif isinstance(record.__dict__[key], Mapping):
+            elif isinstance(record.__dict__[key], Mapping) or _is_record(record.__dict__[key]):
                 record.__dict__[key] = redact(record.__dict__[key])
         return True
 
