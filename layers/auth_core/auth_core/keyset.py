@@ -142,6 +142,8 @@ class KeyRecord:
 
     __slots__ = ("activated_at", "created_at", "key", "lineage", "retired_at", "status")
     _FIELDS = ("key", "status", "created_at", "activated_at", "retired_at", "lineage")
+    #: ``case KeyRecord(key, status)``, as the dataclass allowed
+    __match_args__ = ("key", "status", "created_at", "activated_at", "retired_at", "lineage")
 
     key: SigningKey | VerificationKey
     status: str
@@ -203,6 +205,12 @@ class KeyRecord:
         if unknown:
             raise TypeError(f"KeyRecord has no field {sorted(unknown)[0]!r}")
         return KeyRecord(**{**values, **changes})
+
+    __replace__ = _replace  # ``copy.replace`` (Python 3.13)
+
+    def __reduce__(self) -> tuple[type[KeyRecord], tuple[Any, ...]]:
+        # copy, deepcopy and pickle rebuild through the constructor (its checks), not setattr
+        return (KeyRecord, self._values())
 
     @property
     def kid(self) -> str:

@@ -502,6 +502,11 @@ class Settings(NamedTuple):
                 "AUTHORIZER_PUBLIC_URL must be an https:// URL without query or fragment"
             )
 
+    def __reduce__(self) -> tuple[type["Settings"], tuple[Any, ...]]:
+        # copy, deepcopy and pickle: the immutable default ROUTE_SCOPES (a mappingproxy) cannot
+        # be pickled; it travels as the dict it holds.
+        return (self.__class__, tuple(dict(v) if type(v) is MappingProxyType else v for v in self))
+
     def require(self, name: str) -> str:
         """Return the non-empty string setting ``name``.
 

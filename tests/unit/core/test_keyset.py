@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -202,3 +203,18 @@ def test_documents_without_the_new_members_load(keyset):
     assert set(doc) == {"version", "keys"}
     loaded = KeySet.from_dict(doc)
     assert loaded.revoked == {} and loaded.grace_secret is None and loaded.based_on is None
+
+
+def test_a_record_copies_matches_and_replaces_as_the_dataclass_did(keyset, signing_keys):
+    record = keyset.records[1]
+    assert copy.copy(record) == record
+    assert copy.deepcopy(record).kid == record.kid  # the key object is copied, not shared
+    moved = copy.replace(record, status="retired", retired_at=400)  # Python 3.13's protocol
+    assert (moved.status, moved.retired_at, record.status) == ("retired", 400, "active")
+    with pytest.raises(KeyFormatError):  # validated like the constructor
+        copy.replace(moved.public_only(), status="active")
+    match record:
+        case KeyRecord(key, "active", created_at):
+            assert key is signing_keys["ES256"] and created_at == 200
+        case _:
+            pytest.fail("no positional match")

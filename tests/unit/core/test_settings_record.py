@@ -8,6 +8,8 @@ so the code is scanned for the old spelling.
 from __future__ import annotations
 
 import ast
+import copy
+import pickle
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,10 @@ def test_the_shared_default_route_scopes_cannot_be_changed() -> None:
         Settings().route_scopes["GET /x"] = ("read",)  # type: ignore[index]
     assert Settings().route_scopes == {}
     assert Settings.from_env({"ROUTE_SCOPES": '{"GET /x": "read"}'}).route_scopes == {"GET /x": ("read",)}
+
+
+def test_default_settings_copy_and_pickle() -> None:
+    # The immutable default ROUTE_SCOPES must not make Settings() uncopyable (a dict was).
+    settings = Settings(audience="orders")
+    for twin in (copy.copy(settings), copy.deepcopy(settings), pickle.loads(pickle.dumps(settings))):  # noqa: S301
+        assert twin == settings and type(twin) is Settings

@@ -9,6 +9,8 @@ lost race equal to an ended family, and false -- and a refresh could take one fo
 
 from __future__ import annotations
 
+import copy
+import pickle
 from itertools import combinations, product
 
 import pytest
@@ -113,3 +115,9 @@ def test_revocation_entry_defaults_key_and_replace() -> None:
     )  # fmt: skip
     with pytest.raises(AttributeError):
         entry.disabled = True  # type: ignore[misc]
+
+
+def test_outcomes_copy_and_pickle_like_the_dataclasses_they_were() -> None:
+    for outcome in _outcomes():
+        for twin in (copy.copy(outcome), copy.deepcopy(outcome), pickle.loads(pickle.dumps(outcome))):  # noqa: S301
+            assert twin == outcome and type(twin) is type(outcome)

@@ -98,6 +98,10 @@ class _Outcome:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
         return f"{self.__class__.__name__}({shown})"
 
+    def __reduce__(self) -> tuple[type[_Outcome], tuple[Any, ...]]:
+        # copy, deepcopy and pickle rebuild through the constructor, not setattr
+        return (self.__class__, self._values())
+
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{self.__class__.__name__} is immutable")
 
