@@ -109,12 +109,8 @@ class AccessTokenClaims(NamedTuple):
     key_id: str | None = None
 
     def __repr__(self) -> str:  # every field but ``raw``
-        return (
-            f"AccessTokenClaims(subject={self.subject!r}, client_id={self.client_id!r}, "
-            f"scope={self.scope!r}, jti={self.jti!r}, issued_at={self.issued_at!r}, "
-            f"expires_at={self.expires_at!r}, issuer={self.issuer!r}, audience={self.audience!r}, "
-            f"roles={self.roles!r}, session_id={self.session_id!r}, key_id={self.key_id!r})"
-        )
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields if name != "raw")
+        return f"AccessTokenClaims({shown})"
 
 
 def _invalid_date(name: str) -> InvalidClaimError:

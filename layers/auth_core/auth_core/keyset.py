@@ -75,6 +75,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from auth_core._b64 import b64url_decode, b64url_encode
+from auth_core._frozen import Frozen
 from auth_core._json import loads_object
 from auth_core.errors import KeyFormatError, KeyStoreError
 from auth_core.jwa import ID_TOKEN_ALG
@@ -129,7 +130,7 @@ def _timestamp(entry: Mapping[str, Any], name: str, *, required: bool) -> int | 
 
 # Not a dataclass: on the authorizer's cold path, see docs/architecture.md. Not a NamedTuple
 # either: its constructor validates, and ``_replace`` must go through that constructor.
-class KeyRecord:
+class KeyRecord(Frozen):
     """One key and where it is in its lifecycle. Immutable; compared by value.
 
     :ivar key: a :class:`SigningKey`, or (status ``retired`` only) a :class:`VerificationKey`:
@@ -141,9 +142,8 @@ class KeyRecord:
     """
 
     __slots__ = ("activated_at", "created_at", "key", "lineage", "retired_at", "status")
-    _FIELDS = ("key", "status", "created_at", "activated_at", "retired_at", "lineage")
-    #: ``case KeyRecord(key, status)``, as the dataclass allowed
-    __match_args__ = ("key", "status", "created_at", "activated_at", "retired_at", "lineage")
+    #: also ``case KeyRecord(key, status)``, as the dataclass allowed
+    _fields = __match_args__ = ("key", "status", "created_at", "activated_at", "retired_at", "lineage")
 
     key: SigningKey | VerificationKey
     status: str
@@ -169,48 +169,7 @@ class KeyRecord:
             raise KeyFormatError("key record: unknown lineage")
         if lineage == ID_TOKEN and key.alg != ID_TOKEN_ALG:
             raise KeyFormatError(f"key record: an ID-token lineage key must be {ID_TOKEN_ALG}")
-        setattr_ = object.__setattr__
-        setattr_(self, "key", key)
-        setattr_(self, "status", status)
-        setattr_(self, "created_at", created_at)
-        setattr_(self, "activated_at", activated_at)
-        setattr_(self, "retired_at", retired_at)
-        setattr_(self, "lineage", lineage)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"KeyRecord is immutable: cannot set {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"KeyRecord is immutable: cannot delete {name!r}")
-
-    def _values(self) -> tuple[Any, ...]:
-        return (self.key, self.status, self.created_at, self.activated_at, self.retired_at, self.lineage)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, KeyRecord) or other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def _replace(self, **changes: Any) -> KeyRecord:
-        """A copy with ``changes`` (field names), validated like a new record.
-
-        :raises TypeError: an unknown field name.
-        :raises KeyFormatError: the result is not a valid record.
-        """
-        values = dict(zip(self._FIELDS, self._values(), strict=True))
-        unknown = changes.keys() - values.keys()
-        if unknown:
-            raise TypeError(f"KeyRecord has no field {sorted(unknown)[0]!r}")
-        return KeyRecord(**{**values, **changes})
-
-    __replace__ = _replace  # ``copy.replace`` (Python 3.13)
-
-    def __reduce__(self) -> tuple[type[KeyRecord], tuple[Any, ...]]:
-        # copy, deepcopy and pickle rebuild through the constructor (its checks), not setattr
-        return (KeyRecord, self._values())
+        self._init(key, status, created_at, activated_at, retired_at, lineage)
 
     @property
     def kid(self) -> str:

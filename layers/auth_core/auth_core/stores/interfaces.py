@@ -19,6 +19,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from auth_core._frozen import Frozen
+
 if TYPE_CHECKING:
     from auth_core.stores.clients import Client
     from auth_core.stores.revocations import RevocationFacts
@@ -75,38 +77,11 @@ class Write(NamedTuple):  # not a dataclass: on the authorizer's cold path, see 
 
 # ---------------------------------------------------------------------- outcomes
 # Not dataclasses (on the authorizer's cold path, see docs/architecture.md), and not tuples
-# either: the field-less outcomes would all be ``()``, equal to each other and false. Plain
-# immutable classes whose fields are their ``__slots__``: equal (and hashed, and shown) as the
-# frozen dataclasses they were, by class and fields.
-class _Outcome:
-    __slots__: tuple[str, ...] = ()
+# either: the field-less outcomes would all be ``()``, equal to each other and false.
+class _Outcome(Frozen):
+    __slots__ = ()
     #: did the transaction commit?
     ok = False
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == tuple(getattr(other, name) for name in self.__slots__)
-
-    def __hash__(self) -> int:
-        return hash((self.__class__, self._values()))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"{self.__class__.__name__}({shown})"
-
-    def __reduce__(self) -> tuple[type[_Outcome], tuple[Any, ...]]:
-        # copy, deepcopy and pickle rebuild through the constructor, not setattr
-        return (self.__class__, self._values())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"{self.__class__.__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{self.__class__.__name__} is immutable")
 
 
 class Committed(_Outcome):
@@ -120,11 +95,11 @@ class CheckFailed(_Outcome):
     """A caller's :class:`Check` failed (the first, in the order given): nothing was written."""
 
     __slots__ = ("what",)
-    __match_args__ = ("what",)
+    _fields = __match_args__ = ("what",)
     what: Checked
 
     def __init__(self, what: Checked) -> None:
-        object.__setattr__(self, "what", what)
+        self._init(what)
 
 
 class LostRace(_Outcome):
