@@ -28,8 +28,9 @@ cached Allow would answer the next request without looking at its proof.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from auth_core.authorizer.events import AuthorizerRequest, EventFormat, single_header
 from auth_core.errors import ConfigurationError, InvalidDPoPProofError, TokenError
@@ -37,8 +38,9 @@ from auth_core.issuer import issuer_for_domain
 
 if TYPE_CHECKING:  # the engine stays crypto-free at import; from_settings builds the check
     from auth_core.dpop import DPoPVerifier, MemoryReplayCache, ReplayCache
+    from auth_core.settings import Settings
 
-__all__ = ["DPoPCheck", "bound_key", "dpop_token"]
+__all__ = ["DPoPCheck", "bound_key", "dpop_check_from_settings", "dpop_token", "is_dpop_scheme"]
 
 #: ``DPoP`` scheme (case-insensitive, RFC 9110 §11.1), 1*SP, then an RFC 6750 ``b64token``
 _DPOP = re.compile(r"[Dd][Pp][Oo][Pp] +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
@@ -46,12 +48,17 @@ _OWS = " \t"
 _UNBOUND = ""
 
 
+def is_dpop_scheme(credentials: object) -> TypeGuard[str]:
+    """``credentials`` (an ``Authorization`` value) use the ``DPoP`` scheme, well formed or not."""
+    return type(credentials) is str and credentials.lstrip(_OWS)[:5].lower() == "dpop "
+
+
 def dpop_token(credentials: object) -> str | None:
     """The token of ``DPoP <token>`` credentials; ``None`` when the scheme is another one.
 
     :raises TokenError: ``bad_dpop`` when the scheme is ``DPoP`` but the rest is not a token.
     """
-    if type(credentials) is not str or credentials.lstrip(_OWS)[:5].lower() != "dpop ":
+    if not is_dpop_scheme(credentials):
         return None
     match = _DPOP.fullmatch(credentials.strip(_OWS))
     if match is None:
@@ -169,3 +176,30 @@ def _target(event: Mapping[str, Any], request: AuthorizerRequest) -> tuple[str, 
     except ConfigurationError:
         raise TokenError("event has no request target", reason="malformed_event") from None
     return method, origin + path
+
+
+def dpop_check_from_settings(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    client: Any | None = None,
+    public_url: str = "",
+) -> DPoPCheck:
+    """A resource server's DPoP check (the authorizer's, ``/userinfo``'s): ``DPOP_SIGNING_ALGS``
+    proofs, replay records in this instance's memory and in ``SESSIONS_TABLE`` (when set).
+
+    :param client: the DynamoDB client of the replay records (``None``: boto3).
+    :param public_url: ``AUTHORIZER_PUBLIC_URL``, or "" for the request's own domain.
+    """
+    from auth_core.dpop import DPoPVerifier, MemoryReplayCache  # noqa: PLC0415 - DPoP deployments only
+    from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
+
+    verifier = DPoPVerifier(
+        algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age, clock=clock
+    )
+    shared = (
+        DPoPReplayStore(settings.sessions_table, client=client, clock=clock)
+        if settings.sessions_table
+        else None
+    )
+    return DPoPCheck(verifier, shared=shared, local=MemoryReplayCache(clock=clock), public_url=public_url)

@@ -40,7 +40,7 @@ from typing import Any, Protocol, cast
 from auth_core.authorizer.bearer import MAX_CREDENTIALS_LENGTH, check_b64token, parse_bearer
 from auth_core.authorizer.cache import VerifiedTokenCache
 from auth_core.authorizer.context import ContextClaims, build_context
-from auth_core.authorizer.dpop import DPoPCheck, bound_key, dpop_token
+from auth_core.authorizer.dpop import DPoPCheck, bound_key, dpop_check_from_settings, dpop_token
 from auth_core.authorizer.events import (
     AuthorizerRequest,
     EventFormat,
@@ -181,30 +181,16 @@ def _id_members(request_id: str | None, extended_request_id: str | None) -> str:
 
 
 def _dpop_check(settings: Settings, clock: Callable[[], float]) -> DPoPCheck:
-    """``AUTHORIZER_DPOP``'s check: ``DPOP_SIGNING_ALGS`` proofs, replay records in this
-    instance's memory and in ``SESSIONS_TABLE`` (through the boto3-free client where it serves)."""
+    """``AUTHORIZER_DPOP``'s check, its replay records through the boto3-free client where it serves."""
     from auth_core import aws  # noqa: PLC0415
-    from auth_core.dpop import DPoPVerifier, MemoryReplayCache  # noqa: PLC0415 - DPoP deployments only
-    from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
 
     client: Any | None = None
     if aws.lean_preferred("dynamodb"):
         from auth_core import aws_json  # noqa: PLC0415
 
         client = aws_json.DynamoDB()
-    verifier = DPoPVerifier(
-        algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age, clock=clock
-    )
-    shared = (
-        DPoPReplayStore(settings.sessions_table, client=client, clock=clock)
-        if settings.sessions_table
-        else None
-    )
-    return DPoPCheck(
-        verifier,
-        shared=shared,
-        local=MemoryReplayCache(clock=clock),
-        public_url=settings.authorizer_public_url,
+    return dpop_check_from_settings(
+        settings, clock=clock, client=client, public_url=settings.authorizer_public_url
     )
 
 

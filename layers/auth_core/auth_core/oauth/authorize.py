@@ -70,7 +70,7 @@ from auth_core.oauth.authorization import (
     SsoSession,
 )
 from auth_core.oauth.client_auth import authenticate_client, is_valid_client_id
-from auth_core.oauth.grants import stores_from_settings
+from auth_core.oauth.grants import dpop_gate, stores_from_settings
 from auth_core.oauth.id_token import read_hint
 from auth_core.oauth.login import authenticate_user
 from auth_core.oauth.refresh import hash_refresh_token, looks_like_refresh_token, new_refresh_token
@@ -251,7 +251,7 @@ class AuthorizationService:
             max_token_lifetime=settings.max_access_token_lifetime,
             audit=audit,
             clock=clock,
-            dpop=lambda: _par_dpop_gate(settings, sessions_table, dynamodb=dynamodb, clock=clock),
+            dpop=lambda: dpop_gate(settings, None, dynamodb=dynamodb, clock=clock),  # no nonces at /par
         )
 
     @property
@@ -704,22 +704,6 @@ class AuthorizationService:
 
 
 # ---------------------------------------------------------------------- helpers
-def _par_dpop_gate(
-    settings: Settings, sessions_table: str, *, dynamodb: Any | None, clock: Callable[[], float]
-) -> DPoPGate:
-    """``/par``'s DPoP step (RFC 9449 §10.1): ``DPOP_SIGNING_ALGS`` proofs for ``POST`` to the
-    issuer + ``/par``, their ``jti`` recorded in the sessions table as at ``/token``. No server
-    nonce here: the proof only names the key; the token endpoint asks for nonces when configured."""
-    from auth_core.dpop import DPoPVerifier  # noqa: PLC0415 - /par with DPoP only
-    from auth_core.oauth.sender_constraint import DPoPGate  # noqa: PLC0415
-    from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
-
-    verifier = DPoPVerifier(
-        algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age, clock=clock
-    )
-    return DPoPGate(verifier, DPoPReplayStore(sessions_table, client=dynamodb, clock=clock))
-
-
 def _count(params: Mapping[str, Any], name: str) -> int:
     value = params.get(name)
     if value is None:

@@ -186,10 +186,6 @@ def userinfo_service(settings: Settings, issuer_url: str, audit: Audit | None = 
 def _resource_dpop(settings: Settings) -> DPoPCheck:
     """``/userinfo``'s DPoP check (``auth_core.oauth.dpop_resource``): the authorizer's, with
     this function's own memory of proofs and the shared records in ``SESSIONS_TABLE``."""
-    from auth_core.authorizer.dpop import DPoPCheck  # noqa: PLC0415
-    from auth_core.dpop import DPoPVerifier, MemoryReplayCache  # noqa: PLC0415
-    from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
+    from auth_core.authorizer.dpop import dpop_check_from_settings  # noqa: PLC0415
 
-    verifier = DPoPVerifier(algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age)
-    shared = DPoPReplayStore(settings.sessions_table) if settings.sessions_table else None
-    return DPoPCheck(verifier, shared=shared, local=MemoryReplayCache())
+    return dpop_check_from_settings(settings)

@@ -53,6 +53,7 @@ from auth_core.oauth.refresh import (
     hash_refresh_token,
     looks_like_refresh_token,
     new_refresh_token,
+    same_key,
 )
 from auth_core.oauth.request import DPOP_HEADER, OAuthRequest
 from auth_core.oauth.responses import token_body
@@ -265,7 +266,7 @@ class TokenService:
             hook = ClaimsHook.from_settings(settings, audit)
         return cls(
             **stores_from_settings(settings, dynamodb=dynamodb, clock=clock),
-            dpop=_dpop_gate(settings, keys, dynamodb=dynamodb, clock=clock),
+            dpop=dpop_gate(settings, keys, dynamodb=dynamodb, clock=clock),
             claims_hook=hook,
             sso=SsoSessionStore(settings.require("sessions_table"), client=dynamodb, clock=clock),
             keys=keys,
@@ -382,7 +383,7 @@ class TokenService:
             raise InvalidGrantError(reason="redirect_uri_mismatch")
         if not pkce.verify(verifier, code.code_challenge):
             raise InvalidGrantError(reason="pkce_mismatch")
-        if code.dpop_jkt and not _same_key(request.dpop_jkt, code.dpop_jkt):
+        if code.dpop_jkt and not same_key(request.dpop_jkt, code.dpop_jkt):
             # RFC 9449 §10: the request named the key (dpop_jkt); only a proof by it redeems the
             # code (refused before it is spent: the client may retry with the right key)
             raise InvalidDPoPProofError(
@@ -846,33 +847,37 @@ def stores_from_settings(
     }
 
 
-def _dpop_gate(
-    settings: Settings, keys: SigningKeyProvider, *, dynamodb: Any | None, clock: Callable[[], float]
+def dpop_gate(
+    settings: Settings,
+    keys: SigningKeyProvider | None,
+    *,
+    dynamodb: Any | None,
+    clock: Callable[[], float],
 ) -> DPoPGate:
-    """The token endpoint's DPoP step: proofs by ``DPOP_SIGNING_ALGS`` keys, their ``jti``
-    remembered in the sessions table, nonces (when required) from the key set's secret."""
+    """A DPoP step for a request to this server: proofs by ``DPOP_SIGNING_ALGS`` keys, their
+    ``jti`` remembered in the sessions table; nonces (when required) from the key set's secret.
+
+    :param keys: the token endpoint's signing keys (its nonces); ``None`` for ``/par``, which
+        asks for no nonce (RFC 9449 §10.1: its proof only names the key; the token endpoint
+        asks for nonces when configured).
+    """
     from auth_core.dpop import DPoPVerifier  # noqa: PLC0415 - DPoP requests only
     from auth_core.oauth.sender_constraint import DPoPGate  # noqa: PLC0415
     from auth_core.stores.dpop import DPoPReplayStore  # noqa: PLC0415
+
+    verifier = DPoPVerifier(
+        algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age, clock=clock
+    )
+    replays = DPoPReplayStore(settings.require("sessions_table"), client=dynamodb, clock=clock)
+    if keys is None:
+        return DPoPGate(verifier, replays)
 
     def nonce_secret() -> bytes | None:
         secret = getattr(keys, "grace_secret", None)
         value = secret() if callable(secret) else secret
         return value if isinstance(value, bytes) else None
 
-    return DPoPGate(
-        DPoPVerifier(algorithms=settings.dpop_signing_algs, max_age=settings.dpop_proof_max_age, clock=clock),
-        DPoPReplayStore(settings.require("sessions_table"), client=dynamodb, clock=clock),
-        require_nonce=settings.dpop_nonce_required,
-        nonce_secret=nonce_secret,
-    )
-
-
-def _same_key(presented: str | None, bound: str) -> bool:
-    """The proof's key thumbprint is ``bound`` (constant time; no proof is no match)."""
-    import hmac  # noqa: PLC0415 - bound codes only
-
-    return presented is not None and hmac.compare_digest(presented, bound)
+    return DPoPGate(verifier, replays, require_nonce=settings.dpop_nonce_required, nonce_secret=nonce_secret)
 
 
 def _require_grant(client: Client, name: str) -> None:

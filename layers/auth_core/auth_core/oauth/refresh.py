@@ -81,6 +81,7 @@ __all__ = [
     "hash_refresh_token",
     "looks_like_refresh_token",
     "new_refresh_token",
+    "same_key",
 ]
 
 _FORMAT = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -99,6 +100,12 @@ def hash_refresh_token(token: str) -> str:
 def looks_like_refresh_token(token: str) -> bool:
     """Shape check before any lookup: JWTs, garbage and injection strings never reach DynamoDB."""
     return bool(_FORMAT.fullmatch(token))
+
+
+def same_key(presented: str | None, bound: str) -> bool:
+    """The proof's key thumbprint is ``bound``, the one a refresh token or code is bound to
+    (constant time; no proof is no match)."""
+    return presented is not None and hmac.compare_digest(presented, bound)
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,7 @@ class RefreshRotator:
             self.audit.record("RefreshClientMismatch", family_id=record.family_id, client_id=client.client_id)
             self._revoke_family(record.family_id, reason="client_mismatch")
             raise InvalidGrantError(reason="refresh_client_mismatch")
-        if record.jkt and (key is None or not hmac.compare_digest(record.jkt, key)):
+        if record.jkt and not same_key(key, record.jkt):
             self.audit.record("RefreshKeyMismatch", family_id=record.family_id, client_id=client.client_id)
             raise InvalidDPoPProofError(
                 "the refresh token is bound to another key", reason="dpop_key_mismatch"

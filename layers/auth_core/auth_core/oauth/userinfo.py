@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl
 
 from auth_core.accounts.profile import profile_claims
 from auth_core.authorizer.bearer import parse_bearer
-from auth_core.authorizer.dpop import DPoPCheck, bound_key, dpop_token
+from auth_core.authorizer.dpop import DPoPCheck, bound_key, dpop_token, is_dpop_scheme
 from auth_core.errors import (
     AccessDeniedError,
     InvalidRequestError,
@@ -129,8 +129,7 @@ def presented_token(event: Mapping[str, Any], *, allow_dpop: bool = True) -> tup
 def is_dpop_request(event: Mapping[str, Any]) -> bool:
     """The request uses the ``DPoP`` scheme (its errors get a ``DPoP`` challenge, §7.1)."""
     headers = event.get("headers") or {}
-    header = headers.get("authorization") if isinstance(headers, Mapping) else None
-    return type(header) is str and header.lstrip(" \t")[:5].lower() == "dpop "
+    return isinstance(headers, Mapping) and is_dpop_scheme(headers.get("authorization"))
 
 
 def _form(event: Mapping[str, Any], headers: Any) -> _Form:
