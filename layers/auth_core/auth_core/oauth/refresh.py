@@ -309,7 +309,7 @@ class RefreshRotator:
         # lost race, answered as one (the grace window), never a fork.
         latest = self.sessions.get_token(record.token_hash)
         if latest is None or latest.status != ACTIVE:
-            return self._lost_race(record, token, client, source_ip)
+            return self._after_race(latest, token, client, source_ip)
         if family.current == record.token_hash or self._behind(record, family.current, family.generation):
             raise TemporarilyUnavailableError(reason="rotation_replicating")
         return self._reuse(record, client, forked=True)
@@ -353,7 +353,13 @@ class RefreshRotator:
         self, record: RefreshRecord, token: str, client: Client, source_ip: str | None
     ) -> RotationResult:
         """Lost a race for this token: read what the winner wrote."""
-        latest = self.sessions.get_token(record.token_hash)
+        return self._after_race(self.sessions.get_token(record.token_hash), token, client, source_ip)
+
+    def _after_race(
+        self, latest: RefreshRecord | None, token: str, client: Client, source_ip: str | None
+    ) -> RotationResult:
+        """The presented token as read after a lost race (``None``: gone): spent by the winner
+        (the grace window's answer, or reuse), still active (retry), or ended."""
         if latest is not None and latest.status == USED:
             return self._replay(latest, token, client, source_ip)
         if latest is not None and latest.status == ACTIVE:
