@@ -26,6 +26,8 @@ Samples are interleaved (one of each per round) and medians are printed; nothing
 
 The first request of ``/token`` is a ``client_credentials`` grant (a login adds one Argon2id
 verification, ~the same in every version); ``/refresh`` rotates a token minted in this process.
+The authorizer's runs on scoped routes (``AUTHORIZER_ENV``), and its answer must allow the sample
+event's route as API Gateway would judge it (``authorizer_status``), or the bench stops.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "auth_core")]
 
+from tests.functional.authorizer.conftest import evaluate_policy, event_arn  # noqa: E402
 from tests.functional.oauth.conftest import AUD, ISS, TABLES  # noqa: E402 - needs sys.path
 
 #: function -> (sample event, its placeholders: filled per sample by ``_event``)
@@ -87,6 +90,12 @@ ENV = {
     # The template's authorizer answer (EnableSimpleResponses: false on the HTTP API authorizer).
     "AUTHORIZER_RESPONSE_FORMAT": "iam",
 }
+#: The authorizer's scoped routes (the template's ``RouteScopes``), so its first request takes the
+#: scoped path and answers with the policy shape of a deployment that uses scopes: the sample
+#: event's ``GET /me`` needs ``read``, which the measured token holds (a password grant with
+#: ``scope=read``, see ``Seeder.event``); ``POST /orders`` needs ``write``, which it lacks, so the
+#: policy carries a Deny statement too. ``authorizer_status`` then checks the route is allowed.
+AUTHORIZER_ENV = {"ROUTE_SCOPES": json.dumps({"GET /me": ["read"], "POST /orders": ["write"]})}
 #: What Lambda sets with active tracing (a sampled trace header); the daemon address is loopback.
 TRACING_ENV = {
     "TRACING": "true",
@@ -117,13 +126,28 @@ event = {event!r}
 if event is not None:
     response = app.lambda_handler(event, {context})
     w2, c2 = time.perf_counter(), time.process_time()
-    # The authorizer answers with a policy or a simple answer, not an HTTP response.
-    allowed = "principalId" in response or response.get("isAuthorized")
-    status = response.get("statusCode", 200 if allowed else 401)
+    # The authorizer answers with a policy or a simple answer, not an HTTP response: the parent
+    # judges it (``authorizer_status``).
+    status = response.get("statusCode")
     out.update(first_ms=(w2 - w1) * 1000, first_cpu_ms=(c2 - c1) * 1000, status=status,
-               boto3="boto3" in sys.modules)
+               answer=None if status is not None else response, boto3="boto3" in sys.modules)
 sys.stdout.write("\\n" + json.dumps(out) + "\\n")
 """
+
+
+def authorizer_status(response: dict[str, Any], event: dict[str, Any]) -> int:
+    """The status API Gateway answers for ``event``'s route given the authorizer's ``response``:
+    200 when it allows the route, 403 when it refuses it.
+
+    An IAM answer always has a ``principalId``: a token lacking the route's scope gets the same
+    policy shape, whose Deny covers the route. So the policy is evaluated for the event's
+    ``routeArn``/``methodArn`` as API Gateway does it (an explicit Deny wins, then an Allow), by
+    the tests' own evaluator. A simple answer allows only with ``isAuthorized: true``. (A 401 is
+    the authorizer raising ``Unauthorized``: the child fails, and the bench with it.)
+    """
+    if "policyDocument" in response:
+        return 200 if evaluate_policy(response, event_arn(event)) == "allow" else 403
+    return 200 if response.get("isAuthorized") is True else 403
 
 
 def _free_port() -> int:
@@ -252,15 +276,20 @@ def main() -> int:
             for function in args.functions:
                 for label, (tree, extra) in variants.items():
                     path = [str(tree / "functions" / function), str(tree / "layers" / "auth_core"), site]
-                    env = {**child_env, **extra}
+                    env = {**child_env, **(AUTHORIZER_ENV if function == "authorizer" else {}), **extra}
                     if extra:  # the Tracer traces only inside Lambda: LAMBDA_TASK_ROOT says so
                         env["LAMBDA_TASK_ROOT"] = path[0]
-                    result = _run(path, "import app", seeder.event(function), env)
+                    event = seeder.event(function)
+                    result = _run(path, "import app", event, env)
+                    answer = result.pop("answer", None)
+                    if answer is not None:
+                        result["status"] = authorizer_status(answer, event)
                     expected = REFUSED.get(function)
                     if expected is not None and result["status"] != expected:
                         raise RuntimeError(f"{label} {function}: HTTP {result['status']}, not {expected}")
                     if expected is None and result["status"] >= 300 and function != "jwks":
-                        raise RuntimeError(f"{label} {function}: HTTP {result['status']}")
+                        refused = " (its answer does not allow the route)" if answer is not None else ""
+                        raise RuntimeError(f"{label} {function}: HTTP {result['status']}{refused}")
                     runs.setdefault((label, function), []).append(result)
     finally:
         server.stop()

@@ -12,62 +12,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+# The rule itself lives in a module the authorizer's line writer imports too (no ``logging``).
+from auth_core.redaction import REDACTED, SENSITIVE_KEYS, is_record, redact
+
 __all__ = ["SENSITIVE_KEYS", "RedactingFilter", "get_logger", "get_metrics", "redact"]
-
-#: lower-cased field names whose values are never logged.
-SENSITIVE_KEYS = frozenset(
-    {
-        "password",
-        "new_password",
-        "client_secret",
-        "secret",
-        "token",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "authorization",
-        "authorizationtoken",
-        "cookie",
-        "password_hash",
-        "secret_hash",
-        "token_hash",
-        "private_key",
-        "d",
-        "p",
-        "q",
-        "dp",
-        "dq",
-        "qi",
-        "k",
-        "body",
-        "secretstring",
-    }
-)
-REDACTED = "***"
-
-
-def _is_record(value: object) -> bool:
-    """A ``NamedTuple`` record (``IssuedToken``, ``AccessTokenClaims``...): shown by its ``repr``,
-    which leaves out what must not be logged; as a tuple the JSON formatter would write every
-    field (the token itself)."""
-    return isinstance(value, tuple) and hasattr(type(value), "_fields")
-
-
-def redact(value: Any, _depth: int = 0) -> Any:
-    """Return ``value`` with every sensitive mapping entry replaced by ``***`` (recursive);
-    a record becomes its ``repr``."""
-    if _depth > 8:
-        return REDACTED
-    if _is_record(value):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return {
-            k: (REDACTED if str(k).lower() in SENSITIVE_KEYS else redact(v, _depth + 1))
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(v, _depth + 1) for v in value]
-    return value
 
 
 class RedactingFilter(logging.Filter):
@@ -77,7 +25,7 @@ class RedactingFilter(logging.Filter):
         for key in list(record.__dict__):
             if key.lower() in SENSITIVE_KEYS:
                 record.__dict__[key] = REDACTED
-            elif isinstance(record.__dict__[key], Mapping) or _is_record(record.__dict__[key]):
+            elif isinstance(record.__dict__[key], Mapping) or is_record(record.__dict__[key]):
                 record.__dict__[key] = redact(record.__dict__[key])
         return True
 

@@ -79,11 +79,13 @@ def test_a_password_hasher_loads_no_kdf_until_it_hashes() -> None:
 
 def test_the_authorizer_loads_neither_powertools_nor_boto3_nor_the_http_plumbing() -> None:
     """It writes its own log line and calls AWS through the lean client; of the HTTP functions'
-    plumbing it needs only the issuer rule (``auth_core.issuer``)."""
+    plumbing it needs only the issuer rule (``auth_core.issuer``) and the log rule
+    (``auth_core.redaction``, not ``auth_core.observability``: that one imports ``logging``)."""
     loaded = _loaded("authorizer")
     unwanted = sorted(m for m in loaded if m.startswith(("boto3", "botocore", "aws_lambda_powertools")))
     assert not unwanted, unwanted
     assert "auth_core.http" not in loaded and "auth_core.issuer" in loaded
+    assert "auth_core.redaction" in loaded and not {"logging", "auth_core.observability"} & loaded
 
 
 def test_the_authorizer_cold_path_loads_no_dataclasses() -> None:

@@ -10,7 +10,10 @@ Powertools does) named after the decision, with the ``reason`` as a searchable p
 
 What never gets here: the token, header values, or claims before the signature verified. The
 fields are chosen by the caller, and ``json.dumps`` escapes control characters (no forged log
-lines from a ``sub`` with a newline, CWE-117).
+lines from a ``sub`` with a newline, CWE-117). :meth:`DecisionLog.emit` applies the functions'
+log rule to its fields (:func:`auth_core.redaction.redact`): a record such as ``IssuedToken`` or
+``AccessTokenClaims`` is written by its ``repr`` (not as an array of every field, the token or
+the raw claims among them), a credential-named field as ``***``, at any depth.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import time
 from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
+
+from auth_core.redaction import redact
 
 __all__ = ["DecisionLog", "quote", "quote_value"]
 
@@ -60,10 +65,12 @@ class DecisionLog:
         self._service = _ENCODE(service)
 
     def emit(self, level: str, message: str, metric: str, request_id: str | None, **fields: Any) -> None:
-        """Write one line: the standard fields, ``fields``, and a count of 1 for ``metric``."""
+        """Write one line: the standard fields, ``fields`` (redacted as the functions' logs are:
+        records by their ``repr``, credential-named values as ``***``), and a count of 1 for
+        ``metric``."""
         fields.pop("_aws", None)
         fields.pop(metric, None)
-        self.emit_members(level, message, metric, request_id, _ENCODE(fields)[1:-1] if fields else "")
+        self.emit_members(level, message, metric, request_id, _ENCODE(redact(fields))[1:-1] if fields else "")
 
     def emit_members(
         self, level: str, message: str, metric: str, request_id: str | None, members: str
