@@ -61,6 +61,7 @@ Usage: ``python bench/bench_authorizer.py [--json] [--rounds N] [--batch N] [--c
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import gc
 import http.server
@@ -765,6 +766,13 @@ def cold(samples: int, kind: str = "http-v2") -> dict[str, dict[str, Any]]:
             "AWS_ENDPOINT_URL": endpoint,
             "PYTHONPATH": f"{ROOT / 'layers' / 'auth_core'}:{ROOT}",
         }
+        # Byte-code as deployed: the layer's build ships .pyc files (layers/auth_core/Makefile),
+        # since /opt is read-only in Lambda. Compiled here first, so no sample pays for compiling
+        # our sources, whatever the caller's PYTHONDONTWRITEBYTECODE (the children may still
+        # write what is missing, e.g. for a package installed without byte-code).
+        base_env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for tree in (ROOT / "layers" / "auth_core" / "auth_core", ROOT / "functions" / "authorizer"):
+            compileall.compile_dir(tree, quiet=1)
         variants = {
             "ours, default: lean keys + lean DynamoDB": (CHILD_OURS, {"KEY_FETCH_STRATEGY": "auto"}),
             "ours, lean keys, revocation off": (
