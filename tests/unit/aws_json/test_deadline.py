@@ -88,27 +88,6 @@ def test_scope_restores_the_previous_deadline_even_on_error() -> None:
     assert deadline.remaining() is None
 
 
-def test_an_invocation_without_an_aws_call_never_reads_the_remaining_time() -> None:
-    """Entering a scope records it; the context is asked only when a client wants the budget
-    (the authorizer's warm path makes no AWS call and so pays for no clock or context read)."""
-
-    class Counting(Context):
-        calls = 0
-
-        def get_remaining_time_in_millis(self) -> int:
-            Counting.calls += 1
-            return super().get_remaining_time_in_millis()
-
-    context = Counting(3.0)
-    with deadline.scope(context):
-        pass
-    assert Counting.calls == 0
-    with deadline.scope(context):
-        left = deadline.remaining()
-    assert Counting.calls == 1
-    assert left is not None and 2.0 < left <= 2.5
-
-
 def test_threads_do_not_see_each_others_deadline() -> None:
     seen: list[float | None] = []
     with deadline.scope(Context(3.0)):
