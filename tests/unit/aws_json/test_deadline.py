@@ -88,6 +88,24 @@ def test_scope_restores_the_previous_deadline_even_on_error() -> None:
     assert deadline.remaining() is None
 
 
+def test_a_wall_clock_step_during_the_invocation_cannot_stretch_the_deadline() -> None:
+    """Lambda's context computes the remaining time from the wall clock (``time.time()``): it is
+    read once, at entry, and counted down on the monotonic clock from there. A clock stepped back
+    3 s after entry (the context then says 6 s) must not give a hung call more time."""
+
+    class SteppedBack:
+        readings = iter([3000, 6000, 6000, 6000])
+
+        def get_remaining_time_in_millis(self) -> int:
+            return next(self.readings)
+
+    with deadline.scope(SteppedBack()):
+        first = deadline.remaining()
+        second = deadline.remaining()
+    assert first is not None and first <= 2.5
+    assert second is not None and second <= first
+
+
 def test_threads_do_not_see_each_others_deadline() -> None:
     seen: list[float | None] = []
     with deadline.scope(Context(3.0)):
