@@ -13,20 +13,30 @@ from collections.abc import Mapping
 from typing import Any
 
 # The rule itself lives in a module the authorizer's line writer imports too (no ``logging``).
-from auth_core.redaction import REDACTED, SENSITIVE_KEYS, is_record, redact
+from auth_core.redaction import REDACTED, SENSITIVE_KEYS, redact
 
 __all__ = ["SENSITIVE_KEYS", "RedactingFilter", "get_logger", "get_metrics", "redact"]
 
 
+#: A log record's own attributes (``args``, ``exc_info``...): the formatter needs them as they are.
+_RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
 class RedactingFilter(logging.Filter):
-    """Scrub sensitive ``extra=`` fields of a record before any handler formats it."""
+    """Scrub sensitive ``extra=`` fields of a record before any handler formats it: a field named
+    like a credential, and inside any mapping, list, tuple or record, at any depth."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for key in list(record.__dict__):
+        fields = record.__dict__
+        for key in list(fields):
+            value = fields[key]
             if key.lower() in SENSITIVE_KEYS:
-                record.__dict__[key] = REDACTED
-            elif isinstance(record.__dict__[key], Mapping) or is_record(record.__dict__[key]):
-                record.__dict__[key] = redact(record.__dict__[key])
+                fields[key] = REDACTED
+            elif isinstance(value, Mapping) or (
+                # a record's own tuples (``args``, ``exc_info``) must stay tuples for the formatter
+                key not in _RECORD_ATTRIBUTES and isinstance(value, list | tuple)
+            ):
+                fields[key] = redact(value)  # a record (a NamedTuple) becomes its repr
         return True
 
 

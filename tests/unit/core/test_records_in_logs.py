@@ -65,3 +65,23 @@ def test_a_decision_line_redacts_credential_fields_as_the_functions_logs_do() ->
     line = json.loads(out.getvalue())
     assert TOKEN not in out.getvalue()
     assert (line["access_token"], line["detail"]) == ("***", {"Authorization": "***"})
+
+
+def test_credentials_inside_a_list_in_extra_are_redacted_too() -> None:
+    """``extra={"items": [{"token": ...}]}``: the filter used to redact only top-level mappings and
+    records, so a list of mappings went out in clear. Standard record attributes (``args``,
+    ``exc_info``) stay as the formatter needs them."""
+    logger = get_logger("records-in-logs-test")
+    out = io.StringIO()
+    logger.registered_handler.setStream(out)
+    logger.info("listed %s", "x", extra={"items": [{"token": TOKEN}, ISSUED], "pair": ({"password": "pw1"},)})
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logger.exception("failed", extra={"items": [{"refresh_token": TOKEN}]})
+    text = out.getvalue()
+    assert TOKEN not in text and "pw1" not in text, text
+    first, second = (json.loads(line) for line in text.strip().splitlines()[-2:])
+    assert first["message"] == "listed x"
+    assert first["items"] == [{"token": "***"}, repr(ISSUED)]
+    assert "ValueError: boom" in second["exception"]

@@ -75,7 +75,8 @@ class DecisionLog:
     def emit_members(
         self, level: str, message: str, metric: str, request_id: str | None, members: str
     ) -> None:
-        """Like :meth:`emit` with the extra fields already encoded as JSON members (``"k":v,...``).
+        """Like :meth:`emit` with the extra fields already encoded as JSON members (``"k":v,...``):
+        no redaction here, the caller encodes only what may be logged.
 
         The hot path: an authorizer writes one line per request, and encoding a dict costs more
         than verifying a cached token, so callers pre-encode what does not change per request.
