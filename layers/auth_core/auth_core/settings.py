@@ -78,6 +78,30 @@ def _choice(env: Mapping[str, str], field: str, default: str, allowed: tuple[str
     return raw
 
 
+#: Log level names as Lambda (TRACE, WARN, FATAL) and Python's logging spell them -> ours.
+_LOG_LEVELS = {
+    "TRACE": "DEBUG",
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARNING",
+    "WARNING": "WARNING",
+    "ERROR": "ERROR",
+    "FATAL": "CRITICAL",
+    "CRITICAL": "CRITICAL",
+}
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    """``log_level``: AWS_LAMBDA_LOG_LEVEL, else POWERTOOLS_LOG_LEVEL (Powertools' order), else INFO."""
+    for name in ("AWS_LAMBDA_LOG_LEVEL", ENV_VARS["log_level"]):
+        raw = env.get(name, "").strip().upper()
+        if raw:
+            if raw not in _LOG_LEVELS:
+                raise ConfigurationError(f"{name} must be one of {', '.join(_LOG_LEVELS)}")
+            return _LOG_LEVELS[raw]
+    return Settings._field_defaults["log_level"]
+
+
 def _words(env: Mapping[str, str], field: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     raw = env.get(ENV_VARS[field], "").replace(",", " ").split()
     return tuple(raw) if raw else default
@@ -324,6 +348,14 @@ class Settings(NamedTuple):
     #: TRACING: AWS X-Ray tracing through the Powertools Tracer (template parameter
     #: TracingEnabled). Off: the tracer is never imported, and handlers run unwrapped.
     tracing: bool = False
+    #: POWERTOOLS_LOG_LEVEL: the least level of a line the authorizer writes: DEBUG, INFO,
+    #: WARNING, ERROR or CRITICAL (Lambda's TRACE, WARN and FATAL read as DEBUG, WARNING and
+    #: CRITICAL). AWS_LAMBDA_LOG_LEVEL, which Lambda sets from the function's ApplicationLogLevel
+    #: (advanced logging controls), comes first: Powertools' order, so the authorizer, which is
+    #: not Powertools, drops what the functions' loggers drop. Its decisions are INFO lines, each
+    #: with its metric: at WARNING, only the key store's and revocation feed's warnings and outages
+    #: are written.
+    log_level: str = "INFO"
     # --- DPoP (RFC 9449) --------------------------------------------------------------------
     #: DPOP_SIGNING_ALGS: the proof algorithms accepted (``dpop_signing_alg_values_supported``),
     #: among ES256, EdDSA, RS256 and PS256.
@@ -448,6 +480,7 @@ class Settings(NamedTuple):
             "mail_from": _str(e, "mail_from"),
             "mail_configuration_set": _str(e, "mail_configuration_set"),
             "tracing": _bool(e, "tracing", d["tracing"]),
+            "log_level": _log_level(e),
             "dpop_signing_algs": _dpop_algs(e),
             "dpop_proof_max_age": _int(e, "dpop_proof_max_age", d["dpop_proof_max_age"], 5, 300),
             "dpop_nonce_required": _bool(e, "dpop_nonce_required", d["dpop_nonce_required"]),
@@ -569,6 +602,7 @@ ENV_VARS: dict[str, str] = {
     "mail_from": "MAIL_FROM",
     "mail_configuration_set": "MAIL_CONFIGURATION_SET",
     "tracing": "TRACING",
+    "log_level": "POWERTOOLS_LOG_LEVEL",
     "dpop_signing_algs": "DPOP_SIGNING_ALGS",
     "dpop_proof_max_age": "DPOP_PROOF_MAX_AGE",
     "dpop_nonce_required": "DPOP_NONCE_REQUIRED",

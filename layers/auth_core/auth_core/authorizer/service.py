@@ -91,8 +91,9 @@ class Verifier(Protocol):
 
 
 #: A decision line's constants: the log's prepared kind of line (level, message, metric: the
-#: decision) and the members before and after ``latency_us`` (see ``Authorizer._line``).
-_Line = tuple[tuple[str, str], str, str]
+#: decision; ``None`` below the log level: no line) and the members before and after
+#: ``latency_us`` (see ``Authorizer._line``).
+_Line = tuple[tuple[str, str] | None, str, str]
 
 
 class _Verified:
@@ -276,7 +277,7 @@ class Authorizer:
         from auth_core.keystore import DEGRADED_EVENTS, PublicKeyStore  # noqa: PLC0415 - keeps the engine's tests crypto-free
         from auth_core.tokens import AccessTokenVerifier, ClaimsPolicy  # noqa: PLC0415 - same
 
-        log = DecisionLog("authorizer")
+        log = DecisionLog("authorizer", level=settings.log_level)
 
         def key_event(name: str) -> None:
             # KeySetFetched, KeySetStaleServed, UnknownKidRefresh...: one EMF line each (rare events)
@@ -581,6 +582,10 @@ class Authorizer:
         return line
 
     def _write(self, line: _Line, request_id: str | None, started: float, ids: str, who: str) -> None:
-        """The one decision line of a request: ``line`` from :meth:`_line`, ``ids``, ``who``."""
+        """The one decision line of a request: ``line`` from :meth:`_line`, ``ids``, ``who``
+        (none below the log level: ``AWS_LAMBDA_LOG_LEVEL`` or ``POWERTOOLS_LOG_LEVEL``)."""
+        if line[0] is None:
+            self.log.emit_prepared(None, request_id, "")
+            return
         latency_us = int((time.perf_counter() - started) * 1e6)
         self.log.emit_prepared(line[0], request_id, f"{line[1]}{latency_us}{line[2]}{ids}{who}")

@@ -34,6 +34,9 @@ __all__ = ["DecisionLog", "quote", "quote_value"]
 #: than the rest of the timestamp).
 _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 
+#: Python's numbers for the levels a line may have (``Settings.log_level`` names one of them).
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+
 #: One encoder for every line: ``json.dumps(..., separators=...)`` builds a new encoder per call.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
@@ -52,8 +55,11 @@ class DecisionLog:
         namespace: str | None = None,
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.time,
+        level: str = "INFO",
     ) -> None:
         self.service = service
+        #: lines of a lower level are not written (``Settings.log_level``; their metric neither)
+        self._threshold = _LEVELS[level]
         self.namespace = namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ServerlessJwtAuth"
         self._stream = stream
         self._clock = clock
@@ -68,6 +74,9 @@ class DecisionLog:
         """Write one line: the standard fields, ``fields`` (redacted as the functions' logs are:
         records by their ``repr``, credential-named values as ``***``), and a count of 1 for
         ``metric``."""
+        if _LEVELS[level] < self._threshold:
+            self.cold_start = False
+            return
         fields.pop("_aws", None)
         fields.pop(metric, None)
         self.emit_members(level, message, metric, request_id, _ENCODE(redact(fields))[1:-1] if fields else "")
@@ -83,9 +92,12 @@ class DecisionLog:
         """
         self.emit_prepared(self.prepare(level, message, metric), request_id, members)
 
-    def prepare(self, level: str, message: str, metric: str) -> tuple[str, str]:
+    def prepare(self, level: str, message: str, metric: str) -> tuple[str, str] | None:
         """Everything constant for this kind of line, serialised once: the head up to the
-        timestamp and the EMF tail (memoised; hand the result to :meth:`emit_prepared`)."""
+        timestamp and the EMF tail (memoised; hand the result to :meth:`emit_prepared`).
+        ``None`` when ``level`` is below the log level: such lines are not written."""
+        if _LEVELS[level] < self._threshold:
+            return None
         key = (level, message, metric)
         parts = self._lines.get(key)
         if parts is None:
@@ -95,9 +107,13 @@ class DecisionLog:
                 self._lines[key] = parts
         return parts
 
-    def emit_prepared(self, prepared: tuple[str, str], request_id: str | None, members: str) -> None:
+    def emit_prepared(self, prepared: tuple[str, str] | None, request_id: str | None, members: str) -> None:
         """Write one line of a kind :meth:`prepare` returned: only the timestamp, the request
-        id and ``members`` are formatted here (the authorizer keeps ``prepared`` per decision)."""
+        id and ``members`` are formatted here (the authorizer keeps ``prepared`` per decision).
+        Nothing for ``None`` (a level below the log level)."""
+        if prepared is None:
+            self.cold_start = False  # the next line written is not the cold start's
+            return
         now = self._clock()
         millis = int(now * 1000)
         second = millis // 1000
