@@ -78,9 +78,18 @@ def _choice(env: Mapping[str, str], field: str, default: str, allowed: tuple[str
     return raw
 
 
-#: Log level names as Lambda (TRACE, WARN, FATAL) and Python's logging spell them -> ours.
-_LOG_LEVELS = {
+#: AWS_LAMBDA_LOG_LEVEL's values (Lambda sets them, exactly so) -> ours; Powertools ignores others.
+_LAMBDA_LOG_LEVELS = {
     "TRACE": "DEBUG",
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARN": "WARNING",
+    "ERROR": "ERROR",
+    "FATAL": "CRITICAL",
+}
+#: POWERTOOLS_LOG_LEVEL's (and the legacy LOG_LEVEL's) values: Python's level names, any case.
+_PYTHON_LOG_LEVELS = {
+    "NOTSET": "DEBUG",
     "DEBUG": "DEBUG",
     "INFO": "INFO",
     "WARN": "WARNING",
@@ -89,16 +98,23 @@ _LOG_LEVELS = {
     "FATAL": "CRITICAL",
     "CRITICAL": "CRITICAL",
 }
+#: What ``log_level`` may be.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _log_level(env: Mapping[str, str]) -> str:
-    """``log_level``: AWS_LAMBDA_LOG_LEVEL, else POWERTOOLS_LOG_LEVEL (Powertools' order), else INFO."""
-    for name in ("AWS_LAMBDA_LOG_LEVEL", ENV_VARS["log_level"]):
-        raw = env.get(name, "").strip().upper()
+    """``log_level`` as Powertools Logger finds its level: AWS_LAMBDA_LOG_LEVEL when it holds one
+    of Lambda's values, else POWERTOOLS_LOG_LEVEL or the legacy LOG_LEVEL (a Python level name,
+    which Powertools would refuse otherwise too), else INFO."""
+    lambda_level = _LAMBDA_LOG_LEVELS.get(env.get("AWS_LAMBDA_LOG_LEVEL", ""))
+    if lambda_level is not None:
+        return lambda_level
+    for name in (ENV_VARS["log_level"], "LOG_LEVEL"):
+        raw = env.get(name, "").strip()
         if raw:
-            if raw not in _LOG_LEVELS:
-                raise ConfigurationError(f"{name} must be one of {', '.join(_LOG_LEVELS)}")
-            return _LOG_LEVELS[raw]
+            if raw.upper() not in _PYTHON_LOG_LEVELS:
+                raise ConfigurationError(f"{name} must be one of {', '.join(_PYTHON_LOG_LEVELS)}")
+            return _PYTHON_LOG_LEVELS[raw.upper()]
     return Settings._field_defaults["log_level"]
 
 
@@ -348,13 +364,12 @@ class Settings(NamedTuple):
     #: TRACING: AWS X-Ray tracing through the Powertools Tracer (template parameter
     #: TracingEnabled). Off: the tracer is never imported, and handlers run unwrapped.
     tracing: bool = False
-    #: POWERTOOLS_LOG_LEVEL: the least level of a line the authorizer writes: DEBUG, INFO,
-    #: WARNING, ERROR or CRITICAL (Lambda's TRACE, WARN and FATAL read as DEBUG, WARNING and
-    #: CRITICAL). AWS_LAMBDA_LOG_LEVEL, which Lambda sets from the function's ApplicationLogLevel
-    #: (advanced logging controls), comes first: Powertools' order, so the authorizer, which is
-    #: not Powertools, drops what the functions' loggers drop. Its decisions are INFO lines, each
-    #: with its metric: at WARNING, only the key store's and revocation feed's warnings and outages
-    #: are written.
+    #: POWERTOOLS_LOG_LEVEL: the least level of a line the authorizer writes, found as Powertools
+    #: Logger finds its own: AWS_LAMBDA_LOG_LEVEL first (Lambda sets it from the function's
+    #: ApplicationLogLevel, the template's LogLevel parameter), then this variable or the legacy
+    #: LOG_LEVEL (Python's level names). So the authorizer, which is not Powertools, drops what
+    #: the functions' loggers drop. Its decisions are INFO lines, each with its metric: at WARN,
+    #: only the key store's and the revocation feed's warnings and outages are written.
     log_level: str = "INFO"
     # --- DPoP (RFC 9449) --------------------------------------------------------------------
     #: DPOP_SIGNING_ALGS: the proof algorithms accepted (``dpop_signing_alg_values_supported``),
@@ -510,6 +525,8 @@ class Settings(NamedTuple):
             raise ConfigurationError("ACCESS_TOKEN_TTL must not exceed MAX_ACCESS_TOKEN_LIFETIME")
         if self.authorizer_response_format not in {"simple", "iam"}:
             raise ConfigurationError("AUTHORIZER_RESPONSE_FORMAT must be simple or iam")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigurationError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
         if self.revocation_feed_max_staleness <= self.revocation_feed_interval:
             raise ConfigurationError("REVOCATION_FEED_MAX_STALENESS must exceed REVOCATION_FEED_INTERVAL")
         if self.claims_hook and _HOOK_REFERENCE.fullmatch(self.claims_hook) is None:

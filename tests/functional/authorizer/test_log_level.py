@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from auth_core.errors import RevocationStoreError
+from auth_core.errors import ConfigurationError, RevocationStoreError
+from auth_core.settings import Settings
 from tests.functional.authorizer.conftest import TABLE, World, build_event
 
 
@@ -27,6 +28,11 @@ def _event(world: World, path: str = "/orders", **claims: Any) -> dict[str, Any]
         ({"POWERTOOLS_LOG_LEVEL": "warning"}, False),
         ({"AWS_LAMBDA_LOG_LEVEL": "INFO", "POWERTOOLS_LOG_LEVEL": "ERROR"}, True),  # Lambda's wins
         ({"AWS_LAMBDA_LOG_LEVEL": "FATAL"}, False),
+        ({"LOG_LEVEL": "error"}, False),  # Powertools' legacy variable
+        ({"POWERTOOLS_LOG_LEVEL": "NOTSET"}, True),
+        # Not one of Lambda's values (Lambda sets exactly these): ignored, as Powertools does.
+        ({"AWS_LAMBDA_LOG_LEVEL": "warn", "POWERTOOLS_LOG_LEVEL": "ERROR"}, False),
+        ({"AWS_LAMBDA_LOG_LEVEL": "LOUD"}, True),
     ],
 )
 def test_decision_lines_follow_the_log_level(
@@ -50,7 +56,7 @@ def test_decision_lines_follow_the_log_level(
         assert decisions == []
 
 
-def test_an_outage_is_still_written_at_warn_and_is_not_taken_for_the_cold_start(
+def test_an_outage_is_still_written_at_warn(
     world: World, decision_lines: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "WARN")
@@ -61,15 +67,32 @@ def test_an_outage_is_still_written_at_warn_and_is_not_taken_for_the_cold_start(
         world.invoke(_event(world))
     lines = [line for line in decision_lines() if "decision" in line]
     assert [(line["level"], line["decision"]) for line in lines] == [("ERROR", "AuthorizerError")]
-    assert lines[0]["cold_start"] is False
+    assert lines[0]["cold_start"] is False  # not the first invocation
 
 
-def test_an_unknown_log_level_is_one_clear_configuration_error(
+@pytest.mark.parametrize("level", ["INFO", "WARN"])
+def test_every_line_of_the_first_invocation_is_the_cold_starts(
+    world: World, decision_lines: Any, monkeypatch: pytest.MonkeyPatch, level: str
+) -> None:
+    """As Powertools marks them: the key fetch, the decision, an outage of the first invocation."""
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", level)
+    world.ddb.delete_table(TableName=TABLE)  # the first invocation's feed read fails
+    with pytest.raises(RevocationStoreError):
+        world.invoke(_event(world))
+    first = decision_lines()
+    assert first and all(line["cold_start"] is True for line in first)
+    assert ("ERROR", "AuthorizerError") in [(line["level"], line.get("decision")) for line in first]
+    with pytest.raises(RevocationStoreError):
+        world.invoke(_event(world))
+    second = decision_lines()
+    assert second and all(line["cold_start"] is False for line in second)
+
+
+def test_an_unknown_python_log_level_is_one_clear_configuration_error(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from auth_core.errors import ConfigurationError
-    from auth_core.settings import Settings
-
-    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", "LOUD")
-    with pytest.raises(ConfigurationError, match="AWS_LAMBDA_LOG_LEVEL must be one of"):
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigurationError, match="POWERTOOLS_LOG_LEVEL must be one of"):
         Settings.from_env()
+    with pytest.raises(ConfigurationError, match="log_level must be one of"):
+        Settings(log_level="warn").validate()

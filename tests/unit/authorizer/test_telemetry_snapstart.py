@@ -17,6 +17,7 @@ def test_decision_line_is_one_json_object_with_emf() -> None:
     stream = io.StringIO()
     log = DecisionLog("authorizer", namespace="NS", stream=stream, clock=lambda: 1_800_000_000.5)
     log.emit("INFO", "m1", "Unauthorized", "req-1", reason="expired")
+    log.cold_start = False  # what the engine does when its first invocation ends
     log.emit("INFO", "m2", "Allowed", None, sub="a\nb")
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
     assert first["timestamp"] == "2027-01-15T08:00:00.500Z"

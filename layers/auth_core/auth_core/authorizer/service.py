@@ -336,6 +336,14 @@ class Authorizer:
         :raises AuthError: ``KeyStoreError``, ``RevocationStoreError``, ``ConfigurationError``
             propagate (a 500), as does any unexpected error.
         """
+        try:
+            return self._decide(event, context)
+        finally:
+            # Every line of the environment's first invocation (its key fetch, its decision, an
+            # outage) says ``cold_start: true``, as Powertools marks them; none after it.
+            self.log.cold_start = False
+
+    def _decide(self, event: object, context: object) -> dict[str, Any]:
         started = time.perf_counter()
         request_id = getattr(context, "aws_request_id", None)
         fmt: EventFormat | None = None
@@ -585,7 +593,6 @@ class Authorizer:
         """The one decision line of a request: ``line`` from :meth:`_line`, ``ids``, ``who``
         (none below the log level: ``AWS_LAMBDA_LOG_LEVEL`` or ``POWERTOOLS_LOG_LEVEL``)."""
         if line[0] is None:
-            self.log.emit_prepared(None, request_id, "")
             return
         latency_us = int((time.perf_counter() - started) * 1e6)
         self.log.emit_prepared(line[0], request_id, f"{line[1]}{latency_us}{line[2]}{ids}{who}")

@@ -63,6 +63,7 @@ class DecisionLog:
         self.namespace = namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ServerlessJwtAuth"
         self._stream = stream
         self._clock = clock
+        #: written on every line; the authorizer engine clears it when its first invocation ends
         self.cold_start = True
         self._stamp_second = -1
         self._stamp = ""
@@ -75,7 +76,6 @@ class DecisionLog:
         records by their ``repr``, credential-named values as ``***``), and a count of 1 for
         ``metric``."""
         if _LEVELS[level] < self._threshold:
-            self.cold_start = False
             return
         fields.pop("_aws", None)
         fields.pop(metric, None)
@@ -112,7 +112,6 @@ class DecisionLog:
         id and ``members`` are formatted here (the authorizer keeps ``prepared`` per decision).
         Nothing for ``None`` (a level below the log level)."""
         if prepared is None:
-            self.cold_start = False  # the next line written is not the cold start's
             return
         now = self._clock()
         millis = int(now * 1000)
@@ -122,7 +121,6 @@ class DecisionLog:
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         rid = f',"function_request_id":{quote_value(str(request_id))}' if request_id else ""
         cold = "true" if self.cold_start else "false"
-        self.cold_start = False
         (self._stream or sys.stdout).write(
             f'{prepared[0]}{self._stamp}{_MILLIS[millis - second * 1000]}","service":{self._service},'
             f'"cold_start":{cold}{rid}{"," if members else ""}{members},'
