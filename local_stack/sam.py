@@ -295,6 +295,20 @@ def physical_names(template: Template, identity: StackIdentity, resolver: Resolv
     return refs
 
 
+def _logging_variables(logging_config: Mapping[str, Any]) -> dict[str, Any]:
+    """What Lambda sets from a function's ``LoggingConfig`` (its advanced logging controls):
+    ``AWS_LAMBDA_LOG_FORMAT``, and ``AWS_LAMBDA_LOG_LEVEL`` from ``ApplicationLogLevel`` (JSON
+    format only), which Powertools and the authorizer's line writer honour."""
+    variables: dict[str, Any] = {}
+    log_format = logging_config.get("LogFormat")
+    if log_format is not None:
+        variables["AWS_LAMBDA_LOG_FORMAT"] = log_format
+    level = logging_config.get("ApplicationLogLevel")
+    if level is not None and log_format == "JSON":
+        variables["AWS_LAMBDA_LOG_LEVEL"] = level
+    return variables
+
+
 def build_model(template: Template, resolver: Resolver) -> AppModel:
     """Read functions, APIs, routes, tables, secrets and rotation schedules from ``template``.
 
@@ -327,7 +341,10 @@ def build_model(template: Template, resolver: Resolver) -> AppModel:
                 raise TemplateError(f"{lid}: layer {layer!r} is not a layer of this template")
             content = resolver.resolve((layer_res.get("Properties") or {}).get("ContentUri", "."))
             layer_dirs.append(_layer_dir(base, str(content)))
-        env = ((props.get("Environment") or {}).get("Variables")) or {}
+        env = {
+            **(((props.get("Environment") or {}).get("Variables")) or {}),
+            **_logging_variables(props.get("LoggingConfig") or {}),
+        }
         model.functions[lid] = FunctionSpec(
             logical_id=lid,
             name=resolver.refs[lid],

@@ -188,3 +188,22 @@ def test_the_project_authorizer_is_emulated_with_iam_policy_answers():
     assert spec.identity_sources == ("$request.header.Authorization",)
     env = model.functions[spec.function].environment
     assert env["AUTHORIZER_RESPONSE_FORMAT"] == "iam"
+
+
+@pytest.mark.parametrize("level", ["INFO", "WARN"])
+def test_functions_get_the_log_level_lambda_sets_from_their_logging_config(level):
+    """Lambda sets AWS_LAMBDA_LOG_LEVEL from ``LoggingConfig.ApplicationLogLevel`` (the template's
+    ``LogLevel``); Powertools and the authorizer's line writer honour it, so the local stack sets
+    it as well (``--param LogLevel=WARN`` quiets the functions as it would in AWS)."""
+    from local_stack.cfn import Resolver, StackIdentity
+    from local_stack.sam import build_model, physical_names
+
+    template = load_template(ROOT / "template.yaml")
+    identity = StackIdentity()
+    resolver = Resolver(template, parameter_values(template, {"LogLevel": level}), identity)
+    resolver.refs.update(physical_names(template, identity, resolver))
+    model = build_model(template, resolver)
+    for lid in ("AuthorizerFunction", "IssueTokenFunction"):
+        env = model.functions[lid].environment
+        assert resolver.resolve(env["AWS_LAMBDA_LOG_LEVEL"]) == level, lid
+        assert env["AWS_LAMBDA_LOG_FORMAT"] == "JSON", lid
