@@ -63,6 +63,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import contextlib
+import functools
 import gc
 import http.server
 import io
@@ -408,6 +409,9 @@ NODE_ROW = "node aws-jwt-verify verifySync"
 #: Our first-sight and repeated rows again, with standard output a pipe another process drains.
 PIPE_FIRST = "ours, first sight, stdout a drained pipe"
 PIPE_REPEATED = "ours, repeated, stdout a drained pipe"
+#: Our first-sight and repeated rows again, with the template's LogLevel at WARN: no decision lines.
+WARN_FIRST = "ours, first sight, LogLevel WARN (no line)"
+WARN_REPEATED = "ours, repeated, LogLevel WARN (no line)"
 #: The in situ ablation rows (first sight through the real handler, the verifier swapped).
 IN_SITU_HANDLER = "ablation: handler, claims given"
 IN_SITU_RSA = "ablation: handler + bare RSA"
@@ -480,6 +484,8 @@ def warm(rounds: int, batch: int, kind: str = "http-v2") -> dict[str, float]:
             "ours, repeated": [],
             PIPE_FIRST: [],
             PIPE_REPEATED: [],
+            WARN_FIRST: [],
+            WARN_REPEATED: [],
             "core verify only": [],
             "reference": [],
             "floor": [],
@@ -499,6 +505,14 @@ def warm(rounds: int, batch: int, kind: str = "http-v2") -> dict[str, float]:
         events_feed = [_event(_mint(key, "bench-jti", now - 300 - i / 1000), kind) for i in range(total)]
         events_pipe = [_event(_mint(key, "bench-jti", now - 600 - i / 1000), kind) for i in range(total)]
         pipe_sink = LambdaStdout(drained_pipe=True)
+        # The same handler with the template's LogLevel at WARN (AWS_LAMBDA_LOG_LEVEL): its own
+        # engine, swapped in behind app.lambda_handler for its rows.
+        from auth_core.settings import Settings
+
+        events_warn = [_event(_mint(key, "bench-jti", now - 700 - i / 1000), kind) for i in range(total)]
+        quiet_engine = engine.Authorizer.from_settings(Settings.from_env()._replace(log_level="WARNING"))
+        loud_factory = app._authorizer
+        quiet_factory = functools.cache(lambda: quiet_engine)
         # In situ ablation: the real handler on distinct first-sight events, its verifier swapped
         # for one that returns the token's claims verified beforehand ("handler alone"), or that
         # first runs the bare RSA verify of the token ("handler + bare RSA"). Stages timed alone
@@ -534,6 +548,8 @@ def warm(rounds: int, batch: int, kind: str = "http-v2") -> dict[str, float]:
             if node is not None:
                 cleanup.callback(node.close)
             app.lambda_handler(event_rep, context)  # warm the key cache and revocation cache
+            quiet_engine(event_rep, context)  # and the WARN engine's
+            cleanup.callback(setattr, app, "_authorizer", loud_factory)
             # The benchmark's own inputs (tens of thousands of prebuilt event dicts and tokens)
             # would otherwise be traversed by every full collection the candidates trigger:
             # a cost of this harness, not of a Lambda heap. Freeze them out of the GC's view.
@@ -564,6 +580,16 @@ def warm(rounds: int, batch: int, kind: str = "http-v2") -> dict[str, float]:
                     for _ in range(batch):
                         app.lambda_handler(event_rep, context)
                     results[PIPE_REPEATED].append((time.perf_counter() - t0) / batch)
+                app._authorizer = quiet_factory
+                t0 = time.perf_counter()
+                for ev in events_warn[cursor - batch : cursor]:
+                    app.lambda_handler(ev, context)
+                results[WARN_FIRST].append((time.perf_counter() - t0) / batch)
+                t0 = time.perf_counter()
+                for _ in range(batch):
+                    app.lambda_handler(event_rep, context)
+                results[WARN_REPEATED].append((time.perf_counter() - t0) / batch)
+                app._authorizer = loud_factory
                 t0 = time.perf_counter()
                 for token in core_tokens[cursor - batch : cursor]:
                     verifier.verify(token)

@@ -95,7 +95,13 @@ ENV = {
 #: event's ``GET /me`` needs ``read``, which the measured token holds (a password grant with
 #: ``scope=read``, see ``Seeder.event``); ``POST /orders`` needs ``write``, which it lacks, so the
 #: policy carries a Deny statement too. ``authorizer_status`` then checks the route is allowed.
-AUTHORIZER_ENV = {"ROUTE_SCOPES": json.dumps({"GET /me": ["read"], "POST /orders": ["write"]})}
+#: And the log level the template deploys (``LogLevel`` INFO, which Lambda passes as
+#: ``AWS_LAMBDA_LOG_LEVEL``): the authorizer honours it, so the ``POWERTOOLS_LOG_LEVEL=WARNING``
+#: that quiets the other children would skip its decision line (older trees write it anyway).
+AUTHORIZER_ENV = {
+    "ROUTE_SCOPES": json.dumps({"GET /me": ["read"], "POST /orders": ["write"]}),
+    "AWS_LAMBDA_LOG_LEVEL": "INFO",
+}
 #: What Lambda sets with active tracing (a sampled trace header); the daemon address is loopback.
 TRACING_ENV = {
     "TRACING": "true",

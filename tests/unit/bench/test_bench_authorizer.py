@@ -43,6 +43,9 @@ def test_the_authorizer_bench_runs_as_lambda_calls_it_and_reports_each_row() -> 
     for row in (
         "ours, first sight",
         "ours, repeated",
+        "ours, first sight, LogLevel WARN (no line)",
+        "ours, repeated, LogLevel WARN (no line)",
+        "ours, first sight, stdout a drained pipe",
         "reference",
         "floor",
         "ablation: handler, claims given",
