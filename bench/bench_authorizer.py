@@ -536,6 +536,18 @@ def warm(rounds: int, batch: int, kind: str = "http-v2") -> dict[str, float]:
                 return ablation_claims[token]
 
         swapped = {IN_SITU_HANDLER: _ClaimsOnly(), IN_SITU_RSA: _BareRsa()}
+
+        def first_and_repeated(first_events: list[dict[str, Any]], first_row: str, repeated_row: str) -> None:
+            """One round of a variant's two rows: distinct first-sight events, then the repeated one."""
+            t0 = time.perf_counter()
+            for ev in first_events:
+                app.lambda_handler(ev, context)
+            results[first_row].append((time.perf_counter() - t0) / batch)
+            t0 = time.perf_counter()
+            for _ in range(batch):
+                app.lambda_handler(event_rep, context)
+            results[repeated_row].append((time.perf_counter() - t0) / batch)
+
         node_missing = _NodeVerifier.unavailable()
         node = None if node_missing else _NodeVerifier(jwks, fresh_tokens)
         if node is not None:
@@ -572,23 +584,9 @@ def warm(rounds: int, batch: int, kind: str = "http-v2") -> dict[str, float]:
                     app.lambda_handler(event_rep, context)
                 results["ours, repeated"].append((time.perf_counter() - t0) / batch)
                 with contextlib.redirect_stdout(pipe_sink):
-                    t0 = time.perf_counter()
-                    for ev in events_pipe[cursor - batch : cursor]:
-                        app.lambda_handler(ev, context)
-                    results[PIPE_FIRST].append((time.perf_counter() - t0) / batch)
-                    t0 = time.perf_counter()
-                    for _ in range(batch):
-                        app.lambda_handler(event_rep, context)
-                    results[PIPE_REPEATED].append((time.perf_counter() - t0) / batch)
+                    first_and_repeated(events_pipe[cursor - batch : cursor], PIPE_FIRST, PIPE_REPEATED)
                 app._authorizer = quiet_factory
-                t0 = time.perf_counter()
-                for ev in events_warn[cursor - batch : cursor]:
-                    app.lambda_handler(ev, context)
-                results[WARN_FIRST].append((time.perf_counter() - t0) / batch)
-                t0 = time.perf_counter()
-                for _ in range(batch):
-                    app.lambda_handler(event_rep, context)
-                results[WARN_REPEATED].append((time.perf_counter() - t0) / batch)
+                first_and_repeated(events_warn[cursor - batch : cursor], WARN_FIRST, WARN_REPEATED)
                 app._authorizer = loud_factory
                 t0 = time.perf_counter()
                 for token in core_tokens[cursor - batch : cursor]:
