@@ -84,7 +84,9 @@ ENV = {
     "AUDIENCE": AUD,
     "SIGNING_KEYS_SECRET_ID": "jwt/signing-keys",
     "PUBLIC_JWKS_SECRET_ID": "jwt/public-jwks",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # The template's LogLevel (INFO), as Lambda passes it: every function logs what it would deployed.
+    "AWS_LAMBDA_LOG_LEVEL": "INFO",
+    "AWS_LAMBDA_LOG_FORMAT": "JSON",
     "AWS_LAMBDA_FUNCTION_NAME": "bench",
     "LANG": "C.UTF-8",
     # The template's authorizer answer (EnableSimpleResponses: false on the HTTP API authorizer).
@@ -95,13 +97,7 @@ ENV = {
 #: event's ``GET /me`` needs ``read``, which the measured token holds (a password grant with
 #: ``scope=read``, see ``Seeder.event``); ``POST /orders`` needs ``write``, which it lacks, so the
 #: policy carries a Deny statement too. ``authorizer_status`` then checks the route is allowed.
-#: And the log level the template deploys (``LogLevel`` INFO, which Lambda passes as
-#: ``AWS_LAMBDA_LOG_LEVEL``): the authorizer honours it, so the ``POWERTOOLS_LOG_LEVEL=WARNING``
-#: that quiets the other children would skip its decision line (older trees write it anyway).
-AUTHORIZER_ENV = {
-    "ROUTE_SCOPES": json.dumps({"GET /me": ["read"], "POST /orders": ["write"]}),
-    "AWS_LAMBDA_LOG_LEVEL": "INFO",
-}
+AUTHORIZER_ENV = {"ROUTE_SCOPES": json.dumps({"GET /me": ["read"], "POST /orders": ["write"]})}
 #: What Lambda sets with active tracing (a sampled trace header); the daemon address is loopback.
 TRACING_ENV = {
     "TRACING": "true",
