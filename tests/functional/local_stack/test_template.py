@@ -190,20 +190,35 @@ def test_the_project_authorizer_is_emulated_with_iam_policy_answers():
     assert env["AUTHORIZER_RESPONSE_FORMAT"] == "iam"
 
 
-@pytest.mark.parametrize("level", ["INFO", "WARN"])
-def test_functions_get_the_log_level_lambda_sets_from_their_logging_config(level):
-    """Lambda sets AWS_LAMBDA_LOG_LEVEL from ``LoggingConfig.ApplicationLogLevel`` (the template's
-    ``LogLevel``); Powertools and the authorizer's line writer honour it, so the local stack sets
-    it as well (``--param LogLevel=WARN`` quiets the functions as it would in AWS)."""
+def _project_model(params: dict[str, str]):
+    """The project's template.yaml as the local stack reads it, with parameter overrides."""
     from local_stack.cfn import Resolver, StackIdentity
     from local_stack.sam import build_model, physical_names
 
     template = load_template(ROOT / "template.yaml")
     identity = StackIdentity()
-    resolver = Resolver(template, parameter_values(template, {"LogLevel": level}), identity)
+    resolver = Resolver(template, parameter_values(template, params), identity)
     resolver.refs.update(physical_names(template, identity, resolver))
-    model = build_model(template, resolver)
+    return build_model(template, resolver)
+
+
+@pytest.mark.parametrize("level", ["INFO", "WARN"])
+def test_functions_get_the_log_level_lambda_sets_from_their_logging_config(level):
+    """Lambda sets AWS_LAMBDA_LOG_LEVEL from ``LoggingConfig.ApplicationLogLevel`` (the template's
+    ``LogLevel``); Powertools and the authorizer's line writer honour it, so the local stack sets
+    it as well (``PARAMS=LogLevel=WARN`` quiets the functions as it would in AWS)."""
+    model = _project_model({"LogLevel": level})
     for lid in ("AuthorizerFunction", "IssueTokenFunction"):
         env = model.functions[lid].environment
-        assert resolver.resolve(env["AWS_LAMBDA_LOG_LEVEL"]) == level, lid
+        assert model.resolver.resolve(env["AWS_LAMBDA_LOG_LEVEL"]) == level, lid
         assert env["AWS_LAMBDA_LOG_FORMAT"] == "JSON", lid
+
+
+def test_the_authorizer_log_level_overrides_log_level_for_the_authorizer_alone():
+    model = _project_model({"AuthorizerLogLevel": "WARN"})
+    level = {
+        lid: model.resolver.resolve(spec.environment["AWS_LAMBDA_LOG_LEVEL"])
+        for lid, spec in model.functions.items()
+    }
+    assert level.pop("AuthorizerFunction") == "WARN"
+    assert set(level.values()) == {"INFO"}
