@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["REDACTED", "SENSITIVE_KEYS", "is_record", "redact"]
+__all__ = ["REDACTED", "SENSITIVE_KEYS", "redact"]
 
 #: lower-cased field names whose values are never logged.
 SENSITIVE_KEYS = frozenset(
@@ -45,7 +45,7 @@ SENSITIVE_KEYS = frozenset(
 REDACTED = "***"
 
 
-def is_record(value: object) -> bool:
+def _is_record(value: object) -> bool:
     """A ``NamedTuple`` record (``IssuedToken``, ``AccessTokenClaims``...): shown by its ``repr``,
     which leaves out what must not be logged; as a tuple a JSON encoder would write every field
     (the token itself)."""
@@ -57,7 +57,7 @@ def redact(value: Any, _depth: int = 0) -> Any:
     a record becomes its ``repr``."""
     if _depth > 8:
         return REDACTED
-    if is_record(value):
+    if _is_record(value):
         return repr(value)
     if isinstance(value, Mapping):
         return {

@@ -22,7 +22,7 @@ from auth_core.errors import ConfigurationError
 from auth_core.jwa import ALGORITHMS
 from auth_core.regions import secret_id_in_region
 
-__all__ = ["ENV_VARS", "Settings"]
+__all__ = ["ENV_VARS", "LOG_LEVELS", "Settings"]
 
 #: The largest MAX_ACCESS_TOKEN_LIFETIME a deployment may set, seconds. Revocation entries written
 #: by tools that cannot know the deployment's value (authctl) live at least this long.
@@ -98,8 +98,8 @@ _PYTHON_LOG_LEVELS = {
     "FATAL": "CRITICAL",
     "CRITICAL": "CRITICAL",
 }
-#: What ``log_level`` may be.
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: What ``log_level`` may be, with Python's number for each (the authorizer's line writer compares them).
+LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 
 def _log_level(env: Mapping[str, str]) -> str:

@@ -27,15 +27,13 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, TextIO
 
 from auth_core.redaction import redact
+from auth_core.settings import LOG_LEVELS
 
 __all__ = ["DecisionLog", "quote", "quote_value"]
 
 #: The timestamp's milliseconds and zone, preformatted (a ``:03d`` format per line costs more
 #: than the rest of the timestamp).
 _MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
-
-#: Python's numbers for the levels a line may have (``Settings.log_level`` names one of them).
-_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 #: One encoder for every line: ``json.dumps(..., separators=...)`` builds a new encoder per call.
 _ENCODE = json.JSONEncoder(separators=(",", ":"), default=str).encode
@@ -59,7 +57,7 @@ class DecisionLog:
     ) -> None:
         self.service = service
         #: lines of a lower level are not written (``Settings.log_level``; their metric neither)
-        self._threshold = _LEVELS[level]
+        self._threshold = LOG_LEVELS[level]
         self.namespace = namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ServerlessJwtAuth"
         self._stream = stream
         self._clock = clock
@@ -75,7 +73,7 @@ class DecisionLog:
         """Write one line: the standard fields, ``fields`` (redacted as the functions' logs are:
         records by their ``repr``, credential-named values as ``***``), and a count of 1 for
         ``metric``."""
-        if _LEVELS[level] < self._threshold:
+        if LOG_LEVELS[level] < self._threshold:
             return
         fields.pop("_aws", None)
         fields.pop(metric, None)
@@ -96,7 +94,7 @@ class DecisionLog:
         """Everything constant for this kind of line, serialised once: the head up to the
         timestamp and the EMF tail (memoised; hand the result to :meth:`emit_prepared`).
         ``None`` when ``level`` is below the log level: such lines are not written."""
-        if _LEVELS[level] < self._threshold:
+        if LOG_LEVELS[level] < self._threshold:
             return None
         key = (level, message, metric)
         parts = self._lines.get(key)
